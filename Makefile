@@ -1,0 +1,169 @@
+# CDN hit accounting: collector -> Kafka -> aggregator / billing -> PostgreSQL.
+#
+#   make            build bin/collector bin/aggregator bin/billing bin/kafka-mock bin/loggen
+#   make test       unit tests (plain and under ASan+UBSan), a short fuzz run, integration tests
+#   make bench      benchmarks (figures, never pass/fail)
+#   make demo       the whole pipeline on the embedded broker (see README.md)
+#
+# BUILD and BINDIR may be overridden so that several builds (sanitizers, fuzzing) live side by side.
+
+BUILD  ?= build
+BINDIR ?= bin
+SAN    ?=
+
+CC     ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Icommon -I/usr/include/postgresql -MMD -MP
+LDFLAGS ?=
+
+ifeq ($(SAN),asan)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(SAN),fuzz)
+CC       = clang
+CFLAGS  += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -DFUZZING
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# Libraries per program: each links only what it uses.
+LIBS_common     = -ljansson -lrdkafka -lpthread -lm
+LIBS_collector  = -lmaxminddb $(LIBS_common)
+LIBS_aggregator = -lmicrohttpd -lcrypto $(LIBS_common)
+LIBS_billing    = -lpq $(LIBS_common)
+LIBS_check      = -lcheck_pic -lsubunit -lrt -lm -lpthread
+
+PROGRAMS = collector aggregator billing
+TOOLS    = kafka-mock loggen
+
+# Every program folder is a static library of its stages plus main.c, so that unit tests and
+# fuzz targets link the same objects the program runs.
+src_of = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+obj_of = $(patsubst %.c,$(BUILD)/%.o,$(call src_of,$(1)))
+
+all: deps-check $(addprefix $(BINDIR)/,$(PROGRAMS) $(TOOLS))
+.PHONY: all deps deps-check test unit fuzz fuzz-run integration bench demo clean format
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+define program_rules
+$(BUILD)/lib$(1).a: $(call obj_of,$(1))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach p,common $(PROGRAMS),$(eval $(call program_rules,$(p))))
+
+$(BINDIR)/collector: $(BUILD)/collector/main.o $(BUILD)/libcollector.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_collector)
+$(BINDIR)/aggregator: $(BUILD)/aggregator/main.o $(BUILD)/libaggregator.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_aggregator)
+$(BINDIR)/billing: $(BUILD)/billing/main.o $(BUILD)/libbilling.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_billing)
+$(BINDIR)/kafka-mock: $(BUILD)/tools/kafka-mock.o $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_common)
+$(BINDIR)/loggen: $(BUILD)/tools/loggen.o $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_common) -lmaxminddb
+
+# ---- unit tests: tests/unit/<program>/test_*.c, one Check suite each -------------------------
+SUPPORT_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
+UNIT_SRC    = $(wildcard tests/unit/*/test_*.c)
+UNIT_BIN    = $(patsubst %.c,$(BUILD)/%,$(UNIT_SRC))
+
+$(BUILD)/tests/unit/common/test_%: $(BUILD)/tests/unit/common/test_%.o $(SUPPORT_OBJ) $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_common) $(LIBS_check)
+$(BUILD)/tests/unit/collector/test_%: $(BUILD)/tests/unit/collector/test_%.o $(SUPPORT_OBJ) $(BUILD)/libcollector.a $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_collector) $(LIBS_check)
+$(BUILD)/tests/unit/aggregator/test_%: $(BUILD)/tests/unit/aggregator/test_%.o $(SUPPORT_OBJ) $(BUILD)/libaggregator.a $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_aggregator) $(LIBS_check)
+$(BUILD)/tests/unit/billing/test_%: $(BUILD)/tests/unit/billing/test_%.o $(SUPPORT_OBJ) $(BUILD)/libbilling.a $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_billing) $(LIBS_check)
+
+# Unit tests find real data and fixtures through these variables.
+export SHARED_DATA ?= $(abspath ../shared/data)
+export TEST_DATA   ?= $(abspath tests/data)
+
+unit: deps-check $(UNIT_BIN) $(BUILD)/test-geo.mmdb
+	@fail=0; for t in $(UNIT_BIN); do \
+	  echo "== $$t"; TEST_GEODB=$(abspath $(BUILD)/test-geo.mmdb) CK_DEFAULT_TIMEOUT=60 $$t || fail=1; \
+	done; exit $$fail
+
+# The test GeoIP2-City database, written by MaxMind::DB::Writer from a known list of networks.
+$(BUILD)/test-geo.mmdb: tools/mkgeodb tests/data/geo-networks.tsv
+	@mkdir -p $(dir $@)
+	perl tools/mkgeodb tests/data/geo-networks.tsv $@
+
+# ---- fuzzing: tests/fuzz/fuzz_<name>.c, built with clang's libFuzzer (SAN=fuzz) --------------
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 20
+FUZZ_LIBS = $(BUILD)/libcollector.a $(BUILD)/libaggregator.a $(BUILD)/libbilling.a $(BUILD)/libcommon.a
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(SUPPORT_OBJ) $(FUZZ_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ -lmaxminddb -lmicrohttpd -lcrypto -lpq $(LIBS_common)
+
+fuzz: $(FUZZ_BIN)
+
+fuzz-run: deps-check $(FUZZ_BIN)
+	@fail=0; for f in $(FUZZ_BIN); do \
+	  n=$$(basename $$f); corpus=tests/fuzz/corpus/$$n; work=$(BUILD)/fuzz/work-$$n; \
+	  mkdir -p $$work; \
+	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=0 -artifact_prefix=$(BUILD)/fuzz/$$n- \
+	    $$work $$( [ -d $$corpus ] && echo $$corpus ) > $(BUILD)/fuzz/$$n.log 2>&1 \
+	    && echo "fuzz $$n: ok ($$(grep -c . $(BUILD)/fuzz/$$n.log) log lines)" \
+	    || { echo "fuzz $$n: FAILED"; tail -40 $(BUILD)/fuzz/$$n.log; fail=1; }; \
+	done; exit $$fail
+
+# ---- the whole test suite ----------------------------------------------------------------------
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) BUILD=build/asan BINDIR=build/asan/bin SAN=asan unit
+	$(MAKE) BUILD=build/fuzz BINDIR=build/fuzz/bin SAN=fuzz fuzz-run
+	$(MAKE) integration
+
+integration: all $(BUILD)/test-geo.mmdb
+	bash tests/integration/run.sh
+
+bench: deps all $(BUILD)/test-geo.mmdb
+	bash bench/run.sh
+
+demo: deps all
+	bash tools/demo.sh $(if $(DURATION),--duration $(DURATION))
+
+# ---- Debian packages: installed once, quickly skipped when present ------------------------------
+DEBS = build-essential pkg-config clang librdkafka-dev libmaxminddb-dev libjansson-dev libpq-dev \
+       libssl-dev check libsubunit-dev libmicrohttpd-dev postgresql kcat jq \
+       libmaxmind-db-writer-perl mmdb-bin python3 procps psmisc time util-linux \
+       syslog-ng-core syslog-ng-scl syslog-ng-mod-rdkafka syslog-ng-mod-geoip2 \
+       chromium docker-compose
+
+deps:
+	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEBS) 2>/dev/null | awk '$$NF!="installed"{print $$1}'; \
+	  for p in $(DEBS); do dpkg-query -W $$p >/dev/null 2>&1 || echo $$p; done); \
+	missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
+	if [ -n "$$(echo $$missing | tr -d ' ')" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  SUDO=$$( [ $$(id -u) = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing < /dev/null; \
+	fi
+
+# A fast guard for targets that compile: it only says what is missing.
+deps-check:
+	@test -f /usr/include/librdkafka/rdkafka.h || { echo "missing Debian packages: run 'make deps'" >&2; exit 2; }
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

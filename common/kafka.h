@@ -1,0 +1,49 @@
+/* kafka.h: the Kafka options every service shares (-b, -t, -X) and client set-up.
+ *
+ * As in kcat, any librdkafka property can be passed with -X PROP=VALUE; those are applied last,
+ * over our defaults, so an operator can always override what we chose. librdkafka's own log and
+ * error events are routed to log.h as logfmt lines. */
+#ifndef KAFKA_H
+#define KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+#define KOPTS_MAX_PROPS 64
+#define KOPTS_DEFAULT_BROKERS "localhost:9092"
+#define KOPTS_DEFAULT_TOPIC "hits"
+
+typedef struct kopts {
+    const char *brokers; /* -b, else $KAFKA_BROKERS, else KOPTS_DEFAULT_BROKERS */
+    const char *topic;   /* -t, else KOPTS_DEFAULT_TOPIC */
+    int nprops;
+    const char *props[KOPTS_MAX_PROPS]; /* -X arguments, "PROP=VALUE", borrowed from argv */
+} kopts_t;
+
+/* For getopt_long tables and --help text. */
+#define KOPTS_SHORTOPTS "b:t:X:"
+#define KOPTS_LONGOPTS {"brokers", 1, 0, 'b'}, {"topic", 1, 0, 't'}
+#define KOPTS_HELP                                                                               \
+    "  -b, --brokers LIST   Kafka bootstrap servers (default $KAFKA_BROKERS, else " \
+    KOPTS_DEFAULT_BROKERS ")\n"                                                                  \
+    "  -t, --topic NAME     hit topic (default " KOPTS_DEFAULT_TOPIC ")\n"                      \
+    "  -X PROP=VALUE        any librdkafka property, repeatable\n"
+
+void kopts_init(kopts_t *o);
+
+/* Takes one getopt result: returns 1 if opt was -b, -t or -X and was stored, 0 if opt is not a
+ * Kafka option, -1 if its value is bad (err names it). Borrows arg. */
+int kopts_parse(kopts_t *o, int opt, const char *arg, char *err, size_t errlen);
+
+/* A new configuration: bootstrap.servers, then defaults (NULL-terminated name/value pairs, may be
+ * NULL), then every -X property, with logging routed to log.h. Returns NULL with err naming the
+ * property that librdkafka refused. The caller owns the result (rd_kafka_conf_destroy, or hand it
+ * to rd_kafka_new). */
+rd_kafka_conf_t *kopts_conf(const kopts_t *o, const char *const *defaults, char *err,
+                            size_t errlen);
+
+/* Sets one property, with librdkafka's error text in err. */
+int kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                   size_t errlen);
+
+#endif
