@@ -133,7 +133,14 @@ test: deps
 integration: all $(BUILD)/test-geo.mmdb
 	bash tests/integration/run.sh
 
-bench: deps all $(BUILD)/test-geo.mmdb
+# Micro-benchmark programs: bench/bench_*.c, linked like fuzz targets but without sanitizers.
+BENCH_SRC = $(wildcard bench/bench_*.c)
+BENCH_BIN = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+$(BUILD)/bench/bench_%: $(BUILD)/bench/bench_%.o $(SUPPORT_OBJ) $(FUZZ_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmaxminddb -lmicrohttpd -lcrypto -lpq $(LIBS_common)
+
+bench: deps all $(BUILD)/test-geo.mmdb $(BENCH_BIN)
 	bash bench/run.sh
 
 demo: deps all

@@ -26,12 +26,15 @@ void log_msg(log_level_t level, const char *msg, const char *fmt, ...) {
     if (n < 0) return;
     if ((size_t)n >= sizeof line - 2) n = sizeof line - 2;
     if (fmt && *fmt) {
-        line[n++] = ' ';
         va_list ap;
         va_start(ap, fmt);
-        int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+        int m = vsnprintf(line + n + 1, sizeof line - (size_t)n - 2, fmt, ap);
         va_end(ap);
-        if (m > 0) n += (size_t)m < sizeof line - (size_t)n - 1 ? m : (int)(sizeof line - n - 2);
+        if (m > 0) {
+            line[n] = ' ';
+            int room = (int)sizeof line - n - 3;
+            n += 1 + (m < room ? m : room);
+        }
     }
     line[n++] = '\n';
     /* One write: concurrent lines (librdkafka threads log too) never interleave. */

@@ -1,0 +1,50 @@
+/* cstats.h: the collector's counters, and its books per log source.
+ *
+ * The books must balance: every line read ends as a confirmed hit or a confirmed rejection.
+ * Lines are counted as settled when the read position moves past them (tail.h's on_settled),
+ * which happens once per line however often a failure made us send it again, so the balance
+ * holds exactly: lines_read = hits_confirmed + rejected, per source and in total. */
+#ifndef CSTATS_H
+#define CSTATS_H
+
+#include "metrics.h"
+#include "process.h"
+#include "tail.h"
+
+#include <stdint.h>
+
+extern metric_t cstats_lines_read, cstats_hits_published, cstats_hits_confirmed,
+    cstats_rejected[PROC_KINDS], cstats_lag_bytes, cstats_inflight, cstats_backpressure_waits,
+    cstats_producer_restarts, cstats_delivery_errors;
+
+/* Books of one source (src): lines read for the first time, and how they settled. */
+typedef struct cstats_src {
+    char *src;
+    uint64_t read;
+    uint64_t settled[PROC_KINDS]; /* [PROC_HIT] = hits confirmed; others = rejections by reason */
+} cstats_src_t;
+
+typedef struct cstats {
+    cstats_src_t *srcs;
+    size_t nsrcs, cap;
+    size_t last; /* index of the last source touched: lines come in runs per source */
+} cstats_t;
+
+void cstats_init(cstats_t *s);
+void cstats_fini(cstats_t *s);
+
+/* A line read for the first time (not a resend after a failure). */
+void cstats_read_src(cstats_t *s, const char *src, size_t srclen);
+/* A record handed to Kafka. */
+void cstats_sent(cstats_t *s, proc_reason_t kind);
+/* A line whose record Kafka confirmed and past which the read position moved. */
+void cstats_settled(cstats_t *s, const char *src, size_t srclen, proc_reason_t kind);
+
+void cstats_update_lag(cstats_t *s, const tail_t *t);
+
+/* One logfmt line of every counter, with msg as its message. */
+void cstats_log(const cstats_t *s, const char *msg);
+/* One logfmt line per source: src, read, hits_confirmed, rejected, balanced=yes|no. */
+void cstats_log_sources(const cstats_t *s);
+
+#endif

@@ -1,0 +1,80 @@
+#include "process.h"
+
+#include <string.h>
+
+static const char *const reason_names[PROC_KINDS] = {"hit", "parse", "timestamp", "unknown_host",
+                                                     "too_long"};
+
+const char *proc_reason_name(proc_reason_t r) {
+    return r < PROC_KINDS ? reason_names[r] : "unknown";
+}
+
+void proc_init(proc_t *p, const proc_cfg_t *cfg) {
+    p->cfg = *cfg;
+}
+
+static slice_t s_of(const char *s) {
+    slice_t x = {s, s ? strlen(s) : 0};
+    return x;
+}
+
+static void reject(proc_t *p, proc_reason_t why, const char *src, size_t srclen, uint64_t off,
+                   const char *line, size_t n, proc_out_t *out) {
+    reject_t r = {.edge = s_of(p->cfg.edge),
+                  .src = {src, srclen},
+                  .off = off,
+                  .reason = reason_names[why],
+                  .line = {line, n}};
+    int len = reject_encode(&r, p->buf, sizeof p->buf);
+    /* sizeof buf >= REJECT_ENCODED_MAX, which always fits: len cannot be negative */
+    out->kind = why;
+    out->key = src;
+    out->keylen = srclen;
+    out->val = p->buf;
+    out->n = len < 0 ? 0 : (size_t)len;
+}
+
+void proc_line(proc_t *p, const char *src, size_t srclen, uint64_t off, const char *line, size_t n,
+               int too_long, proc_out_t *out) {
+    if (too_long) {
+        reject(p, PROC_TOO_LONG, src, srclen, off, line, n, out);
+        return;
+    }
+    logrec_t rec;
+    const char *why = NULL;
+    if (format_parse(p->cfg.fmt, line, n, &rec, &why) < 0) {
+        int ts = why && strcmp(why, "timestamp") == 0;
+        reject(p, ts ? PROC_TIMESTAMP : PROC_PARSE, src, srclen, off, line, n, out);
+        return;
+    }
+    slice_t host = rec.host;
+    if (host.n == 0) host = s_of(p->cfg.default_host);
+    slice_t customer;
+    size_t hostlen = 0;
+    if (host.n == 0 || hostmap_lookup(p->cfg.map, host.p, host.n, &customer, p->host,
+                                      sizeof p->host, &hostlen) != 0) {
+        reject(p, PROC_UNKNOWN_HOST, src, srclen, off, line, n, out);
+        return;
+    }
+    char country[3] = "ZZ";
+    p->region[0] = 0;
+    if (p->cfg.geo)
+        geo_lookup(p->cfg.geo, rec.remote_addr.p, rec.remote_addr.n, country, p->region,
+                   sizeof p->region);
+    hit_t h = {.ts_ms = rec.ts_ms,
+               .customer = customer,
+               .host = {p->host, hostlen},
+               .bytes = rec.bytes,
+               .status = rec.status,
+               .country = {country, 2},
+               .region = s_of(p->region),
+               .edge = s_of(p->cfg.edge),
+               .src = {src, srclen},
+               .off = off};
+    int len = hit_encode(&h, p->buf, sizeof p->buf);
+    out->kind = PROC_HIT;
+    out->key = customer.p;
+    out->keylen = customer.n;
+    out->val = p->buf;
+    out->n = len < 0 ? 0 : (size_t)len;
+}

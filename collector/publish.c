@@ -1,0 +1,165 @@
+#include "publish.h"
+
+#include "log.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct publisher {
+    pub_opts_t o;
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *hits, *rejects;
+    int generation;        /* bumped on restart: callbacks of a purged producer are dropped */
+    atomic_int fatal;      /* set by the error callback, acted on by pub_poll */
+    atomic_int brokers_down;
+    int outstanding;       /* queued, no callback yet (only touched on the caller's thread) */
+};
+
+/* The per-message opaque is the caller's token; which topic it went to is known from the
+ * message's topic handle, so nothing is allocated per record. */
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    publisher_t *p = opaque;
+    (void)rk;
+    p->outstanding--;
+    if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+        return; /* pub_restart purged it; the caller resends from its confirmed position */
+    if (!m->err && atomic_exchange(&p->brokers_down, 0))
+        log_info("Kafka is reachable again: reading resumes", "%s", "");
+    int is_reject = m->rkt == p->rejects;
+    p->o.ack(p->o.ack_ctx, (uint64_t)(uintptr_t)m->_private, is_reject, m->err);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    publisher_t *p = opaque;
+    char q[512];
+    (void)rk;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        atomic_store(&p->fatal, 1);
+        return; /* pub_poll reports it with the underlying error */
+    }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        if (!atomic_exchange(&p->brokers_down, 1))
+            log_warn("all Kafka brokers are down: reading pauses when the queue fills, nothing "
+                     "is lost", "reason=%s", log_quote(reason, q, sizeof q));
+        return;
+    }
+    log_warn("kafka producer error", "err=%s reason=%s", rd_kafka_err2name(err),
+             log_quote(reason, q, sizeof q));
+}
+
+static int make_producer(publisher_t *p, char *err, size_t errlen) {
+    /* Why these: acks=all and idempotence so a retry never duplicates or reorders a partition;
+     * lz4 keeps the broker's bytes small; linger 5 ms keeps dashboard freshness well under a
+     * second while batching; the queue bound is the collector's memory bound. Follow mode never
+     * gives up on a record (timeout 0 = infinite): a broker that is away for an hour gets
+     * everything when it returns. --once must end, so it keeps a finite timeout. */
+    const char *defaults[] = {"enable.idempotence", "true",
+                              "acks", "all",
+                              "compression.codec", "lz4",
+                              "linger.ms", "5",
+                              "batch.num.messages", "10000",
+                              "queue.buffering.max.messages", "200000",
+                              "queue.buffering.max.kbytes", "262144",
+                              "partitioner", "murmur2_random",
+                              "message.timeout.ms", p->o.once ? "120000" : "0",
+                              NULL};
+    rd_kafka_conf_t *conf = kopts_conf(p->o.kafka, defaults, err, errlen);
+    if (!conf) return -1;
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_opaque(conf, p);
+    char kerr[512];
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr);
+    if (!p->rk) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "cannot create Kafka producer: %s", kerr);
+        return -1;
+    }
+    p->hits = rd_kafka_topic_new(p->rk, p->o.kafka->topic, NULL);
+    p->rejects = rd_kafka_topic_new(p->rk, p->o.reject_topic, NULL);
+    if (!p->hits || !p->rejects) {
+        snprintf(err, errlen, "cannot create topic handles: %s",
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    return 0;
+}
+
+static void drop_producer(publisher_t *p) {
+    if (!p->rk) return;
+    rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(p->rk, 0); /* serve the purge callbacks: they only decrement outstanding */
+    if (p->hits) rd_kafka_topic_destroy(p->hits);
+    if (p->rejects) rd_kafka_topic_destroy(p->rejects);
+    rd_kafka_destroy(p->rk);
+    p->rk = NULL;
+    p->hits = p->rejects = NULL;
+    p->outstanding = 0;
+}
+
+publisher_t *pub_new(const pub_opts_t *o, char *err, size_t errlen) {
+    publisher_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->o = *o;
+    if (make_producer(p, err, errlen) < 0) {
+        pub_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+int pub_send(publisher_t *p, int is_reject, const char *key, size_t keylen, const char *val,
+             size_t n, uint64_t token) {
+    if (atomic_load(&p->fatal)) return PUB_FATAL;
+    if (rd_kafka_produce(is_reject ? p->rejects : p->hits, RD_KAFKA_PARTITION_UA,
+                         RD_KAFKA_MSG_F_COPY, (void *)val, n, key, keylen,
+                         (void *)(uintptr_t)token) == 0) {
+        p->outstanding++;
+        return PUB_QUEUED;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_last_error();
+    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) return PUB_FULL;
+    if (e == RD_KAFKA_RESP_ERR__FATAL) atomic_store(&p->fatal, 1);
+    return PUB_FATAL;
+}
+
+int pub_poll(publisher_t *p, int timeout_ms, char *err, size_t errlen) {
+    rd_kafka_poll(p->rk, timeout_ms);
+    if (!atomic_load(&p->fatal)) return 0;
+    char why[512];
+    rd_kafka_resp_err_t fe = rd_kafka_fatal_error(p->rk, why, sizeof why);
+    snprintf(err, errlen, "fatal producer error %s: %s", rd_kafka_err2name(fe),
+             fe ? why : "produce failed");
+    return -1;
+}
+
+int pub_flush(publisher_t *p, int timeout_ms) {
+    rd_kafka_flush(p->rk, timeout_ms);
+    return p->outstanding;
+}
+
+int pub_restart(publisher_t *p, char *err, size_t errlen) {
+    drop_producer(p);
+    atomic_store(&p->fatal, 0);
+    p->generation++;
+    return make_producer(p, err, errlen);
+}
+
+int pub_outstanding(const publisher_t *p) {
+    return p->outstanding;
+}
+
+int pub_broker_down(const publisher_t *p) {
+    return atomic_load(&((publisher_t *)p)->brokers_down);
+}
+
+void pub_free(publisher_t *p) {
+    if (!p) return;
+    drop_producer(p);
+    free(p);
+}

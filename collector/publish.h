@@ -1,0 +1,67 @@
+/* publish.h: hands hit and dead-letter records to Kafka and reports each delivery.
+ *
+ * One idempotent producer (acks=all, lz4, key = customer, Java-compatible murmur2 partitioner so
+ * that other Kafka clients agree on which partition holds a customer). Every record carries the
+ * caller's token (tail.h) as librdkafka's per-message opaque, and the delivery callback gives it
+ * back with the outcome: the caller advances a file's read position only on a confirmed
+ * delivery, so a crash replays lines and never skips them.
+ *
+ * librdkafka 2.0.2 can leave an idempotent producer in a fatal state (librdkafka #3584, fixed in
+ * 2.3.0). pub_poll() reports that; the caller then calls pub_restart(), which purges and
+ * destroys the producer and makes a new one, and resends from the last confirmed positions. */
+#ifndef PUBLISH_H
+#define PUBLISH_H
+
+#include "kafka.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Delivery outcome of one record: err is RD_KAFKA_RESP_ERR_NO_ERROR when the broker confirmed
+ * it. is_reject tells which topic it went to. Runs inside pub_poll/pub_flush on the caller's
+ * thread. */
+typedef void (*pub_ack_fn)(void *ctx, uint64_t token, int is_reject, rd_kafka_resp_err_t err);
+
+typedef struct pub_opts {
+    const kopts_t *kafka;     /* brokers, hit topic, -X properties */
+    const char *reject_topic; /* dead letters */
+    int once;                 /* --once: finite message timeout, so that a dead broker ends the run */
+    pub_ack_fn ack;
+    void *ack_ctx;
+} pub_opts_t;
+
+typedef struct publisher publisher_t;
+
+/* Result of pub_send: the record is queued, the local queue is full (poll, then send again:
+ * that is the backpressure that stops reading), or the producer is unusable. */
+enum { PUB_QUEUED = 0, PUB_FULL = 1, PUB_FATAL = -1 };
+
+publisher_t *pub_new(const pub_opts_t *o, char *err, size_t errlen);
+
+/* Queues one record: to the hit topic keyed by key, or (is_reject) to the reject topic keyed by
+ * the source. The value is copied. */
+int pub_send(publisher_t *p, int is_reject, const char *key, size_t keylen, const char *val,
+             size_t n, uint64_t token);
+
+/* Serves delivery callbacks for up to timeout_ms. Returns 0, or -1 once the producer has hit a
+ * fatal error (err says which): every record not yet confirmed must then be sent again. */
+int pub_poll(publisher_t *p, int timeout_ms, char *err, size_t errlen);
+
+/* Waits up to timeout_ms for every queued record's delivery callback; returns the number still
+ * outstanding (0 = all reported). */
+int pub_flush(publisher_t *p, int timeout_ms);
+
+/* Replaces a producer in a fatal state: outstanding records are purged (their callbacks are not
+ * delivered to the caller, whose tokens become stale on rewind) and a new producer is made. */
+int pub_restart(publisher_t *p, char *err, size_t errlen);
+
+/* Records queued and not yet reported. */
+int pub_outstanding(const publisher_t *p);
+
+/* Whether the client currently sees at least one broker up (from librdkafka's error events):
+ * for the backpressure log line. */
+int pub_broker_down(const publisher_t *p);
+
+void pub_free(publisher_t *p);
+
+#endif
