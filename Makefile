@@ -67,9 +67,9 @@ $(BINDIR)/billing: $(BUILD)/billing/main.o $(BUILD)/libbilling.a $(BUILD)/libcom
 $(BINDIR)/kafka-mock: $(BUILD)/tools/kafka-mock.o $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_common)
-$(BINDIR)/loggen: $(BUILD)/tools/loggen.o $(BUILD)/libcommon.a
+$(BINDIR)/loggen: $(BUILD)/tools/loggen.o $(BUILD)/tools/loggen_model.o $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_common) -lmaxminddb
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_common)
 
 # ---- unit tests: tests/unit/<program>/test_*.c, one Check suite each -------------------------
 SUPPORT_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))

@@ -1,0 +1,228 @@
+/* loggen: writes realistic CDN edge access logs, live or as a fixed batch with known totals.
+ *
+ * Several demo customers with their hosts, client IPs drawn from the test geo database's
+ * networks with a skewed (Zipf) mix of countries and regions, object sizes from small images to
+ * video segments, statuses and cache results. Lines are written at --rate per second to --out,
+ * which is rotated every --rotate-every lines by rename (access.log -> access.log.1, a new
+ * access.log) or by copytruncate, as logrotate would. With --lines N it writes exactly N lines
+ * and, with --truth FILE, the totals a correct pipeline must arrive at, computed here
+ * independently of the collector. */
+#include "clock.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loggen_model.h"
+
+#define LOGGEN_VERSION "loggen 0.1.0"
+
+static volatile sig_atomic_t stop_flag;
+static void on_stop(int sig) {
+    (void)sig;
+    stop_flag = 1;
+}
+
+typedef struct opts {
+    const char *out, *truth, *networks, *rotate_mode;
+    double rate;          /* lines per second; 0 = as fast as possible */
+    uint64_t lines;       /* 0 = until --duration or a signal */
+    double duration;      /* seconds; 0 = no limit */
+    uint64_t rotate_every; /* lines between rotations; 0 = never */
+    double bad_ratio;     /* share of lines for unknown hosts (rejected by the collector) */
+    uint64_t seed;
+    int print_hosts;
+} opts_t;
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: loggen [options]\n"
+            "Writes CDN access-log lines in the format\n  %s\n\n"
+            "  -o, --out FILE          log file (default access.log; - for stdout)\n"
+            "  -r, --rate N            lines per second (default 1000; 0 = as fast as possible)\n"
+            "  -n, --lines N           write exactly N lines, then exit\n"
+            "  -d, --duration S        stop after S seconds\n"
+            "      --rotate-every N    rotate the file every N lines\n"
+            "      --rotate-mode M     rename, copytruncate, or both (alternating; default rename)\n"
+            "      --truth FILE        write the totals of what was written as JSON\n"
+            "      --networks FILE     client networks (default tests/data/geo-networks.tsv)\n"
+            "      --bad-ratio F       share of lines for hosts no customer owns (default 0)\n"
+            "      --seed N            random seed (default: time)\n"
+            "      --print-hosts       print the host map of the demo customers and exit\n"
+            "  -h, --help, -V, --version\n",
+            LOGGEN_FORMAT);
+}
+
+static int bad(const char *what, const char *val) {
+    fprintf(stderr, "loggen: %s %s: invalid value\n", what, val ? val : "");
+    return 2;
+}
+
+static int parse_num(const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_opts(opts_t *o, int argc, char **argv) {
+    static const struct option lo[] = {{"out", 1, 0, 'o'},         {"rate", 1, 0, 'r'},
+                                       {"lines", 1, 0, 'n'},       {"duration", 1, 0, 'd'},
+                                       {"rotate-every", 1, 0, 'R'}, {"rotate-mode", 1, 0, 'M'},
+                                       {"truth", 1, 0, 'T'},       {"networks", 1, 0, 'N'},
+                                       {"bad-ratio", 1, 0, 'B'},   {"seed", 1, 0, 'S'},
+                                       {"print-hosts", 0, 0, 'P'}, {"help", 0, 0, 'h'},
+                                       {"version", 0, 0, 'V'},     {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->out = "access.log";
+    o->rate = 1000;
+    o->rotate_mode = "rename";
+    o->networks = "tests/data/geo-networks.tsv";
+    o->seed = (uint64_t)clock_wall_ms() ^ ((uint64_t)getpid() << 32);
+    opterr = 0;
+    int c;
+    double v;
+    while ((c = getopt_long(argc, argv, "o:r:n:d:hV", lo, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->out = optarg; break;
+        case 'r': if (parse_num(optarg, 0, 1e8, &o->rate)) return bad("--rate", optarg); break;
+        case 'n':
+            if (parse_num(optarg, 1, 1e12, &v)) return bad("--lines", optarg);
+            o->lines = (uint64_t)v;
+            break;
+        case 'd': if (parse_num(optarg, 0, 1e7, &o->duration)) return bad("--duration", optarg); break;
+        case 'R':
+            if (parse_num(optarg, 1, 1e12, &v)) return bad("--rotate-every", optarg);
+            o->rotate_every = (uint64_t)v;
+            break;
+        case 'M':
+            if (strcmp(optarg, "rename") && strcmp(optarg, "copytruncate") && strcmp(optarg, "both"))
+                return bad("--rotate-mode", optarg);
+            o->rotate_mode = optarg;
+            break;
+        case 'T': o->truth = optarg; break;
+        case 'N': o->networks = optarg; break;
+        case 'B': if (parse_num(optarg, 0, 1, &o->bad_ratio)) return bad("--bad-ratio", optarg); break;
+        case 'S':
+            if (parse_num(optarg, 0, 1.8e19, &v)) return bad("--seed", optarg);
+            o->seed = (uint64_t)v;
+            break;
+        case 'P': o->print_hosts = 1; break;
+        case 'h': usage(stdout); exit(0);
+        case 'V': puts(LOGGEN_VERSION); exit(0);
+        default:
+            fprintf(stderr, "loggen: unknown or incomplete option '%s' (see --help)\n", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "loggen: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (strcmp(o->out, "-") == 0 && o->rotate_every) {
+        fprintf(stderr, "loggen: --rotate-every needs a file, not stdout\n");
+        return 2;
+    }
+    return 0;
+}
+
+/* Rotation as logrotate does it. rename: the writer's file moves to .1 (older .1 to .2, ...
+ * keeping 3) and writing goes on in a new file. copytruncate: the content is copied to .1 and the
+ * file truncated in place. */
+static FILE *rotate(FILE *f, const char *path, int copytruncate) {
+    char a[4096], b[4096];
+    fflush(f);
+    for (int i = 3; i >= 1; i--) {
+        snprintf(a, sizeof a, "%s.%d", path, i);
+        snprintf(b, sizeof b, "%s.%d", path, i + 1);
+        rename(a, b);
+    }
+    snprintf(a, sizeof a, "%s.1", path);
+    if (!copytruncate) {
+        fclose(f);
+        rename(path, a);
+        return fopen(path, "a");
+    }
+    FILE *in = fopen(path, "r"), *out = fopen(a, "w");
+    char buf[1 << 16];
+    size_t n;
+    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+    if (in) fclose(in);
+    if (out) fclose(out);
+    if (ftruncate(fileno(f), 0) != 0) perror("loggen: ftruncate");
+    return f; /* opened with "a": the next write lands at the new end, offset 0 */
+}
+
+int main(int argc, char **argv) {
+    opts_t o;
+    int rc = parse_opts(&o, argc, argv);
+    if (rc) return rc;
+    if (o.print_hosts) {
+        model_print_hosts(stdout);
+        return 0;
+    }
+    model_t *m = model_new(o.networks, o.seed, o.bad_ratio);
+    if (!m) {
+        fprintf(stderr, "loggen: cannot read networks from %s: %s\n", o.networks, strerror(errno));
+        return 2;
+    }
+    signal(SIGINT, on_stop);
+    signal(SIGTERM, on_stop);
+    FILE *f = strcmp(o.out, "-") == 0 ? stdout : fopen(o.out, "a");
+    if (!f) {
+        fprintf(stderr, "loggen: cannot open %s: %s\n", o.out, strerror(errno));
+        model_free(m);
+        return 2;
+    }
+    int64_t start = clock_mono_ms();
+    uint64_t written = 0, rotations = 0;
+    char line[2048];
+    while (!stop_flag && (!o.lines || written < o.lines)) {
+        double elapsed = (double)(clock_mono_ms() - start) / 1000.0;
+        if (o.duration && elapsed >= o.duration) break;
+        if (o.rate > 0) {
+            /* Pace in small steps: write what is due, then sleep a millisecond. */
+            uint64_t due = (uint64_t)(elapsed * o.rate) + 1;
+            if (written >= due) {
+                fflush(f);
+                usleep(1000);
+                continue;
+            }
+        }
+        size_t n = model_line(m, clock_wall_ms(), line, sizeof line);
+        fwrite(line, 1, n, f);
+        written++;
+        if (o.rotate_every && written % o.rotate_every == 0) {
+            int ct = strcmp(o.rotate_mode, "copytruncate") == 0 ||
+                     (strcmp(o.rotate_mode, "both") == 0 && rotations % 2 == 1);
+            f = rotate(f, o.out, ct);
+            rotations++;
+            if (!f) {
+                fprintf(stderr, "loggen: cannot reopen %s: %s\n", o.out, strerror(errno));
+                model_free(m);
+                return 1;
+            }
+        }
+    }
+    fflush(f);
+    if (f != stdout) fclose(f);
+    if (o.truth && model_write_truth(m, o.truth) < 0) {
+        fprintf(stderr, "loggen: cannot write %s: %s\n", o.truth, strerror(errno));
+        model_free(m);
+        return 1;
+    }
+    fprintf(stderr, "level=info msg=\"loggen done\" lines=%" PRIu64 " rotations=%" PRIu64 "\n",
+            written, rotations);
+    model_free(m);
+    return 0;
+}
