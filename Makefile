@@ -143,7 +143,7 @@ $(BUILD)/bench/bench_%: $(BUILD)/bench/bench_%.o $(SUPPORT_OBJ) $(FUZZ_LIBS)
 bench: deps all $(BUILD)/test-geo.mmdb $(BENCH_BIN)
 	bash bench/run.sh
 
-demo: deps all
+demo: deps all $(BUILD)/test-geo.mmdb
 	bash tools/demo.sh $(if $(DURATION),--duration $(DURATION))
 
 # ---- Debian packages: installed once, quickly skipped when present ------------------------------
