@@ -131,7 +131,7 @@ test: deps
 	$(MAKE) integration
 
 integration: all $(BUILD)/test-geo.mmdb
-	bash tests/integration/run.sh
+	BIN=$(abspath $(BINDIR)) GEODB=$(abspath $(BUILD)/test-geo.mmdb) bash tests/integration/run.sh
 
 # Micro-benchmark programs: bench/bench_*.c, linked like fuzz targets but without sanitizers.
 BENCH_SRC = $(wildcard bench/bench_*.c)
