@@ -11,7 +11,7 @@ printf 'www.example.org acme\n' > "$TMP/hosts"
     -e edge-test -s "$TMP/state" "$log" 2> "$TMP/collector.log" || { cat "$TMP/collector.log"; fail "collector --once failed"; }
 
 lines=$(wc -l < "$log")
-want_bytes=$(awk '{ b = $10; if (b == "-") b = 0; s += b } END { printf "%d", s }' "$log")
+want_bytes=$(awk '{ b = $10; if (b == "-") b = 0; s += b } END { printf "%.0f", s }' "$log")
 kcat_dump hits > "$TMP/hits"
 assert_eq "$(wc -l < "$TMP/hits")" "$lines" "hit records"
 assert_eq "$(jq -s 'map(.bytes) | add' "$TMP/hits")" "$want_bytes" "bytes of all hits"
