@@ -86,7 +86,12 @@ static int parse_net(char *line, net_t *n) {
     n->v6 = strchr(f[0], ':') != NULL;
     if (inet_pton(n->v6 ? AF_INET6 : AF_INET, f[0], n->addr) != 1) return -1;
     if (n->prefix < 0 || n->prefix > (n->v6 ? 128 : 32)) return -1;
-    if (strlen(f[1]) != 2) return -1; /* unmapped ranges are not drawn from the list */
+    if (f[1][0] == 0) { /* an unmapped range: the geo database has no answer for it */
+        memcpy(n->country, "ZZ", 3);
+        n->region[0] = 0;
+        return 0;
+    }
+    if (strlen(f[1]) != 2) return -1;
     memcpy(n->country, f[1], 3);
     const char *iso = k > 2 ? f[2] : "", *name = k > 3 ? f[3] : "";
     snprintf(n->region, sizeof n->region, "%s", *iso ? iso : name);
