@@ -13,7 +13,7 @@ export SHARED_DATA=${SHARED_DATA:-$ROOT/../shared/data}
 run() { # name command...
   echo "== $1"
   shift
-  "$@" 2>&1 | tee -a "$out" | grep -E '^(bench|codec|format|geo|window)' || echo "   (failed: see above)"
+  "$@" 2>&1 | tee -a "$out" | grep -E '^(bench|codec|format|geo|hostmap|window)' || echo "   (failed: see above)"
 }
 for b in "$BUILD"/bench/bench_*; do
   [ -x "$b" ] && run "$(basename "$b")" "$b"

@@ -1,0 +1,355 @@
+/* hostmap.c: see hostmap.h. Parsing (one pass over the text into an arena and a table sized up
+ * on demand), then the lookup path.
+ *
+ * Keys are hashed from their LAST byte to their first. That lets one right-to-left pass over a
+ * looked-up host yield the hash of the whole host and, at each '.', the hash of the suffix after
+ * it: the wildcard candidates, without hashing any byte twice. */
+#include "hostmap.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+#define WILD_SEED 0x9e3779b97f4a7c15ULL /* separates "*.a.com" from "a.com" in the table */
+#define HOSTMAP_LABEL_MAX 63            /* longest DNS label */
+#define SHOW_MAX 80                     /* bytes of a bad token quoted in a message */
+#define HOSTMAP_SLOTS_MIN 16
+
+typedef struct hm_entry {
+    uint64_t hash;   /* finished hash; 0 marks an empty slot (finish never yields 0) */
+    uint32_t key;    /* offset in the arena: the host, or a wildcard's suffix after "*." */
+    uint32_t cust;   /* offset in the arena of the customer id */
+    uint32_t line;   /* line that defined it, for the duplicate message */
+    uint16_t keylen; /* <= HOSTMAP_HOST_MAX */
+    uint8_t custlen; /* <= HOSTMAP_CUSTOMER_MAX */
+    uint8_t wild;    /* 1: matches subdomains of key, not key itself */
+} hm_entry_t;
+
+struct hostmap {
+    hm_entry_t *slots; /* open addressing, linear probing, at most half full */
+    size_t mask;       /* slots - 1, slots a power of two */
+    size_t count;      /* entries */
+    size_t nwild;      /* of which wildcards: 0 skips the suffix probes */
+    char *arena;       /* keys and customer ids, back to back, never moved after parsing */
+    size_t arena_len;
+};
+
+/* ---- hashing and the table ------------------------------------------------------------------- */
+
+static uint64_t finish(uint64_t h, int wild) {
+    h ^= wild ? WILD_SEED : 0;
+    h ^= h >> 33; /* murmur3 fmix64: the table uses the low bits, FNV's weakest */
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h ? h : 1;
+}
+
+static uint64_t hash_rev(const char *s, size_t n) {
+    uint64_t h = FNV_OFFSET;
+    while (n--)
+        h = (h ^ (unsigned char)s[n]) * FNV_PRIME;
+    return h;
+}
+
+/* The slot holding (key, wild), or the empty slot where it would go. */
+static hm_entry_t *probe(const hostmap_t *m, uint64_t h, const char *key, size_t n, int wild) {
+    for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
+        hm_entry_t *e = &m->slots[i];
+        if (e->hash == 0) return e;
+        if (e->hash == h && e->wild == wild && e->keylen == n &&
+            memcmp(m->arena + e->key, key, n) == 0)
+            return e;
+    }
+}
+
+/* Doubles the table (or makes the first one); keeps it at most half full, so probes end. */
+static int grow(hostmap_t *m) {
+    size_t slots = m->slots ? 2 * (m->mask + 1) : HOSTMAP_SLOTS_MIN;
+    hm_entry_t *t = calloc(slots, sizeof *t);
+    if (!t) return -1;
+    for (size_t i = 0; m->slots && i <= m->mask; i++) {
+        if (m->slots[i].hash == 0) continue;
+        size_t j = (size_t)m->slots[i].hash & (slots - 1);
+        while (t[j].hash)
+            j = (j + 1) & (slots - 1);
+        t[j] = m->slots[i];
+    }
+    free(m->slots);
+    m->slots = t;
+    m->mask = slots - 1;
+    return 0;
+}
+
+/* ---- parsing --------------------------------------------------------------------------------- */
+
+typedef struct parser {
+    hostmap_t *m;
+    const char *name; /* file name for messages */
+    unsigned line;
+    char *err;
+    size_t errlen;
+} parser_t;
+
+/* A token fit for a message: at most SHOW_MAX bytes, unprintable bytes as '?'. */
+static const char *show(const char *s, size_t n, char out[SHOW_MAX + 4]) {
+    size_t k = n > SHOW_MAX ? SHOW_MAX : n;
+    for (size_t i = 0; i < k; i++)
+        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    strcpy(out + k, n > SHOW_MAX ? "..." : "");
+    return out;
+}
+
+static int fail(parser_t *p, const char *what, const char *tok, size_t n, const char *why) {
+    char buf[SHOW_MAX + 4];
+    snprintf(p->err, p->errlen, "%s:%u: %s '%s' %s", p->name, p->line, what, show(tok, n, buf),
+             why);
+    return -1;
+}
+
+static int is_name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+}
+
+/* Checks a lower-cased DNS name: allowed characters, no empty or overlong label. */
+static const char *name_problem(const char *s, size_t n) {
+    if (n == 0) return "is empty";
+    if (n > HOSTMAP_HOST_MAX) return "is longer than 253 bytes";
+    size_t label = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '*')
+            return "is a bad wildcard: only a leading '*.' is allowed, as in *.example.com";
+        if (s[i] == ':')
+            return "has a port or is an IPv6 address without brackets: list the host "
+                   "alone (ports are ignored when matching) or as [2001:db8::1]";
+        if (!is_name_char(s[i]))
+            return "has a character that cannot be in a host name (letters, digits, '-', '_', "
+                   "'.'; international names in their xn-- form)";
+        if (s[i] != '.') {
+            if (++label > HOSTMAP_LABEL_MAX) return "has a label longer than 63 bytes";
+            continue;
+        }
+        if (label == 0) return "has an empty label";
+        label = 0;
+    }
+    return label == 0 ? "has an empty label" : NULL;
+}
+
+static const char *literal_problem(const char *s, size_t n) {
+    char buf[INET6_ADDRSTRLEN + 2];
+    struct in6_addr a;
+    if (n < 3 || s[n - 1] != ']' || n - 2 >= sizeof buf) return "is not a bracketed IPv6 address";
+    memcpy(buf, s + 1, n - 2);
+    buf[n - 2] = 0;
+    return inet_pton(AF_INET6, buf, &a) == 1 ? NULL : "is not a bracketed IPv6 address";
+}
+
+static int add_entry(parser_t *p, const char *host, size_t hn, const char *cust, size_t cn) {
+    hostmap_t *m = p->m;
+    char *key = m->arena + m->arena_len;
+    for (size_t i = 0; i < hn; i++)
+        key[i] = (host[i] >= 'A' && host[i] <= 'Z') ? (char)(host[i] + 32) : host[i];
+    size_t kn = hn;
+    if (kn > 1 && key[kn - 1] == '.' && key[0] != '[') kn--; /* "example.com." is example.com */
+    int wild = kn >= 2 && key[0] == '*' && key[1] == '.';
+    const char *k = wild ? key + 2 : key;
+    size_t n = wild ? kn - 2 : kn;
+    const char *why = key[0] == '[' ? literal_problem(k, n) : name_problem(k, n);
+    if (why) return fail(p, "host", host, hn, wild && n == 0 ? "is a bad wildcard" : why);
+    if (cn > HOSTMAP_CUSTOMER_MAX)
+        return fail(p, "customer id", cust, cn, "is longer than 64 bytes");
+    for (size_t i = 0; i < cn; i++)
+        if (!is_name_char(cust[i]) && !(cust[i] >= 'A' && cust[i] <= 'Z'))
+            return fail(p, "customer id", cust, cn, "may hold only letters, digits, '.', '_', '-'");
+    if (2 * (m->count + 1) > m->mask + 1 && grow(m) < 0) {
+        snprintf(p->err, p->errlen, "%s:%u: out of memory", p->name, p->line);
+        return -1;
+    }
+    uint64_t h = finish(hash_rev(k, n), wild);
+    hm_entry_t *e = probe(m, h, k, n, wild);
+    if (e->hash) {
+        if (e->custlen == cn && memcmp(m->arena + e->cust, cust, cn) == 0) return 0;
+        char why2[2 * HOSTMAP_CUSTOMER_MAX + 64];
+        snprintf(why2, sizeof why2, "is already mapped to %.*s (line %u), not to %.*s",
+                 (int)e->custlen, m->arena + e->cust, e->line, (int)cn, cust);
+        return fail(p, "host", host, hn, why2);
+    }
+    /* Keys are kept in place (the suffix after "*." for wildcards), the customer right after. */
+    *e = (hm_entry_t){.hash = h,
+                      .key = (uint32_t)(k - m->arena),
+                      .keylen = (uint16_t)n,
+                      .wild = (uint8_t)wild,
+                      .cust = (uint32_t)(m->arena_len + kn),
+                      .custlen = (uint8_t)cn,
+                      .line = p->line};
+    memcpy(m->arena + m->arena_len + kn, cust, cn);
+    m->arena_len += kn + cn;
+    m->count++;
+    m->nwild += (size_t)wild;
+    return 0;
+}
+
+static int is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* One line without its '\n'. */
+static int parse_line(parser_t *p, const char *s, size_t n) {
+    const char *hash = memchr(s, '#', n);
+    if (hash) n = (size_t)(hash - s);
+    const char *tok[3];
+    size_t len[3];
+    int k = 0;
+    for (size_t i = 0; i < n;) {
+        while (i < n && is_space(s[i]))
+            i++;
+        if (i == n) break;
+        size_t start = i;
+        while (i < n && !is_space(s[i]))
+            i++;
+        if (k == 3) break;
+        tok[k] = s + start;
+        len[k++] = i - start;
+    }
+    if (k == 0) return 0;
+    if (k != 2) {
+        snprintf(p->err, p->errlen, "%s:%u: expected 'HOST CUSTOMER_ID', found %s", p->name,
+                 p->line, k == 1 ? "1 field" : "3 or more fields");
+        return -1;
+    }
+    return add_entry(p, tok[0], len[0], tok[1], len[1]);
+}
+
+hostmap_t *hostmap_parse(const char *text, size_t len, const char *name, char *err, size_t errlen) {
+    hostmap_t *m = calloc(1, sizeof *m);
+    /* The arena holds at most the text's own bytes: sized now, nothing in it ever moves. */
+    if (!m || !(m->arena = malloc(len + 1)) || grow(m) < 0) {
+        hostmap_free(m);
+        snprintf(err, errlen, "%s: out of memory", name);
+        return NULL;
+    }
+    parser_t p = {m, name, 0, err, errlen};
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { /* a UTF-8 BOM from an editor */
+        text += 3;
+        len -= 3;
+    }
+    for (size_t off = 0; off < len;) {
+        const char *nl = memchr(text + off, '\n', len - off);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        p.line++;
+        if (parse_line(&p, text + off, end - off) < 0) {
+            hostmap_free(m);
+            return NULL;
+        }
+        off = end + 1;
+    }
+    return m;
+}
+
+hostmap_t *hostmap_load(const char *path, char *err, size_t errlen) {
+    hostmap_t *m = NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        if (n == cap) {
+            /* One byte past the limit is enough to tell that a file is over it. */
+            size_t want = cap ? 2 * cap : 65536;
+            if (cap > HOSTMAP_FILE_MAX) {
+                snprintf(err, errlen, "%s: larger than %u MiB", path, HOSTMAP_FILE_MAX >> 20);
+                goto out;
+            }
+            if (want > HOSTMAP_FILE_MAX + 1) want = HOSTMAP_FILE_MAX + 1;
+            char *bigger = realloc(buf, want);
+            if (!bigger) {
+                snprintf(err, errlen, "%s: out of memory", path);
+                goto out;
+            }
+            buf = bigger;
+            cap = want;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
+        goto out;
+    }
+    m = hostmap_parse(buf, n, path, err, errlen);
+out:
+    fclose(f);
+    free(buf);
+    return m;
+}
+
+size_t hostmap_size(const hostmap_t *m) {
+    return m->count;
+}
+
+void hostmap_free(hostmap_t *m) {
+    if (!m) return;
+    free(m->slots);
+    free(m->arena);
+    free(m);
+}
+
+/* ---- lookup ---------------------------------------------------------------------------------- */
+
+/* The host part of a Host value: "a.com:8080" -> "a.com", "[::1]:80" -> "[::1]", one trailing
+ * '.' dropped. A bare IPv6 address (several ':' and no brackets) has no port to drop. */
+static size_t host_part(const char *s, size_t n) {
+    if (s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        if (close && ((size_t)(close - s) + 1 == n || close[1] == ':'))
+            return (size_t)(close - s) + 1;
+        return n;
+    }
+    const char *colon = memchr(s, ':', n);
+    if (colon && !memchr(colon + 1, ':', n - (size_t)(colon - s) - 1)) n = (size_t)(colon - s);
+    if (n > 0 && s[n - 1] == '.') n--;
+    return n;
+}
+
+int hostmap_lookup(const hostmap_t *m, const char *host, size_t n, slice_t *customer, char *norm,
+                   size_t normcap, size_t *normlen) {
+    if (n == 0) return -2;
+    n = host_part(host, n);
+    if (n == 0 || n >= normcap) return -2;
+    for (size_t i = 0; i < n; i++)
+        norm[i] = (host[i] >= 'A' && host[i] <= 'Z') ? (char)(host[i] + 32) : host[i];
+    norm[n] = 0;
+    *normlen = n;
+    if (n > HOSTMAP_HOST_MAX) return -1; /* no entry is that long */
+
+    /* Right to left: at i, h is the hash of norm[i..n). Where norm[i-1] is a '.' with at least
+     * one byte before it, norm[i..n) is a wildcard candidate; kept in that order, the last one
+     * kept is the longest suffix. */
+    uint64_t h = FNV_OFFSET, sh[HOSTMAP_HOST_MAX];
+    uint16_t spos[HOSTMAP_HOST_MAX];
+    size_t ns = 0;
+    for (size_t i = n; i-- > 0;) {
+        h = (h ^ (unsigned char)norm[i]) * FNV_PRIME;
+        if (m->nwild && i > 1 && norm[i - 1] == '.') {
+            sh[ns] = h;
+            spos[ns++] = (uint16_t)i;
+        }
+    }
+    const hm_entry_t *e = probe(m, finish(h, 0), norm, n, 0);
+    for (size_t k = ns; e->hash == 0 && k-- > 0;)
+        e = probe(m, finish(sh[k], 1), norm + spos[k], n - spos[k], 1);
+    if (e->hash == 0) return -1;
+    customer->p = m->arena + e->cust;
+    customer->n = e->custlen;
+    return 0;
+}
