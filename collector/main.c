@@ -196,6 +196,11 @@ static void on_tail_event(void *ctx, const char *event, const char *path, const 
              log_quote(src, qs, sizeof qs), (unsigned long long)off);
 }
 
+static void on_settled(void *ctx, const char *src, size_t srclen, int tag) {
+    app_t *a = ctx;
+    cstats_settled(&a->stats, src, srclen, (proc_reason_t)tag);
+}
+
 static int reload_map(app_t *a) {
     char err[512], q[600];
     hostmap_t *m = hostmap_load(a->o.customers, err, sizeof err);
@@ -345,6 +350,7 @@ static int open_stages(app_t *a, char **paths, int npaths) {
                       .state_dir = a->o.state_dir,
                       .once = a->o.once,
                       .on_event = on_tail_event,
+                      .on_settled = on_settled,
                       .event_ctx = a};
     a->tail = tail_new(&to, err, sizeof err);
     if (!a->tail) return bad(err);

@@ -45,7 +45,10 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
                      "is lost", "reason=%s", log_quote(reason, q, sizeof q));
         return;
     }
-    log_warn("kafka producer error", "err=%s reason=%s", rd_kafka_err2name(err),
+    /* Transport errors repeat for as long as a broker is away; librdkafka's own log already
+     * reports them, and the all-brokers-down state above is the one line an operator needs. */
+    log_msg(err == RD_KAFKA_RESP_ERR__TRANSPORT ? LOG_DEBUG : LOG_WARN, "kafka producer error",
+            "err=%s reason=%s", rd_kafka_err2name(err),
              log_quote(reason, q, sizeof q));
 }
 

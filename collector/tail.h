@@ -1,0 +1,123 @@
+/* tail.h: the collector's reader of log files: follows paths and globs as `tail -F` does, and
+ * guarantees that no line is lost or skipped.
+ *
+ * Each file (or stdin) is a source with a stable id, `src`, that names its lines for ever
+ * together with their byte offset `off`. Every line handed out carries a token; the caller
+ * passes it to Kafka as the message's opaque and calls tail_ack() when the broker confirms the
+ * delivery. A file's read position advances only past lines confirmed without a gap, and that
+ * position is what tail_save() writes to the state directory: after a crash the next run starts
+ * there, so a line is published at least once and, sent again, carries the same (src, off).
+ *
+ * Files are told apart by (device, inode) and a fingerprint of their first line: inodes are
+ * reused after a delete, and a store keyed by inode alone would skip or repeat data. src is
+ * "PATH:INODE:FP:GEN" (PATH where the file was first seen, FP 16 hex digits, GEN the number of
+ * truncations seen), stdin's is "-:stdin:START_MS" (not resumable).
+ *
+ * Follow mode: paths and globs are expanded again every TAIL_POLL_MS (and on inotify events of
+ * their directories). A file renamed away (rotation) or deleted is read to its end, kept until it
+ * has not grown for TAIL_ROTATE_GRACE_MS and every line is confirmed, then closed; a new file at
+ * its path starts only after it (the old file first, then the new one). A file that shrinks
+ * (copytruncate) starts again at 0 under a new src; lines written to it and truncated before
+ * they were read are lost, which is inherent to copytruncate. Files seen for the first time are
+ * read from offset 0: billing needs every line.
+ *
+ * Memory is bounded: at most TAIL_INFLIGHT_MAX unconfirmed lines per source and
+ * TAIL_INFLIGHT_TOTAL_MAX in all; at the bound tail_next() hands out nothing (backpressure: when
+ * Kafka is slow or away, reading stops). Reading is pread() of TAIL_READ_BUF bytes and memchr:
+ * no system call and no allocation per line. */
+#ifndef TAIL_H
+#define TAIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest line handed out whole; a longer one is handed out once, as a too-long line holding
+ * its first REJECT_LINE_MAX bytes (hit.h), and the rest up to its newline is skipped. */
+#define LINE_MAX_BYTES 65536
+/* Bytes of the first line hashed into the fingerprint; a file is read once it has a complete
+ * first line or this many bytes. */
+#define FP_MAX_BYTES 256
+#define TAIL_POLL_MS 250
+#define TAIL_ROTATE_GRACE_MS 2000
+#define TAIL_INFLIGHT_MAX (1u << 17)
+#define TAIL_INFLIGHT_TOTAL_MAX (1u << 20)
+#define TAIL_READ_BUF (1u << 20)
+/* Bytes of stdin lines kept until confirmed (stdin cannot be read again after a failure). */
+#define TAIL_STDIN_KEEP_MAX (32u << 20)
+/* Identities of finished files remembered (and saved) so that a reused inode with the same
+ * first line still gets a new src. */
+#define TAIL_TOMBS_MAX 1024
+
+/* tail_next() results besides 1 (a line) and 0 (nothing now). */
+#define TAIL_DONE 2
+
+/* One line. Pointers stay valid until the next tail_next() or tail_free(). */
+typedef struct tail_line {
+    const char *src; /* the source id (NUL-terminated) */
+    size_t src_len;
+    uint64_t off;    /* byte offset of the line's first byte in its source */
+    const char *p;   /* the line without its '\n' ('\r' left in); for too_long its first bytes */
+    size_t n;
+    int too_long;    /* longer than LINE_MAX_BYTES: p holds its first REJECT_LINE_MAX bytes */
+    int reread;      /* handed out before, sent again after tail_rewind_all() */
+    uint64_t token;  /* for tail_ack() and tail_tag() */
+} tail_line_t;
+
+/* Something happened to a source, for the log: "file opened", "file resumed", "file rotated",
+ * "file deleted", "file truncated", "file finished", ... off is the read position then. */
+typedef void (*tail_event_fn)(void *ctx, const char *event, const char *path, const char *src,
+                              uint64_t off);
+/* A line's position was passed: confirmed, never to be sent again. tag is what tail_tag() set
+ * (0 if nothing). Called from tail_ack(), once per line. */
+typedef void (*tail_settled_fn)(void *ctx, const char *src, size_t src_len, int tag);
+
+typedef struct tail_opts {
+    const char *const *paths; /* files, globs, or "-" for stdin */
+    int npaths;
+    const char *state_dir; /* NULL: positions are not kept */
+    int once;              /* read everything to its end once, then TAIL_DONE */
+    tail_event_fn on_event;     /* may be NULL */
+    tail_settled_fn on_settled; /* may be NULL */
+    void *event_ctx;            /* passed to both callbacks */
+    /* For tests; 0 means the default. */
+    int stdin_fd;           /* what "-" reads: 0 = standard input */
+    int poll_ms;            /* TAIL_POLL_MS */
+    int grace_ms;           /* TAIL_ROTATE_GRACE_MS */
+    uint32_t inflight_max;  /* TAIL_INFLIGHT_MAX (rounded up to a power of two) */
+} tail_opts_t;
+
+typedef struct tail tail_t;
+
+/* Opens every path and resumes from the state directory (created if missing; locked against a
+ * second collector). Fails, with err naming the path or file:line, when a path cannot be read
+ * (--once: also when a plain path does not exist; follow mode waits for it), or the state file
+ * is corrupt. A glob that matches nothing is reported as an event, not an error. */
+tail_t *tail_new(const tail_opts_t *o, char *err, size_t errlen);
+
+/* The next line into *out: 1 = a line; 0 = nothing now (every source at its end, or
+ * backpressure: returns at once then, so that the caller can serve deliveries); TAIL_DONE =
+ * --once (or stdin only) and everything handed out; -1 = a read error (tail_error()). Waits at
+ * most timeout_ms for new data. */
+int tail_next(tail_t *t, tail_line_t *out, int timeout_ms);
+const char *tail_error(const tail_t *t);
+
+/* Kafka confirmed the line of token. Tokens may come in any order; a token of a source that was
+ * rewound, truncated or closed since is ignored. */
+void tail_ack(tail_t *t, uint64_t token);
+/* Attaches a small caller value to a line still in flight (passed to on_settled). */
+void tail_tag(tail_t *t, uint64_t token, int tag);
+
+/* After a producer failure: every source goes back to its confirmed position, lines in flight
+ * are forgotten (their tokens become stale) and are handed out again with the same (src, off). */
+void tail_rewind_all(tail_t *t);
+
+/* Writes the positions if anything changed since the last save. 0, or -1 with err. */
+int tail_save(tail_t *t, char *err, size_t errlen);
+
+uint64_t tail_inflight(const tail_t *t);  /* lines handed out, not yet confirmed */
+uint64_t tail_lag_bytes(const tail_t *t); /* bytes in the sources beyond the confirmed positions */
+int tail_nsources(const tail_t *t);        /* sources open now */
+
+void tail_free(tail_t *t);
+
+#endif
