@@ -15,7 +15,7 @@ printf 'www.example.org acme\n' > "$TMP/hosts"
 cpu_of() {
   awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {m=$2}
               /Elapsed \(wall clock\)/ {n=split($2, a, ":"); w = (n == 3) ? a[1]*3600 + a[2]*60 + a[3] : a[1]*60 + a[2]}
-              END {printf "%.2f %.2f %d", u + s, w, m}' "$1"
+              END {printf "%.2f %.2f %d\n", u + s, w, m}' "$1"
 }
 report() { # name lines timefile
   read -r cpu wall rss < <(cpu_of "$3")
@@ -27,7 +27,7 @@ report() { # name lines timefile
 /usr/bin/time -v -o "$TMP/collector.time" "$BIN/collector" --once -c "$TMP/hosts" -g "$GEODB" \
     --default-host www.example.org -e bench -s "$TMP/state" "$big" 2> "$TMP/collector.log" \
     || { tail -5 "$TMP/collector.log"; fail "collector failed"; }
-got=$(kcat_count hits)
+got=$(kcat_produced hits)
 [ "$got" = "$lines" ] || fail "collector: $got records in the topic for $lines lines"
 report collector "$lines" "$TMP/collector.time"
 read -r our_cpu _ < <(cpu_of "$TMP/collector.time")
@@ -42,10 +42,10 @@ if command -v syslog-ng > /dev/null; then
   track_pid $sng
   # syslog-ng follows the file for ever: stop it once the topic holds every line.
   deadline=$(( $(date +%s) + 300 ))
-  while [ "$(kcat_count sng)" -lt "$lines" ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.5; done
+  while [ "$(kcat_produced sng)" -lt "$lines" ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.5; done
   kill -TERM "$(cat "$TMP/sng/pid" 2> /dev/null || echo $sng)" 2> /dev/null || true
   wait $sng 2> /dev/null || true
-  report syslog-ng "$(kcat_count sng)" "$TMP/sng.time"
+  report syslog-ng "$(kcat_produced sng)" "$TMP/sng.time"
   read -r sng_cpu _ < <(cpu_of "$TMP/sng.time")
   awk -v a="$our_cpu" -v b="$sng_cpu" 'BEGIN { printf "bench=collector_vs_syslog-ng cpu_ratio=%.3f target=0.100 %s\n", a / b, (a / b <= 0.1 ? "met=yes" : "met=no") }'
 else

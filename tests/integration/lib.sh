@@ -159,6 +159,12 @@ _kcat_watermarks() {
 
 # Messages TOPIC holds now: the mock drops a partition's oldest batches beyond ~5 MB, and the
 # low watermark moves with them, so this counts what a reader from the beginning would get.
+# Messages ever produced to TOPIC (sum of high watermarks): unlike kcat_count, not reduced by
+# the mock's ~5 MB-per-partition retention. For benchmarks that produce more than it keeps.
+kcat_produced() {
+    _kcat_watermarks "$1" -1
+}
+
 kcat_count() {
     local hi lo
     hi=$(_kcat_watermarks "$1" -1) && lo=$(_kcat_watermarks "$1" -2) || return 1
