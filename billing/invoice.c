@@ -1,0 +1,349 @@
+/* invoice.c: `billing invoice`: a month's invoices, priced, stored, printed.
+ *
+ *   options -> connect -> lock, REPEATABLE READ, load plans, customers, usage, stored invoices
+ *   (invoice_db) -> per customer: keep a final invoice as it is, or price the month (pricing)
+ *   and write the draft, finalizing it with --finalize -> read every invoice of the month back
+ *   -> COMMIT -> print them (invoice_fmt) and report what needs attention.
+ *
+ * Output always comes from the rows read back, never from the computation in memory: a draft
+ * and a final invoice print through the same path, and a final one prints the same forever.
+ * Invoices: one per customer (with a plan) and month, numbered INV-YYYYMM-<customer id>, so a
+ * number is known before it exists and never changes. A customer with a plan gets an invoice
+ * even without usage (the minimum commit is owed).
+ *
+ * Needs attention (stderr, and the "attention" list of --format json; exit 0 unless --strict):
+ *   unknown_customer   usage_hourly rows whose customer_id has no customers row
+ *   no_plan            a customer without a plan (not invoiced)
+ *   cannot_price       the plan cannot price the usage (a country without a zone, a zone with
+ *                      traffic and no tier at 0 GB, a malformed price): no invoice is written,
+ *                      and a stale draft is deleted rather than printed as if current
+ *   usage_after_final  usage of a final invoice's month differs from what it was priced from */
+#include "invoice.h"
+
+#include "invoice_db.h"
+#include "invoice_fmt.h"
+#include "log.h"
+#include "pricing.h"
+#include "store.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define INVOICE_VERSION "billing 0.1.0" /* the same as BILLING_VERSION in billing/main.c */
+#define INVOICE_ERR_MAX 1024
+
+typedef struct opts {
+    const char *month, *customer, *db, *role;
+    int year, mon;
+    invfmt_format_t format;
+    int finalize, strict;
+} opts_t;
+
+/* What needs attention; every string owned. */
+typedef struct attn {
+    invfmt_attention_t *v;
+    size_t n, cap;
+} attn_t;
+
+static int bad(const char *msg) {
+    fprintf(stderr, "billing invoice: %s\n", msg);
+    return 2;
+}
+
+static void usage(void) {
+    printf(
+        "usage: billing invoice --month YYYY-MM [options]\n"
+        "Prices a calendar month (UTC, by the hits' own hour) for every customer with a plan,\n"
+        "writes the invoices as drafts (recomputed by every run) and prints them. A final\n"
+        "invoice is never recomputed: it prints from its stored lines, the same every time.\n\n"
+        "  -m, --month YYYY-MM      the month (required)\n"
+        "  -c, --customer ID        only this customer\n"
+        "  -f, --format FORMAT      text (default), csv or json\n"
+        "      --finalize           make the month's invoices final (immutable)\n"
+        "      --strict             exit 1 when something needs attention (unknown customers,\n"
+        "                           customers without a plan, usage a plan cannot price, usage\n"
+        "                           changed after finalization); reported on stderr either way\n"
+        "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"
+        "                           libpq's PG* environment variables)\n"
+        "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
+        "                           member (default " STORE_WRITER_ROLE
+        "; '' keeps the login role)\n"
+        "  -v, --log-level LEVEL    debug, info (default), warn, error\n"
+        "  -h, --help               this text\n"
+        "  -V, --version            the version\n");
+}
+
+enum { OPT_FINALIZE = 256, OPT_STRICT, OPT_DB, OPT_ROLE };
+
+/* Returns -1 to go on, else the exit status (0 for --help / --version, 2 for bad usage). */
+static int parse(int argc, char **argv, opts_t *o) {
+    static const struct option lo[] = {{"month", 1, 0, 'm'},
+                                       {"customer", 1, 0, 'c'},
+                                       {"format", 1, 0, 'f'},
+                                       {"finalize", 0, 0, OPT_FINALIZE},
+                                       {"strict", 0, 0, OPT_STRICT},
+                                       {"db", 1, 0, OPT_DB},
+                                       {"role", 1, 0, OPT_ROLE},
+                                       {"log-level", 1, 0, 'v'},
+                                       {"help", 0, 0, 'h'},
+                                       {"version", 0, 0, 'V'},
+                                       {0, 0, 0, 0}};
+    char msg[600];
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:c:f:v:hV", lo, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            o->month = optarg;
+            break;
+        case 'c':
+            if (!*optarg) return bad("--customer: empty customer id");
+            o->customer = optarg;
+            break;
+        case 'f':
+            if (invfmt_parse(optarg, &o->format) < 0) {
+                snprintf(msg, sizeof msg, "--format %.100s: expected text, csv or json", optarg);
+                return bad(msg);
+            }
+            break;
+        case OPT_FINALIZE:
+            o->finalize = 1;
+            break;
+        case OPT_STRICT:
+            o->strict = 1;
+            break;
+        case OPT_DB:
+            o->db = optarg;
+            break;
+        case OPT_ROLE:
+            o->role = optarg;
+            break;
+        case 'v':
+            if (log_level_parse(optarg) < 0)
+                return bad("--log-level: expected debug, info, warn or error");
+            log_min_level = (log_level_t)log_level_parse(optarg);
+            break;
+        case 'h':
+            usage();
+            return 0;
+        case 'V':
+            puts(INVOICE_VERSION);
+            return 0;
+        default:
+            snprintf(msg, sizeof msg,
+                     "unknown or incomplete option '%.200s' (see billing invoice --help)",
+                     argv[optind - 1]);
+            return bad(msg);
+        }
+    }
+    if (optind < argc) return bad("unexpected argument (see billing invoice --help)");
+    if (!o->month) return bad("--month YYYY-MM is required");
+    if (pricing_month_parse(o->month, &o->year, &o->mon) < 0) {
+        snprintf(msg, sizeof msg, "--month %.100s: expected YYYY-MM, e.g. 2026-11", o->month);
+        return bad(msg);
+    }
+    o->db = store_conninfo(o->db);
+    char *perr = NULL;
+    PQconninfoOption *ci = PQconninfoParse(o->db, &perr);
+    if (!ci) {
+        snprintf(msg, sizeof msg, "--db: bad connection string: %s", perr ? perr : "out of memory");
+        msg[strcspn(msg, "\n")] = 0;
+        PQfreemem(perr);
+        return bad(msg);
+    }
+    PQconninfoFree(ci);
+    return -1;
+}
+
+/* ---- attention ------------------------------------------------------------------------------ */
+
+static int attend(attn_t *a, const char *kind, const char *customer, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int attend(attn_t *a, const char *kind, const char *customer, const char *fmt, ...) {
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 16;
+        invfmt_attention_t *v = realloc(a->v, cap * sizeof *v);
+        if (!v) return -1;
+        a->v = v;
+        a->cap = cap;
+    }
+    char *detail = NULL, *cust = strdup(customer);
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vasprintf(&detail, fmt, ap);
+    va_end(ap);
+    if (r < 0 || !cust) {
+        free(cust);
+        if (r >= 0) free(detail);
+        return -1;
+    }
+    a->v[a->n++] = (invfmt_attention_t){kind, cust, detail};
+    return 0;
+}
+
+static void attn_free(attn_t *a) {
+    for (size_t i = 0; i < a->n; i++) {
+        free((char *)a->v[i].customer);
+        free((char *)a->v[i].detail);
+    }
+    free(a->v);
+}
+
+static void attn_log(const attn_t *a) {
+    char q1[1100], q2[2100];
+    for (size_t i = 0; i < a->n; i++)
+        log_warn("needs attention", "kind=%s customer=%s detail=%s", a->v[i].kind,
+                 log_quote(a->v[i].customer, q1, sizeof q1),
+                 log_quote(a->v[i].detail, q2, sizeof q2));
+}
+
+/* ---- one run -------------------------------------------------------------------------------- */
+
+typedef struct run {
+    PGconn *conn;
+    const opts_t *o;
+    const invdb_scope_t *s;
+    invdb_t d;
+    attn_t att;
+    char err[INVOICE_ERR_MAX];
+} run_t;
+
+/* Records what needs attention; out of memory makes the calling function return -1. */
+#define ATTEND(r, ...)                                                                             \
+    do {                                                                                           \
+        if (attend(&(r)->att, __VA_ARGS__) < 0) {                                                  \
+            snprintf((r)->err, sizeof(r)->err, "out of memory");                                   \
+            return -1;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+/* Deletes st when it is a draft that this run cannot recompute. */
+static int drop_stale(run_t *r, const invdb_stored_t *st) {
+    if (!st || st->final) return 0;
+    return invdb_delete_draft(r->conn, st, r->err, sizeof r->err);
+}
+
+/* Customer c's invoice: kept when final, else priced and written. -1 only for database
+ * failures (r->err); what cannot be invoiced is reported in r->att. */
+static int invoice_customer(run_t *r, const invdb_customer_t *c) {
+    const invdb_usage_t *u = invdb_find_usage(&r->d, c->id);
+    const invdb_stored_t *st = invdb_find_stored(&r->d, c->id);
+    const invdb_plan_t *plan = invdb_find_plan(&r->d, c->plan);
+    const char *hits = u ? u->hits : "0", *bytes = u ? u->bytes : "0", *m = r->s->month;
+    if (!c->plan)
+        ATTEND(r, "no_plan", c->id, "customer has no plan: %s hits and %s bytes in %s not invoiced",
+               hits, bytes, m);
+    if (st && st->final) {
+        if (strcmp(st->usage_hits, hits) || strcmp(st->usage_bytes, bytes))
+            ATTEND(r, "usage_after_final", c->id,
+                   "invoice %s is final, priced from %s hits and %s bytes; usage_hourly now "
+                   "holds %s hits and %s bytes for %s",
+                   st->number, st->usage_hits, st->usage_bytes, hits, bytes, m);
+        return 0;
+    }
+    if (!c->plan) return drop_stale(r, st);
+    if (!plan) {
+        ATTEND(r, "cannot_price", c->id, "plan %s not found (or its currency is unknown)", c->plan);
+        return drop_stale(r, st);
+    }
+    if (u && u->too_large) {
+        ATTEND(r, "cannot_price", c->id, "a country's usage in %s exceeds 2^64: not invoiced", m);
+        return drop_stale(r, st);
+    }
+    pricing_invoice_t inv;
+    char perr[PRICING_ERR_MAX];
+    int rc = 0;
+    if (pricing_compute(&plan->p, u ? u->rows : NULL, u ? u->nrows : 0, &inv, perr, sizeof perr) <
+        0) {
+        pricing_invoice_fini(&inv);
+        ATTEND(r, "cannot_price", c->id, "plan %s cannot price %s: %s; no invoice written",
+               plan->id, m, perr);
+        return drop_stale(r, st);
+    }
+    rc = invdb_save(r->conn, r->s, c, plan, &inv, r->o->finalize, r->err, sizeof r->err);
+    pricing_invoice_fini(&inv);
+    return rc;
+}
+
+static int invoice_all(run_t *r) {
+    const invdb_t *d = &r->d;
+    for (size_t i = 0; i < d->nusage; i++)
+        if (!invdb_find_customer(d, d->usage[i].customer))
+            ATTEND(r, "unknown_customer", d->usage[i].customer,
+                   "%s hits and %s bytes in %s for a customer id not in customers: not invoiced",
+                   d->usage[i].hits, d->usage[i].bytes, r->s->month);
+    if (r->o->customer && !d->ncustomers && !d->nusage) {
+        snprintf(r->err, sizeof r->err, "no customer %.200s, and no usage of it in %s",
+                 r->o->customer, r->s->month);
+        return -1;
+    }
+    for (size_t i = 0; i < d->ncustomers; i++)
+        if (invoice_customer(r, &d->customers[i]) < 0) return -1;
+    return 0;
+}
+
+/* Finalizing a month that is still running leaves its later hits out of the invoice. */
+static void warn_if_open(const opts_t *o) {
+    struct tm end = {0};
+    end.tm_year = (o->mon == 12 ? o->year + 1 : o->year) - 1900;
+    end.tm_mon = o->mon == 12 ? 0 : o->mon;
+    end.tm_mday = 1;
+    if (timegm(&end) > time(NULL))
+        log_warn("finalizing a month that has not ended: its later usage will need attention",
+                 "month=%s", o->month);
+}
+
+static int print(const run_t *r, char *err, size_t errlen) {
+    const invdb_t *d = &r->d;
+    switch (r->o->format) {
+    case INVFMT_CSV:
+        return invfmt_csv(stdout, d->out, d->nout, err, errlen);
+    case INVFMT_JSON:
+        return invfmt_json(stdout, r->s->month, d->out, d->nout, r->att.v, r->att.n, err, errlen);
+    default:
+        return invfmt_text(stdout, r->s->month, d->out, d->nout, err, errlen);
+    }
+}
+
+int invoice_main(int argc, char **argv) {
+    opts_t o = {.role = STORE_WRITER_ROLE, .format = INVFMT_TEXT};
+    int rc = parse(argc, argv, &o);
+    if (rc >= 0) return rc;
+    invdb_scope_t s;
+    invdb_scope_init(&s, o.year, o.mon, o.customer);
+    run_t r = {.o = &o, .s = &s};
+    char q[INVOICE_ERR_MAX + 100];
+    int committed = 0;
+    if (o.finalize) warn_if_open(&o);
+
+    rc = 1;
+    r.conn = store_connect(o.db, "billing invoice", o.role, r.err, sizeof r.err);
+    if (!r.conn) goto out;
+    if (invdb_begin(r.conn, r.err, sizeof r.err) < 0 ||
+        invdb_load(r.conn, &s, &r.d, r.err, sizeof r.err) < 0 || invoice_all(&r) < 0 ||
+        invdb_read(r.conn, &s, &r.d, r.err, sizeof r.err) < 0 ||
+        invdb_commit(r.conn, r.err, sizeof r.err) < 0)
+        goto out;
+    /* Committed: what is printed is what is stored. */
+    committed = 1;
+    attn_log(&r.att);
+    if (print(&r, r.err, sizeof r.err) < 0) goto out;
+    log_info("invoices done", "month=%s invoices=%zu attention=%zu finalize=%d", s.month, r.d.nout,
+             r.att.n, o.finalize);
+    rc = o.strict && r.att.n ? 1 : 0;
+out:
+    if (rc == 1 && r.err[0])
+        log_error(committed ? "billing invoice stored the invoices but could not print them"
+                            : "billing invoice failed: nothing was written",
+                  "month=%s err=%s", s.month, log_quote(r.err, q, sizeof q));
+    invdb_free(&r.d);
+    attn_free(&r.att);
+    PQfinish(r.conn);
+    return rc;
+}

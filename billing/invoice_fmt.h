@@ -1,0 +1,76 @@
+/* invoice_fmt.h: invoices as text, CSV or JSON, from the stored invoice rows.
+ *
+ * Pure formatting (no database): invoice.c reads invoices and invoice_lines back after writing
+ * them and hands their text here, so a final invoice prints from its stored values alone and
+ * prints the same every time. Numbers are decimal text and are written as they are, never
+ * converted (in JSON too: strings, so no reader turns money into a double).
+ *
+ *   csv   the contract's header `invoice,customer,month,line,description,quantity,unit,
+ *         unit_price,amount,currency`, one row per line, then per invoice a row whose description
+ *         is TOTAL and whose amount is the total. Fields are quoted as RFC 4180 says: those
+ *         holding a comma, a quote, CR or LF are quoted, quotes doubled. Lines end in LF.
+ *   text  per invoice: number and status, customer, plan, period, the lines in aligned columns
+ *         (numbers right-aligned; widths count UTF-8 characters), subtotal and total.
+ *   json  {"month": "YYYY-MM", "invoices": [ {..., "lines": [...]}, ... ],
+ *          "attention": [ {"kind": ..., "customer": ..., "detail": ...}, ... ]}
+ *         Strings are escaped; bytes that are not valid UTF-8 become U+FFFD. */
+#ifndef INVOICE_FMT_H
+#define INVOICE_FMT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum invfmt_format { INVFMT_TEXT, INVFMT_CSV, INVFMT_JSON } invfmt_format_t;
+
+/* The CSV header row, as CONTRACT.md fixes it. */
+#define INVFMT_CSV_HEADER                                                                          \
+    "invoice,customer,month,line,description,quantity,unit,unit_price,amount,currency"
+
+/* Every string is borrowed and NUL-terminated. */
+typedef struct invfmt_line {
+    int line_no; /* 1, 2, ... within the invoice */
+    const char *description;
+    const char *quantity; /* decimal text */
+    const char *unit;     /* "GB", "10k requests", "" */
+    const char *unit_price;
+    const char *amount; /* rounded to the currency's minor unit */
+    const char *zone;   /* "" unless a data line */
+} invfmt_line_t;
+
+typedef struct invfmt_invoice {
+    const char *number;   /* INV-YYYYMM-<customer> */
+    const char *customer; /* customer id */
+    const char *customer_name;
+    const char *month;        /* YYYY-MM */
+    const char *plan;         /* plan id */
+    const char *currency;     /* ISO 4217 */
+    const char *status;       /* "draft" or "final" */
+    const char *finalized_at; /* ISO 8601 UTC, "" for a draft */
+    const char *subtotal;     /* sum of the usage lines */
+    const char *total;
+    const invfmt_line_t *lines;
+    size_t nlines;
+} invfmt_invoice_t;
+
+/* Something `billing invoice` could not invoice, or found changed after finalization. */
+typedef struct invfmt_attention {
+    const char *kind;     /* unknown_customer, no_plan, cannot_price, usage_after_final */
+    const char *customer; /* the customer id concerned */
+    const char *detail;   /* one sentence */
+} invfmt_attention_t;
+
+/* "text", "csv", "json" -> *out; 0, or -1 for anything else. */
+int invfmt_parse(const char *name, invfmt_format_t *out);
+
+/* Each writes invoices[0..n) to out and returns 0, or -1 with err when writing failed. month
+ * (YYYY-MM) heads the text and JSON outputs, also when there is no invoice. */
+int invfmt_csv(FILE *out, const invfmt_invoice_t *inv, size_t n, char *err, size_t errlen);
+int invfmt_text(FILE *out, const char *month, const invfmt_invoice_t *inv, size_t n, char *err,
+                size_t errlen);
+int invfmt_json(FILE *out, const char *month, const invfmt_invoice_t *inv, size_t n,
+                const invfmt_attention_t *att, size_t natt, char *err, size_t errlen);
+
+/* Writes s as one CSV field (quoted only when it must be). */
+void invfmt_csv_field(FILE *out, const char *s);
+
+#endif
