@@ -34,7 +34,7 @@ typedef struct net {
 } net_t;
 
 typedef struct tally {
-    char key[96]; /* customer \0-separated fields, compared as a whole */
+    char key[97]; /* \0-separated fields (<= 96 bytes), compared as a whole, NUL-terminated */
     size_t keylen;
     uint64_t hits, bytes;
 } tally_t;
@@ -157,6 +157,7 @@ static void tally(tallies_t *t, const char *key, size_t keylen, uint64_t bytes) 
     }
     tally_t *e = &t->v[t->n++];
     memcpy(e->key, key, keylen);
+    e->key[keylen] = 0; /* field() reads the last field up to a NUL */
     e->keylen = keylen;
     e->hits = 1;
     e->bytes = bytes;

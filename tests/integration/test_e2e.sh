@@ -47,13 +47,18 @@ for c in $(jq -r '.customers[].customer' "$TMP/truth.json"); do
   assert_eq "$got" "$exp" "regions of $c"
 done
 
-# an invoice = the amount computed independently (python's decimal, from the truth and the plan)
+# invoices = the amounts computed independently (python's decimal, from the truth and the plan):
+# initech pays JPY with no minimum (0 decimals), acme USD with a 50.00 minimum commit.
 month=$(date -u +%Y-%m)
-"$BIN/billing" invoice --month "$month" --customer acme --format csv > "$TMP/acme.csv" || fail "invoice"
-got=$(awk -F, '$5 == "TOTAL" {print $9}' "$TMP/acme.csv")
-pg_psql -c "select coalesce(json_agg(z), '[]') from plan_zones z where plan_id = 'standard-usd'" > "$TMP/zones.json"
-pg_psql -c "select coalesce(json_agg(t), '[]') from plan_tiers t where plan_id = 'standard-usd'" > "$TMP/tiers.json"
-want=$(python3 "$ROOT/tests/integration/invoice_oracle.py" "$TMP/truth.json" acme "$month" \
-    "$TMP/zones.json" "$TMP/tiers.json" 50.00 0.0075 2)
-assert_eq "$got" "$want" "acme's invoice total"
+check_invoice() { # customer plan minimum per10k decimals
+  "$BIN/billing" invoice --month "$month" --customer "$1" --format csv > "$TMP/$1.csv" || fail "invoice of $1"
+  got=$(awk -F, '$5 == "TOTAL" {print $9}' "$TMP/$1.csv")
+  pg_psql -c "select coalesce(json_agg(z), '[]') from plan_zones z where plan_id = '$2'" > "$TMP/zones.json"
+  pg_psql -c "select coalesce(json_agg(t), '[]') from plan_tiers t where plan_id = '$2'" > "$TMP/tiers.json"
+  want=$(python3 "$ROOT/tests/integration/invoice_oracle.py" "$TMP/truth.json" "$1" "$month" \
+      "$TMP/zones.json" "$TMP/tiers.json" "$3" "$4" "$5")
+  assert_eq "$got" "$want" "$1's invoice total"
+}
+check_invoice initech startup-jpy 0 1 0
+check_invoice acme standard-usd 50.00 0.0075 2
 echo ok
