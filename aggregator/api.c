@@ -1,0 +1,620 @@
+/* api.c: see api.h. libmicrohttpd calls on_uri once per request with the raw request target
+ * (we route it there, with route.c, before MHD's own decoding), then on_request, which applies
+ * the bounds (rate, method, body) and answers; on_done frees the request's state. */
+#include "api.h"
+
+#include "clock.h"
+#include "dashboard_assets.h"
+#include "jsonw.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "route.h"
+#include "tokens.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define API_JSON_START (16u << 10) /* first buffer for a window's JSON, doubled until it fits */
+#define API_JSON_MAX (64u << 20)   /* more would be a bug: ~60 series points, bounded keys */
+#define API_METRICS_START (32u << 10)
+#define API_METRICS_MAX (4u << 20)
+#define API_ERROR_JSON_MAX 1024 /* {"error": ...} of a message of ROUTE_ERROR_MAX or so */
+#define API_WHOSE_MAX 64        /* customers /v1/token lists */
+#define API_LISTEN_MAX 300      /* longest --listen value */
+
+/* The page's policy, sent with every answer: this origin only, no inline script or style. */
+#define API_CSP                                                                                    \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "                    \
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+/* ---- metrics --------------------------------------------------------------------------------- */
+
+#define HTTP_HELP "HTTP requests answered by the aggregator, by status code"
+#define HTTP_CODE(c)                                                                               \
+    METRIC_COUNTER("http_" #c, "aggregator_http_requests_total", "code=\"" #c "\"", HTTP_HELP)
+static metric_t m_window = METRIC_COUNTER("window_queries", "aggregator_window_queries_total", NULL,
+                                          "Window reads answered with 200");
+static metric_t m_http[] = {HTTP_CODE(200), HTTP_CODE(304), HTTP_CODE(400), HTTP_CODE(401),
+                            HTTP_CODE(403), HTTP_CODE(404), HTTP_CODE(405), HTTP_CODE(413),
+                            HTTP_CODE(414), HTTP_CODE(429), HTTP_CODE(500), HTTP_CODE(503)};
+static const unsigned http_codes[] = {200, 304, 400, 401, 403, 404, 405, 413, 414, 429, 500, 503};
+static metric_t m_tokens =
+    METRIC_GAUGE("tokens", "aggregator_tokens", NULL, "Entries of the tokens file in use");
+static metric_t m_reload_ok = METRIC_COUNTER("token_reloads", "aggregator_token_reloads_total",
+                                             "result=\"ok\"", "Re-reads of the tokens file");
+static metric_t m_reload_err = METRIC_COUNTER(
+    "token_reload_errors", "aggregator_token_reloads_total", "result=\"error\"", "unused");
+static metric_t m_rss = METRIC_GAUGE("rss_bytes", "process_resident_memory_bytes", NULL,
+                                     "Resident memory of the aggregator process, in bytes");
+
+metric_t *const api_metrics[] = {
+    &m_window,   &m_http[0], &m_http[1],   &m_http[2],    &m_http[3], &m_http[4],
+    &m_http[5],  &m_http[6], &m_http[7],   &m_http[8],    &m_http[9], &m_http[10],
+    &m_http[11], &m_tokens,  &m_reload_ok, &m_reload_err, &m_rss,
+};
+const size_t api_nmetrics = sizeof api_metrics / sizeof api_metrics[0];
+
+static void count_code(unsigned code) {
+    for (size_t i = 0; i < sizeof http_codes / sizeof http_codes[0]; i++)
+        if (http_codes[i] == code) metric_add(&m_http[i], 1);
+}
+
+/* ---- the server ------------------------------------------------------------------------------ */
+
+struct api {
+    struct MHD_Daemon *d;
+    char *tokens_path;
+    pthread_rwlock_t lock; /* guards tokens: readers check, api_reload_tokens swaps */
+    tokens_t *tokens;
+    win_reader_t reader;
+    metric_t *const *metrics; /* the program's, borrowed */
+    size_t nmetrics;
+    int (*ready)(void *ctx);
+    void *ready_ctx;
+    rl_t *rl;
+};
+
+/* One request's state, from on_uri to on_done. */
+typedef struct req {
+    route_t route;
+} req_t;
+
+/* ---- answers ------------------------------------------------------------------------------- */
+
+/* Queues r (taking it) with the headers every answer carries; cache is Cache-Control. */
+static enum MHD_Result answer(struct MHD_Connection *c, unsigned code, struct MHD_Response *r,
+                              const char *cache) {
+    if (!r) return MHD_NO; /* out of memory: MHD closes the connection */
+    MHD_add_response_header(r, "Cache-Control", cache);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Content-Security-Policy", API_CSP);
+    count_code(code);
+    enum MHD_Result ret = MHD_queue_response(c, code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static struct MHD_Response *body_copy(const char *type, const void *p, size_t n) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(n, (void *)p, MHD_RESPMEM_MUST_COPY);
+    if (r) MHD_add_response_header(r, "Content-Type", type);
+    return r;
+}
+
+/* Takes buf (malloc'd): MHD frees it once sent. */
+static struct MHD_Response *body_owned(const char *type, char *buf, size_t n) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(n, buf, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(buf);
+        return NULL;
+    }
+    MHD_add_response_header(r, "Content-Type", type);
+    return r;
+}
+
+static enum MHD_Result text(struct MHD_Connection *c, unsigned code, const char *s) {
+    return answer(c, code, body_copy("text/plain; charset=utf-8", s, strlen(s)), "no-store");
+}
+
+/* {"error": msg} with code, and one more header hname: hvalue unless hname is NULL. */
+static enum MHD_Result json_error(struct MHD_Connection *c, unsigned code, const char *msg,
+                                  const char *hname, const char *hvalue) {
+    char buf[API_ERROR_JSON_MAX];
+    jsonw_t j;
+    jsonw_init(&j, buf, sizeof buf);
+    JSONW_LIT(&j, "{\"error\":");
+    jsonw_str(&j, msg, strnlen(msg, ROUTE_ERROR_MAX * 2));
+    JSONW_LIT(&j, "}\n");
+    int n = jsonw_len(&j);
+    struct MHD_Response *r = body_copy("application/json", buf, n < 0 ? 0 : (size_t)n);
+    if (r && hname) MHD_add_response_header(r, hname, hvalue);
+    return answer(c, code, r, "no-store");
+}
+
+/* ---- authorization --------------------------------------------------------------------------- */
+
+/* The verdict on the request's bearer token for customer; *sent says whether one was sent. */
+static tokens_verdict_t authorize(api_t *a, struct MHD_Connection *c, const char *customer,
+                                  int *sent) {
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *tok;
+    size_t n;
+    *sent = h != NULL;
+    if (!h || route_bearer(h, strlen(h), &tok, &n) < 0) return TOKENS_UNKNOWN;
+    pthread_rwlock_rdlock(&a->lock);
+    tokens_verdict_t v = tokens_check(a->tokens, tok, n, customer);
+    pthread_rwlock_unlock(&a->lock);
+    return v;
+}
+
+static enum MHD_Result unauthorized(struct MHD_Connection *c, int sent) {
+    if (!sent)
+        return json_error(c, 401, "no bearer token: send Authorization: Bearer TOKEN",
+                          "WWW-Authenticate", "Bearer realm=\"aggregator\"");
+    return json_error(c, 401, "the bearer token is not valid", "WWW-Authenticate",
+                      "Bearer realm=\"aggregator\", error=\"invalid_token\"");
+}
+
+/* ---- the window ------------------------------------------------------------------------------ */
+
+static void put_countries(jsonw_t *j, const win_result_t *w) {
+    JSONW_LIT(j, ",\"countries\":[");
+    for (size_t i = 0; i < w->ncountries; i++) {
+        const win_country_t *k = &w->countries[i];
+        if (i) JSONW_LIT(j, ",");
+        JSONW_LIT(j, "{\"country\":");
+        jsonw_str(j, k->country, strlen(k->country));
+        JSONW_LIT(j, ",\"hits\":");
+        jsonw_u64(j, k->hits);
+        JSONW_LIT(j, ",\"bytes\":");
+        jsonw_u64(j, k->bytes);
+        JSONW_LIT(j, "}");
+    }
+    JSONW_LIT(j, "]");
+}
+
+static void put_regions(jsonw_t *j, const win_result_t *w) {
+    JSONW_LIT(j, ",\"regions\":[");
+    for (size_t i = 0; i < w->nregions; i++) {
+        const win_region_t *k = &w->regions[i];
+        if (i) JSONW_LIT(j, ",");
+        JSONW_LIT(j, "{\"country\":");
+        jsonw_str(j, k->country, strlen(k->country));
+        JSONW_LIT(j, ",\"region\":");
+        jsonw_str(j, k->region, k->region_len);
+        JSONW_LIT(j, ",\"hits\":");
+        jsonw_u64(j, k->hits);
+        JSONW_LIT(j, ",\"bytes\":");
+        jsonw_u64(j, k->bytes);
+        JSONW_LIT(j, "}");
+    }
+    JSONW_LIT(j, "]");
+}
+
+static void put_series(jsonw_t *j, const win_result_t *w) {
+    JSONW_LIT(j, ",\"series\":[");
+    for (int i = 0; i < w->seconds && i < WIN_SECONDS; i++) {
+        if (i) JSONW_LIT(j, ",");
+        JSONW_LIT(j, "{\"t_ms\":");
+        jsonw_i64(j, w->series[i].t_ms);
+        JSONW_LIT(j, ",\"hits\":");
+        jsonw_u64(j, w->series[i].hits);
+        JSONW_LIT(j, ",\"bytes\":");
+        jsonw_u64(j, w->series[i].bytes);
+        JSONW_LIT(j, "}");
+    }
+    JSONW_LIT(j, "]");
+}
+
+/* The window as CONTRACT.md shows it, into a malloc'd buffer (its length in *len); NULL if out
+ * of memory. Written into a buffer that doubles until the whole text fits. */
+static char *window_json(const char *customer, const win_result_t *w, size_t *len) {
+    for (size_t cap = API_JSON_START; cap <= API_JSON_MAX; cap *= 2) {
+        char *buf = malloc(cap);
+        if (!buf) return NULL;
+        jsonw_t j;
+        jsonw_init(&j, buf, cap);
+        JSONW_LIT(&j, "{\"customer\":");
+        jsonw_str(&j, customer, strlen(customer));
+        JSONW_LIT(&j, ",\"seconds\":");
+        jsonw_i64(&j, w->seconds);
+        JSONW_LIT(&j, ",\"end_ms\":");
+        jsonw_i64(&j, w->end_ms);
+        JSONW_LIT(&j, ",\"hits\":");
+        jsonw_u64(&j, w->hits);
+        JSONW_LIT(&j, ",\"bytes\":");
+        jsonw_u64(&j, w->bytes);
+        put_countries(&j, w);
+        put_regions(&j, w);
+        put_series(&j, w);
+        JSONW_LIT(&j, "}\n");
+        int n = jsonw_len(&j);
+        if (n >= 0) {
+            *len = (size_t)n;
+            return buf;
+        }
+        free(buf);
+    }
+    return NULL;
+}
+
+static enum MHD_Result serve_window(api_t *a, struct MHD_Connection *c, const route_t *r) {
+    int sent;
+    tokens_verdict_t v = authorize(a, c, r->customer, &sent);
+    if (v == TOKENS_UNKNOWN) return unauthorized(c, sent);
+    /* A malformed customer id is a bad request whoever asks; only then is the token's reach
+     * told (403), and last the query (400). */
+    if (r->error[0] && !r->customer[0]) return json_error(c, 400, r->error, NULL, NULL);
+    if (v == TOKENS_FORBIDDEN) {
+        char msg[ROUTE_ERROR_MAX];
+        snprintf(msg, sizeof msg, "this token may not read customer %s", r->customer);
+        return json_error(c, 403, msg, NULL, NULL);
+    }
+    if (r->error[0]) return json_error(c, 400, r->error, NULL, NULL);
+    win_result_t w;
+    int rc = a->reader.read(a->reader.ctx, r->customer, r->seconds, clock_wall_ms(), &w);
+    size_t len = 0;
+    char *body = rc < 0 ? NULL : window_json(r->customer, &w, &len);
+    win_result_free(&w);
+    if (!body) return json_error(c, 500, "out of memory", NULL, NULL);
+    metric_add(&m_window, 1);
+    return answer(c, 200, body_owned("application/json", body, len), "no-store");
+}
+
+/* {"operator": bool, "customers": [...]}: what the dashboard needs after sign-in. */
+static enum MHD_Result serve_token(api_t *a, struct MHD_Connection *c) {
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *tok, *cs[API_WHOSE_MAX];
+    size_t n, k = 0;
+    int op = 0;
+    if (!h || route_bearer(h, strlen(h), &tok, &n) < 0) return unauthorized(c, h != NULL);
+    pthread_rwlock_rdlock(&a->lock);
+    k = tokens_whose(a->tokens, tok, n, &op, cs, API_WHOSE_MAX);
+    char buf[API_WHOSE_MAX * (TOKENS_CUSTOMER_MAX + 4) + 64];
+    jsonw_t j;
+    jsonw_init(&j, buf, sizeof buf);
+    JSONW_LIT(&j, "{\"operator\":");
+    if (op)
+        JSONW_LIT(&j, "true");
+    else
+        JSONW_LIT(&j, "false");
+    JSONW_LIT(&j, ",\"customers\":[");
+    for (size_t i = 0; i < k; i++) {
+        if (i) JSONW_LIT(&j, ",");
+        jsonw_str(&j, cs[i], strlen(cs[i])); /* ids are plain ASCII: never escaped longer */
+    }
+    JSONW_LIT(&j, "]}\n");
+    pthread_rwlock_unlock(&a->lock); /* cs points into the set until here */
+    int len = jsonw_len(&j);
+    if (k == 0 && !op) return unauthorized(c, 1);
+    if (len < 0) return json_error(c, 500, "customer list too long", NULL, NULL);
+    return answer(c, 200, body_copy("application/json", buf, (size_t)len), "no-store");
+}
+
+/* ---- the other endpoints -------------------------------------------------------------------- */
+
+/* Resident set size from /proc/self/statm (pages), in bytes; -1 if unreadable. */
+static int64_t rss_bytes(void) {
+    long pages = -1, rss = -1;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return -1;
+    if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = -1;
+    fclose(f);
+    return rss < 0 ? -1 : (int64_t)rss * sysconf(_SC_PAGESIZE);
+}
+
+static int listed(metric_t *const *ms, size_t n, const metric_t *m) {
+    for (size_t i = 0; i < n; i++)
+        if (ms[i] == m) return 1;
+    return 0;
+}
+
+static enum MHD_Result serve_metrics(api_t *a, struct MHD_Connection *c) {
+    int64_t rss = rss_bytes();
+    if (rss >= 0) metric_set(&m_rss, rss);
+    /* The program's metrics, then ours that it did not list itself. */
+    metric_t **all = malloc((a->nmetrics + api_nmetrics) * sizeof *all);
+    if (!all) return text(c, 500, "out of memory\n");
+    size_t n = 0;
+    for (size_t i = 0; i < a->nmetrics; i++)
+        all[n++] = a->metrics[i];
+    for (size_t i = 0; i < api_nmetrics; i++)
+        if (!listed(a->metrics, a->nmetrics, api_metrics[i])) all[n++] = api_metrics[i];
+    char *buf = NULL;
+    size_t len = 0;
+    for (size_t cap = API_METRICS_START; cap <= API_METRICS_MAX && len == 0; cap *= 2) {
+        free(buf);
+        buf = malloc(cap);
+        if (!buf) break;
+        len = metrics_prometheus(all, n, buf, cap);
+    }
+    free(all);
+    if (!buf || len == 0) {
+        free(buf);
+        return text(c, 500, "metrics do not fit\n");
+    }
+    return answer(c, 200, body_owned("text/plain; version=0.0.4; charset=utf-8", buf, len),
+                  "no-store");
+}
+
+static enum MHD_Result serve_asset(struct MHD_Connection *c, const char *name) {
+    const dash_asset_t *f = NULL;
+    for (size_t i = 0; i < dash_nassets && !f; i++)
+        if (strcmp(dash_assets[i].name, name) == 0) f = &dash_assets[i];
+    if (!f) return json_error(c, 404, "not found", NULL, NULL);
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    struct MHD_Response *r;
+    unsigned code = 200;
+    if (inm && strstr(inm, f->etag)) { /* the browser's copy is this one */
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        code = 304;
+    } else {
+        r = MHD_create_response_from_buffer(f->len, (void *)f->data, MHD_RESPMEM_PERSISTENT);
+        if (r) MHD_add_response_header(r, "Content-Type", f->type);
+    }
+    if (r) MHD_add_response_header(r, "ETag", f->etag);
+    /* no-cache: the browser keeps the file but asks each time (a 304 when unchanged), so a new
+     * binary's page is seen at once. */
+    return answer(c, code, r, "no-cache");
+}
+
+/* ---- requests ------------------------------------------------------------------------------- */
+
+/* The rate limiter's key for the client: an IPv4 address, or an IPv6 /64 (one site usually
+ * holds a whole /64, so a single address would be too easy to vary). */
+static size_t client_key(struct MHD_Connection *c, unsigned char key[RL_KEY_MAX]) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    struct sockaddr_storage ss;
+    if (!ci || !ci->client_addr) return 0;
+    memcpy(&ss, ci->client_addr,
+           ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                  : sizeof(struct sockaddr_in));
+    if (ss.ss_family == AF_INET) {
+        memcpy(key, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+        return 4;
+    }
+    if (ss.ss_family != AF_INET6) return 0;
+    const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(a6)) {
+        memcpy(key, a6->s6_addr + 12, 4);
+        return 4;
+    }
+    memcpy(key, a6->s6_addr, 8);
+    return 8;
+}
+
+/* 413 unless the request announces no body. */
+static int has_body(struct MHD_Connection *c) {
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+    return te != NULL || (cl && strspn(cl, "0") != strlen(cl));
+}
+
+static enum MHD_Result dispatch(api_t *a, struct MHD_Connection *c, const route_t *r) {
+    switch (r->kind) {
+    case ROUTE_WINDOW:
+        return serve_window(a, c, r);
+    case ROUTE_TOKEN:
+        return serve_token(a, c);
+    case ROUTE_METRICS:
+        return serve_metrics(a, c);
+    case ROUTE_HEALTHZ:
+        return text(c, 200, "ok\n");
+    case ROUTE_READYZ:
+        if (!a->ready || a->ready(a->ready_ctx)) return text(c, 200, "ready\n");
+        return text(c, 503, "not ready: catching up with the hits topic\n");
+    case ROUTE_ASSET:
+        return serve_asset(c, r->asset);
+    case ROUTE_TOO_LONG:
+        return json_error(c, 414, "request target too long", NULL, NULL);
+    case ROUTE_NOT_FOUND:
+        break;
+    }
+    return json_error(c, 404, "not found", NULL, NULL);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **req_cls) {
+    api_t *a = cls;
+    req_t *q = *req_cls;
+    (void)url; /* already decoded by MHD: we route the raw target, kept by on_uri */
+    (void)version;
+    (void)upload;
+    if (*upload_size) { /* only when a body came anyway: it is dropped */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (!q) return json_error(c, 500, "out of memory", NULL, NULL);
+    unsigned char key[RL_KEY_MAX];
+    size_t kn = client_key(c, key);
+    int64_t wait = rl_take(a->rl, key, kn, clock_mono_ms());
+    if (wait > 0) {
+        char secs[24];
+        snprintf(secs, sizeof secs, "%lld", (long long)((wait + 999) / 1000));
+        return json_error(c, 429, "too many requests from this address", "Retry-After", secs);
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return json_error(c, 405, "only GET and HEAD are served", "Allow", "GET, HEAD");
+    if (has_body(c)) return json_error(c, 413, "requests carry no body here", NULL, NULL);
+    return dispatch(a, c, &q->route);
+}
+
+/* Called with the raw target before MHD decodes it; what it returns is the request's state. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+    (void)cls;
+    (void)c;
+    req_t *q = malloc(sizeof *q);
+    if (q) route_parse(uri, strnlen(uri, ROUTE_TARGET_MAX + 1), &q->route);
+    return q;
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **req_cls,
+                    enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)c;
+    (void)toe;
+    free(*req_cls);
+    *req_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+    char msg[512], q[600];
+    (void)cls;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = 0;
+    log_warn("http server", "err=%s", log_quote(msg, q, sizeof q));
+}
+
+/* ---- start, reload, stop -------------------------------------------------------------------- */
+
+/* "ADDR:PORT" into *ss; 0, or -1 with err. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, char *err, size_t errlen) {
+    char host[API_LISTEN_MAX], port[8];
+    const char *colon = strrchr(s, ':');
+    size_t hn = colon ? (size_t)(colon - s) : 0;
+    const char *h = s;
+    if (colon && hn >= 2 && s[0] == '[' && s[hn - 1] == ']') {
+        h++;
+        hn -= 2;
+    } else if (colon && memchr(s, ':', hn)) {
+        colon = NULL; /* an IPv6 address without brackets */
+    }
+    const char *p = colon ? colon + 1 : "";
+    if (!colon || !*p || strlen(p) > 5 || strspn(p, "0123456789") != strlen(p) || atoi(p) > 65535 ||
+        hn >= sizeof host) {
+        snprintf(err, errlen, "--listen %s: expected ADDR:PORT, e.g. 127.0.0.1:8080 or [::]:8080",
+                 s);
+        return -1;
+    }
+    memcpy(host, h, hn);
+    host[hn] = 0;
+    snprintf(port, sizeof port, "%s", p);
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = hn ? AF_UNSPEC : AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int g = getaddrinfo(hn ? host : NULL, port, &hints, &ai);
+    if (g != 0) {
+        snprintf(err, errlen, "--listen %s: %s", s, gai_strerror(g));
+        return -1;
+    }
+    /* A name with both kinds of address listens on its IPv4 one: "localhost:8080" must answer
+     * http://127.0.0.1:8080, which ::1 (even dual-stack) would not. */
+    const struct addrinfo *pick = ai;
+    for (const struct addrinfo *x = ai; x; x = x->ai_next)
+        if (x->ai_family == AF_INET) {
+            pick = x;
+            break;
+        }
+    memset(ss, 0, sizeof *ss);
+    memcpy(ss, pick->ai_addr, pick->ai_addrlen);
+    freeaddrinfo(ai);
+    return 0;
+}
+
+/* Why binding ss fails, for the message when MHD could not listen (it only logs the reason). */
+static const char *bind_problem(const struct sockaddr_storage *ss) {
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, e = 0;
+    socklen_t len =
+        ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (fd < 0) return strerror(errno);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (const struct sockaddr *)ss, len) < 0) e = errno;
+    close(fd);
+    return e ? strerror(e) : "the HTTP server did not start (see its log line)";
+}
+
+api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
+    api_t *a = calloc(1, sizeof *a);
+    struct sockaddr_storage ss;
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_rwlock_init(&a->lock, NULL);
+    a->reader = win_reader_local(o->win);
+    a->metrics = o->metrics;
+    a->nmetrics = o->nmetrics;
+    a->ready = o->ready;
+    a->ready_ctx = o->ready_ctx;
+    unsigned rate = o->rate_per_s ? o->rate_per_s : API_RATE_DEFAULT;
+    if (rate > API_RATE_MAX) rate = API_RATE_MAX; /* keeps the burst below UINT_MAX */
+    a->rl = rl_new(rate, rate * API_BURST_FACTOR);
+    a->tokens_path = strdup(o->tokens_path ? o->tokens_path : "");
+    if (!a->rl || !a->tokens_path) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    a->tokens = tokens_load(a->tokens_path, err, errlen);
+    if (!a->tokens) goto fail;
+    metric_set(&m_tokens, (int64_t)tokens_size(a->tokens));
+    if (parse_listen(o->listen ? o->listen : "", &ss, err, errlen) < 0) goto fail;
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6) flags |= MHD_USE_DUAL_STACK;
+    /* The logger first: MHD logs the options that follow through it. */
+    a->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)API_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)API_CONNECTIONS_PER_IP,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONNECTION_MEMORY,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S, MHD_OPTION_URI_LOG_CALLBACK,
+        on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
+    if (!a->d) {
+        snprintf(err, errlen, "--listen %s: %s", o->listen, bind_problem(&ss));
+        goto fail;
+    }
+    return a;
+fail:
+    tokens_free(a->tokens);
+    rl_free(a->rl);
+    free(a->tokens_path);
+    pthread_rwlock_destroy(&a->lock);
+    free(a);
+    return NULL;
+}
+
+int api_reload_tokens(api_t *a, char *err, size_t errlen) {
+    tokens_t *t = tokens_load(a->tokens_path, err, errlen);
+    if (!t) {
+        metric_add(&m_reload_err, 1);
+        return -1;
+    }
+    pthread_rwlock_wrlock(&a->lock);
+    tokens_t *old = a->tokens;
+    a->tokens = t;
+    pthread_rwlock_unlock(&a->lock);
+    tokens_free(old); /* no reader holds it: they hold the lock while they use it */
+    metric_set(&m_tokens, (int64_t)tokens_size(t));
+    metric_add(&m_reload_ok, 1);
+    return 0;
+}
+
+unsigned api_port(const api_t *a) {
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);
+    return i ? i->port : 0;
+}
+
+void api_stop(api_t *a) {
+    if (!a) return;
+    MHD_stop_daemon(a->d);
+    tokens_free(a->tokens);
+    rl_free(a->rl);
+    free(a->tokens_path);
+    pthread_rwlock_destroy(&a->lock);
+    free(a);
+}

@@ -1,0 +1,82 @@
+/* api.h: the aggregator's HTTP side (CONTRACT.md "aggregator"), on libmicrohttpd.
+ *
+ *   GET /v1/customers/{customer}/window?seconds=N   the window, JSON; Authorization: Bearer TOKEN
+ *   GET /v1/token                                   {"operator": bool, "customers": [...]}: whom
+ *                                                   the token reads (the dashboard asks this)
+ *   GET /metrics                                    Prometheus text: the program's metrics, then
+ *                                                   api_metrics (those not already listed)
+ *   GET /healthz                                    200 "ok" while the server runs
+ *   GET /readyz                                     200 once ready(ready_ctx) says so, else 503
+ *   GET /  and /app.js, /style.css, ...             the dashboard page (dashboard_assets.h)
+ *
+ * Answers: 401 (with WWW-Authenticate) without a known token, 403 for a known token of another
+ * customer, 400 for a bad query or customer id, 404 for an unknown path, 405 for a method other
+ * than GET and HEAD, 413 for a request with a body, 414 for a target over ROUTE_TARGET_MAX, 429
+ * (with Retry-After) past the per-address rate, all with the body {"error": "..."} (only what
+ * libmicrohttpd refuses itself, such as oversized headers, gets its own page). API answers carry
+ * Cache-Control: no-store; every answer a strict Content-Security-Policy (no inline script, this
+ * origin only). A customer with no hit in the window (or none ever) gets a window of
+ * zeros, not a 404: which customers exist is told to no one.
+ *
+ * Bounds: request line and headers fit API_CONNECTION_MEMORY (MHD answers 414 / 431 beyond),
+ * at most API_CONNECTIONS connections (API_CONNECTIONS_PER_IP per address), idle connections
+ * close after API_IDLE_TIMEOUT_S. A thread pool (API_THREADS) answers; the window is read
+ * under its own lock (win_read) and no request waits for the consumer.
+ *
+ * Tokens (tokens.h) are loaded by api_start; api_reload_tokens re-reads the file (on SIGHUP:
+ * main sets a flag and calls it from its loop) and swaps the set in while requests run. */
+#ifndef API_H
+#define API_H
+
+#include "metrics.h"
+#include "window.h"
+
+#include <stddef.h>
+
+#define API_CONNECTIONS 256
+#define API_CONNECTIONS_PER_IP 32
+#define API_CONNECTION_MEMORY (32u << 10) /* per connection: request line, headers, buffers */
+#define API_IDLE_TIMEOUT_S 30
+#define API_THREADS 2
+#define API_RATE_DEFAULT 100 /* requests per second per client address, when rate_per_s is 0 */
+#define API_BURST_FACTOR 2   /* a client may send this many seconds' worth at once */
+#define API_RATE_MAX 1000000 /* a larger rate_per_s is taken as this */
+
+typedef struct api_opts {
+    const char *listen;       /* "ADDR:PORT": 127.0.0.1:8080, [::1]:8080, [::]:8080 (both IPv6
+                                 and IPv4), :8080 (every IPv4 address), localhost:8080 (a
+                                 name: its IPv4 address if it has one); PORT 0: any free port */
+    const char *tokens_path;  /* the --tokens file */
+    win_t *win;               /* borrowed: must outlive the server */
+    metric_t *const *metrics; /* the program's metrics for /metrics (borrowed), nmetrics of them */
+    size_t nmetrics;
+    int (*ready)(void *ctx); /* 1 once caught up (/readyz); NULL: always ready */
+    void *ready_ctx;
+    unsigned rate_per_s; /* requests per second per client address; 0: API_RATE_DEFAULT */
+} api_opts_t;
+
+typedef struct api api_t;
+
+/* This module's metrics, for main's periodic log line (/metrics shows them in any case):
+ * aggregator_window_queries_total (window answers given, 200), aggregator_http_requests_total
+ * by code, aggregator_tokens (entries loaded), aggregator_token_reloads_total by result, and
+ * process_resident_memory_bytes (read from /proc at each /metrics scrape). */
+extern metric_t *const api_metrics[];
+extern const size_t api_nmetrics;
+
+/* Loads the tokens and starts serving. NULL with err: "FILE:LINE: problem" (or "FILE: reason")
+ * for a bad tokens file, "--listen ADDR: problem" for a bad or busy address: configuration
+ * problems, so main exits 2 with err. */
+api_t *api_start(const api_opts_t *o, char *err, size_t errlen);
+
+/* Re-reads the tokens file; on success the new set serves every later request. On failure
+ * (with "FILE:LINE: problem" in err) the old set stays. 0 or -1. */
+int api_reload_tokens(api_t *a, char *err, size_t errlen);
+
+/* The port listened on (useful with PORT 0). */
+unsigned api_port(const api_t *a);
+
+/* Stops serving (waits for requests in flight) and frees everything; NULL is fine. */
+void api_stop(api_t *a);
+
+#endif

@@ -1,0 +1,425 @@
+// app.js: the customer dashboard. Reads the aggregator's window API once a second and draws
+// it: rates, totals, two 60-second charts, top countries and regions. No library, no outside
+// asset: the page's Content-Security-Policy only allows this origin, and no inline script.
+//
+// The token comes from the sign-in form or from the URL fragment (#customer=acme&token=...,
+// which the demo prints); it is kept in sessionStorage (this tab only) and the fragment is
+// removed from the address bar at once.
+'use strict';
+
+(function () {
+  const REFRESH_MS = 1000;      // one window read per second
+  const TIMEOUT_MS = 5000;      // a read slower than this counts as a network error
+  const WINDOW_S = 60;          // the charts always show the whole minute
+  const RATE_S = 5;             // the rate cards average the last few whole seconds
+  const TOP_ROWS = 10;
+  const KEY_TOKEN = 'cdn.dashboard.token';
+  const KEY_CUSTOMER = 'cdn.dashboard.customer';
+
+  const $ = (id) => document.getElementById(id);
+  const intFmt = new Intl.NumberFormat('en-US');
+  let regionNames = null;
+  try { regionNames = new Intl.DisplayNames(['en'], { type: 'region' }); } catch (e) { /* old */ }
+
+  const state = {
+    token: '', customer: '', operator: false,
+    timer: 0, generation: 0, // generation: a newer sign-in makes older polls stop
+    last: null,              // last window shown (for redraws on resize and hover)
+    hover: { 'chart-hits': -1, 'chart-bytes': -1 },
+  };
+
+  // ---- formatting -----------------------------------------------------------------------------
+
+  function fmtInt(n) { return intFmt.format(n); }
+
+  function fmtUnit(n, units, base) {
+    let i = 0;
+    while (Math.abs(n) >= base && i < units.length - 1) { n /= base; i++; }
+    const a = Math.abs(n);
+    const digits = i === 0 ? (Number.isInteger(n) || a >= 100 ? 0 : 1) : a >= 100 ? 0 : a >= 10 ? 1 : 2;
+    return n.toFixed(digits) + ' ' + units[i];
+  }
+  const fmtBytes = (n) => fmtUnit(n, ['B', 'kB', 'MB', 'GB', 'TB', 'PB'], 1000);
+  const fmtBits = (n) => fmtUnit(n, ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s', 'Tbit/s'], 1000);
+  const fmtShort = (n) => fmtUnit(n, ['', 'k', 'M', 'G', 'T'], 1000).trim();
+
+  function fmtTime(ms) {
+    return new Date(ms).toLocaleTimeString('en-GB', { hour12: false });
+  }
+
+  function countryName(cc) {
+    if (cc === 'ZZ' || !cc) return 'Unknown';
+    try { return regionNames ? regionNames.of(cc) : cc; } catch (e) { return cc; }
+  }
+
+  function setValue(id, value, text) {
+    const el = $(id);
+    el.dataset.value = String(value);
+    el.textContent = text;
+  }
+
+  // ---- messages and views ---------------------------------------------------------------------
+
+  function showError(id, msg, kind) {
+    const el = $(id);
+    el.textContent = msg || '';
+    el.hidden = !msg;
+    el.dataset.kind = kind || 'error'; // 'info' is a hint, not a failure
+  }
+
+  function setStatus(s, text) {
+    const el = $('status');
+    el.dataset.state = s;
+    el.textContent = text;
+  }
+
+  function showBoard(on) {
+    $('signin').hidden = on;
+    $('board').hidden = !on;
+    $('who').hidden = !on;
+  }
+
+  // ---- the API ------------------------------------------------------------------------------
+
+  async function api(path) {
+    const ctl = new AbortController();
+    const t = setTimeout(() => ctl.abort(), TIMEOUT_MS);
+    try {
+      const res = await fetch(path, {
+        headers: { Authorization: 'Bearer ' + state.token },
+        cache: 'no-store', credentials: 'omit', signal: ctl.signal,
+      });
+      let body = null;
+      try { body = await res.json(); } catch (e) { body = null; }
+      return { status: res.status, body, retry: Number(res.headers.get('Retry-After')) || 0 };
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
+  function explain(r) {
+    const why = r.body && typeof r.body.error === 'string' ? r.body.error : '';
+    switch (r.status) {
+      case 401: return 'This token is not accepted. Check it, or ask for a new one.';
+      case 403: return 'This token may not read customer "' + state.customer + '".';
+      case 400: return 'Bad request: ' + (why || 'the aggregator refused it.');
+      case 404: return 'Customer "' + state.customer + '" is not served here.';
+      case 429: return 'Too many requests: slowing down.';
+      default: return 'The aggregator answered ' + r.status + (why ? ': ' + why : '.');
+    }
+  }
+
+  // ---- sign in and out ----------------------------------------------------------------------
+
+  async function signIn(token, customer) {
+    const gen = ++state.generation;
+    clearTimeout(state.timer);
+    state.token = token;
+    state.customer = customer;
+    showError('signin-error', '');
+    let r;
+    try {
+      r = await api('/v1/token');
+    } catch (e) {
+      showError('signin-error', 'Cannot reach the aggregator. Is it running?');
+      return;
+    }
+    if (gen !== state.generation) return;
+    if (r.status !== 200 || !r.body) {
+      showError('signin-error', explain(r));
+      showBoard(false);
+      return;
+    }
+    state.operator = !!r.body.operator;
+    const list = Array.isArray(r.body.customers) ? r.body.customers : [];
+    fillCustomers(list);
+    if (!state.customer && list.length) state.customer = list[0];
+    sessionStorage.setItem(KEY_TOKEN, token);
+    showBoard(true);
+    $('switch').hidden = !(state.operator || list.length > 1);
+    $('pick-customer').value = state.customer;
+    pickCustomer(state.customer);
+  }
+
+  function fillCustomers(list) {
+    const dl = $('customers');
+    dl.replaceChildren(...list.map((c) => { const o = document.createElement('option'); o.value = c; return o; }));
+  }
+
+  function pickCustomer(c) {
+    state.customer = c;
+    state.last = null;
+    clearBoard();
+    $('who-customer').textContent = c || 'no customer chosen';
+    if (!c) {
+      setStatus('idle', 'idle');
+      showError('board-error', 'This is an operator token: enter the customer to show.', 'info');
+      return;
+    }
+    sessionStorage.setItem(KEY_CUSTOMER, c);
+    showError('board-error', '');
+    setStatus('wait', 'connecting');
+    const gen = ++state.generation;
+    poll(gen);
+  }
+
+  function signOut(msg) {
+    state.generation++;
+    clearTimeout(state.timer);
+    sessionStorage.removeItem(KEY_TOKEN);
+    sessionStorage.removeItem(KEY_CUSTOMER);
+    state.token = '';
+    state.customer = '';
+    $('in-token').value = '';
+    showBoard(false);
+    showError('signin-error', msg || '');
+  }
+
+  // ---- polling ------------------------------------------------------------------------------
+
+  async function poll(gen) {
+    let next = REFRESH_MS;
+    const started = Date.now();
+    try {
+      const path = '/v1/customers/' + encodeURIComponent(state.customer) + '/window?seconds=' + WINDOW_S;
+      const r = await api(path);
+      if (gen !== state.generation) return;
+      if (r.status === 200 && r.body) {
+        render(r.body);
+        showError('board-error', '');
+        setStatus('live', 'live');
+      } else if (r.status === 401) {
+        signOut(explain(r));
+        return;
+      } else {
+        showError('board-error', explain(r));
+        setStatus('error', r.status === 429 ? 'slowed' : 'error');
+        if (r.status === 429) next = Math.max(REFRESH_MS, r.retry * 1000);
+        if (r.status === 403 || r.status === 400) next = 5 * REFRESH_MS;
+      }
+    } catch (e) {
+      if (gen !== state.generation) return;
+      showError('board-error', 'Cannot reach the aggregator; retrying every second. Numbers shown may be old.');
+      setStatus('error', 'offline');
+    }
+    const wait = Math.max(100, next - (Date.now() - started));
+    state.timer = setTimeout(() => poll(gen), wait);
+  }
+
+  // ---- rendering ----------------------------------------------------------------------------
+
+  function clearBoard() {
+    for (const id of ['rate-hits', 'rate-bytes', 'total-hits', 'total-bytes']) setValue(id, '', '–');
+    $('rate-bits').textContent = '';
+    $('total-bytes-exact').textContent = '';
+    for (const id of ['countries', 'regions']) $(id).tBodies[0].replaceChildren();
+    $('end-time').textContent = '–';
+    drawCharts();
+  }
+
+  function render(w) {
+    state.last = w;
+    const series = Array.isArray(w.series) ? w.series : [];
+    // The last second is still filling: the rate is that of the RATE_S whole seconds before it.
+    const tail = series.length > RATE_S ? series.slice(-RATE_S - 1, -1) : series;
+    const n = tail.length || 1;
+    const hps = tail.reduce((a, p) => a + p.hits, 0) / n;
+    const bps = tail.reduce((a, p) => a + p.bytes, 0) / n;
+    setValue('rate-hits', hps, hps >= 100 ? fmtInt(Math.round(hps)) : hps.toFixed(1));
+    setValue('rate-bytes', bps, fmtBytes(bps) + '/s');
+    $('rate-bits').textContent = fmtBits(bps * 8);
+    setValue('total-hits', w.hits, fmtInt(w.hits));
+    setValue('total-bytes', w.bytes, fmtBytes(w.bytes));
+    $('total-bytes-exact').textContent = fmtInt(w.bytes) + ' B';
+    $('span-hits').textContent = w.seconds + ' s';
+    $('span-bytes').textContent = w.seconds + ' s';
+    $('end-time').textContent = fmtTime(w.end_ms);
+    $('updated').textContent = 'last read ' + fmtTime(Date.now());
+    fillTable('countries', w.countries, w.hits, (c) => c.country + ' ' + countryName(c.country));
+    fillTable('regions', w.regions, w.hits,
+      (r) => r.country + (r.region ? '-' + r.region : ' (region unknown)'));
+    drawCharts();
+  }
+
+  function fillTable(id, rows, total, label) {
+    const body = $(id).tBodies[0];
+    const out = [];
+    for (const r of (Array.isArray(rows) ? rows : []).slice(0, TOP_ROWS)) {
+      const tr = document.createElement('tr');
+      const share = total > 0 ? (100 * r.hits / total).toFixed(1) + ' %' : '–';
+      for (const [text, cls] of [[label(r), ''], [fmtInt(r.hits), 'num'], [share, 'num'],
+                                 [fmtBytes(r.bytes), 'num']]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        if (cls) td.className = cls;
+        tr.appendChild(td);
+      }
+      out.push(tr);
+    }
+    if (!out.length) {
+      const tr = document.createElement('tr');
+      const td = document.createElement('td');
+      td.colSpan = 4;
+      td.className = 'muted';
+      td.textContent = 'No traffic in this window.';
+      tr.appendChild(td);
+      out.push(tr);
+    }
+    body.replaceChildren(...out);
+  }
+
+  // ---- charts (canvas, drawn here) -----------------------------------------------------------
+
+  function niceMax(v) {
+    if (!(v > 0)) return 1;
+    const p = Math.pow(10, Math.floor(Math.log10(v)));
+    for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+    return 10 * p;
+  }
+
+  function drawCharts() {
+    drawChart($('chart-hits'), 'hits', (v) => fmtShort(v), 'hits');
+    drawChart($('chart-bytes'), 'bytes', (v) => fmtBytes(v) + '/s', 'bytes');
+  }
+
+  function cssVar(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+
+  function drawChart(cv, key, fmt, colorKey) {
+    const dpr = window.devicePixelRatio || 1;
+    const cssW = cv.clientWidth || 300, cssH = cv.clientHeight || 160;
+    if (cv.width !== Math.round(cssW * dpr) || cv.height !== Math.round(cssH * dpr)) {
+      cv.width = Math.round(cssW * dpr);
+      cv.height = Math.round(cssH * dpr);
+    }
+    const g = cv.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, cssW, cssH);
+    const w = state.last;
+    const series = w && Array.isArray(w.series) ? w.series : [];
+    const end = w ? w.end_ms : Date.now();
+    const start = end - WINDOW_S * 1000;
+    const max = niceMax(series.reduce((a, p) => Math.max(a, p[key]), 0) * 1.1);
+    const L = 64, R = 8, T = 10, B = 22;
+    const pw = cssW - L - R, ph = cssH - T - B;
+    const x = (t) => L + ((t - start) / (end - start)) * pw;
+    const y = (v) => T + ph - (v / max) * ph;
+
+    g.font = '11px system-ui, sans-serif';
+    g.fillStyle = cssVar('--muted');
+    g.strokeStyle = cssVar('--grid');
+    g.lineWidth = 1;
+    g.textAlign = 'right';
+    g.textBaseline = 'middle';
+    for (const f of [0, 0.5, 1]) {
+      const yy = Math.round(y(max * f)) + 0.5;
+      g.beginPath(); g.moveTo(L, yy); g.lineTo(L + pw, yy); g.stroke();
+      g.fillText(fmt(max * f), L - 6, yy);
+    }
+    g.textBaseline = 'top';
+    for (const s of [60, 45, 30, 15, 0]) {
+      g.textAlign = s === 60 ? 'left' : s === 0 ? 'right' : 'center'; // the ends stay inside
+      g.fillText(s ? '-' + s + ' s' : 'now', x(end - s * 1000), T + ph + 6);
+    }
+    if (!series.length) return;
+
+    // One point per second, at the middle of its second; the area under it filled.
+    const color = cssVar(colorKey === 'hits' ? '--hits' : '--bytes');
+    g.beginPath();
+    series.forEach((p, i) => {
+      const px = x(p.t_ms + 500), py = y(p[key]);
+      if (i === 0) g.moveTo(px, py); else g.lineTo(px, py);
+    });
+    g.strokeStyle = color;
+    g.lineWidth = 2;
+    g.lineJoin = 'round';
+    g.stroke();
+    g.lineTo(x(series[series.length - 1].t_ms + 500), y(0));
+    g.lineTo(x(series[0].t_ms + 500), y(0));
+    g.closePath();
+    g.globalAlpha = 0.15;
+    g.fillStyle = color;
+    g.fill();
+    g.globalAlpha = 1;
+
+    const hi = state.hover[cv.id];
+    if (hi >= 0 && hi < series.length) {
+      const p = series[hi], px = x(p.t_ms + 500), py = y(p[key]);
+      g.strokeStyle = cssVar('--muted');
+      g.lineWidth = 1;
+      g.beginPath(); g.moveTo(px, T); g.lineTo(px, T + ph); g.stroke();
+      g.fillStyle = color;
+      g.beginPath(); g.arc(px, py, 3.5, 0, 2 * Math.PI); g.fill();
+      const label = fmtTime(p.t_ms) + '  ' + (key === 'hits' ? fmtInt(p.hits) + ' hits/s' : fmt(p.bytes));
+      g.font = '12px system-ui, sans-serif';
+      const tw = g.measureText(label).width + 10;
+      const bx = Math.min(Math.max(px - tw / 2, L), L + pw - tw);
+      g.fillStyle = cssVar('--tip-bg');
+      g.fillRect(bx, T, tw, 18);
+      g.fillStyle = cssVar('--tip-fg');
+      g.textAlign = 'left';
+      g.textBaseline = 'middle';
+      g.fillText(label, bx + 5, T + 9);
+    }
+  }
+
+  function hoverAt(cv, ev) {
+    const w = state.last;
+    const series = w && Array.isArray(w.series) ? w.series : [];
+    const rect = cv.getBoundingClientRect();
+    const L = 64, R = 8, pw = rect.width - L - R;
+    const t = w ? w.end_ms - WINDOW_S * 1000 + ((ev.clientX - rect.left - L) / pw) * WINDOW_S * 1000 : 0;
+    let best = -1, bestD = Infinity;
+    series.forEach((p, i) => {
+      const d = Math.abs(p.t_ms + 500 - t);
+      if (d < bestD) { bestD = d; best = i; }
+    });
+    state.hover[cv.id] = best;
+    drawCharts();
+  }
+
+  // ---- start --------------------------------------------------------------------------------
+
+  function fromFragment() {
+    if (location.hash.length < 2) return null;
+    const p = new URLSearchParams(location.hash.slice(1));
+    const out = { token: p.get('token') || '', customer: p.get('customer') || '' };
+    // The token must not stay in the address bar or the history.
+    history.replaceState(null, '', location.pathname + location.search);
+    return out.token ? out : null;
+  }
+
+  function start() {
+    $('signin-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const token = $('in-token').value.trim();
+      const customer = $('in-customer').value.trim();
+      if (!token) { showError('signin-error', 'Enter your token.'); return; }
+      signIn(token, customer);
+    });
+    $('signout').addEventListener('click', () => signOut(''));
+    $('pick-go').addEventListener('click', () => pickCustomer($('pick-customer').value.trim()));
+    $('pick-customer').addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') pickCustomer($('pick-customer').value.trim());
+    });
+    for (const id of ['chart-hits', 'chart-bytes']) {
+      const cv = $(id);
+      cv.addEventListener('pointermove', (ev) => hoverAt(cv, ev));
+      cv.addEventListener('pointerdown', (ev) => hoverAt(cv, ev));
+      cv.addEventListener('pointerleave', () => { state.hover[id] = -1; drawCharts(); });
+    }
+    window.addEventListener('resize', drawCharts);
+
+    const f = fromFragment();
+    const token = f ? f.token : sessionStorage.getItem(KEY_TOKEN);
+    const customer = f ? f.customer : sessionStorage.getItem(KEY_CUSTOMER) || '';
+    if (token) {
+      $('in-token').value = token;
+      $('in-customer').value = customer;
+      signIn(token, customer);
+    }
+  }
+
+  start();
+})();
