@@ -324,13 +324,14 @@ long posstore_format(const posstore_ent_t *v, size_t n, char **out) {
         const posstore_ent_t *e = &v[i];
         k += (size_t)sprintf(b + k, "%s ", e->done ? "done" : "pos");
         k += escape(b + k, e->src);
-        k += (size_t)sprintf(b + k, " %" PRIu64 " %" PRIu64 " %016" PRIx64 " %" PRIu32
-                                    " %" PRIu64 " %016" PRIx64 " ",
-                             e->dev, e->ino, e->fp, e->gen, e->done ? 0 : e->off,
-                             e->done ? 0 : e->chk);
+        k += (size_t)sprintf(
+            b + k,
+            " %" PRIu64 " %" PRIu64 " %016" PRIx64 " %" PRIu32 " %" PRIu64 " %016" PRIx64 " ",
+            e->dev, e->ino, e->fp, e->gen, e->done ? 0 : e->off, e->done ? 0 : e->chk);
         k += escape(b + k, e->path);
         b[k++] = '\n';
     }
+    b[k] = 0; /* the header's budget has room for it */
     *out = b;
     return (long)k;
 }
@@ -346,8 +347,7 @@ static int write_all(int fd, const char *p, size_t n) {
     return 0;
 }
 
-int posstore_save(const char *dir, const posstore_ent_t *v, size_t n, char *err,
-                  size_t errlen) {
+int posstore_save(const char *dir, const posstore_ent_t *v, size_t n, char *err, size_t errlen) {
     char tmp[POSSTORE_PATH_MAX + 64], dst[POSSTORE_PATH_MAX + 64];
     char *text = NULL;
     int rc = -1, fd = -1, dfd = -1;

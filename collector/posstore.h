@@ -32,15 +32,15 @@
 #define POSSTORE_PATH_MAX 4096
 
 typedef struct posstore_ent {
-    char *src;      /* the log source id of the file's lines (hit record `src`) */
-    char *path;     /* where the file was last seen (absolute) */
-    uint64_t dev;   /* st_dev */
-    uint64_t ino;   /* st_ino */
-    uint64_t fp;    /* hash of the file's first line (at most FP_MAX_BYTES bytes) */
-    uint32_t gen;   /* truncations and identity clashes seen: part of src */
-    uint64_t off;   /* confirmed read position (pos only) */
-    uint64_t chk;   /* hash of the bytes just before off, 0 when off is 0 (pos only) */
-    int done;       /* 1: a tombstone ("done" line) */
+    char *src;    /* the log source id of the file's lines (hit record `src`) */
+    char *path;   /* where the file was last seen (absolute) */
+    uint64_t dev; /* st_dev */
+    uint64_t ino; /* st_ino */
+    uint64_t fp;  /* hash of the file's first line (at most FP_MAX_BYTES bytes) */
+    uint32_t gen; /* truncations and identity clashes seen: part of src */
+    uint64_t off; /* confirmed read position (pos only) */
+    uint64_t chk; /* hash of the bytes just before off, 0 when off is 0 (pos only) */
+    int done;     /* 1: a tombstone ("done" line) */
 } posstore_ent_t;
 
 /* A growable list of entries; strings are owned. */
@@ -64,8 +64,8 @@ int posstore_parse(posstore_t *ps, const char *name, const char *buf, size_t len
  * positions.tmp from a crash is ignored. Returns 0 or -1 with err. */
 int posstore_load(posstore_t *ps, const char *dir, char *err, size_t errlen);
 
-/* Formats v[0..n) as the state file into *out (malloc'd, caller frees). Returns its length, or
- * -1 when out of memory. */
+/* Formats v[0..n) as the state file into *out (malloc'd, NUL-terminated, caller frees). Returns
+ * its length, or -1 when out of memory. */
 long posstore_format(const posstore_ent_t *v, size_t n, char **out);
 
 /* Writes v[0..n) to <dir>/positions atomically. Returns 0 or -1 with err. */

@@ -124,8 +124,7 @@ int src_chk(int fd, uint64_t off, uint64_t *chk) {
     return 0;
 }
 
-void src_set_id(source_t *s, const char *first_path, uint64_t fp, uint32_t fp_len,
-                uint32_t gen) {
+void src_set_id(source_t *s, const char *first_path, uint64_t fp, uint32_t fp_len, uint32_t gen) {
     /* ":INO:FP:GEN" takes at most 1 + 20 + 1 + 16 + 1 + 10 bytes; the path gets the rest, its
      * end kept (the file name tells more than the root). */
     size_t room = HIT_STR_MAX - 49, pl = strlen(first_path);
@@ -156,8 +155,8 @@ static int ring_reserve(source_t *s, uint32_t ring_max) {
 }
 
 /* Hands out [off, end) with text p[0..n) as the next line in flight. */
-static void emit(source_t *s, tail_line_t *out, const char *p, size_t n, uint64_t off,
-                 uint64_t end, int too_long) {
+static void emit(source_t *s, tail_line_t *out, const char *p, size_t n, uint64_t off, uint64_t end,
+                 int too_long) {
     uint64_t seq = s->next;
     src_ent_t *e = &s->ring[seq & (s->cap - 1)];
     e->end = end;
@@ -358,8 +357,7 @@ static int stdin_read(source_t *s, char *err, size_t errlen) {
     return 1;
 }
 
-static int stdin_next(source_t *s, const src_rd_t *rd, tail_line_t *out, char *err,
-                      size_t errlen) {
+static int stdin_next(source_t *s, const src_rd_t *rd, tail_line_t *out, char *err, size_t errlen) {
     src_stdin_t *in = s->in;
     if (in->replay < in->keep_len) { /* after a rewind: the kept lines first, as they were */
         rec_t r;
@@ -459,6 +457,11 @@ uint64_t src_ack(source_t *s, uint64_t seq, tail_settled_fn settled, void *ctx) 
         }
         s->head = (s->head + 1) & SRC_SEQ_MASK;
         k++;
+    }
+    if (s->head == s->next && s->cap > 8 * SRC_RING_MIN) { /* a burst is over: give it back */
+        free(s->ring);
+        s->ring = NULL;
+        s->cap = 0;
     }
     return k;
 }

@@ -62,12 +62,12 @@ typedef struct src_stdin src_stdin_t;
 typedef struct source {
     int kind; /* SRC_FILE or SRC_STDIN */
     int fd;
-    uint32_t slot;  /* index in the tail's table: the high bits of this source's tokens */
-    uint64_t id;    /* unique within a tail, never reused (slots are) */
-    char *path;     /* where the file is, as last seen (absolute) */
+    uint32_t slot; /* index in the tail's table: the high bits of this source's tokens */
+    uint64_t id;   /* unique within a tail, never reused (slots are) */
+    char *path;    /* where the file is, as last seen (absolute) */
     char src[HIT_STR_MAX + 1]; /* the id of the lines; "" until the file is identified */
     size_t src_len;
-    int has_id;     /* dev, ino, fp, gen and src are known */
+    int has_id; /* dev, ino, fp, gen and src are known */
     uint64_t dev, ino, fp;
     uint32_t fp_len;  /* bytes hashed into fp */
     uint32_t gen;     /* truncations seen (and identity clashes avoided) */
@@ -81,14 +81,14 @@ typedef struct source {
     int64_t grew_ms;    /* monotonic ms when the size last changed */
     int eof;            /* the last read found nothing beyond eof_off */
     uint64_t eof_off;
-    int skipping;       /* in a too-long line that starts at long_start; scanned up to scan_off */
-    int resync;         /* resumed inside a line handed out unterminated: drop up to its '\n' */
+    int skipping; /* in a too-long line that starts at long_start; scanned up to scan_off */
+    int resync;   /* resumed inside a line handed out unterminated: drop up to its '\n' */
     uint64_t long_start, scan_off;
-    int moved;          /* the confirmed position moved outside acks (resync): save it */
+    int moved; /* the confirmed position moved outside acks (resync): save it */
     /* Follow mode. */
-    int detached;       /* no longer at a watched path: rotated away or deleted */
-    int seen;           /* found by the current scan */
-    uint64_t after_id;  /* the source (id) to finish before this one is read; 0: none */
+    int detached;          /* no longer at a watched path: rotated away or deleted */
+    int seen;              /* found by the current scan */
+    uint64_t after_id;     /* the source (id) to finish before this one is read; 0: none */
     uint64_t chk, chk_off; /* hash of the SRC_CHK_BYTES before chk_off (cached for saving) */
     /* Lines in flight: seqs [head, next), ring[seq & (cap - 1)]. */
     src_ent_t *ring;
@@ -115,8 +115,7 @@ int src_fingerprint(int fd, int final, uint64_t *fp, uint32_t *fp_len);
  * -1 on a read error or when the file is shorter than off. */
 int src_chk(int fd, uint64_t off, uint64_t *chk);
 /* Sets the identity and builds src "PATH:INO:FP:GEN" (PATH cut from the left to fit). */
-void src_set_id(source_t *s, const char *first_path, uint64_t fp, uint32_t fp_len,
-                uint32_t gen);
+void src_set_id(source_t *s, const char *first_path, uint64_t fp, uint32_t fp_len, uint32_t gen);
 
 /* The next line of s into *out, within what rd allows. err gets the reason of SRC_ERR. */
 int src_next(source_t *s, src_win_t *w, const src_rd_t *rd, tail_line_t *out, char *err,

@@ -67,7 +67,11 @@ source_t *tail_add_file(tail_t *t, int fd, const char *path, const struct stat *
     s->dev = (uint64_t)st->st_dev;
     s->ino = (uint64_t)st->st_ino;
     s->size = (uint64_t)st->st_size;
-    s->grew_ms = clock_mono_ms();
+    /* When it last grew, from its mtime: a file rotated long ago is quiet already, so that a
+     * collector restarted often still finishes it at once and goes on to the next. */
+    int64_t age =
+        clock_wall_ms() - ((int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000);
+    s->grew_ms = clock_mono_ms() - (age > 0 ? age : 0);
     s->seen = 1;
     t->slot[i] = s;
     return s;
@@ -119,8 +123,7 @@ int tail_identify(tail_t *t, source_t *s, int final) {
     uint32_t gen = s->gen_min;
     for (size_t i = 0; i < t->tombs.n; i++) {
         const posstore_ent_t *e = &t->tombs.v[i];
-        if (e->dev == s->dev && e->ino == s->ino && e->fp == fp && e->gen >= gen)
-            gen = e->gen + 1;
+        if (e->dev == s->dev && e->ino == s->ino && e->fp == fp && e->gen >= gen) gen = e->gen + 1;
     }
     src_set_id(s, s->path, fp, len, gen);
     t->dirty = 1;
@@ -234,7 +237,8 @@ static int next_slow(tail_t *t, tail_line_t *out, int timeout_ms) {
         now = clock_mono_ms();
         if (full || now >= deadline) return 0; /* full: the caller must serve acks now */
         int64_t wait = deadline - now;
-        if (!t->o.once && t->next_scan - now < wait) wait = t->next_scan > now ? t->next_scan - now : 0;
+        if (!t->o.once && t->next_scan - now < wait)
+            wait = t->next_scan > now ? t->next_scan - now : 0;
         wait_events(t, (int)wait);
     }
 }
@@ -296,6 +300,14 @@ int tail_nsources(const tail_t *t) {
     return n;
 }
 
+/* Whether s would repeat an entry's src or inode: the loader refuses such a file, so it is
+ * never written (it cannot happen: an open file's inode is its own, and src holds it). */
+static int clashes(const posstore_ent_t *v, size_t n, const source_t *s) {
+    for (size_t i = 0; i < n; i++)
+        if ((v[i].dev == s->dev && v[i].ino == s->ino) || strcmp(v[i].src, s->src) == 0) return 1;
+    return 0;
+}
+
 int tail_save(tail_t *t, char *err, size_t errlen) {
     if (!t->state_dir || !t->dirty) return 0;
     posstore_ent_t *v = malloc((t->nslots + t->tombs.n + 1) * sizeof *v);
@@ -315,10 +327,11 @@ int tail_save(tail_t *t, char *err, size_t errlen) {
             s->chk = chk;
             s->chk_off = s->confirmed;
         }
-        v[n++] = (posstore_ent_t){s->src, s->path, s->dev, s->ino, s->fp, s->gen,
-                                  s->chk_off, s->chk, 0};
+        if (!clashes(v, n, s))
+            v[n++] = (posstore_ent_t){s->src, s->path,    s->dev, s->ino, s->fp,
+                                      s->gen, s->chk_off, s->chk, 0};
     }
-    memcpy(v + n, t->tombs.v, t->tombs.n * sizeof *v);
+    if (t->tombs.n) memcpy(v + n, t->tombs.v, t->tombs.n * sizeof *v);
     int rc = posstore_save(t->state_dir, v, n + t->tombs.n, err, errlen);
     free(v);
     if (rc == 0) t->dirty = 0;
@@ -357,8 +370,8 @@ static int open_state(tail_t *t, posstore_t *ps, char *err, size_t errlen) {
         return -1;
     }
     if (flock(t->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        snprintf(err, errlen, "%s: state directory in use by another collector (%s)",
-                 t->state_dir, strerror(errno));
+        snprintf(err, errlen, "%s: state directory in use by another collector (%s)", t->state_dir,
+                 strerror(errno));
         return -1;
     }
     if (posstore_load(ps, t->state_dir, err, errlen) < 0) return -1;
@@ -445,7 +458,8 @@ tail_t *tail_new(const tail_opts_t *o, char *err, size_t errlen) {
     t->grace_ms = o->grace_ms > 0 ? o->grace_ms : TAIL_ROTATE_GRACE_MS;
     uint32_t want = o->inflight_max ? o->inflight_max : TAIL_INFLIGHT_MAX;
     if (want > TAIL_INFLIGHT_TOTAL_MAX) want = TAIL_INFLIGHT_TOTAL_MAX;
-    for (t->ring_max = 1; t->ring_max < want; t->ring_max *= 2) {}
+    for (t->ring_max = 1; t->ring_max < want; t->ring_max *= 2) {
+    }
     t->win.cap = TAIL_READ_BUF;
     t->win.buf = malloc(t->win.cap);
     if (!t->win.buf) {

@@ -24,7 +24,19 @@
  * Memory is bounded: at most TAIL_INFLIGHT_MAX unconfirmed lines per source and
  * TAIL_INFLIGHT_TOTAL_MAX in all; at the bound tail_next() hands out nothing (backpressure: when
  * Kafka is slow or away, reading stops). Reading is pread() of TAIL_READ_BUF bytes and memchr:
- * no system call and no allocation per line. */
+ * no system call and no allocation per line.
+ *
+ * At start, a file whose (inode, first line) has a saved position resumes there, if the bytes
+ * just before it are still the same (else the inode was reused, or the file rewritten: it is
+ * read from 0 under a new src). A saved file no longer at its path is looked for in the same
+ * directory (rotated while we were stopped) and finished first. Known limits: a file created
+ * and rotated away entirely while the collector was stopped is not seen (as with tail -F); a
+ * file moved to another directory while stopped is dropped; a glob that also matches compressed
+ * rotations (access.log*) reads them as text. A state file that is not exactly what we write
+ * refuses the start ("FILE:LINE: reason"): guessing positions would skip or repeat lines.
+ *
+ * --once hands out an unterminated last line (follow mode waits for its '\n', except at the end
+ * of a rotated or deleted file); if that line grows later, the next run skips its rest. */
 #ifndef TAIL_H
 #define TAIL_H
 
@@ -55,16 +67,21 @@
 typedef struct tail_line {
     const char *src; /* the source id (NUL-terminated) */
     size_t src_len;
-    uint64_t off;    /* byte offset of the line's first byte in its source */
-    const char *p;   /* the line without its '\n' ('\r' left in); for too_long its first bytes */
+    uint64_t off;  /* byte offset of the line's first byte in its source */
+    const char *p; /* the line without its '\n' ('\r' left in); for too_long its first bytes */
     size_t n;
-    int too_long;    /* longer than LINE_MAX_BYTES: p holds its first REJECT_LINE_MAX bytes */
-    int reread;      /* handed out before, sent again after tail_rewind_all() */
-    uint64_t token;  /* for tail_ack() and tail_tag() */
+    int too_long;   /* longer than LINE_MAX_BYTES: p holds its first REJECT_LINE_MAX bytes */
+    int reread;     /* handed out before, sent again after tail_rewind_all() */
+    uint64_t token; /* for tail_ack() and tail_tag() */
 } tail_line_t;
 
-/* Something happened to a source, for the log: "file opened", "file resumed", "file rotated",
- * "file deleted", "file truncated", "file finished", ... off is the read position then. */
+/* Something happened to a source, for the log. off is the read position then; src is "" for a
+ * file not identified yet (no complete first line). Events: "file opened", "file resumed",
+ * "file resumed after rotation", "file rotated", "file deleted", "file truncated", "file
+ * truncated while stopped", "file changed while stopped: reading from 0", "inode reused:
+ * reading the new file from 0", "file finished", "file back at a watched path", "position
+ * dropped: file gone", "no file matches" (a glob), "waiting for file" (a plain path), "cannot
+ * open file", "stdin opened", "stdin finished". */
 typedef void (*tail_event_fn)(void *ctx, const char *event, const char *path, const char *src,
                               uint64_t off);
 /* A line's position was passed: confirmed, never to be sent again. tag is what tail_tag() set
@@ -74,16 +91,16 @@ typedef void (*tail_settled_fn)(void *ctx, const char *src, size_t src_len, int 
 typedef struct tail_opts {
     const char *const *paths; /* files, globs, or "-" for stdin */
     int npaths;
-    const char *state_dir; /* NULL: positions are not kept */
-    int once;              /* read everything to its end once, then TAIL_DONE */
+    const char *state_dir;      /* NULL: positions are not kept */
+    int once;                   /* read everything to its end once, then TAIL_DONE */
     tail_event_fn on_event;     /* may be NULL */
     tail_settled_fn on_settled; /* may be NULL */
     void *event_ctx;            /* passed to both callbacks */
     /* For tests; 0 means the default. */
-    int stdin_fd;           /* what "-" reads: 0 = standard input */
-    int poll_ms;            /* TAIL_POLL_MS */
-    int grace_ms;           /* TAIL_ROTATE_GRACE_MS */
-    uint32_t inflight_max;  /* TAIL_INFLIGHT_MAX (rounded up to a power of two) */
+    int stdin_fd;          /* what "-" reads: 0 = standard input */
+    int poll_ms;           /* TAIL_POLL_MS */
+    int grace_ms;          /* TAIL_ROTATE_GRACE_MS */
+    uint32_t inflight_max; /* TAIL_INFLIGHT_MAX (rounded up to a power of two) */
 } tail_opts_t;
 
 typedef struct tail tail_t;
@@ -116,7 +133,7 @@ int tail_save(tail_t *t, char *err, size_t errlen);
 
 uint64_t tail_inflight(const tail_t *t);  /* lines handed out, not yet confirmed */
 uint64_t tail_lag_bytes(const tail_t *t); /* bytes in the sources beyond the confirmed positions */
-int tail_nsources(const tail_t *t);        /* sources open now */
+int tail_nsources(const tail_t *t);       /* sources open now */
 
 void tail_free(tail_t *t);
 

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define WATCH_MASK                                                                                 \
-    (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_ATTRIB |                  \
+    (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_ATTRIB |                 \
      IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 #define BAD_MAX 1024 /* files reported as unopenable, remembered to report each once */
 
@@ -120,8 +120,7 @@ void tscan_watch_free(tail_t *t) {
 /* 1 the first time this file could not be opened, 0 after (it is reported once). */
 static int bad_once(tail_t *t, const struct stat *st) {
     for (size_t i = 0; i < t->nbad; i++)
-        if (t->bad[i][0] == (uint64_t)st->st_dev && t->bad[i][1] == (uint64_t)st->st_ino)
-            return 0;
+        if (t->bad[i][0] == (uint64_t)st->st_dev && t->bad[i][1] == (uint64_t)st->st_ino) return 0;
     if (!t->bad) t->bad = malloc(BAD_MAX * sizeof *t->bad);
     if (t->bad && t->nbad < BAD_MAX) {
         t->bad[t->nbad][0] = (uint64_t)st->st_dev;
@@ -138,7 +137,9 @@ static int consider(tail_t *t, const char *path, int plain, start_ctx_t *sc, pat
         int missing = e == ENOENT || e == ENOTDIR;
         if (sc && plain && (!missing || t->o.once)) { /* follow mode waits for a missing one */
             snprintf(t->err, sizeof t->err, "%s: %s", path,
-                     e < 0 ? "not a regular file" : missing ? "no such file" : strerror(e));
+                     e < 0     ? "not a regular file"
+                     : missing ? "no such file"
+                               : strerror(e));
             return -1;
         }
         return missing ? C_MISSING : C_SKIP;
@@ -172,6 +173,22 @@ static int consider(tail_t *t, const char *path, int plain, start_ctx_t *sc, pat
 
 static int resume(tail_t *t, source_t *s, start_ctx_t *sc);
 
+/* The last of the files rotated away from path and not finished: the one no other file waits
+ * for (files rotated from one path form a chain, each waiting for the one before). */
+static const source_t *chain_end(const tail_t *t, const char *path, const source_t *except) {
+    const source_t *end = NULL;
+    for (uint32_t i = 0; i < t->nslots; i++) {
+        const source_t *o = t->slot[i];
+        if (!o || o == except || o->kind != SRC_FILE || !o->detached || strcmp(o->path, path))
+            continue;
+        int waited_for = 0;
+        for (uint32_t k = 0; k < t->nslots && !waited_for; k++)
+            waited_for = t->slot[k] && t->slot[k] != except && t->slot[k]->after_id == o->id;
+        if (!waited_for && (!end || o->id > end->id)) end = o;
+    }
+    return end;
+}
+
 /* Opens a file found by a scan. A file that was at the same path before and was rotated away
  * is read first: the new one waits for it. */
 static int open_new(tail_t *t, const char *path, start_ctx_t *sc) {
@@ -201,13 +218,7 @@ static int open_new(tail_t *t, const char *path, start_ctx_t *sc) {
         snprintf(t->err, sizeof t->err, "%s: out of memory", path);
         return -1;
     }
-    const source_t *pred = NULL;
-    for (uint32_t i = 0; i < t->nslots; i++) {
-        const source_t *o = t->slot[i];
-        if (o && o != s && o->kind == SRC_FILE && o->detached && strcmp(o->path, path) == 0 &&
-            (!pred || o->id > pred->id))
-            pred = o;
-    }
+    const source_t *pred = chain_end(t, path, s);
     if (pred) s->after_id = pred->id;
     return sc ? resume(t, s, sc) : 0; /* identified when read: "file opened" */
 }
@@ -394,9 +405,9 @@ static int try_rotated(tail_t *t, const posstore_ent_t *e, const char *path) {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) return 0;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_ino != e->ino ||
-        tail_find(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino) ||
-        (uint64_t)st.st_size < e->off || src_fingerprint(fd, 1, &fp, &len) != 1 ||
-        fp != e->fp || (e->off > 0 && (src_chk(fd, e->off, &chk) < 0 || chk != e->chk))) {
+        tail_find(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino) || (uint64_t)st.st_size < e->off ||
+        src_fingerprint(fd, 1, &fp, &len) != 1 || fp != e->fp ||
+        (e->off > 0 && (src_chk(fd, e->off, &chk) < 0 || chk != e->chk))) {
         close(fd);
         return 0;
     }
@@ -407,13 +418,53 @@ static int try_rotated(tail_t *t, const posstore_ent_t *e, const char *path) {
     }
     resume_at(t, s, e, fp, len);
     s->detached = 1;
-    for (uint32_t i = 0; i < t->nslots; i++) { /* the file now at its old path comes after */
-        source_t *o = t->slot[i];
-        if (o && o != s && o->kind == SRC_FILE && !o->detached && strcmp(o->path, e->path) == 0)
-            o->after_id = s->id;
+    free(s->path); /* its old path: the file now there comes after it (chain_at_start) */
+    if (!(s->path = strdup(e->path))) {
+        snprintf(t->err, sizeof t->err, "%s: out of memory", path);
+        return -1;
     }
     tail_event(t, "file resumed after rotation", s);
     return 1;
+}
+
+typedef struct aged {
+    source_t *s;
+    int64_t mtime_ns; /* of the last write */
+} aged_t;
+
+static int by_path_then_age(const void *a, const void *b) {
+    const aged_t *x = a, *y = b;
+    int c = strcmp(x->s->path, y->s->path);
+    if (c) return c;
+    return x->mtime_ns < y->mtime_ns ? -1 : x->mtime_ns > y->mtime_ns;
+}
+
+/* The files found rotated away at start are read oldest first (by the time of their last
+ * write), then the file now at their path: each waits for the one before. */
+static void chain_at_start(tail_t *t) {
+    aged_t *v = calloc(t->nslots + 1, sizeof *v);
+    size_t n = 0;
+    if (!v) return; /* read side by side then: order only, nothing is lost */
+    for (uint32_t i = 0; i < t->nslots; i++) {
+        source_t *s = t->slot[i];
+        struct stat st;
+        if (!s || s->kind != SRC_FILE || !s->detached || fstat(s->fd, &st) < 0) continue;
+        v[n++] = (aged_t){s, (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec};
+    }
+    qsort(v, n, sizeof *v, by_path_then_age);
+    for (size_t i = 0; i < n; i++) {
+        int last = i + 1 == n || strcmp(v[i + 1].s->path, v[i].s->path) != 0;
+        if (!last) {
+            v[i + 1].s->after_id = v[i].s->id;
+            continue;
+        }
+        for (uint32_t k = 0; k < t->nslots; k++) {
+            source_t *o = t->slot[k];
+            if (o && o->kind == SRC_FILE && !o->detached && strcmp(o->path, v[i].s->path) == 0)
+                o->after_id = v[i].s->id;
+        }
+    }
+    free(v);
 }
 
 static int find_rotated(tail_t *t, const posstore_ent_t *e) {
@@ -451,6 +502,7 @@ int tscan_start(tail_t *t, posstore_t *ps) {
             event_raw(t, "position dropped: file gone", e->path, e->src, e->off);
         }
     }
+    chain_at_start(t);
     t->next_scan = clock_mono_ms() + t->poll_ms;
     rc = 0;
 out:

@@ -19,31 +19,31 @@ typedef struct tail_watch {
 } tail_watch_t;
 
 struct tail {
-    tail_opts_t o;          /* paths not kept: see pats */
-    char **pats;            /* the patterns, made absolute; "-" is stdin */
-    uint8_t *pat_glob;      /* the pattern has * ? or [ */
-    uint8_t *pat_missing;   /* "waiting for file" was reported for it */
+    tail_opts_t o;        /* paths not kept: see pats */
+    char **pats;          /* the patterns, made absolute; "-" is stdin */
+    uint8_t *pat_glob;    /* the pattern has * ? or [ */
+    uint8_t *pat_missing; /* "waiting for file" was reported for it */
     int npats;
-    int stdin_only;         /* every pattern is "-": TAIL_DONE at its end even when following */
-    source_t **slot;        /* open sources; NULL for a free slot */
-    uint64_t *slot_seq;     /* next seq of each slot, kept across occupants: old tokens stay stale */
+    int stdin_only;     /* every pattern is "-": TAIL_DONE at its end even when following */
+    source_t **slot;    /* open sources; NULL for a free slot */
+    uint64_t *slot_seq; /* next seq of each slot, kept across occupants: old tokens stay stale */
     uint32_t nslots, slot_cap;
-    uint32_t cur;           /* the source being read */
-    src_win_t win;          /* the shared read window */
-    uint64_t inflight;      /* lines in flight in all sources */
-    uint32_t ring_max;      /* per source, a power of two */
+    uint32_t cur;      /* the source being read */
+    src_win_t win;     /* the shared read window */
+    uint64_t inflight; /* lines in flight in all sources */
+    uint32_t ring_max; /* per source, a power of two */
     uint64_t next_id;
     int poll_ms, grace_ms;
-    char *state_dir;        /* NULL: no positions kept */
+    char *state_dir; /* NULL: no positions kept */
     int lock_fd;
-    int dirty;              /* positions changed since the last save */
-    posstore_t tombs;       /* identities finished or dropped: done entries, oldest first */
-    int ino_fd;             /* inotify, -1 if unavailable (then polling only) */
+    int dirty;        /* positions changed since the last save */
+    posstore_t tombs; /* identities finished or dropped: done entries, oldest first */
+    int ino_fd;       /* inotify, -1 if unavailable (then polling only) */
     tail_watch_t *watches;
     int nwatches;
-    int64_t next_scan;      /* monotonic ms of the next scan of the patterns */
-    int rescan, refresh;    /* inotify said: a directory changed / a file was written */
-    uint64_t (*bad)[2];     /* (dev, ino) of files that could not be opened: reported once */
+    int64_t next_scan;   /* monotonic ms of the next scan of the patterns */
+    int rescan, refresh; /* inotify said: a directory changed / a file was written */
+    uint64_t (*bad)[2];  /* (dev, ino) of files that could not be opened: reported once */
     size_t nbad;
     char err[1024];
 };

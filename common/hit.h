@@ -59,19 +59,36 @@ typedef enum hit_err {
 const char *hit_err_name(int err);
 
 /* Appends the JSON record of h to buf (no NUL added) and returns its length, or -1 if it would
- * not fit in cap bytes (HIT_ENCODED_MAX always fits). String fields are escaped whatever bytes
- * they hold: control characters as \uXXXX, '"' and '\\' escaped, valid UTF-8 passed through, and
- * each byte that is not part of a valid UTF-8 sequence replaced by U+FFFD, so the output is
- * always valid JSON. Keys are written in the contract's order. */
+ * not fit in cap bytes or if bytes or off exceeds INT64_MAX (readers hold JSON integers as int64,
+ * as jansson does: such a record could not be read back). HIT_ENCODED_MAX always fits when every
+ * string is at most HIT_STR_MAX bytes. String fields are escaped whatever bytes they hold:
+ * control characters as \u00XX, '"' and '\\' escaped, valid UTF-8 passed through, and each byte
+ * that is not part of a valid UTF-8 sequence replaced by U+FFFD, as is a NUL byte (jansson
+ * refuses \u0000), so the output is always JSON that jansson reads (and a string that was not
+ * valid UTF-8, or held NUL, reads back changed). Keys are written in the contract's order.
+ * Values are not checked: hit_check says whether a reader will accept them. */
 int hit_encode(const hit_t *h, char *buf, size_t cap);
 
-/* Parses one record from buf[0..len). On success fills *h and returns 0. String slices point
- * into buf where the JSON string holds no escapes, else into scratch (which needs at most len
- * bytes; pass scratch_cap >= len). Unknown keys are allowed and ignored; duplicate keys, trailing
- * bytes other than whitespace, a missing key, a wrong type or an out-of-range value are refused
- * with a negative hit_err_t and a reason in err. Agrees with jansson on every input. */
-int hit_decode(hit_t *h, const char *buf, size_t len, char *scratch, size_t scratch_cap,
-               char *err, size_t errlen);
+/* Parses one record from buf[0..len). On success fills *h and returns 0 (on failure *h is left
+ * unspecified). String slices point into buf where the JSON string holds no escapes, else into
+ * scratch (which needs at most len bytes; pass scratch_cap >= len). Unknown keys are allowed with
+ * any value and ignored; duplicate keys, trailing bytes other than whitespace, a missing key, a
+ * wrong type or an out-of-range value are refused with a negative hit_err_t and a reason in err
+ * that names the key. Agrees with jansson on every input: what json_loadb(JSON_REJECT_DUPLICATES)
+ * refuses is HIT_ERR_SYNTAX (integers beyond int64, reals that overflow a double, invalid UTF-8,
+ * \u0000, lone surrogates, nesting deeper than 2048, a top level that is not an object; and
+ * jansson's quirks, see jsonr.h).
+ * When a record has several faults the first class in this order is reported: syntax (the
+ * whole text is parsed first), missing, type, version, range; within a class, the first key in
+ * contract order. A scratch_cap too small for the unescaped strings gives HIT_ERR_SYNTAX. */
+int hit_decode(hit_t *h, const char *buf, size_t len, char *scratch, size_t scratch_cap, char *err,
+               size_t errlen);
+
+/* The range checks hit_decode applies to a parsed record, in contract key order: ts >= 0,
+ * customer 1..HIT_STR_MAX bytes, host <= HIT_STR_MAX, bytes <= INT64_MAX, status 0..999, country
+ * exactly 2 bytes, region and edge <= HIT_STR_MAX, src 1..HIT_STR_MAX, off <= INT64_MAX.
+ * Returns HIT_OK, or HIT_ERR_RANGE with the key named in err. */
+int hit_check(const hit_t *h, char *err, size_t errlen);
 
 /* A line the collector refused, for the `hits.rejected` topic. */
 typedef struct reject {
@@ -83,7 +100,10 @@ typedef struct reject {
 } reject_t;
 
 /* Appends the JSON dead-letter record {"v","edge","src","off","reason","line"} to buf; returns its
- * length or -1 if it does not fit (REJECT_ENCODED_MAX always fits). Escaping as hit_encode. */
+ * length or -1 if it does not fit or off exceeds INT64_MAX (REJECT_ENCODED_MAX always fits when
+ * edge, src and reason are at most HIT_STR_MAX bytes). Escaping as hit_encode; a NULL reason is
+ * written as "". A line longer than REJECT_LINE_MAX is cut to REJECT_LINE_MAX bytes, or a few
+ * bytes fewer so that the cut does not split a valid UTF-8 sequence. */
 int reject_encode(const reject_t *r, char *buf, size_t cap);
 
 #endif

@@ -107,6 +107,13 @@ static char *str_unchecked(char *o, const unsigned char *u, size_t n) {
     *o++ = '"';
     size_t i = 0;
     while (i < n) {
+        uint64_t w; /* plain runs 8 bytes at a time: most strings are plain ASCII */
+        while (n - i >= 8 && (memcpy(&w, u + i, 8), !jsonw_word_special(w))) {
+            memcpy(o, &w, 8);
+            o += 8;
+            i += 8;
+        }
+        if (i == n) break;
         unsigned c = u[i];
         if (str_class[c] == C_COPY) {
             *o++ = (char)c;
@@ -154,8 +161,16 @@ void jsonw_str(jsonw_t *w, const char *s, size_t n) {
     w->n = (size_t)(end - w->buf);
 }
 
-/* Writes the decimal digits of v ending just before end; returns where they start. */
-static char *u64_digits(char *end, uint64_t v) {
+/* Number of decimal digits of v. */
+static inline size_t u64_width(uint64_t v) {
+    size_t w = 1;
+    for (uint64_t p = 10; w < 20 && v >= p; p *= 10)
+        w++;
+    return w;
+}
+
+/* Writes the decimal digits of v ending just before end, two at a time. */
+static inline void u64_digits(char *end, uint64_t v) {
     char *p = end;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
@@ -169,22 +184,25 @@ static char *u64_digits(char *end, uint64_t v) {
     } else {
         *--p = (char)('0' + v);
     }
-    return p;
+}
+
+/* Writes a sign (if neg) and the magnitude straight into the buffer: no staging copy. */
+static void put_u64(jsonw_t *w, uint64_t mag, int neg) {
+    size_t width = u64_width(mag) + (size_t)neg;
+    if (!room(w, width)) return;
+    char *o = w->buf + w->n;
+    if (neg) *o = '-';
+    u64_digits(o + width, mag);
+    w->n += width;
 }
 
 void jsonw_u64(jsonw_t *w, uint64_t v) {
-    char tmp[20]; /* UINT64_MAX has 20 digits */
-    char *p = u64_digits(tmp + sizeof tmp, v);
-    jsonw_lit(w, p, (size_t)(tmp + sizeof tmp - p));
+    put_u64(w, v, 0);
 }
 
 void jsonw_i64(jsonw_t *w, int64_t v) {
-    char tmp[21]; /* sign and 19 digits */
     /* 0 - (uint64_t)v is the magnitude even for INT64_MIN, where -v would overflow */
-    uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    char *p = u64_digits(tmp + sizeof tmp, mag);
-    if (v < 0) *--p = '-';
-    jsonw_lit(w, p, (size_t)(tmp + sizeof tmp - p));
+    put_u64(w, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 int jsonw_len(const jsonw_t *w) {

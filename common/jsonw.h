@@ -53,6 +53,16 @@ void jsonw_str(jsonw_t *w, const char *s, size_t n);
 void jsonw_i64(jsonw_t *w, int64_t v);
 void jsonw_u64(jsonw_t *w, uint64_t v);
 
+/* Does any of the 8 bytes in w need a look: '"', '\\', a control byte or a non-ASCII byte? Lets
+ * the writer copy, and jsonr's reader skip, plain runs 8 bytes at a time. Exact as a yes/no (the
+ * borrow tricks only misfire above a byte that really matches). */
+static inline int jsonw_word_special(uint64_t w) {
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    uint64_t control = (w - ones * 0x20) & ~w, quote = (q - ones) & ~q, bslash = (b - ones) & ~b;
+    return ((control | quote | bslash | w) & high) != 0;
+}
+
 /* The length written, or -1 if an append overflowed (or the length exceeds INT32_MAX). */
 int jsonw_len(const jsonw_t *w);
 

@@ -49,10 +49,23 @@ void kcons_free(kcons_t *c);
 
 /* The first offset of partition `part` whose message timestamp is >= ts_ms, by
  * rd_kafka_offsets_for_times where the broker answers it, else by a binary search over message
- * timestamps between the watermarks (librdkafka 2.0.2's mock answers offsets_for_times with -1).
- * Uses a short-lived helper consumer for the search fetches. Returns the offset (the high
- * watermark if every message is older), or -1 with err on failure. */
+ * timestamps between the watermarks (librdkafka 2.0.2's mock answers offsets_for_times with -1,
+ * which a real broker also answers when every message is older: the search tells them apart).
+ * Uses a short-lived helper consumer (never in a group, never committing) for the search
+ * fetches. Returns the offset (the high watermark if every message is older), or -1 with err on
+ * failure.
+ *
+ * The search assumes timestamps grow with offsets, as producer (CreateTime) timestamps of one
+ * partition roughly do; where they are out of order by d seconds, the offset found may be up to
+ * d seconds off: ask for ts_ms minus the disorder you tolerate. */
 int64_t kcons_offset_for_time(const kopts_t *o, const char *topic, int32_t part, int64_t ts_ms,
                               int timeout_ms, char *err, size_t errlen);
+
+/* The same for every element of parts (topic, partition), searched together: each element's
+ * .offset is set to its answer, or its .err to why it has none (then .offset is
+ * RD_KAFKA_OFFSET_INVALID). Returns 0 when every element has an answer, else -1 with err naming
+ * the first failure. timeout_ms bounds the whole call. */
+int kcons_offsets_for_time(const kopts_t *o, rd_kafka_topic_partition_list_t *parts,
+                           int64_t ts_ms, int timeout_ms, char *err, size_t errlen);
 
 #endif

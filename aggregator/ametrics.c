@@ -1,0 +1,73 @@
+#include "ametrics.h"
+
+#define C(key, name, help) METRIC_COUNTER(key, name, NULL, help)
+#define G(key, name, help) METRIC_GAUGE(key, name, NULL, help)
+#define REJ(r, help)                                                                          \
+    METRIC_COUNTER("rejected_" r, "aggregator_records_rejected_total", "reason=\"" r "\"", help)
+
+metric_t am_messages = C("messages", "aggregator_messages_total",
+                         "Messages read from owned partitions of the hit topic");
+metric_t am_duplicates = C("duplicates", "aggregator_messages_duplicate_total",
+                           "Messages at or below a partition's applied offset, skipped");
+metric_t am_stale = C("stale", "aggregator_messages_stale_total",
+                      "Messages of a partition no longer owned, skipped");
+metric_t am_hits_consumed =
+    C("hits_consumed", "aggregator_hits_consumed_total", "Hit records decoded");
+metric_t am_hits_added = C("hits_added", "aggregator_hits_added_total", "Hits put in a window");
+metric_t am_hits_late = C("hits_late", "aggregator_hits_late_total",
+                          "Hits older than the window when they arrived: not in a window");
+metric_t am_hits_future = C("hits_future", "aggregator_hits_future_total",
+                            "Hits more than 2 s ahead of the clock: not in a window");
+metric_t am_hits_expired = C("hits_expired", "aggregator_hits_expired_total",
+                             "Hits read again while catching up that were already older than "
+                             "the window");
+metric_t am_rejected[AREJ_COUNT] = {
+    REJ("syntax", "Records not counted, by reason"),
+    REJ("missing", ""),
+    REJ("type", ""),
+    REJ("range", ""),
+    REJ("version", ""),
+    REJ("bytes", ""),
+    REJ("overflow", ""),
+    REJ("memory", ""),
+};
+metric_t am_lag = G("lag", "aggregator_lag_messages",
+                    "Messages in owned partitions not yet consumed (high watermark - next)");
+metric_t am_partitions = G("partitions", "aggregator_partitions", "Partitions owned");
+metric_t am_rebalances =
+    C("rebalances", "aggregator_rebalances_total", "Assignments received from the group");
+metric_t am_catchup_ms = G("catchup_ms", "aggregator_catchup_milliseconds",
+                           "Time from the last assignment until caught up");
+metric_t am_ready = G("ready", "aggregator_ready",
+                      "1 once every owned partition was read up to its end at assignment");
+metric_t am_kafka_errors =
+    C("kafka_errors", "aggregator_kafka_errors_total", "Errors reported by the Kafka client");
+metric_t am_window_keys = G("window_keys", "aggregator_window_keys",
+                            "(customer, country, region) keys held in the windows");
+metric_t am_window_customers =
+    G("window_customers", "aggregator_window_customers", "Customers held in the windows");
+metric_t am_window_memory = G("window_memory_bytes", "aggregator_window_memory_bytes",
+                              "Memory held by the windows");
+
+metric_t *const ametrics_all[] = {
+    &am_messages,       &am_duplicates,
+    &am_stale,          &am_hits_consumed,
+    &am_hits_added,     &am_hits_late,
+    &am_hits_future,    &am_hits_expired,
+    &am_rejected[0],    &am_rejected[1],
+    &am_rejected[2],    &am_rejected[3],
+    &am_rejected[4],    &am_rejected[5],
+    &am_rejected[6],    &am_rejected[7],
+    &am_lag,            &am_partitions,
+    &am_rebalances,     &am_catchup_ms,
+    &am_ready,          &am_kafka_errors,
+    &am_window_keys,    &am_window_customers,
+    &am_window_memory,
+};
+const size_t ametrics_count = sizeof ametrics_all / sizeof ametrics_all[0];
+
+const char *arej_name(arej_t r) {
+    static const char *const names[AREJ_COUNT] = {"syntax", "missing",  "type",     "range",
+                                                  "version", "bytes", "overflow", "memory"};
+    return (unsigned)r < AREJ_COUNT ? names[r] : "unknown";
+}

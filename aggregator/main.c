@@ -1,0 +1,220 @@
+/* aggregator: live per-customer windows of the last minute of hits, for the dashboard.
+ *
+ *   consume (group member on `hits`, seek to now - 60 s) -> window (1-second buckets)
+ *     -> api (HTTP: /v1/customers/{customer}/window, /metrics, /readyz, the page)
+ *
+ * main only reads options, wires the stages and runs the consumer's loop on this thread; the
+ * HTTP server answers on its own threads. */
+#include "api.h"
+#include "ametrics.h"
+#include "consume.h"
+#include "kafka.h"
+#include "log.h"
+#include "window.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AGGREGATOR_VERSION "aggregator 0.1.0"
+#define DEFAULT_LISTEN "127.0.0.1:8080"
+
+static volatile sig_atomic_t stop_flag, reload_flag;
+
+static void on_stop(int sig) {
+    (void)sig;
+    stop_flag = 1;
+}
+static void on_hup(int sig) {
+    (void)sig;
+    reload_flag = 1;
+}
+
+typedef struct opts {
+    kopts_t kafka;
+    const char *group, *listen, *tokens;
+    int metrics_interval_s;
+    unsigned rate_per_s;
+} opts_t;
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: aggregator [kafka options] [-G GROUP] [--listen ADDR:PORT] --tokens FILE\n"
+            "Consumes hit records and serves each customer's window of the last minute (by\n"
+            "event time, one-second buckets) over HTTP, with a dashboard page.\n\n"
+            "  -G, --group GROUP          consumer group (default " CONSUME_DEFAULT_GROUP ");\n"
+            "                             instances in one group share the partitions\n"
+            "  -l, --listen ADDR:PORT     HTTP address (default " DEFAULT_LISTEN "); [::]:PORT\n"
+            "                             for every address, PORT 0 for any free port\n"
+            "  -T, --tokens FILE          CUSTOMER_ID SHA256_HEX per line; '*' an operator token\n"
+            "                             (re-read on SIGHUP)\n"
+            "      --rate N               requests per second per client address (default %d)\n"
+            "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
+            "                             at exit)\n"
+            "  -v, --log-level LEVEL      debug, info (default), warn, error\n"
+            "  -h, --help                 this text\n"
+            "  -V, --version              the version\n" KOPTS_HELP
+            "\nHits older than the window when read, or more than %d s ahead of the clock, are\n"
+            "counted (aggregator_hits_late_total, aggregator_hits_future_total) and not kept.\n",
+            API_RATE_DEFAULT, WIN_FUTURE_S);
+}
+
+static int bad(const char *msg) {
+    fprintf(stderr, "aggregator: %s\n", msg);
+    return 2;
+}
+
+enum { OPT_MINT = 256, OPT_RATE };
+
+static int parse_number(const char *opt, const char *arg, long max, long *out) {
+    char *end, msg[300];
+    long v = strtol(arg, &end, 10);
+    if (*end || end == arg || v < 0 || v > max) {
+        snprintf(msg, sizeof msg, "%s %s: expected a number 0..%ld", opt, arg, max);
+        return bad(msg);
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_opts(opts_t *o, int argc, char **argv) {
+    static const struct option longopts[] = {KOPTS_LONGOPTS,
+                                             {"group", 1, 0, 'G'},
+                                             {"listen", 1, 0, 'l'},
+                                             {"tokens", 1, 0, 'T'},
+                                             {"rate", 1, 0, OPT_RATE},
+                                             {"metrics-interval", 1, 0, OPT_MINT},
+                                             {"log-level", 1, 0, 'v'},
+                                             {"help", 0, 0, 'h'},
+                                             {"version", 0, 0, 'V'},
+                                             {0, 0, 0, 0}};
+    char err[512], msg[600];
+    long v;
+    memset(o, 0, sizeof *o);
+    kopts_init(&o->kafka);
+    o->group = CONSUME_DEFAULT_GROUP;
+    o->listen = DEFAULT_LISTEN;
+    o->metrics_interval_s = 10;
+    const char *env = getenv("LOG_LEVEL"); /* -v, read after it, wins */
+    if (env && log_level_parse(env) >= 0) log_min_level = (log_level_t)log_level_parse(env);
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, KOPTS_SHORTOPTS "G:l:T:v:hV", longopts, NULL)) != -1) {
+        int k = kopts_parse(&o->kafka, c, optarg, err, sizeof err);
+        if (k < 0) return bad(err);
+        if (k > 0) continue;
+        switch (c) {
+        case 'G':
+            if (!*optarg) return bad("--group: empty group name");
+            o->group = optarg;
+            break;
+        case 'l': o->listen = optarg; break;
+        case 'T': o->tokens = optarg; break;
+        case OPT_RATE:
+            if (parse_number("--rate", optarg, 1000000, &v)) return 2;
+            o->rate_per_s = (unsigned)v;
+            break;
+        case OPT_MINT:
+            if (parse_number("--metrics-interval", optarg, 86400, &v)) return 2;
+            o->metrics_interval_s = (int)v;
+            break;
+        case 'v': {
+            int l = log_level_parse(optarg);
+            if (l < 0) {
+                snprintf(msg, sizeof msg, "--log-level %s: expected debug, info, warn or error",
+                         optarg);
+                return bad(msg);
+            }
+            log_min_level = (log_level_t)l;
+            break;
+        }
+        case 'h': usage(stdout); exit(0);
+        case 'V': puts(AGGREGATOR_VERSION); exit(0);
+        default:
+            snprintf(msg, sizeof msg, "unknown or incomplete option '%s' (see --help)",
+                     argv[optind - 1]);
+            return bad(msg);
+        }
+    }
+    if (optind < argc) {
+        snprintf(msg, sizeof msg, "unexpected argument '%s' (see --help)", argv[optind]);
+        return bad(msg);
+    }
+    if (!o->tokens) return bad("--tokens FILE is required (who may read which windows)");
+    return 0;
+}
+
+/* Runs on the consumer's thread between batches: SIGHUP re-reads the tokens. */
+static void on_tick(void *ctx) {
+    api_t *api = ctx;
+    char err[1024], q[1100];
+    if (!reload_flag) return;
+    reload_flag = 0;
+    if (api_reload_tokens(api, err, sizeof err) < 0)
+        log_error("tokens not reloaded: the previous set stays", "err=%s",
+                  log_quote(err, q, sizeof q));
+    else
+        log_info("tokens reloaded", "%s", "");
+}
+
+int main(int argc, char **argv) {
+    opts_t o;
+    char err[1024], q[1100];
+    int rc = parse_opts(&o, argc, argv);
+    if (rc) return rc;
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    win_t *win = win_new();
+    consume_t *cons = NULL;
+    api_t *api = NULL;
+    if (!win) {
+        log_error("out of memory", "%s", "");
+        return 1;
+    }
+    consume_opts_t co = {.kafka = &o.kafka,
+                         .group = o.group,
+                         .win = win,
+                         .metrics_interval_s = o.metrics_interval_s,
+                         .log_metrics = api_metrics,
+                         .nlog_metrics = api_nmetrics,
+                         .stop = &stop_flag};
+    cons = consume_new(&co, err, sizeof err);
+    if (!cons) {
+        fprintf(stderr, "aggregator: %s\n", err);
+        rc = 2;
+        goto out;
+    }
+    api_opts_t ao = {.listen = o.listen,
+                     .tokens_path = o.tokens,
+                     .win = win,
+                     .metrics = ametrics_all,
+                     .nmetrics = ametrics_count,
+                     .ready = consume_ready,
+                     .ready_ctx = cons,
+                     .rate_per_s = o.rate_per_s};
+    api = api_start(&ao, err, sizeof err);
+    if (!api) {
+        fprintf(stderr, "aggregator: %s\n", err);
+        rc = 2;
+        goto out;
+    }
+    log_info("aggregator started", "version=\"%s\" listen=%s port=%u group=%s topic=%s brokers=%s",
+             AGGREGATOR_VERSION, log_quote(o.listen, q, sizeof q), api_port(api), o.group,
+             o.kafka.topic, o.kafka.brokers);
+    rc = consume_run(cons, on_tick, api);
+    log_info("aggregator stopping", "rc=%d", rc);
+out:
+    api_stop(api);    /* no request reads the windows after this */
+    consume_free(cons); /* leaves the group */
+    win_free(win);
+    return rc;
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Aggregator benchmark, against kafka-mock on this machine:
+#  1. catch-up: a topic of HITS (default 1,000,000) hit records stamped now; an aggregator started
+#     after them seeks to now - 65 s and reads them all back (consume + decode + window). Rate over
+#     the catch-up (from assignment to caught up, the aggregator's own aggregator_catchup_ms) and
+#     per CPU-second of the aggregator process (all its threads: librdkafka's fetch and lz4 too).
+#     Also its memory then, and that its windows hold every hit exactly (hits added = HITS).
+#  2. freshness: hits produced at RATE/s (default 100,000) for SECONDS (default 20), with a probe
+#     hit every 200 ms; each probe is timed from its write into the producer (kcat) until the
+#     API shows it. p50/p99.
+# Prints logfmt lines beginning with bench=aggregator_*. Figures only: nothing here fails on a
+# timing (only on a wrong count).
+source "$(dirname "$0")/../tests/integration/lib.sh"
+HITS=${HITS:-1000000}
+RATE=${RATE:-100000}
+DURATION=${SECONDS_FRESH:-20}
+TOKEN=demo-operator-token
+
+start_kafka_mock --partitions 32 # the mock keeps ~5 MB per partition: room for 1M hits
+port=$((20000 + RANDOM % 20000))
+hz=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+metric() { curl -fsS "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2; f=1} END {if (!f) print 0}'; }
+
+# ---- 1. catch-up over a 1M-hit topic -----------------------------------------------------------
+cat > "$TMP/gen.py" << 'EOF'
+import random, sys, time
+n = int(sys.argv[1])
+rng = random.Random(3)
+custs = ["customer-%04d" % i for i in range(1000)]
+weights = [1.0 / (i + 1) ** 0.6 for i in range(1000)]  # skewed, but no partition past the mock's ~5 MB
+countries = ["US", "DE", "FR", "GB", "JP", "BR", "IN", "CN", "ZZ", "CA"]
+now = int(time.time() * 1000)
+out = sys.stdout
+tmpl = ('%s\t{"v":1,"ts":%d,"customer":"%s","host":"cdn.example.com","bytes":%d,"status":200,'
+        '"country":"%s","region":"R%d","edge":"edge-fra-01","src":"/var/log/nginx/access.log","off":%d}\n')
+picks = rng.choices(custs, weights, k=n)
+total = 0
+for i, c in enumerate(picks):
+    b = rng.randint(0, 2000000)
+    total += b
+    out.write(tmpl % (c, now - rng.randint(0, 2000), c, b, countries[i % 10], rng.randint(0, 9), i))
+sys.stderr.write("%d %d\n" % (n, total))
+EOF
+python3 "$TMP/gen.py" "$HITS" > "$TMP/hits.tsv" 2> "$TMP/truth.txt"
+kcat -P -b "$KAFKA_BROKERS" -t hits -K $'\t' -z lz4 -X linger.ms=200 -X batch.size=4000000 -X batch.num.messages=100000 < "$TMP/hits.tsv" || fail "kcat produce"
+rm -f "$TMP/hits.tsv"
+[ "$(kcat_count hits)" = "$HITS" ] || fail "the topic holds $(kcat_count hits) hits, not $HITS"
+
+"$BIN/aggregator" --listen "127.0.0.1:$port" --tokens "$ROOT/tools/demo-tokens" --rate 100000 \
+    --metrics-interval 0 2> "$TMP/agg.log" &
+agg=$!
+track_pid $agg
+ready() { curl -fsS "http://127.0.0.1:$port/readyz" > /dev/null 2>&1; }
+c0=$(cpu_ticks $agg)
+wait_for 120 ready || { tail "$TMP/agg.log"; fail "aggregator did not catch up"; }
+c1=$(cpu_ticks $agg)
+added=$(metric aggregator_hits_added_total)
+[ "$added" = "$HITS" ] || fail "hits added $added, want $HITS"
+catchup_ms=$(metric aggregator_catchup_milliseconds)
+awk -v n="$HITS" -v ms="$catchup_ms" -v cpu=$((c1 - c0)) -v hz="$hz" -v rss="$(rss_mb $agg)" \
+    -v keys="$(metric aggregator_window_keys)" -v wmem="$(metric aggregator_window_memory_bytes)" 'BEGIN {
+  printf "bench=aggregator_catchup hits=%d catchup_ms=%d hits_per_s=%.0f cpu_s=%.2f hits_per_cpu_s=%.0f target_per_core=1000000 window_keys=%d window_mb=%.1f rss_mb=%.1f\n",
+    n, ms, n * 1000 / (ms > 0 ? ms : 1), cpu / hz, (cpu > 0 ? n * hz / cpu : 0), keys, wmem / 1e6, rss }'
+
+# ---- 2. freshness at RATE hits/s -----------------------------------------------------------------
+cat > "$TMP/fresh.py" << 'EOF'
+import json, subprocess, sys, threading, time, urllib.request
+brokers, port, rate, duration, token = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+kcat = subprocess.Popen(["kcat", "-P", "-b", brokers, "-t", "hits", "-K", "\t", "-z", "lz4",
+                         "-X", "linger.ms=5"], stdin=subprocess.PIPE)
+tmpl = ('customer-%04d\t{"v":1,"ts":%d,"customer":"customer-%04d","host":"cdn.example.com",'
+        '"bytes":1234,"status":200,"country":"US","region":"CA","edge":"e","src":"fresh","off":%d}\n')
+probe = ('probe\t{"v":1,"ts":%d,"customer":"probe","host":"probe.example","bytes":1,"status":200,'
+         '"country":"US","region":"","edge":"e","src":"probe","off":%d}\n')
+sent = []  # monotonic send time of probe k
+lat = []
+stop = False
+url = "http://127.0.0.1:%s/v1/customers/probe/window?seconds=60" % port
+req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
+
+def poll():
+    seen = 0
+    while not stop or seen < len(sent):
+        try:
+            hits = json.load(urllib.request.urlopen(req, timeout=2))["hits"]
+        except Exception:
+            hits = seen
+        now = time.monotonic()
+        while seen < min(hits, len(sent)):
+            lat.append((now - sent[seen]) * 1000)
+            seen += 1
+        if stop and time.monotonic() > end + 5:
+            break
+        time.sleep(0.005)
+
+end = time.monotonic() + duration
+t = threading.Thread(target=poll)
+t.start()
+tick, i, k, next_probe, produced = 0.01, 0, 0, time.monotonic(), 0
+start = time.monotonic()
+while time.monotonic() < end:
+    due = int((time.monotonic() - start) * rate)
+    now_ms = int(time.time() * 1000)
+    chunk = [tmpl % (j % 1000, now_ms, j % 1000, j) for j in range(produced, due)]
+    produced = due
+    if time.monotonic() >= next_probe:
+        chunk.append(probe % (now_ms, k))
+        k += 1
+        next_probe += 0.2
+        kcat.stdin.write("".join(chunk).encode())
+        kcat.stdin.flush()
+        sent.append(time.monotonic())
+    else:
+        kcat.stdin.write("".join(chunk).encode())
+        kcat.stdin.flush()
+    time.sleep(tick)
+stop = True
+kcat.stdin.close()
+kcat.wait()
+t.join()
+lat.sort()
+p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else -1
+print("%d %d %d %.0f %.0f %.0f" % (produced, len(sent), len(lat), p(0.5), p(0.99), lat[-1] if lat else -1))
+EOF
+c0=$(cpu_ticks $agg)
+read -r produced probes seen p50 p99 pmax < <(python3 "$TMP/fresh.py" "$KAFKA_BROKERS" "$port" "$RATE" "$DURATION" "$TOKEN")
+c1=$(cpu_ticks $agg)
+[ "$seen" = "$probes" ] || fail "only $seen of $probes probes became visible"
+awk -v r="$RATE" -v p="$produced" -v d="$DURATION" -v n="$probes" -v p50="$p50" -v p99="$p99" -v pmax="$pmax" \
+    -v cpu=$((c1 - c0)) -v hz="$hz" -v rss="$(rss_mb $agg)" 'BEGIN {
+  printf "bench=aggregator_freshness offered_hits_per_s=%d produced=%d hits_per_s=%.0f probes=%d freshness_p50_ms=%d freshness_p99_ms=%d freshness_max_ms=%d target_p99_ms=1000 cpu_s=%.1f cpu_share=%.2f rss_mb=%.1f\n",
+    r, p, p / d, n, p50, p99, pmax, cpu / hz, cpu / hz / d, rss }'

@@ -1,0 +1,89 @@
+#include "bstats.h"
+
+#define REJ(key, label, help)                                                                      \
+    METRIC_COUNTER("rejected_" key, "billing_hits_rejected_total", "reason=\"" label "\"", help)
+
+metric_t bstats_consumed = METRIC_COUNTER("consumed", "billing_hits_consumed_total", NULL,
+                                          "Records read from Kafka (again after a restart)");
+metric_t bstats_written =
+    METRIC_COUNTER("written", "billing_hits_written_total", NULL, "Hits in committed transactions");
+metric_t bstats_duplicates = METRIC_COUNTER("duplicates", "billing_hits_duplicate_total", NULL,
+                                            "Replayed hits dropped as already billed");
+metric_t bstats_rejected[BREJ_COUNT] = {
+    REJ("syntax", "syntax", "Records that cannot be billed, skipped, by reason"),
+    REJ("missing", "missing", ""),
+    REJ("type", "type", ""),
+    REJ("range", "range", ""),
+    REJ("version", "version", ""),
+    REJ("country", "country", ""),
+    REJ("timestamp", "timestamp", ""),
+    REJ("bytes", "bytes", ""),
+};
+metric_t bstats_dropped =
+    METRIC_COUNTER("dropped", "billing_hits_dropped_total", NULL,
+                   "Hits summed then given up unwritten (partition revoked or moved): read again");
+metric_t bstats_pending =
+    METRIC_GAUGE("pending", "billing_hits_pending", NULL, "Hits summed in memory, not yet written");
+metric_t bstats_rows_written = METRIC_COUNTER("rows_written", "billing_rows_written_total", NULL,
+                                              "usage_hourly rows upserted");
+metric_t bstats_transactions = METRIC_COUNTER("transactions", "billing_transactions_total", NULL,
+                                              "Committed flush transactions");
+metric_t bstats_tx_us_total = METRIC_COUNTER("tx_us", "billing_transaction_microseconds_total",
+                                             NULL, "Time spent in committed flush transactions");
+metric_t bstats_tx_us_last = METRIC_GAUGE("tx_us_last", "billing_transaction_last_microseconds",
+                                          NULL, "Duration of the last flush transaction");
+metric_t bstats_conflicts =
+    METRIC_COUNTER("offset_conflicts", "billing_offset_conflicts_total", NULL,
+                   "Partitions whose stored offset had moved: their sums were dropped");
+metric_t bstats_commit_unknown =
+    METRIC_COUNTER("commit_unknown", "billing_commit_unknown_total", NULL,
+                   "COMMITs whose connection dropped, resolved by reading the offsets");
+metric_t bstats_db_errors = METRIC_COUNTER("db_errors", "billing_db_errors_total", NULL,
+                                           "Failed PostgreSQL operations (retried)");
+metric_t bstats_kafka_errors = METRIC_COUNTER("kafka_errors", "billing_kafka_errors_total", NULL,
+                                              "Consumer errors reported by Kafka");
+metric_t bstats_partitions = METRIC_GAUGE("partitions", "billing_partitions_assigned", NULL,
+                                          "Partitions assigned to this consumer");
+metric_t bstats_lag = METRIC_GAUGE("lag", "billing_lag_messages", NULL,
+                                   "Messages between the consumed offsets and the partition ends");
+metric_t bstats_marks =
+    METRIC_GAUGE("marks", "billing_replay_marks_cached", NULL, "Replay marks held in memory");
+
+static metric_t *const all[] = {
+    &bstats_consumed,
+    &bstats_written,
+    &bstats_duplicates,
+    &bstats_rejected[BREJ_SYNTAX],
+    &bstats_rejected[BREJ_MISSING],
+    &bstats_rejected[BREJ_TYPE],
+    &bstats_rejected[BREJ_RANGE],
+    &bstats_rejected[BREJ_VERSION],
+    &bstats_rejected[BREJ_COUNTRY],
+    &bstats_rejected[BREJ_TIMESTAMP],
+    &bstats_rejected[BREJ_BYTES],
+    &bstats_dropped,
+    &bstats_pending,
+    &bstats_rows_written,
+    &bstats_transactions,
+    &bstats_tx_us_total,
+    &bstats_tx_us_last,
+    &bstats_conflicts,
+    &bstats_commit_unknown,
+    &bstats_db_errors,
+    &bstats_kafka_errors,
+    &bstats_partitions,
+    &bstats_lag,
+    &bstats_marks,
+};
+
+static const char *const reason_names[BREJ_COUNT] = {"syntax",  "missing", "type",      "range",
+                                                     "version", "country", "timestamp", "bytes"};
+
+const char *bstats_reason_name(int reason) {
+    return reason >= 0 && reason < BREJ_COUNT ? reason_names[reason] : "unknown";
+}
+
+metric_t *const *bstats_all(size_t *n) {
+    *n = sizeof all / sizeof *all;
+    return all;
+}

@@ -1,0 +1,41 @@
+/* bstats.h: the counters of `billing run`, shared by its periodic logfmt line, the line at exit
+ * and /metrics (--metrics ADDR:PORT).
+ *
+ * The books balance: every record read from Kafka ends as written (in a committed transaction),
+ * a duplicate (a replay of a billed line), rejected (by reason), dropped (summed, then given up
+ * unwritten when its partition was revoked or found moved by another consumer: it is read again
+ * from the stored offset), or is still pending in memory:
+ *     consumed = written + duplicates + rejected + dropped + pending
+ * Records consumed again (after a crash, a rebalance or a conflict) are counted again. */
+#ifndef BSTATS_H
+#define BSTATS_H
+
+#include "metrics.h"
+
+#include <stddef.h>
+
+/* Why a record is not billed: the decoder's reasons (hit.h), then billing's own checks. */
+typedef enum bstats_reason {
+    BREJ_SYNTAX,    /* not one JSON object, or invalid UTF-8 */
+    BREJ_MISSING,   /* a required key is absent */
+    BREJ_TYPE,      /* a key of the wrong JSON type */
+    BREJ_RANGE,     /* a value out of the codec's range, or a string holding a NUL byte */
+    BREJ_VERSION,   /* unknown "v" */
+    BREJ_COUNTRY,   /* not two letters A-Z (usage_hourly's check) */
+    BREJ_TIMESTAMP, /* before 1970 or from year 10000 on */
+    BREJ_BYTES,     /* more than BILL_HIT_BYTES_MAX in one hit */
+    BREJ_COUNT
+} bstats_reason_t;
+
+extern metric_t bstats_consumed, bstats_written, bstats_duplicates, bstats_rejected[BREJ_COUNT],
+    bstats_dropped, bstats_pending, bstats_rows_written, bstats_transactions, bstats_tx_us_total,
+    bstats_tx_us_last, bstats_conflicts, bstats_commit_unknown, bstats_db_errors,
+    bstats_kafka_errors, bstats_partitions, bstats_lag, bstats_marks;
+
+/* The label of a reason: "syntax", ..., "bytes". */
+const char *bstats_reason_name(int reason);
+
+/* Every metric, for metrics_logfmt / metrics_prometheus. */
+metric_t *const *bstats_all(size_t *n);
+
+#endif

@@ -1,0 +1,414 @@
+#include "consume_int.h"
+
+#include "clock.h"
+#include "log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- checks ---------------------------------------------------------------------------------- */
+
+static int has_nul(slice_t s) {
+    return memchr(s.p, 0, s.n) != NULL;
+}
+
+int consume_check(const hit_t *h) {
+    /* usage_hourly's own checks, done here so that a flush can never fail on one bad record. */
+    if (h->country.n != 2 || h->country.p[0] < 'A' || h->country.p[0] > 'Z' ||
+        h->country.p[1] < 'A' || h->country.p[1] > 'Z')
+        return BREJ_COUNTRY;
+    if (h->ts_ms < 0 || h->ts_ms >= BILL_TS_MAX_MS) return BREJ_TIMESTAMP;
+    if (h->bytes > BILL_HIT_BYTES_MAX) return BREJ_BYTES;
+    /* PostgreSQL text cannot hold NUL; marks keep off as a signed bigint. */
+    if (h->customer.n == 0 || h->src.n == 0 || has_nul(h->customer) || has_nul(h->edge) ||
+        has_nul(h->src) || h->off > (uint64_t)INT64_MAX)
+        return BREJ_RANGE;
+    return -1;
+}
+
+/* The decoder's error as a reason. */
+static int decode_reason(int rc) {
+    switch (rc) {
+    case HIT_ERR_MISSING:
+        return BREJ_MISSING;
+    case HIT_ERR_TYPE:
+        return BREJ_TYPE;
+    case HIT_ERR_RANGE:
+        return BREJ_RANGE;
+    case HIT_ERR_VERSION:
+        return BREJ_VERSION;
+    default:
+        return BREJ_SYNTAX;
+    }
+}
+
+/* ---- set-up ---------------------------------------------------------------------------------- */
+
+consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
+    consume_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->o = *o;
+    c->backoff_ms = BACKOFF_MIN_MS;
+    c->store = store_new(o->conninfo, o->role, o->group, o->kafka->topic);
+    c->rollup = rollup_new();
+    c->marks = marks_new();
+    if (!c->store || !c->rollup || !c->marks) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    /* A stored offset out of range (retention passed it) restarts at the earliest message still
+     * there, not at the end: as little as possible is lost. Partition EOF events tell --once
+     * where each partition ends. queued.min.messages: librdkafka 2.0.2 compares it with the one
+     * consumer queue of all partitions, and pauses fetching for a second when it is exceeded,
+     * which happens during every flush at the default (100000): measured 190k hits/s catching
+     * up at the default, 390k/s at 500000 (bench/billing.sh). -X overrides any of these. */
+    const char *defaults[] = {"auto.offset.reset",        "earliest",  "enable.partition.eof",
+                              o->once ? "true" : "false", "client.id", "billing",
+                              "queued.min.messages",      "500000",    NULL};
+    kcons_hooks_t hooks = {consume_on_assign, consume_on_revoke, c};
+    c->kc = kcons_new(o->kafka, o->group, defaults, &hooks, err, errlen);
+    if (!c->kc) goto fail;
+    return c;
+fail:
+    consume_free(c);
+    return NULL;
+}
+
+void consume_free(consume_t *c) {
+    if (!c) return;
+    kcons_free(c->kc); /* leaves the group: on_revoke may still run, so free the rest after */
+    store_free(c->store);
+    rollup_free(c->rollup);
+    marks_free(c->marks);
+    free(c->parts);
+    free(c->offs);
+    free(c->conflicts);
+    free(c->scratch);
+    free(c->pending);
+    free(c->pkeys);
+    free(c->pvals);
+    free(c->rows);
+    free(c->dmarks);
+    free(c);
+}
+
+/* ---- one batch ------------------------------------------------------------------------------- */
+
+static int queue_pending(consume_t *c, mark_t *e) {
+    if (c->npending == c->pending_cap) {
+        size_t cap = c->pending_cap ? c->pending_cap * 2 : 64;
+        mark_t **p = realloc(c->pending, cap * sizeof *p);
+        if (p) c->pending = p;
+        store_mark_t *k = realloc(c->pkeys, cap * sizeof *k);
+        if (k) c->pkeys = k;
+        int64_t *v = realloc(c->pvals, cap * sizeof *v);
+        if (v) c->pvals = v;
+        if (!p || !k || !v) return -1;
+        c->pending_cap = cap;
+    }
+    e->queued = c->batch_no;
+    c->pending[c->npending++] = e;
+    return 0;
+}
+
+static void reject(consume_t *c, item_t *it, int reason, const char *why) {
+    char q[512];
+    it->kind = ITEM_REJECT;
+    it->reason = reason;
+    if (c->reason_logged[reason]) return;
+    c->reason_logged[reason] = 1;
+    log_warn("record rejected: skipped and counted (only the first of each reason is logged)",
+             "reason=%s partition=%" PRId32 " offset=%" PRId64 " err=%s",
+             bstats_reason_name(reason), it->msg->partition, it->msg->offset,
+             log_quote(why, q, sizeof q));
+}
+
+/* First pass over one message: decode and check it, find its replay mark. 0, or -1 when out
+ * of memory. */
+static int classify(consume_t *c, item_t *it, size_t *scratch_used) {
+    rd_kafka_message_t *m = it->msg;
+    char err[256];
+    it->kind = ITEM_SKIP;
+    if (m->err) {
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            it->kind = ITEM_EOF;
+        else
+            consume_kafka_error(c, m);
+        return 0;
+    }
+    const part_t *p = consume_part(c, m->partition);
+    if (!p || !p->owned) return 0; /* fetched before a revocation */
+    const char *payload = m->payload ? m->payload : "";
+    int rc = hit_decode(&it->hit, payload, m->len, c->scratch + *scratch_used, m->len + 1, err,
+                        sizeof err);
+    *scratch_used += m->len + 1;
+    if (rc != HIT_OK) {
+        reject(c, it, decode_reason(rc), err);
+        return 0;
+    }
+    int reason = consume_check(&it->hit);
+    if (reason >= 0) {
+        reject(c, it, reason, bstats_reason_name(reason));
+        return 0;
+    }
+    it->mark = marks_get(c->marks, it->hit.edge.p, it->hit.edge.n, it->hit.src.p, it->hit.src.n,
+                         m->partition);
+    if (!it->mark) return -1;
+    if (it->mark->state == MARK_PENDING && it->mark->queued != c->batch_no &&
+        queue_pending(c, it->mark) < 0)
+        return -1;
+    it->kind = ITEM_HIT;
+    return 0;
+}
+
+/* The stored marks of every source first seen in this batch: one query. */
+static int load_pending(consume_t *c) {
+    char err[1024];
+    for (size_t i = 0; i < c->npending; i++) {
+        const mark_t *e = c->pending[i];
+        c->pkeys[i] = (store_mark_t){e->edge, e->src, e->partition, 0};
+    }
+    for (;;) {
+        int rc = store_read_marks(c->store, c->pkeys, c->npending, c->pvals, err, sizeof err);
+        if (rc == STORE_OK) break;
+        if (consume_db_wait(c, rc, err) < 0) return -1;
+    }
+    consume_db_up(c);
+    for (size_t i = 0; i < c->npending; i++)
+        marks_loaded(c->pending[i], c->pvals[i]);
+    metric_set(&bstats_marks, (int64_t)marks_count(c->marks));
+    return 0;
+}
+
+/* Per-batch counts, added to the shared (atomic) metrics once per batch. */
+typedef struct tally {
+    int64_t consumed, duplicates;
+} tally_t;
+
+/* Second pass, in order: each message moves its partition's next offset exactly once. */
+static int apply(consume_t *c, const item_t *it, tally_t *t) {
+    const rd_kafka_message_t *m = it->msg;
+    if (it->kind == ITEM_SKIP) return 0;
+    part_t *p = consume_part(c, m->partition);
+    if (!p || !p->owned) return 0;
+    if (it->kind == ITEM_EOF) {
+        /* Everything before the end was delivered: offsets up to it hold no message for us. */
+        if (m->offset > p->next) {
+            p->next = m->offset;
+            c->progress = 1;
+        }
+        return 0;
+    }
+    if (c->kafka_down || c->last_kafka_err) consume_kafka_up(c);
+    if (p->next >= 0 && m->offset != p->next) {
+        /* Kafka delivers a partition from where we assigned or sought it, in order. Below the
+         * next offset: Kafka reset ours (the stored offset was beyond the log: the topic made
+         * anew?); those were counted, never twice. Above: a gap (retention passed the stored
+         * offset, or compaction, or transaction markers): messages there, if any, are not
+         * billed. Said once per assignment. */
+        if (!p->odd_logged) {
+            p->odd_logged = 1;
+            log_warn(m->offset < p->next ? "offset below the one expected: skipped as billed"
+                                         : "offsets skipped by Kafka: any messages there are lost",
+                     "partition=%" PRId32 " expected=%" PRId64 " got=%" PRId64, m->partition,
+                     p->next, m->offset);
+        }
+        if (m->offset < p->next) return 0;
+    }
+    t->consumed++;
+    if (it->kind == ITEM_REJECT) {
+        metric_add(&bstats_rejected[it->reason], 1);
+    } else if (marks_seen(it->mark, it->hit.off)) {
+        t->duplicates++;
+    } else if (rollup_add(c->rollup, m->partition, it->hit.customer.p, it->hit.customer.n,
+                          it->hit.ts_ms, it->hit.country.p, it->hit.bytes) < 0) {
+        log_error("out of memory", "%s", "");
+        c->failed = 1;
+        return -1;
+    }
+    p->next = m->offset + 1;
+    c->progress = 1;
+    return 0;
+}
+
+static int process(consume_t *c, int n) {
+    int rc = -1;
+    size_t need = 1, used = 0;
+    c->batch_no++;
+    c->npending = 0;
+    for (int i = 0; i < n; i++)
+        need += c->msgs[i]->len + 1;
+    if (need > c->scratch_cap) {
+        char *s = realloc(c->scratch, need);
+        if (!s) goto oom;
+        c->scratch = s;
+        c->scratch_cap = need;
+    }
+    for (int i = 0; i < n; i++) {
+        c->items[i].msg = c->msgs[i];
+        if (classify(c, &c->items[i], &used) < 0) goto oom;
+    }
+    if (c->npending && load_pending(c) < 0) goto out;
+    tally_t t = {0, 0};
+    int failed = 0;
+    for (int i = 0; i < n && !failed; i++)
+        failed = apply(c, &c->items[i], &t) < 0;
+    metric_add(&bstats_consumed, t.consumed);
+    metric_add(&bstats_duplicates, t.duplicates);
+    metric_set(&bstats_pending, (int64_t)rollup_hits(c->rollup));
+    if (failed) goto out;
+    rc = 0;
+    goto out;
+oom:
+    log_error("out of memory", "%s", "");
+    c->failed = 1;
+out:
+    for (int i = 0; i < n; i++)
+        rd_kafka_message_destroy(c->msgs[i]);
+    return rc;
+}
+
+/* ---- --once ---------------------------------------------------------------------------------- */
+
+/* The end of every partition as it is now: --once stops there. Waits out a Kafka outage. */
+static int once_init(consume_t *c) {
+    rd_kafka_t *rk = kcons_handle(c->kc);
+    const char *topic = c->o.kafka->topic;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    int rc = -1, waited = 0, backoff = BACKOFF_MIN_MS;
+    if (!t) goto out;
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, 5000);
+        if (!e && md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
+            break;
+        if (!e && md->topic_cnt == 1 &&
+            md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+            log_error("topic does not exist", "topic=%s", topic);
+            goto out;
+        }
+        if (!waited++)
+            log_warn("kafka unavailable: waiting to learn where the partitions end", "err=%s",
+                     rd_kafka_err2name(e ? e : md->topics[0].err));
+        if (md) rd_kafka_metadata_destroy(md);
+        md = NULL;
+        if (consume_nap(c, backoff) < 0) goto out;
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+    for (int i = 0; i < md->topics[0].partition_cnt; i++) {
+        int32_t id = md->topics[0].partitions[i].id;
+        part_t *p = consume_part_get(c, id);
+        int64_t lo, hi;
+        if (!p) goto out;
+        rd_kafka_resp_err_t e;
+        while ((e = rd_kafka_query_watermark_offsets(rk, topic, id, &lo, &hi, 5000)) != 0) {
+            if (!waited++)
+                log_warn("kafka unavailable: waiting to learn where the partitions end", "err=%s",
+                         rd_kafka_err2name(e));
+            if (consume_nap(c, backoff) < 0) goto out;
+        }
+        p->low = lo;
+        p->end = hi;
+    }
+    if (waited) log_info("kafka available again", "%s", "");
+    rc = 0;
+out:
+    if (md) rd_kafka_metadata_destroy(md);
+    if (t) rd_kafka_topic_destroy(t);
+    return rc;
+}
+
+/* Every owned partition consumed up to its end at start. */
+static int once_reached(consume_t *c) {
+    if (!c->assigned) return 0;
+    for (int32_t id = 0; id < c->nparts; id++) {
+        const part_t *p = &c->parts[id];
+        if (!p->owned || p->end < 0) continue;
+        int64_t pos = p->next >= 0 ? p->next : p->low; /* from the beginning: at the low mark */
+        if (pos < p->end) return 0;
+    }
+    return 1;
+}
+
+/* ---- the loop -------------------------------------------------------------------------------- */
+
+static void update_lag(consume_t *c) {
+    rd_kafka_t *rk = kcons_handle(c->kc);
+    int64_t lag = 0;
+    for (int32_t id = 0; id < c->nparts; id++) {
+        const part_t *p = &c->parts[id];
+        int64_t lo, hi;
+        if (!p->owned || rd_kafka_get_watermark_offsets(rk, c->o.kafka->topic, id, &lo, &hi) != 0 ||
+            hi < 0)
+            continue;
+        int64_t pos = p->next >= 0 ? p->next : lo;
+        if (pos >= 0 && hi > pos) lag += hi - pos;
+    }
+    metric_set(&bstats_lag, lag);
+}
+
+static void log_metrics(const char *msg) {
+    char line[2048];
+    size_t n;
+    metric_t *const *all = bstats_all(&n);
+    metrics_logfmt(all, n, line, sizeof line);
+    log_info(msg, "%s", line);
+}
+
+/* Whether memory should be written now: the interval passed, or the size bound is reached. */
+static int flush_due(consume_t *c, int64_t now, int64_t next_flush) {
+    if (!c->progress) return 0;
+    return now >= next_flush || rollup_rows(c->rollup) + marks_count(c->marks) >= c->o.flush_rows ||
+           rollup_max_bytes(c->rollup) >= ROW_BYTES_FLUSH || (c->o.once && once_reached(c));
+}
+
+int consume_run(consume_t *c) {
+    char err[512], q[600];
+    int done = 0;
+    if (c->o.once && once_init(c) < 0) return 1;
+    int64_t now = clock_mono_ms(), next_flush = now + c->o.flush_ms;
+    int64_t next_metrics = now + (int64_t)c->o.metrics_interval_s * 1000;
+    while (!*c->o.stop && !c->failed) {
+        int timeout = POLL_MAX_MS;
+        if (c->progress && next_flush - now < timeout)
+            timeout = next_flush > now ? (int)(next_flush - now) : 0;
+        int n = kcons_poll(c->kc, c->msgs, BATCH_MAX, timeout, err, sizeof err);
+        if (n < 0 && *c->o.stop) break; /* an assignment cut short by the stop signal */
+        if (n < 0) {
+            log_error("kafka consumer failed", "err=%s", log_quote(err, q, sizeof q));
+            c->failed = 1;
+            break;
+        }
+        if (n > 0 && process(c, n) < 0) break;
+        now = clock_mono_ms();
+        if (flush_due(c, now, next_flush)) {
+            if (consume_flush(c) < 0) break;
+            next_flush = clock_mono_ms() + c->o.flush_ms;
+        }
+        if (c->o.metrics_interval_s && now >= next_metrics) {
+            update_lag(c);
+            log_metrics("metrics");
+            next_metrics = now + (int64_t)c->o.metrics_interval_s * 1000;
+        }
+        if (c->o.once && !c->progress && once_reached(c)) {
+            done = 1;
+            break;
+        }
+    }
+    if (!c->failed && c->progress) { /* stopped: write what is held, a little patiently */
+        c->final = 1;
+        c->final_deadline = clock_mono_ms() + SHUTDOWN_FLUSH_MS;
+        if (consume_flush(c) < 0 && !c->failed)
+            log_warn("stopping with unwritten sums: the next run consumes them again",
+                     "hits=%" PRIu64, rollup_hits(c->rollup));
+    }
+    update_lag(c);
+    log_metrics("final metrics");
+    if (c->failed) return 1;
+    return c->o.once && !done ? 1 : 0;
+}

@@ -1,0 +1,74 @@
+/* consume.h: `billing run`, the consumer of `hits` that bills each hit exactly once.
+ *
+ *   kcons (group member) -> hit_decode + checks -> replay marks (drop replays) -> rollup (sums
+ *   per partition, customer, UTC hour, country) -> store_flush (one transaction: usage, offsets
+ *   by compare-and-set, marks)
+ *
+ * Exactly once, whatever happens:
+ * - Offsets live in PostgreSQL, written in the transaction that writes the sums they cover. On
+ *   assignment a partition starts at its stored offset (Kafka's committed offsets are unused),
+ *   so a kill -9 at any instant loses nothing (what was not committed is read again) and counts
+ *   nothing twice (what was committed is past the stored offset).
+ * - Each offset moves by compare-and-set from the value this consumer read or wrote. A consumer
+ *   that lost a partition (rebalance, a pause longer than the session) and still holds sums
+ *   fails the compare: it rolls back, drops exactly that partition's sums and marks, re-reads
+ *   the stored offset and seeks there. Sums of other partitions are kept and written next.
+ * - A COMMIT whose connection dropped is never retried blindly: after reconnecting, a partition
+ *   whose stored offset is the one written has landed (its sums are dropped from memory), one
+ *   still at the expected value has not (its sums are kept and written again), any other value
+ *   is a conflict as above.
+ * - Replays of the collector (same edge, src, off) are dropped by the marks (marks.h).
+ * - PostgreSQL down or restarting: the loop stops consuming (a paused consumer), retries with
+ *   backoff, and goes on where it was; each change of state is logged once. Kafka down: the
+ *   consumer waits for librdkafka to reconnect; the same.
+ *
+ * Flushes happen every flush_ms while there is progress, and as soon as the rows and dirty marks
+ * held reach flush_rows. Flushes happen between two batches of messages, never inside one. */
+#ifndef CONSUME_H
+#define CONSUME_H
+
+#include "hit.h"
+#include "kafka.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONSUME_DEFAULT_GROUP "billing"
+#define CONSUME_DEFAULT_FLUSH_MS 1000
+#define CONSUME_DEFAULT_FLUSH_ROWS 50000
+/* A hit of more bytes than this is refused (reason "bytes"): it bounds every in-memory sum far
+ * below INT64_MAX (the flush comes first, see rollup_max_bytes). 10^13: 10 TB in one request. */
+#define BILL_HIT_BYTES_MAX 10000000000000ULL
+/* Hits are billed from 1970-01-01 up to (excluding) 10000-01-01 UTC, in milliseconds. */
+#define BILL_TS_MAX_MS 253402300800000LL
+
+typedef struct consume_opts {
+    const kopts_t *kafka;        /* brokers, topic, -X properties */
+    const char *group;           /* consumer group, also the key of the stored offsets */
+    const char *conninfo;        /* libpq conninfo or URI; "" = PG* environment */
+    const char *role;            /* SET ROLE to this after connecting ("" = stay) */
+    int once;                    /* stop at the partition ends as they were at start */
+    int flush_ms;                /* flush at least this often while there is progress */
+    size_t flush_rows;           /* flush as soon as rows + dirty marks reach this */
+    int metrics_interval_s;      /* logfmt metrics line every N s (0: only at exit) */
+    volatile sig_atomic_t *stop; /* set by the signal handlers: finish and return */
+} consume_opts_t;
+
+typedef struct consume consume_t;
+
+/* Creates the consumer (joins the group on the first poll). NULL with err on bad Kafka
+ * properties. The caller owns the result: consume_free. */
+consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen);
+
+/* Runs until --once is done or *stop is set; writes what it holds before returning. Returns 0
+ * (done, or stopped), 1 on a failure that retrying cannot fix (logged), or with --once when
+ * stopped before the end. */
+int consume_run(consume_t *c);
+
+void consume_free(consume_t *c);
+
+/* Why a decoded hit cannot be billed: -1 if it can, else a bstats_reason_t. */
+int consume_check(const hit_t *h);
+
+#endif

@@ -1,0 +1,385 @@
+#include "consume_int.h"
+
+#include "clock.h"
+#include "log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- partitions ---------------------------------------------------------------------------- */
+
+part_t *consume_part(consume_t *c, int32_t id) {
+    return id >= 0 && id < c->nparts ? &c->parts[id] : NULL;
+}
+
+/* The partition's state, created on first use. NULL for an id out of range or out of memory. */
+part_t *consume_part_get(consume_t *c, int32_t id) {
+    if (id < 0 || id >= PARTITIONS_MAX) return NULL;
+    if (id >= c->nparts) {
+        int32_t n = id + 1;
+        part_t *p = realloc(c->parts, (size_t)n * sizeof *p);
+        store_offset_t *o = realloc(c->offs, (size_t)n * sizeof *o);
+        if (o) c->offs = o;
+        int32_t *k = realloc(c->conflicts, (size_t)n * sizeof *k);
+        if (k) c->conflicts = k;
+        if (p) c->parts = p;
+        if (!p || !o || !k) return NULL;
+        for (int32_t i = c->nparts; i < n; i++)
+            c->parts[i] = (part_t){0, STORE_NO_OFFSET, -1, 0, -1, 0};
+        c->nparts = n;
+    }
+    return &c->parts[id];
+}
+
+/* Forgets what memory holds for a partition: its sums and marks. */
+static uint64_t forget(consume_t *c, int32_t id) {
+    uint64_t dropped = rollup_drop_partition(c->rollup, id);
+    marks_drop_partition(c->marks, id);
+    metric_add(&bstats_dropped, (int64_t)dropped);
+    metric_set(&bstats_pending, (int64_t)rollup_hits(c->rollup));
+    return dropped;
+}
+
+/* ---- waiting for PostgreSQL and Kafka ----------------------------------------------------------
+ */
+
+int consume_stopping(consume_t *c) {
+    if (!*c->o.stop) return 0;
+    if (!c->final) return 1;
+    return *c->o.stop > 1 || clock_mono_ms() > c->final_deadline;
+}
+
+/* Sleeps ms in short steps; -1 as soon as we are stopping. */
+int consume_nap(consume_t *c, int ms) {
+    for (int slept = 0; slept < ms; slept += 50) {
+        if (consume_stopping(c)) return -1;
+        struct timespec t = {0, 50 * 1000000L};
+        nanosleep(&t, NULL);
+    }
+    return consume_stopping(c) ? -1 : 0;
+}
+
+/* After a failed PostgreSQL operation: a permanent error stops billing; a transient one (server
+ * down or restarting) pauses consumption: logged once, retried after a growing wait. Returns 0
+ * to retry, -1 to give up (failed, or stopping). */
+int consume_db_wait(consume_t *c, int rc, const char *err) {
+    char q[1024];
+    metric_add(&bstats_db_errors, 1);
+    if (rc == STORE_FATAL) {
+        log_error("database error: stopping (what was not committed is read again next run)",
+                  "err=%s", log_quote(err, q, sizeof q));
+        c->failed = 1;
+        return -1;
+    }
+    if (!c->db_down) {
+        log_warn("database unavailable: consumption paused, retrying with backoff", "err=%s",
+                 log_quote(err, q, sizeof q));
+        c->db_down = 1;
+        c->db_down_since = clock_mono_ms();
+        c->backoff_ms = BACKOFF_MIN_MS;
+    }
+    if (consume_nap(c, c->backoff_ms) < 0) return -1;
+    c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
+    return 0;
+}
+
+void consume_db_up(consume_t *c) {
+    if (!c->db_down) return;
+    log_info("database available again: consumption resumed", "down_ms=%" PRId64,
+             clock_mono_ms() - c->db_down_since);
+    c->db_down = 0;
+}
+
+static int transport_error(rd_kafka_resp_err_t e) {
+    return e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+           e == RD_KAFKA_RESP_ERR__RESOLVE || e == RD_KAFKA_RESP_ERR__TIMED_OUT;
+}
+
+void consume_kafka_down(consume_t *c, rd_kafka_resp_err_t e, const char *detail) {
+    char q[512];
+    if (c->kafka_down) return;
+    c->kafka_down = 1;
+    log_warn("kafka unavailable: waiting for it", "err=%s detail=%s", rd_kafka_err2name(e),
+             log_quote(detail, q, sizeof q));
+}
+
+void consume_kafka_error(consume_t *c, const rd_kafka_message_t *m) {
+    char q[512];
+    metric_add(&bstats_kafka_errors, 1);
+    if (transport_error(m->err)) {
+        consume_kafka_down(c, m->err, rd_kafka_message_errstr(m));
+        return;
+    }
+    if (m->err == c->last_kafka_err) return; /* said already */
+    c->last_kafka_err = m->err;
+    log_warn("kafka consumer error", "err=%s partition=%" PRId32 " detail=%s",
+             rd_kafka_err2name(m->err), m->partition,
+             log_quote(rd_kafka_message_errstr(m), q, sizeof q));
+}
+
+void consume_kafka_up(consume_t *c) {
+    if (c->kafka_down) log_info("kafka available again", "%s", "");
+    c->kafka_down = 0;
+    c->last_kafka_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* Stored offsets of ids[0..n), retried while PostgreSQL is away. 0, or -1 (failed/stopping). */
+static int read_offsets(consume_t *c, const int32_t *ids, size_t n, int64_t *out) {
+    char err[1024];
+    for (;;) {
+        int rc = store_read_offsets(c->store, ids, n, out, err, sizeof err);
+        if (rc == STORE_OK) {
+            consume_db_up(c);
+            return 0;
+        }
+        if (consume_db_wait(c, rc, err) < 0) return -1;
+    }
+}
+
+/* Moves consumption of an owned partition back to its stored offset; memory for it is
+ * forgotten. The seek waits, so no message fetched for the old position comes after it. */
+static void rewind_to(consume_t *c, int32_t id, int64_t stored) {
+    part_t *p = consume_part(c, id);
+    forget(c, id);
+    p->stored = stored;
+    p->next = stored >= 0 ? stored : -1;
+    if (!p->owned) return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, c->o.kafka->topic, id)->offset =
+        stored >= 0 ? stored : RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(kcons_handle(c->kc), l, SEEK_TIMEOUT_MS);
+    if (e || l->elems[0].err) {
+        log_error("cannot seek: stopping (a new run starts from the stored offsets)",
+                  "partition=%" PRId32 " offset=%" PRId64 " err=%s", id, stored,
+                  e ? rd_kafka_error_string(e) : rd_kafka_err2str(l->elems[0].err));
+        c->failed = 1;
+    }
+    if (e) rd_kafka_error_destroy(e);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* ---- rebalances ------------------------------------------------------------------------------ */
+
+/* A compact "0@120,1@-,..." list for the log: partition@start offset ('-' for the beginning). */
+static void describe(const rd_kafka_topic_partition_list_t *l, char *buf, size_t cap) {
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < l->cnt && o + 32 < cap; i++) {
+        if (l->elems[i].offset >= 0)
+            o += (size_t)snprintf(buf + o, cap - o, "%s%" PRId32 "@%" PRId64, i ? "," : "",
+                                  l->elems[i].partition, l->elems[i].offset);
+        else
+            o += (size_t)snprintf(buf + o, cap - o, "%s%" PRId32 "@-", i ? "," : "",
+                                  l->elems[i].partition);
+    }
+}
+
+/* New partitions start at the offsets stored in PostgreSQL, never at Kafka's. */
+int consume_on_assign(void *ctx, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *l, char *err,
+                      size_t errlen) {
+    consume_t *c = ctx;
+    (void)rk;
+    int rc = -1;
+    int32_t *ids = calloc((size_t)l->cnt + 1, sizeof *ids);
+    int64_t *stored = calloc((size_t)l->cnt + 1, sizeof *stored);
+    if (!ids || !stored) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < l->cnt; i++) {
+        ids[i] = l->elems[i].partition;
+        if (!consume_part_get(c, ids[i])) {
+            snprintf(err, errlen, "partition %" PRId32 ": out of range", ids[i]);
+            goto out;
+        }
+    }
+    if (read_offsets(c, ids, (size_t)l->cnt, stored) < 0) {
+        snprintf(err, errlen, "cannot read the stored offsets from PostgreSQL");
+        goto out;
+    }
+    for (int i = 0; i < l->cnt; i++) {
+        part_t *p = consume_part(c, ids[i]);
+        forget(c, ids[i]);
+        p->owned = 1;
+        p->odd_logged = 0;
+        p->stored = stored[i];
+        p->next = stored[i] >= 0 ? stored[i] : -1;
+        l->elems[i].offset = stored[i] >= 0 ? stored[i] : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    c->assigned = 1;
+    metric_add(&bstats_partitions, l->cnt);
+    char list[1024];
+    describe(l, list, sizeof list);
+    log_info("partitions assigned", "count=%d start=%s", l->cnt, list);
+    rc = 0;
+out:
+    free(ids);
+    free(stored);
+    return rc;
+}
+
+/* Partitions leave with their unwritten sums: the next owner reads them again from the stored
+ * offsets (at most one flush interval of work). */
+void consume_on_revoke(void *ctx, rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *l) {
+    consume_t *c = ctx;
+    (void)rk;
+    uint64_t dropped = 0;
+    int n = 0;
+    for (int i = 0; i < l->cnt; i++) {
+        part_t *p = consume_part(c, l->elems[i].partition);
+        if (!p || !p->owned) continue;
+        dropped += forget(c, l->elems[i].partition);
+        p->owned = 0;
+        n++;
+    }
+    metric_add(&bstats_partitions, -n);
+    log_info("partitions revoked", "count=%d unwritten_hits_dropped=%" PRIu64, n, dropped);
+}
+
+/* ---- flushes --------------------------------------------------------------------------------- */
+
+/* The offset moves of this flush: every owned partition consumed past its stored offset. */
+static size_t collect_offsets(consume_t *c) {
+    size_t n = 0;
+    for (int32_t id = 0; id < c->nparts; id++) {
+        const part_t *p = &c->parts[id];
+        if (p->owned && p->next >= 0 && p->next != p->stored)
+            c->offs[n++] = (store_offset_t){id, p->stored, p->next};
+    }
+    return n;
+}
+
+/* Room for the rows and dirty marks held now. */
+static int reserve(consume_t *c) {
+    size_t rows = rollup_rows(c->rollup) + 1, marks = marks_count(c->marks) + 1;
+    if (rows > c->rows_cap) {
+        store_row_t *r = realloc(c->rows, rows * sizeof *r);
+        if (!r) return -1;
+        c->rows = r;
+        c->rows_cap = rows;
+    }
+    if (marks > c->dmarks_cap) {
+        store_mark_t *m = realloc(c->dmarks, marks * sizeof *m);
+        if (!m) return -1;
+        c->dmarks = m;
+        c->dmarks_cap = marks;
+    }
+    return 0;
+}
+
+static void committed(consume_t *c, size_t noffs, size_t nrows) {
+    for (size_t i = 0; i < noffs; i++)
+        c->parts[c->offs[i].partition].stored = c->offs[i].next;
+    metric_add(&bstats_written, (int64_t)rollup_hits(c->rollup));
+    metric_add(&bstats_rows_written, (int64_t)nrows);
+    metric_add(&bstats_transactions, 1);
+    metric_add(&bstats_tx_us_total, store_last_flush_us(c->store));
+    rollup_clear(c->rollup);
+    marks_settle(c->marks, -1);
+    if (marks_tick(c->marks) % MARK_SWEEP_FLUSHES == 0) marks_evict(c->marks, MARK_IDLE_FLUSHES);
+    metric_set(&bstats_pending, 0);
+    metric_set(&bstats_marks, (int64_t)marks_count(c->marks));
+    c->progress = 0;
+}
+
+/* Someone else moved these partitions' stored offsets: we lost them or were fenced. Their sums
+ * were not written (the transaction rolled back) and must not be: drop them, start again from
+ * what is stored. */
+static int resolve_conflicts(consume_t *c, size_t n) {
+    int64_t *stored = calloc(n + 1, sizeof *stored);
+    char list[512];
+    size_t o = 0;
+    if (!stored) return -1;
+    if (read_offsets(c, c->conflicts, n, stored) < 0) {
+        free(stored);
+        return -1;
+    }
+    list[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o + 24 < sizeof list)
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%" PRId32 "@%" PRId64, i ? "," : "",
+                                  c->conflicts[i], stored[i]);
+        rewind_to(c, c->conflicts[i], stored[i]);
+    }
+    metric_add(&bstats_conflicts, (int64_t)n);
+    log_warn("stored offsets moved by another consumer: those partitions' sums dropped, "
+             "consuming again from the stored offsets",
+             "partitions=%s", list);
+    free(stored);
+    return 0;
+}
+
+/* COMMIT's connection dropped: whether it landed is read from the offsets, per partition. */
+static int resolve_unknown(consume_t *c, size_t noffs) {
+    int32_t *ids = calloc(noffs + 1, sizeof *ids);
+    int64_t *stored = calloc(noffs + 1, sizeof *stored);
+    size_t landed = 0, lost = 0, moved = 0;
+    int rc = -1;
+    if (!ids || !stored) goto out;
+    for (size_t i = 0; i < noffs; i++)
+        ids[i] = c->offs[i].partition;
+    if (read_offsets(c, ids, noffs, stored) < 0) goto out;
+    for (size_t i = 0; i < noffs; i++) {
+        const store_offset_t *o = &c->offs[i];
+        if (stored[i] == o->next) { /* landed: the sums are in PostgreSQL */
+            metric_add(&bstats_written, (int64_t)rollup_drop_partition(c->rollup, o->partition));
+            marks_settle(c->marks, o->partition);
+            c->parts[o->partition].stored = o->next;
+            landed++;
+        } else if (stored[i] == o->expected) { /* not landed: keep the sums, write them again */
+            lost++;
+        } else { /* neither: another consumer moved it */
+            rewind_to(c, o->partition, stored[i]);
+            metric_add(&bstats_conflicts, 1);
+            moved++;
+        }
+    }
+    metric_set(&bstats_pending, (int64_t)rollup_hits(c->rollup));
+    log_info("COMMIT outcome resolved from the stored offsets",
+             "landed=%zu not_landed=%zu moved_by_another=%zu", landed, lost, moved);
+    rc = 0;
+out:
+    free(ids);
+    free(stored);
+    return rc;
+}
+
+int consume_flush(consume_t *c) {
+    char err[1024], q[1100];
+    while (!c->failed) {
+        size_t noffs = collect_offsets(c), nconf = 0;
+        if (noffs == 0) {
+            c->progress = 0;
+            return 0;
+        }
+        if (reserve(c) < 0) {
+            log_error("out of memory", "%s", "");
+            c->failed = 1;
+            break;
+        }
+        store_batch_t b = {c->rows,   rollup_export(c->rollup, c->rows), c->offs, noffs,
+                           c->dmarks, marks_dirty(c->marks, c->dmarks)};
+        int rc = store_flush(c->store, &b, c->conflicts, &nconf, err, sizeof err);
+        metric_set(&bstats_tx_us_last, store_last_flush_us(c->store));
+        if (rc == STORE_OK) {
+            consume_db_up(c);
+            committed(c, noffs, b.nrows);
+            return 0;
+        }
+        if (rc == STORE_CONFLICT) {
+            consume_db_up(c);
+            if (resolve_conflicts(c, nconf) < 0) break;
+        } else if (rc == STORE_UNKNOWN) {
+            metric_add(&bstats_commit_unknown, 1);
+            log_warn("connection lost during COMMIT: reading the stored offsets to decide",
+                     "err=%s", log_quote(err, q, sizeof q));
+            if (resolve_unknown(c, noffs) < 0) break;
+        } else if (consume_db_wait(c, rc, err) < 0) {
+            break;
+        }
+    }
+    return -1;
+}

@@ -1,0 +1,383 @@
+/* billing: byte totals in PostgreSQL, exactly once, and monthly invoices.
+ *
+ *   billing migrate   schema/NNN_name.sql -> PostgreSQL, each once, in order (migrate.c)
+ *   billing run       Kafka `hits` -> consume -> rollup -> store: usage_hourly (consume.c)
+ *   billing hosts     customer_hosts -> the collector's host map (hosts.c)
+ *   billing invoice   usage_hourly + plans -> invoices (invoice.c)
+ *
+ * main only reads options, wires the stages and runs them. */
+#include "bstats.h"
+#include "consume.h"
+#include "hosts.h"
+#include "invoice.h"
+#include "kafka.h"
+#include "log.h"
+#include "mhttp.h"
+#include "migrate.h"
+#include "store.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BILLING_VERSION "billing 0.1.0"
+
+static volatile sig_atomic_t stop_flag; /* counts SIGINT/SIGTERM: the second one hurries */
+
+static void on_stop(int sig) {
+    (void)sig;
+    if (stop_flag < 2) stop_flag++;
+}
+
+static int bad(const char *cmd, const char *msg) {
+    fprintf(stderr, "billing%s%s: %s\n", cmd ? " " : "", cmd ? cmd : "", msg);
+    return 2;
+}
+
+/* The message for an option getopt refused: names it. */
+static int bad_option(const char *cmd, char **argv) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "unknown or incomplete option '%s' (see billing %s --help)",
+             argv[optind - 1], cmd);
+    return bad(cmd, msg);
+}
+
+/* A whole number in [lo, hi] for option name, or -1 (reported). */
+static long number(const char *cmd, const char *name, const char *s, long lo, long hi) {
+    char *end, msg[256];
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) {
+        snprintf(msg, sizeof msg, "%s %s: expected a whole number %ld..%ld", name, s, lo, hi);
+        bad(cmd, msg);
+        return -1;
+    }
+    return v;
+}
+
+static int check_db(const char *cmd, const char *conninfo) {
+    char *perr = NULL, msg[600];
+    PQconninfoOption *o = PQconninfoParse(conninfo, &perr);
+    if (o) {
+        PQconninfoFree(o);
+        return 0;
+    }
+    snprintf(msg, sizeof msg, "--db: bad connection string: %s", perr ? perr : "out of memory");
+    msg[strcspn(msg, "\n")] = 0;
+    PQfreemem(perr);
+    return bad(cmd, msg);
+}
+
+static int set_level(const char *cmd, const char *arg) {
+    int l = log_level_parse(arg);
+    if (l < 0) return bad(cmd, "--log-level: expected debug, info, warn or error");
+    log_min_level = (log_level_t)l;
+    return 0;
+}
+
+#define DB_HELP                                                                                    \
+    "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"     \
+    "                           libpq's PG* environment variables)\n"
+#define COMMON_HELP                                                                                \
+    "  -v, --log-level LEVEL    debug, info (default), warn, error\n"                              \
+    "  -h, --help               this text\n"                                                       \
+    "  -V, --version            the version\n"
+
+/* ---- billing migrate ------------------------------------------------------------------------ */
+
+static void on_migration(void *ctx, const migration_t *m, migrate_status_t st) {
+    (void)ctx;
+    if (st == MIGRATE_APPLIED) printf("applied %s\n", m->file);
+    if (st == MIGRATE_CHANGED)
+        log_warn("migration changed since it was applied: not applied again (add a new one)",
+                 "file=%s", m->file);
+}
+
+static int cmd_migrate(int argc, char **argv) {
+    static const struct option lo[] = {{"db", 1, 0, 'd'},        {"schema", 1, 0, 's'},
+                                       {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
+                                       {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
+    const char *db = NULL, *schema = NULL;
+    char dir[PATH_MAX], err[1024], q[1100];
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "v:hV", lo, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            db = optarg;
+            break;
+        case 's':
+            schema = optarg;
+            break;
+        case 'v':
+            if (set_level("migrate", optarg)) return 2;
+            break;
+        case 'h':
+            printf(
+                "usage: billing migrate [options]\n"
+                "Applies the schema migrations (NNN_name.sql) not applied yet, in order, each\n"
+                "in its own transaction; running it again does nothing. Connect as the owner\n"
+                "of the schema (it creates tables and the billing_writer/billing_reader roles).\n\n"
+                "      --schema DIR         the migrations (default $" MIGRATE_DIR_ENV
+                ", else ./schema,\n"
+                "                           else ../schema beside the program, "
+                "else " MIGRATE_SYSTEM_DIR ")\n" DB_HELP COMMON_HELP);
+            return 0;
+        case 'V':
+            puts(BILLING_VERSION);
+            return 0;
+        default:
+            return bad_option("migrate", argv);
+        }
+    }
+    if (optind < argc) return bad("migrate", "unexpected argument (see billing migrate --help)");
+    db = store_conninfo(db);
+    if (check_db("migrate", db)) return 2;
+    if (migrate_find_dir(schema, dir, sizeof dir, err, sizeof err) < 0) return bad("migrate", err);
+    PGconn *conn = store_connect(db, "billing migrate", NULL, err, sizeof err);
+    if (!conn) {
+        log_error("cannot connect", "err=%s", log_quote(err, q, sizeof q));
+        return 1;
+    }
+    int n = migrate_apply(conn, dir, on_migration, NULL, err, sizeof err);
+    PQfinish(conn);
+    if (n < 0) {
+        log_error("migration failed: nothing of it was applied", "err=%s",
+                  log_quote(err, q, sizeof q));
+        return 1;
+    }
+    printf("%d migration(s) applied from %s\n", n, dir);
+    return 0;
+}
+
+/* ---- billing hosts -------------------------------------------------------------------------- */
+
+static int cmd_hosts(int argc, char **argv) {
+    static const struct option lo[] = {{"db", 1, 0, 'd'},        {"role", 1, 0, 'r'},
+                                       {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
+                                       {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
+    const char *db = NULL, *role = STORE_READER_ROLE;
+    char err[1024], q[1100];
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "v:hV", lo, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            db = optarg;
+            break;
+        case 'r':
+            role = optarg;
+            break;
+        case 'v':
+            if (set_level("hosts", optarg)) return 2;
+            break;
+        case 'h':
+            printf("usage: billing hosts [options]\n"
+                   "Prints the collector's host map (HOST CUSTOMER_ID per line) from\n"
+                   "customer_hosts, for collector --customers.\n\n" DB_HELP
+                   "      --role ROLE          SET ROLE to this after connecting, when the login\n"
+                   "                           role is a member (default " STORE_READER_ROLE
+                   "; '' keeps the login role)\n" COMMON_HELP);
+            return 0;
+        case 'V':
+            puts(BILLING_VERSION);
+            return 0;
+        default:
+            return bad_option("hosts", argv);
+        }
+    }
+    if (optind < argc) return bad("hosts", "unexpected argument (see billing hosts --help)");
+    db = store_conninfo(db);
+    if (check_db("hosts", db)) return 2;
+    PGconn *conn = store_connect(db, "billing hosts", role, err, sizeof err);
+    if (!conn) {
+        log_error("cannot connect", "err=%s", log_quote(err, q, sizeof q));
+        return 1;
+    }
+    size_t n;
+    int rc = hosts_write(conn, stdout, &n, err, sizeof err);
+    PQfinish(conn);
+    if (rc < 0) {
+        log_error("billing hosts failed", "err=%s", log_quote(err, q, sizeof q));
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- billing run ---------------------------------------------------------------------------- */
+
+static void run_usage(void) {
+    printf("usage: billing run [options]\n"
+           "Consumes hit records from Kafka into usage_hourly, exactly once: sums per customer,\n"
+           "UTC hour and country, written with the Kafka offsets in one transaction.\n\n" KOPTS_HELP
+           "  -G, --group GROUP        consumer group, also the key of the stored offsets\n"
+           "                           (default " CONSUME_DEFAULT_GROUP ")\n"
+           "      --once               consume up to the end of every partition as it was at\n"
+           "                           start, write, exit\n" DB_HELP
+           "      --role ROLE          SET ROLE to this after connecting, when the login role is\n"
+           "                           a member (default " STORE_WRITER_ROLE
+           "; '' keeps the login role)\n"
+           "      --flush-ms N         write at least every N ms (default %d)\n"
+           "      --flush-rows N       write as soon as N rows are held (default %d)\n"
+           "      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+           "      --metrics-interval N seconds between metrics log lines (default 10, 0 = only "
+           "at exit)\n" COMMON_HELP,
+           CONSUME_DEFAULT_FLUSH_MS, CONSUME_DEFAULT_FLUSH_ROWS);
+}
+
+enum { OPT_ONCE = 256, OPT_DB, OPT_ROLE, OPT_FLUSH_MS, OPT_FLUSH_ROWS, OPT_METRICS, OPT_MINT };
+
+static int parse_run(int argc, char **argv, consume_opts_t *o, kopts_t *k, const char **metrics) {
+    static const struct option lo[] = {KOPTS_LONGOPTS,
+                                       {"group", 1, 0, 'G'},
+                                       {"once", 0, 0, OPT_ONCE},
+                                       {"db", 1, 0, OPT_DB},
+                                       {"role", 1, 0, OPT_ROLE},
+                                       {"flush-ms", 1, 0, OPT_FLUSH_MS},
+                                       {"flush-rows", 1, 0, OPT_FLUSH_ROWS},
+                                       {"metrics", 1, 0, OPT_METRICS},
+                                       {"metrics-interval", 1, 0, OPT_MINT},
+                                       {"log-level", 1, 0, 'v'},
+                                       {"help", 0, 0, 'h'},
+                                       {"version", 0, 0, 'V'},
+                                       {0, 0, 0, 0}};
+    char err[512], host[256], port[16];
+    long v;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, KOPTS_SHORTOPTS "G:v:hV", lo, NULL)) != -1) {
+        int r = kopts_parse(k, c, optarg, err, sizeof err);
+        if (r < 0) return bad("run", err);
+        if (r > 0) continue;
+        switch (c) {
+        case 'G':
+            if (!*optarg) return bad("run", "--group: empty group name");
+            o->group = optarg;
+            break;
+        case OPT_ONCE:
+            o->once = 1;
+            break;
+        case OPT_DB:
+            o->conninfo = optarg;
+            break;
+        case OPT_ROLE:
+            o->role = optarg;
+            break;
+        case OPT_FLUSH_MS:
+            if ((v = number("run", "--flush-ms", optarg, 1, 3600000)) < 0) return 2;
+            o->flush_ms = (int)v;
+            break;
+        case OPT_FLUSH_ROWS:
+            if ((v = number("run", "--flush-rows", optarg, 1, 100000000)) < 0) return 2;
+            o->flush_rows = (size_t)v;
+            break;
+        case OPT_METRICS:
+            if (mhttp_parse_addr(optarg, host, sizeof host, port, sizeof port) < 0) {
+                snprintf(err, sizeof err, "--metrics %s: expected ADDR:PORT", optarg);
+                return bad("run", err);
+            }
+            *metrics = optarg;
+            break;
+        case OPT_MINT:
+            if ((v = number("run", "--metrics-interval", optarg, 0, 86400)) < 0) return 2;
+            o->metrics_interval_s = (int)v;
+            break;
+        case 'v':
+            if (set_level("run", optarg)) return 2;
+            break;
+        case 'h':
+            run_usage();
+            exit(0);
+        case 'V':
+            puts(BILLING_VERSION);
+            exit(0);
+        default:
+            return bad_option("run", argv);
+        }
+    }
+    if (optind < argc) return bad("run", "unexpected argument (see billing run --help)");
+    o->conninfo = store_conninfo(o->conninfo);
+    return check_db("run", o->conninfo);
+}
+
+static int cmd_run(int argc, char **argv) {
+    static kopts_t k;
+    consume_opts_t o = {&k,
+                        CONSUME_DEFAULT_GROUP,
+                        NULL,
+                        STORE_WRITER_ROLE,
+                        0,
+                        CONSUME_DEFAULT_FLUSH_MS,
+                        CONSUME_DEFAULT_FLUSH_ROWS,
+                        10,
+                        &stop_flag};
+    const char *metrics = NULL;
+    char err[1024];
+    kopts_init(&k);
+    int rc = parse_run(argc, argv, &o, &k, &metrics);
+    if (rc) return rc;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    size_t nm;
+    metric_t *const *ms = bstats_all(&nm);
+    mhttp_t *http = NULL;
+    if (metrics && !(http = mhttp_start(metrics, ms, nm, err, sizeof err))) return bad("run", err);
+    consume_t *c = consume_new(&o, err, sizeof err);
+    if (!c) {
+        mhttp_stop(http);
+        return bad("run", err);
+    }
+    log_info("billing run started", "brokers=%s topic=%s group=%s once=%d flush_ms=%d", k.brokers,
+             k.topic, o.group, o.once, o.flush_ms);
+    rc = consume_run(c);
+    consume_free(c);
+    mhttp_stop(http);
+    if (rc) log_error("billing run failed", "once=%d", o.once);
+    return rc;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------- */
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: billing [--help | --version] COMMAND [options]\n"
+               "Byte totals of a CDN's hits in PostgreSQL, exactly once, and monthly invoices.\n\n"
+               "commands:\n"
+               "  migrate   apply the schema migrations (schema/NNN_name.sql) not applied yet\n"
+               "  run       consume hits from Kafka into usage_hourly, exactly once\n"
+               "  hosts     print the collector's host map from customer_hosts\n"
+               "  invoice   compute a month's invoices\n\n"
+               "`billing COMMAND --help` lists the options of each.\n");
+}
+
+int main(int argc, char **argv) {
+    const char *env = getenv("LOG_LEVEL");
+    if (env && log_level_parse(env) >= 0) log_min_level = (log_level_t)log_level_parse(env);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+        puts(BILLING_VERSION);
+        return 0;
+    }
+    /* Each command parses argv[1..]: its name stands where getopt expects the program's. */
+    if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "hosts")) return cmd_hosts(argc - 1, argv + 1);
+    if (!strcmp(cmd, "invoice")) return invoice_main(argc - 1, argv + 1);
+    char msg[300];
+    snprintf(msg, sizeof msg, "unknown command '%.200s' (expected migrate, run, hosts or invoice)",
+             cmd);
+    return bad(NULL, msg);
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Two billing run instances in one group share the partitions. One is frozen (SIGSTOP) while it
+# holds unwritten sums, longer than its session: the group gives its partitions to the other,
+# which starts from the stored offsets and writes. Thawed, the first still holds those sums and
+# tries to write them: the offsets' compare-and-set refuses (their stored offsets moved), it
+# drops them and goes on. At the end usage_hourly is exact: nothing written twice or lost.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/billing_lib.sh"
+billing_setup
+
+gen_stream "$TMP/s.tsv" "$TMP/t.json" --hits 60000 --seed 44 --replays 20 --bad 1
+python3 - "$TMP/s.tsv" << 'PY' | kcat -P -b "$KAFKA_BROKERS" -t hits -K $'\t' -X compression.codec=lz4 -X linger.ms=20 &
+import sys, time
+lines = open(sys.argv[1]).read().splitlines(True)
+for i in range(0, len(lines), 500):
+    sys.stdout.writelines(lines[i:i + 500])
+    sys.stdout.flush()
+    time.sleep(0.25)
+PY
+producer=$!
+track_pid $producer
+
+# A writes every 4 s: when frozen it very likely holds sums.
+"$BIN/billing" run "${KAFKA_FAST_GROUP[@]}" --flush-ms 4000 --metrics-interval 1 2> "$TMP/a.log" &
+a=$!
+track_pid $a
+"$BIN/billing" run "${KAFKA_FAST_GROUP[@]}" --flush-ms 200 --metrics-interval 1 2> "$TMP/b.log" &
+b=$!
+track_pid $b
+# both hold partitions: the last assignment of each is non-empty
+holds() { grep 'partitions assigned' "$1" | tail -1 | grep -qv 'count=0'; }
+both() { holds "$TMP/a.log" && holds "$TMP/b.log" && [[ $(grep -c 'partitions assigned' "$TMP/a.log") -ge 1 ]]; }
+wait_for 90 both || { tail -3 "$TMP/a.log" "$TMP/b.log"; fail "the group did not settle on two members"; }
+sleep 2
+echo "freezing A at $(usage_hits) hits, holding $(metric pending "$TMP/a.log") (last logged)"
+kill -STOP "$a"
+# B takes A's partitions once A's session (6 s) has expired, and writes past A's offsets.
+b_all() { grep 'partitions assigned' "$TMP/b.log" | tail -1 | grep -q 'count=16'; }
+wait_for 60 b_all || fail "B did not take over A's partitions"
+sleep 2
+kill -CONT "$a"
+echo "thawed A at $(usage_hits) hits"
+
+wait "$producer" || fail "producer failed"
+caught_up() { (($(usage_hits) == 60000)); }
+wait_for 120 caught_up || fail "the group did not catch up: $(usage_hits) of 60000 hits"
+kill -TERM "$a" "$b"
+wait "$a" || fail "A exited with $?"
+wait "$b" || fail "B exited with $?"
+run_once
+assert_usage_equals "$TMP/t.json"
+conflicts=$(metric offset_conflicts "$TMP/a.log")
+echo "A: offset_conflicts=$conflicts revoked_dropped=$(grep -o 'unwritten_hits_dropped=[0-9]*' "$TMP/a.log" | paste -sd' ')"
+grep 'stored offsets moved' "$TMP/a.log" | head -3 || true
+echo ok
