@@ -22,7 +22,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 ifeq ($(SAN),fuzz)
 CC       = clang
-CFLAGS  += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -DFUZZING
+CFLAGS  += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -DFUZZING
 LDFLAGS += -fsanitize=address,undefined
 endif
 

@@ -72,6 +72,12 @@ void proc_line(proc_t *p, const char *src, size_t srclen, uint64_t off, const ch
                .src = {src, srclen},
                .off = off};
     int len = hit_encode(&h, p->buf, sizeof p->buf);
+    if (len < 0) {
+        /* A value no reader could take back (bytes above INT64_MAX, a src or edge longer than
+         * HIT_STR_MAX): the line is refused, never published as an empty record. */
+        reject(p, PROC_PARSE, src, srclen, off, line, n, out);
+        return;
+    }
     out->kind = PROC_HIT;
     out->key = customer.p;
     out->keylen = customer.n;

@@ -18,11 +18,12 @@ struct kcons {
     rd_kafka_t *rk;
     rd_kafka_queue_t *q; /* the consumer queue: messages, errors and rebalances */
     kcons_hooks_t hooks;
-    int failed;          /* on_assign refused, or a fatal error: kcons_poll says so */
+    int failed; /* on_assign refused, or a fatal error: kcons_poll says so */
     char err[KCONS_ERR_MAX];
 };
 
-/* ---- the group member -------------------------------------------------------------------------- */
+/* ---- the group member --------------------------------------------------------------------------
+ */
 
 /* Up to max messages: what the queue holds now, else the first to come within timeout_ms and
  * what came with it. (consume_batch_queue alone waits until the batch is full or the time is
@@ -81,8 +82,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     switch (err) {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS: {
         char e[KCONS_ERR_MAX] = "";
-        if (c->hooks.on_assign &&
-            c->hooks.on_assign(c->hooks.ctx, c->rk, parts, e, sizeof e) < 0) {
+        if (c->hooks.on_assign && c->hooks.on_assign(c->hooks.ctx, c->rk, parts, e, sizeof e) < 0) {
             /* Consume nothing rather than from offsets the program did not choose; kcons_poll
              * reports the failure and the program leaves the group. */
             fail(c, "partition assignment refused", e[0] ? e : "(no reason given)");
@@ -107,10 +107,11 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 kcons_t *kcons_new(const kopts_t *o, const char *group, const char *const *defaults,
                    const kcons_hooks_t *hooks, char *err, size_t errlen) {
     /* Ours first, then the program's, then -X (kopts_conf applies -X last). */
-    const char *own[] = {"group.id", group, "enable.auto.commit", "false",
-                         "enable.auto.offset.store", "false"};
+    const char *own[] = {
+        "group.id", group, "enable.auto.commit", "false", "enable.auto.offset.store", "false"};
     size_t nown = sizeof own / sizeof own[0], nd = 0;
-    while (defaults && defaults[nd]) nd += 2;
+    while (defaults && defaults[nd])
+        nd += 2;
     const char **all = calloc(nown + nd + 1, sizeof *all);
     kcons_t *c = calloc(1, sizeof *c);
     rd_kafka_conf_t *conf = NULL;
@@ -167,7 +168,8 @@ int kcons_poll(kcons_t *c, rd_kafka_message_t **msgs, size_t max, int timeout_ms
         fail(c, "fatal consumer error", why);
     }
     if (c->failed) {
-        for (ssize_t i = 0; i < n; i++) rd_kafka_message_destroy(msgs[i]);
+        for (ssize_t i = 0; i < n; i++)
+            rd_kafka_message_destroy(msgs[i]);
         snprintf(err, errlen, "%s", c->err);
         return -1;
     }
@@ -188,7 +190,8 @@ void kcons_free(kcons_t *c) {
     free(c);
 }
 
-/* ---- first offset of a moment ------------------------------------------------------------------ */
+/* ---- first offset of a moment ------------------------------------------------------------------
+ */
 
 /* One partition's search: the answer is the first offset in [lo, hi) whose timestamp is >= the
  * target, or hi if there is none. Offsets missing from the log (compacted, deleted, control
@@ -201,8 +204,13 @@ typedef struct probe {
 } probe_t;
 
 static rd_kafka_t *probe_client(const kopts_t *o, char *err, size_t errlen) {
-    const char *defaults[] = {"enable.partition.eof", "true", "fetch.wait.max.ms", "10",
-                              "auto.offset.reset", "error", NULL};
+    const char *defaults[] = {"enable.partition.eof",
+                              "true",
+                              "fetch.wait.max.ms",
+                              "10",
+                              "auto.offset.reset",
+                              "error",
+                              NULL};
     rd_kafka_conf_t *conf = kopts_conf(o, defaults, err, errlen);
     if (!conf) return NULL;
     /* After -X: whatever the operator set, this client must never commit for a real group. */
@@ -269,9 +277,8 @@ static void probe_dispatch(rd_kafka_topic_partition_list_t *parts, probe_t *pr, 
 }
 
 /* Assigns each open search at its middle (its start in the first round) and reads until each
- * has seen a message, then takes
- * once more whatever is already there (the rest of the fetched batches narrows the search a
- * lot). Returns 0, or -1 on timeout. */
+ * has seen a message, then takes once more whatever is already there (the rest of the fetched
+ * batches narrows the search a lot). Returns 0, or -1 on timeout. */
 static int probe_round(rd_kafka_t *rk, rd_kafka_queue_t *q, rd_kafka_topic_partition_list_t *parts,
                        probe_t *pr, int first, int64_t ts_ms, int64_t deadline,
                        rd_kafka_message_t **msgs, char *err, size_t errlen) {
@@ -334,8 +341,8 @@ static void probe_bounds(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
     }
 }
 
-int kcons_offsets_for_time(const kopts_t *o, rd_kafka_topic_partition_list_t *parts,
-                           int64_t ts_ms, int timeout_ms, char *err, size_t errlen) {
+int kcons_offsets_for_time(const kopts_t *o, rd_kafka_topic_partition_list_t *parts, int64_t ts_ms,
+                           int timeout_ms, char *err, size_t errlen) {
     int64_t deadline = clock_mono_ms() + timeout_ms;
     int rc = -1;
     probe_t *pr = calloc((size_t)parts->cnt + 1, sizeof *pr);
@@ -350,7 +357,8 @@ int kcons_offsets_for_time(const kopts_t *o, rd_kafka_topic_partition_list_t *pa
     }
     if (!(rk = probe_client(o, err, errlen))) goto out;
     q = rd_kafka_queue_get_consumer(rk);
-    for (int i = 0; i < asked->cnt; i++) asked->elems[i].offset = ts_ms;
+    for (int i = 0; i < asked->cnt; i++)
+        asked->elems[i].offset = ts_ms;
     /* A broker that answers gives the exact offset; -1 (the end) is either the truth or the
      * mock not answering, so the search decides. A third of the time at most goes to asking. */
     rd_kafka_resp_err_t fe = rd_kafka_offsets_for_times(rk, asked, timeout_ms / 3 + 1);
@@ -364,9 +372,10 @@ int kcons_offsets_for_time(const kopts_t *o, rd_kafka_topic_partition_list_t *pa
     probe_bounds(rk, parts, pr, deadline, err, errlen);
     for (int round = 0;; round++) {
         int open = 0;
-        for (int i = 0; i < parts->cnt; i++) open += !parts->elems[i].err && pr[i].lo < pr[i].hi;
-        if (!open || probe_round(rk, q, parts, pr, round == 0, ts_ms, deadline, msgs, err,
-                                 errlen) < 0)
+        for (int i = 0; i < parts->cnt; i++)
+            open += !parts->elems[i].err && pr[i].lo < pr[i].hi;
+        if (!open ||
+            probe_round(rk, q, parts, pr, round == 0, ts_ms, deadline, msgs, err, errlen) < 0)
             break;
     }
     rc = 0;
@@ -397,9 +406,8 @@ int64_t kcons_offset_for_time(const kopts_t *o, const char *topic, int32_t part,
                               int timeout_ms, char *err, size_t errlen) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, part);
-    int64_t off = kcons_offsets_for_time(o, l, ts_ms, timeout_ms, err, errlen) < 0
-                      ? -1
-                      : l->elems[0].offset;
+    int64_t off =
+        kcons_offsets_for_time(o, l, ts_ms, timeout_ms, err, errlen) < 0 ? -1 : l->elems[0].offset;
     rd_kafka_topic_partition_list_destroy(l);
     return off;
 }

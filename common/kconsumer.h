@@ -65,7 +65,7 @@ int64_t kcons_offset_for_time(const kopts_t *o, const char *topic, int32_t part,
  * .offset is set to its answer, or its .err to why it has none (then .offset is
  * RD_KAFKA_OFFSET_INVALID). Returns 0 when every element has an answer, else -1 with err naming
  * the first failure. timeout_ms bounds the whole call. */
-int kcons_offsets_for_time(const kopts_t *o, rd_kafka_topic_partition_list_t *parts,
-                           int64_t ts_ms, int timeout_ms, char *err, size_t errlen);
+int kcons_offsets_for_time(const kopts_t *o, rd_kafka_topic_partition_list_t *parts, int64_t ts_ms,
+                           int timeout_ms, char *err, size_t errlen);
 
 #endif

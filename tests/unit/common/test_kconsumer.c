@@ -28,10 +28,10 @@ static void produce(rd_kafka_t *p, int32_t part, int64_t ts) {
     char v[32];
     int n = snprintf(v, sizeof v, "%" PRId64, ts);
     rd_kafka_resp_err_t e;
-    while ((e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_PARTITION(part),
-                                  RD_KAFKA_V_VALUE(v, (size_t)n), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+    while ((e = rd_kafka_producev(
+                p, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_PARTITION(part),
+                RD_KAFKA_V_VALUE(v, (size_t)n), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         rd_kafka_poll(p, 10);
     ck_assert_int_eq(e, 0);
 }
@@ -55,9 +55,12 @@ static void cluster_up(void) {
     ck_assert_int_eq(kafka_conf_set(conf, "linger.ms", "5", err, sizeof err), 0);
     rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     ck_assert_ptr_nonnull(p);
-    for (int i = 0; i < P0_N; i++) produce(p, 0, BASE_MS + 10LL * i);
-    for (int i = 0; i < P1_N; i++) produce(p, 1, BASE_MS + 1000LL * (i / 100));
-    for (int i = 0; i < P3_N; i++) produce(p, 3, BASE_MS - 3600000LL + i);
+    for (int i = 0; i < P0_N; i++)
+        produce(p, 0, BASE_MS + 10LL * i);
+    for (int i = 0; i < P1_N; i++)
+        produce(p, 1, BASE_MS + 1000LL * (i / 100));
+    for (int i = 0; i < P3_N; i++)
+        produce(p, 3, BASE_MS - 3600000LL + i);
     ck_assert_int_eq(rd_kafka_flush(p, 30000), 0);
     rd_kafka_destroy(p);
 }
@@ -102,13 +105,15 @@ END_TEST
 START_TEST(test_several_partitions_are_searched_together) {
     char err[512];
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(PARTS);
-    for (int32_t i = 0; i < PARTS; i++) rd_kafka_topic_partition_list_add(l, TOPIC, i);
+    for (int32_t i = 0; i < PARTS; i++)
+        rd_kafka_topic_partition_list_add(l, TOPIC, i);
     ck_assert_int_eq(kcons_offsets_for_time(&ko, l, BASE_MS + 7000, 20000, err, sizeof err), 0);
     ck_assert_int_eq(l->elems[0].offset, 700);
     ck_assert_int_eq(l->elems[1].offset, 700);
     ck_assert_int_eq(l->elems[2].offset, 0);
     ck_assert_int_eq(l->elems[3].offset, P3_N);
-    for (int i = 0; i < PARTS; i++) ck_assert_int_eq(l->elems[i].err, 0);
+    for (int i = 0; i < PARTS; i++)
+        ck_assert_int_eq(l->elems[i].err, 0);
     rd_kafka_topic_partition_list_destroy(l);
 }
 END_TEST
@@ -120,7 +125,8 @@ START_TEST(test_an_unknown_partition_is_an_error) {
 }
 END_TEST
 
-/* ---- the group member -------------------------------------------------------------------------- */
+/* ---- the group member --------------------------------------------------------------------------
+ */
 
 typedef struct hooks_state {
     int assigned, revoked, refuse;
@@ -135,7 +141,8 @@ static int on_assign(void *ctx, rd_kafka_t *rk, rd_kafka_topic_partition_list_t 
         snprintf(err, errlen, "no offsets today");
         return -1;
     }
-    for (int i = 0; i < l->cnt; i++) l->elems[i].offset = s->start[l->elems[i].partition];
+    for (int i = 0; i < l->cnt; i++)
+        l->elems[i].offset = s->start[l->elems[i].partition];
     s->assigned += l->cnt;
     return 0;
 }
@@ -189,7 +196,8 @@ START_TEST(test_a_refused_assignment_fails_the_poll) {
     int n = 0;
     for (int round = 0; round < 300 && n >= 0; round++) {
         n = kcons_poll(c, msgs, 16, 100, err, sizeof err);
-        for (int i = 0; i < n; i++) rd_kafka_message_destroy(msgs[i]);
+        for (int i = 0; i < n; i++)
+            rd_kafka_message_destroy(msgs[i]);
     }
     ck_assert_int_eq(n, -1);
     ck_assert_ptr_nonnull(strstr(err, "no offsets today"));
