@@ -149,7 +149,7 @@ demo: deps all $(BUILD)/test-geo.mmdb
 # ---- Debian packages: installed once, quickly skipped when present ------------------------------
 DEBS = build-essential pkg-config clang librdkafka-dev libmaxminddb-dev libjansson-dev libpq-dev \
        libssl-dev check libsubunit-dev libmicrohttpd-dev postgresql kcat jq \
-       libmaxmind-db-writer-perl mmdb-bin python3 procps psmisc time util-linux \
+       libmaxmind-db-writer-perl mmdb-bin python3 procps psmisc time util-linux curl \
        syslog-ng-core syslog-ng-scl syslog-ng-mod-rdkafka syslog-ng-mod-geoip2 \
        chromium docker-compose
 

@@ -42,8 +42,10 @@ static int zipf_customer(const double *cdf) {
     int lo = 0, hi = CUSTOMERS - 1;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        if (cdf[mid] < u) lo = mid + 1;
-        else hi = mid;
+        if (cdf[mid] < u)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -67,20 +69,25 @@ static long rss_kb(void) {
  * restarted aggregator reads back. */
 static void bench_decode_and_add(size_t nhits, int64_t now_ms, int spread_ms) {
     double cdf[CUSTOMERS], sum = 0;
-    for (int i = 0; i < CUSTOMERS; i++) sum += 1.0 / (i + 1);
-    for (int i = 0; i < CUSTOMERS; i++) cdf[i] = (i ? cdf[i - 1] : 0) + 1.0 / (i + 1) / sum;
+    for (int i = 0; i < CUSTOMERS; i++)
+        sum += 1.0 / (i + 1);
+    for (int i = 0; i < CUSTOMERS; i++)
+        cdf[i] = (i ? cdf[i - 1] : 0) + 1.0 / (i + 1) / sum;
     /* encode the records into one buffer */
     size_t cap = nhits * 256 + HIT_ENCODED_MAX, used = 0;
     char *buf = malloc(cap), names[CUSTOMERS][16], region[16];
     size_t *off = malloc((nhits + 1) * sizeof *off);
     int32_t *parts = malloc(nhits * sizeof *parts);
-    for (int i = 0; i < CUSTOMERS; i++) snprintf(names[i], sizeof names[i], "customer-%04d", i);
+    for (int i = 0; i < CUSTOMERS; i++)
+        snprintf(names[i], sizeof names[i], "customer-%04d", i);
     for (size_t i = 0; i < nhits; i++) {
         int c = zipf_customer(cdf), co = (int)(rnd() % NCOUNTRIES);
         parts[i] = c % 16; /* the message key is the customer: one partition per customer */
         snprintf(region, sizeof region, "R%d", (int)(rnd() % REGIONS_PER_COUNTRY));
-        hit_t h = {.ts_ms = now_ms - (int64_t)(rnd() % (uint64_t)spread_ms), .bytes = rnd() % 2000000,
-                   .status = 200, .off = i};
+        hit_t h = {.ts_ms = now_ms - (int64_t)(rnd() % (uint64_t)spread_ms),
+                   .bytes = rnd() % 2000000,
+                   .status = 200,
+                   .off = i};
         h.customer = (slice_t){names[c], strlen(names[c])};
         h.host = (slice_t){"cdn.example.com", 15};
         h.country = (slice_t){COUNTRIES[co], 2};
@@ -110,7 +117,8 @@ static void bench_decode_and_add(size_t nhits, int64_t now_ms, int spread_ms) {
             s += len;
         }
         win_add_batch(w, hits, bparts, k, now_ms, res);
-        for (size_t j = 0; j < k; j++) added += res[j] == WIN_ADDED;
+        for (size_t j = 0; j < k; j++)
+            added += res[j] == WIN_ADDED;
     }
     int64_t us = clock_mono_us() - t0;
     win_stats_t st;
@@ -138,7 +146,9 @@ static void bench_decode_and_add(size_t nhits, int64_t now_ms, int spread_ms) {
         window_us += clock_mono_us() - a;
     }
     printf("bench=window_add_only ts_spread_ms=%d hits=%zu seconds=%.3f hits_per_s=%.0f "
-           "ns_per_hit=%.0f\n", spread_ms, nhits, window_us / 1e6, nhits / (window_us / 1e6), window_us * 1000.0 / (double)nhits);
+           "ns_per_hit=%.0f\n",
+           spread_ms, nhits, window_us / 1e6, nhits / (window_us / 1e6),
+           window_us * 1000.0 / (double)nhits);
     win_free(w);
     free(buf);
     free(off);

@@ -389,6 +389,7 @@ int consume_run(consume_t *c) {
         if (flush_due(c, now, next_flush)) {
             if (consume_flush(c) < 0) break;
             next_flush = clock_mono_ms() + c->o.flush_ms;
+            update_lag(c);
         }
         if (c->o.metrics_interval_s && now >= next_metrics) {
             update_lag(c);

@@ -18,9 +18,13 @@
  *   still at the expected value has not (its sums are kept and written again), any other value
  *   is a conflict as above.
  * - Replays of the collector (same edge, src, off) are dropped by the marks (marks.h).
- * - PostgreSQL down or restarting: the loop stops consuming (a paused consumer), retries with
- *   backoff, and goes on where it was; each change of state is logged once. Kafka down: the
- *   consumer waits for librdkafka to reconnect; the same.
+ * - PostgreSQL down or restarting: the loop stops taking messages (librdkafka buffers a bounded
+ *   amount), retries with backoff, and goes on where it was; the outage and the recovery are
+ *   logged once each. An outage longer than max.poll.interval.ms (5 min) costs the group
+ *   membership: the partitions come back through a rebalance, from the stored offsets.
+ * - Kafka down: librdkafka reconnects by itself (its log lines, with repeats suppressed, say so;
+ *   consumer errors that reach billing are logged once per change); billing writes what it
+ *   holds and waits.
  *
  * Flushes happen every flush_ms while there is progress, and as soon as the rows and dirty marks
  * held reach flush_rows. Flushes happen between two batches of messages, never inside one. */

@@ -8,8 +8,9 @@ start_kafka_mock
 TOKEN=demo-operator-token
 
 port=$((20000 + RANDOM % 20000))
+cp "$ROOT/tools/demo-tokens" "$TMP/tokens"
 start_aggregator() {
-    "$BIN/aggregator" --listen "127.0.0.1:$port" --tokens "$ROOT/tools/demo-tokens" \
+    "$BIN/aggregator" --listen "127.0.0.1:$port" --tokens "$TMP/tokens" \
         --metrics-interval 1 "${KAFKA_FAST_GROUP[@]}" 2>> "$TMP/aggregator.log" &
     AGG=$!
     track_pid "$AGG"
@@ -73,6 +74,16 @@ done
 assert_eq "$(metric aggregator_hits_added_total)" "$(jq .hits "$TMP/truth.json")" "hits added"
 assert_eq "$(metric aggregator_ready)" 1 "ready"
 assert_ge "$(metric aggregator_window_keys)" 10 "window keys"
+
+# SIGHUP re-reads the tokens: a token added to the file works, without a restart.
+code() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" \
+    "http://127.0.0.1:$port/v1/customers/acme/window"; }
+assert_eq "$(code new-acme-token)" 401 "an unknown token"
+echo "acme $(printf %s new-acme-token | sha256sum | cut -d' ' -f1)" >> "$TMP/tokens"
+kill -HUP "$AGG"
+new_token_works() { [[ "$(code new-acme-token)" == 200 ]]; }
+wait_for 5 new_token_works || fail "SIGHUP did not reload the tokens"
+echo "ok: SIGHUP reloaded the tokens"
 
 # Restart: a clean stop, then a kill -9; each time the windows are whole again within seconds.
 for how in TERM KILL; do

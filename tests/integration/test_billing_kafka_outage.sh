@@ -23,7 +23,8 @@ grep -qx 'billing_hits_written_total 20000' "$TMP/metrics" || fail "written in /
 grep -q '^# TYPE billing_hits_rejected_total counter$' "$TMP/metrics" || fail "no TYPE line for rejected"
 assert_eq "$(grep '^billing_hits_rejected_total{reason="[a-z]*"} [0-9]*$' "$TMP/metrics" | awk '{s += $2} END {print s}')" \
     "$(jq '[.rejected[]] | add' "$TMP/t1.json")" "rejected in /metrics"
-grep -q '^billing_lag_messages 0$' "$TMP/metrics" || fail "lag in /metrics: $(grep lag "$TMP/metrics")"
+lag_zero() { curl -fsS "http://127.0.0.1:$port/metrics" | grep -qx 'billing_lag_messages 0'; }
+wait_for 10 lag_zero || fail "lag in /metrics: $(curl -fsS "http://127.0.0.1:$port/metrics" | grep '^billing_lag')"
 if command -v promtool > /dev/null; then
     promtool check metrics < "$TMP/metrics" || fail "promtool check metrics"
 fi

@@ -11,7 +11,7 @@
 
 /* 2025-11-24T22:05:00Z */
 #define T0 1764021900LL
-#define MS(s) ((s) * 1000LL)
+#define MS(s) ((s)*1000LL)
 
 static win_t *w;
 
@@ -63,7 +63,7 @@ START_TEST(test_a_hit_on_a_second_boundary_belongs_to_that_second) {
     ok("acme", MS(T0), "US", "CA", 10, MS(T0));
     ok("acme", MS(T0) - 1, "US", "CA", 20, MS(T0));
     ok("acme", MS(T0) + 999, "US", "CA", 40, MS(T0));
-    expect("acme", 1, MS(T0), 2, 50);      /* T0.000 and T0.999 */
+    expect("acme", 1, MS(T0), 2, 50);       /* T0.000 and T0.999 */
     expect("acme", 1, MS(T0) + 999, 2, 50); /* any instant of the second T0 reads the same */
     expect("acme", 2, MS(T0), 3, 70);
     win_result_t r;
@@ -104,8 +104,8 @@ START_TEST(test_late_and_future_hits_are_refused_by_the_rule) {
     ck_assert_int_eq(add("acme", MS(T0 - 59), "US", "", 2, now), WIN_ADDED);
     ck_assert_int_eq(add("acme", MS(T0 + WIN_FUTURE_S) + 999, "US", "", 4, now), WIN_ADDED);
     ck_assert_int_eq(add("acme", MS(T0 + WIN_FUTURE_S + 1), "US", "", 8, now), WIN_FUTURE);
-    expect("acme", 60, now, 1, 2);                     /* the future second is not here yet */
-    expect("acme", 60, MS(T0 + WIN_FUTURE_S), 1, 4);   /* and shows once it is; T0-59 left */
+    expect("acme", 60, now, 1, 2);                   /* the future second is not here yet */
+    expect("acme", 60, MS(T0 + WIN_FUTURE_S), 1, 4); /* and shows once it is; T0-59 left */
     expect("acme", 3, MS(T0 + WIN_FUTURE_S), 1, 4);
 }
 END_TEST
@@ -180,7 +180,8 @@ END_TEST
 START_TEST(test_the_series_has_every_second_oldest_first) {
     int64_t now = MS(T0) + 123;
     for (int i = 0; i < 60; i++)
-        for (int j = 0; j <= i % 4; j++) ok("acme", MS(T0 - i) + j * 7, "US", "NY", 1000 + i, now);
+        for (int j = 0; j <= i % 4; j++)
+            ok("acme", MS(T0 - i) + j * 7, "US", "NY", 1000 + i, now);
     win_result_t r;
     ck_assert_int_eq(win_read(w, "acme", 60, now, &r), 0);
     ck_assert_int_eq(r.seconds, 60);
@@ -280,10 +281,12 @@ START_TEST(test_sums_are_exact_to_the_byte_near_two_to_the_forty) {
     ck_assert_uint_eq(r.hits, 5000);
     ck_assert_uint_eq(r.bytes, want);
     uint64_t sum = 0;
-    for (size_t i = 0; i < r.nregions; i++) sum += r.regions[i].bytes;
+    for (size_t i = 0; i < r.nregions; i++)
+        sum += r.regions[i].bytes;
     ck_assert_uint_eq(sum, want);
     sum = 0;
-    for (size_t i = 0; i < r.ncountries; i++) sum += r.countries[i].bytes;
+    for (size_t i = 0; i < r.ncountries; i++)
+        sum += r.countries[i].bytes;
     ck_assert_uint_eq(sum, want);
     win_result_free(&r);
 }
@@ -362,6 +365,13 @@ START_TEST(test_region_bytes_are_kept_as_they_are) {
 }
 END_TEST
 
+START_TEST(test_a_country_of_other_than_two_bytes_is_refused) {
+    ck_assert_int_eq(add("acme", MS(T0), "USA", "", 1, MS(T0)), WIN_INVALID);
+    ck_assert_int_eq(add("acme", MS(T0), "", "", 1, MS(T0)), WIN_INVALID);
+    expect("acme", 60, MS(T0), 0, 0);
+}
+END_TEST
+
 START_TEST(test_seconds_are_clamped_to_the_window) {
     ok("acme", MS(T0 - 70), "US", "", 1, MS(T0 - 70));
     ok("acme", MS(T0), "US", "", 2, MS(T0));
@@ -401,7 +411,7 @@ START_TEST(test_random_traffic_equals_the_model) {
             int64_t ts = MS(x.s) + rand() % 1000;
             win_add_result_t r = add(CUSTS[x.c], ts, COUNTRIES[x.country], REGIONS[x.region],
                                      x.bytes, MS(now_s) + rand() % 1000);
-            win_add_result_t want = x.s < now_s - 59 ? WIN_LATE
+            win_add_result_t want = x.s < now_s - 59  ? WIN_LATE
                                     : x.s > now_s + 2 ? WIN_FUTURE
                                                       : WIN_ADDED;
             ck_assert_int_eq(r, want);
@@ -423,15 +433,18 @@ START_TEST(test_random_traffic_equals_the_model) {
         ck_assert_uint_eq(r.bytes, bytes);
         for (size_t i = 0; i < r.nregions; i++) {
             int ci = 0, ri = 0;
-            while (strcmp(COUNTRIES[ci], r.regions[i].country)) ci++;
-            while (strcmp(REGIONS[ri], r.regions[i].region)) ri++;
+            while (strcmp(COUNTRIES[ci], r.regions[i].country))
+                ci++;
+            while (strcmp(REGIONS[ri], r.regions[i].region))
+                ri++;
             ck_assert_uint_eq(r.regions[i].hits, rh[ci][ri]);
             ck_assert_uint_eq(r.regions[i].bytes, rb[ci][ri]);
             rh[ci][ri] = 0;
             if (i) ck_assert_uint_ge(r.regions[i - 1].hits, r.regions[i].hits);
         }
         for (int ci = 0; ci < 4; ci++)
-            for (int ri = 0; ri < 5; ri++) ck_assert_uint_eq(rh[ci][ri], 0);
+            for (int ri = 0; ri < 5; ri++)
+                ck_assert_uint_eq(rh[ci][ri], 0);
         win_result_free(&r);
     }
     free(m);
@@ -458,6 +471,7 @@ int main(void) {
     tcase_add_test(t, test_a_customer_seen_in_two_partitions_is_merged_exactly);
     tcase_add_test(t, test_a_slot_is_reused_a_ring_later);
     tcase_add_test(t, test_region_bytes_are_kept_as_they_are);
+    tcase_add_test(t, test_a_country_of_other_than_two_bytes_is_refused);
     tcase_add_test(t, test_seconds_are_clamped_to_the_window);
     tcase_add_test(t, test_random_traffic_equals_the_model);
     suite_add_tcase(s, t);
