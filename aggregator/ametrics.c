@@ -2,13 +2,15 @@
 
 #define C(key, name, help) METRIC_COUNTER(key, name, NULL, help)
 #define G(key, name, help) METRIC_GAUGE(key, name, NULL, help)
-#define REJ(r, help)                                                                          \
+#define REJ(r, help)                                                                               \
     METRIC_COUNTER("rejected_" r, "aggregator_records_rejected_total", "reason=\"" r "\"", help)
 
 metric_t am_messages = C("messages", "aggregator_messages_total",
                          "Messages read from owned partitions of the hit topic");
 metric_t am_duplicates = C("duplicates", "aggregator_messages_duplicate_total",
                            "Messages at or below a partition's applied offset, skipped");
+metric_t am_replays = C("replays", "aggregator_hits_replayed_total",
+                        "Hits whose (edge, src, off) this partition had already counted, skipped");
 metric_t am_stale = C("stale", "aggregator_messages_stale_total",
                       "Messages of a partition no longer owned, skipped");
 metric_t am_hits_consumed =
@@ -46,28 +48,20 @@ metric_t am_window_keys = G("window_keys", "aggregator_window_keys",
                             "(customer, country, region) keys held in the windows");
 metric_t am_window_customers =
     G("window_customers", "aggregator_window_customers", "Customers held in the windows");
-metric_t am_window_memory = G("window_memory_bytes", "aggregator_window_memory_bytes",
-                              "Memory held by the windows");
+metric_t am_window_memory =
+    G("window_memory_bytes", "aggregator_window_memory_bytes", "Memory held by the windows");
 
 metric_t *const ametrics_all[] = {
-    &am_messages,       &am_duplicates,
-    &am_stale,          &am_hits_consumed,
-    &am_hits_added,     &am_hits_late,
-    &am_hits_future,    &am_hits_expired,
-    &am_rejected[0],    &am_rejected[1],
-    &am_rejected[2],    &am_rejected[3],
-    &am_rejected[4],    &am_rejected[5],
-    &am_rejected[6],    &am_rejected[7],
-    &am_lag,            &am_partitions,
-    &am_rebalances,     &am_catchup_ms,
-    &am_ready,          &am_kafka_errors,
-    &am_window_keys,    &am_window_customers,
-    &am_window_memory,
+    &am_messages,    &am_duplicates, &am_replays,   &am_stale,        &am_hits_consumed,    &am_hits_added,
+    &am_hits_late,   &am_hits_future,  &am_hits_expired, &am_rejected[0],      &am_rejected[1],
+    &am_rejected[2], &am_rejected[3],  &am_rejected[4],  &am_rejected[5],      &am_rejected[6],
+    &am_rejected[7], &am_lag,          &am_partitions,   &am_rebalances,       &am_catchup_ms,
+    &am_ready,       &am_kafka_errors, &am_window_keys,  &am_window_customers, &am_window_memory,
 };
 const size_t ametrics_count = sizeof ametrics_all / sizeof ametrics_all[0];
 
 const char *arej_name(arej_t r) {
-    static const char *const names[AREJ_COUNT] = {"syntax", "missing",  "type",     "range",
-                                                  "version", "bytes", "overflow", "memory"};
+    static const char *const names[AREJ_COUNT] = {"syntax",  "missing", "type",     "range",
+                                                  "version", "bytes",   "overflow", "memory"};
     return (unsigned)r < AREJ_COUNT ? names[r] : "unknown";
 }

@@ -26,10 +26,9 @@ typedef enum arej {
     AREJ_COUNT
 } arej_t;
 
-extern metric_t am_messages, am_duplicates, am_stale, am_hits_consumed, am_hits_added,
-    am_hits_late, am_hits_future, am_hits_expired, am_rejected[AREJ_COUNT], am_lag,
-    am_partitions, am_rebalances, am_catchup_ms, am_ready, am_kafka_errors, am_window_keys,
-    am_window_customers, am_window_memory;
+extern metric_t am_messages, am_duplicates, am_replays, am_stale, am_hits_consumed, am_hits_added, am_hits_late,
+    am_hits_future, am_hits_expired, am_rejected[AREJ_COUNT], am_lag, am_partitions, am_rebalances,
+    am_catchup_ms, am_ready, am_kafka_errors, am_window_keys, am_window_customers, am_window_memory;
 
 extern metric_t *const ametrics_all[];
 extern const size_t ametrics_count;

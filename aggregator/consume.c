@@ -14,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH_MAX 8192          /* messages taken from librdkafka at once */
-#define POLL_MS 100             /* longest wait for a message: ticks and signals stay timely */
-#define TICK_MS 1000            /* expiry, gauges, readiness */
-#define PARTITIONS_MAX 100000   /* partition ids we accept */
+#include "replay.h"
+
+#define BATCH_MAX 8192        /* messages taken from librdkafka at once */
+#define POLL_MS 100           /* longest wait for a message: ticks and signals stay timely */
+#define TICK_MS 1000          /* expiry, gauges, readiness */
+#define PARTITIONS_MAX 100000 /* partition ids we accept */
 #define WATERMARK_TIMEOUT_MS 5000
 
 /* One partition of the topic, as this member knows it. */
@@ -49,6 +51,7 @@ struct consume {
     int8_t results[BATCH_MAX];
     char *scratch;
     size_t scratch_cap;
+    replay_t *resends; /* (partition, edge, src) -> highest off: drops the collector's resends */
 };
 
 /* ---- partitions ----------------------------------------------------------------------------- */
@@ -62,7 +65,8 @@ static apart_t *part_get(consume_t *c, int32_t id) {
     if (id >= c->nparts) {
         apart_t *p = realloc(c->parts, (size_t)(id + 1) * sizeof *p);
         if (!p) return NULL;
-        for (int32_t i = c->nparts; i <= id; i++) p[i] = (apart_t){0, 0, -1, -1, 0, 0};
+        for (int32_t i = c->nparts; i <= id; i++)
+            p[i] = (apart_t){0, 0, -1, -1, 0, 0};
         c->parts = p;
         c->nparts = id + 1;
     }
@@ -74,7 +78,16 @@ static void forget(consume_t *c, int32_t id) {
     apart_t *p = part_of(c, id);
     if (!p) return;
     win_drop_partition(c->o.win, id);
+    replay_drop_partition(c->resends, id);
     *p = (apart_t){0, 0, -1, -1, 0, 0};
+}
+
+static void window_gauges(consume_t *c) {
+    win_stats_t st;
+    win_stats(c->o.win, &st);
+    metric_set(&am_window_keys, (int64_t)st.keys);
+    metric_set(&am_window_customers, (int64_t)st.customers);
+    metric_set(&am_window_memory, (int64_t)st.bytes);
 }
 
 static void update_ready(consume_t *c) {
@@ -89,6 +102,7 @@ static void update_ready(consume_t *c) {
     if (ready && !atomic_load(&c->ready)) {
         int64_t ms = clock_mono_ms() - c->assigned_mono;
         metric_set(&am_catchup_ms, ms);
+        window_gauges(c); /* /metrics shows the whole windows as soon as /readyz says ready */
         log_info("caught up: windows complete", "partitions=%d catchup_ms=%" PRId64, owned, ms);
     }
     atomic_store(&c->ready, ready);
@@ -104,12 +118,13 @@ int consume_ready(void *ctx) {
 static void seek_by_time(consume_t *c, rd_kafka_topic_partition_list_t *l, const int *fresh) {
     rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(l->cnt);
     for (int i = 0; i < l->cnt; i++)
-        if (fresh[i]) rd_kafka_topic_partition_list_add(q, l->elems[i].topic, l->elems[i].partition);
+        if (fresh[i])
+            rd_kafka_topic_partition_list_add(q, l->elems[i].topic, l->elems[i].partition);
     if (q->cnt) {
         char err[512], qe[600];
         int64_t since = clock_wall_ms() - (WIN_SECONDS + CONSUME_SEEK_SLACK_S) * 1000LL;
-        if (kcons_offsets_for_time(c->o.kafka, q, since, CONSUME_SEEK_TIMEOUT_MS, err,
-                                   sizeof err) < 0)
+        if (kcons_offsets_for_time(c->o.kafka, q, since, CONSUME_SEEK_TIMEOUT_MS, err, sizeof err) <
+            0)
             log_warn("cannot find the offsets of the last minute: those partitions start at "
                      "their end, their windows fill as hits come",
                      "err=%s", log_quote(err, qe, sizeof qe));
@@ -211,7 +226,8 @@ static void on_revoke(void *ctx, rd_kafka_t *rk, const rd_kafka_topic_partition_
     update_ready(c);
 }
 
-/* ---- set-up ----------------------------------------------------------------------------------- */
+/* ---- set-up -----------------------------------------------------------------------------------
+ */
 
 consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
     consume_t *c = calloc(1, sizeof *c);
@@ -220,6 +236,12 @@ consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
         return NULL;
     }
     c->o = *o;
+    c->resends = replay_new();
+    if (!c->resends) {
+        snprintf(err, errlen, "out of memory");
+        free(c);
+        return NULL;
+    }
     /* fetch.wait.max.ms: a fetch that finds nothing new returns within 100 ms, which bounds
      * how long a hit waits in the broker (freshness), at little cost when idle.
      * queued.min.messages: librdkafka 2.0.2 counts the one consumer queue all partitions feed,
@@ -228,9 +250,17 @@ consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
      * the defaults (100,000 and 64 MB) a catch-up after a restart ran in bursts, 1M hits in
      * 4-5 s; the queue must hold about a second of our work (~1M hits, ~250 MB) for the fetches
      * never to stall. That memory is used only while catching up: live traffic never queues. */
-    const char *defaults[] = {"client.id", "aggregator", "auto.offset.reset", "earliest",
-                              "fetch.wait.max.ms", "100", "queued.min.messages", "1000000",
-                              "queued.max.messages.kbytes", "262144", NULL};
+    const char *defaults[] = {"client.id",
+                              "aggregator",
+                              "auto.offset.reset",
+                              "earliest",
+                              "fetch.wait.max.ms",
+                              "100",
+                              "queued.min.messages",
+                              "1000000",
+                              "queued.max.messages.kbytes",
+                              "262144",
+                              NULL};
     kcons_hooks_t hooks = {on_assign, on_revoke, c};
     c->kc = kcons_new(o->kafka, o->group, defaults, &hooks, err, errlen);
     if (!c->kc) {
@@ -245,10 +275,12 @@ void consume_free(consume_t *c) {
     kcons_free(c->kc); /* leaves the group: on_revoke may run, so free the rest after */
     free(c->parts);
     free(c->scratch);
+    replay_free(c->resends);
     free(c);
 }
 
-/* ---- one batch -------------------------------------------------------------------------------- */
+/* ---- one batch --------------------------------------------------------------------------------
+ */
 
 static void kafka_error(consume_t *c, const rd_kafka_message_t *m) {
     char q[512];
@@ -273,7 +305,8 @@ static void reject(consume_t *c, arej_t reason, const rd_kafka_message_t *m, con
 
 static int reserve_scratch(consume_t *c, size_t n) {
     size_t total = 0;
-    for (size_t i = 0; i < n; i++) total += c->msgs[i]->len;
+    for (size_t i = 0; i < n; i++)
+        total += c->msgs[i]->len;
     if (total <= c->scratch_cap) return 0;
     char *s = realloc(c->scratch, total);
     if (!s) return -1;
@@ -317,6 +350,11 @@ static size_t decode_batch(consume_t *c, size_t n) {
             reject(c, AREJ_BYTES, m, "bytes above WIN_HIT_BYTES_MAX (10^13)");
             continue;
         }
+        if (replay_seen(c->resends, m->partition, h->edge.p, h->edge.n, h->src.p, h->src.n,
+                        h->off, (uint64_t)(clock_wall_ms() / 1000)) == 1) {
+            metric_add(&am_replays, 1); /* the collector sent this line before */
+            continue;
+        }
         c->hparts[nh] = m->partition;
         c->replay[nh] = m->offset < p->catchup_end;
         nh++;
@@ -326,7 +364,8 @@ static size_t decode_batch(consume_t *c, size_t n) {
 
 static void process_batch(consume_t *c, size_t n) {
     if (reserve_scratch(c, n) < 0) { /* nothing taken: the batch is refused whole */
-        for (size_t i = 0; i < n; i++) reject(c, AREJ_MEMORY, c->msgs[i], "out of memory");
+        for (size_t i = 0; i < n; i++)
+            reject(c, AREJ_MEMORY, c->msgs[i], "out of memory");
         return;
     }
     size_t nh = decode_batch(c, n);
@@ -335,11 +374,24 @@ static void process_batch(consume_t *c, size_t n) {
     int64_t added = 0, late = 0, future = 0, expired = 0;
     for (size_t i = 0; i < nh; i++) {
         switch (c->results[i]) {
-        case WIN_ADDED: added++; break;
-        case WIN_LATE: c->replay[i] ? expired++ : late++; break;
-        case WIN_FUTURE: future++; break;
-        case WIN_OVERFLOW: metric_add(&am_rejected[AREJ_OVERFLOW], 1); break;
-        default: metric_add(&am_rejected[AREJ_MEMORY], 1); break;
+        case WIN_ADDED:
+            added++;
+            break;
+        case WIN_LATE:
+            c->replay[i] ? expired++ : late++;
+            break;
+        case WIN_FUTURE:
+            future++;
+            break;
+        case WIN_OVERFLOW:
+            metric_add(&am_rejected[AREJ_OVERFLOW], 1);
+            break;
+        case WIN_INVALID:
+            metric_add(&am_rejected[AREJ_RANGE], 1);
+            break;
+        default:
+            metric_add(&am_rejected[AREJ_MEMORY], 1);
+            break;
         }
     }
     metric_add(&am_hits_added, added);
@@ -349,31 +401,29 @@ static void process_batch(consume_t *c, size_t n) {
     if (c->ready_dirty) update_ready(c);
 }
 
-/* ---- every second ------------------------------------------------------------------------------ */
+/* ---- every second ------------------------------------------------------------------------------
+ */
 
 static void tick(consume_t *c) {
     rd_kafka_t *rk = kcons_handle(c->kc);
     win_expire(c->o.win, clock_wall_ms());
-    win_stats_t st;
-    win_stats(c->o.win, &st);
-    metric_set(&am_window_keys, (int64_t)st.keys);
-    metric_set(&am_window_customers, (int64_t)st.customers);
-    metric_set(&am_window_memory, (int64_t)st.bytes);
+    /* A source silent for 10 minutes has no line left in any window: its mark can go. */
+    replay_evict(c->resends, (uint64_t)(clock_wall_ms() / 1000) - 600);
+    window_gauges(c);
     int64_t lag = 0;
     for (int32_t id = 0; id < c->nparts; id++) {
         apart_t *p = &c->parts[id];
         if (!p->owned) continue;
         int64_t lo, hi;
-        if (rd_kafka_get_watermark_offsets(rk, c->o.kafka->topic, id, &lo, &hi) == 0 && p->next >= 0 &&
-            hi > p->next)
+        if (rd_kafka_get_watermark_offsets(rk, c->o.kafka->topic, id, &lo, &hi) == 0 &&
+            p->next >= 0 && hi > p->next)
             lag += hi - p->next;
         if (p->caught_up) continue;
         /* Nothing left to read between the start and the end (deleted by retention, say):
          * the position says so even though no message came. */
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(l, c->o.kafka->topic, id);
-        if (rd_kafka_position(rk, l) == 0 && l->elems[0].offset >= p->catchup_end)
-            p->caught_up = 1;
+        if (rd_kafka_position(rk, l) == 0 && l->elems[0].offset >= p->catchup_end) p->caught_up = 1;
         rd_kafka_topic_partition_list_destroy(l);
     }
     metric_set(&am_lag, lag);
@@ -404,7 +454,8 @@ int consume_run(consume_t *c, void (*on_tick)(void *ctx), void *ctx) {
         }
         if (n > 0) c->last_kafka_err = RD_KAFKA_RESP_ERR_NO_ERROR;
         process_batch(c, (size_t)n);
-        for (int i = 0; i < n; i++) rd_kafka_message_destroy(c->msgs[i]);
+        for (int i = 0; i < n; i++)
+            rd_kafka_message_destroy(c->msgs[i]);
         int64_t now = clock_mono_ms();
         if (now >= next_tick) {
             tick(c);
