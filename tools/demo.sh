@@ -22,7 +22,7 @@ done
 case "$DURATION$RATE" in *[!0-9]*) echo "demo: DURATION and RATE must be whole numbers" >&2; exit 2 ;; esac
 
 mkdir -p run
-export TMP_PARENT="$ROOT/run"
+export TMPDIR="$ROOT/run"   # the harness makes its scratch dir here: the project's ignored folder
 export KEEP_TMP=1        # keep the demo's logs and state for a look afterwards
 # The test harness starts and stops kafka-mock and PostgreSQL; the demo uses the same code.
 # shellcheck source=../tests/integration/lib.sh
