@@ -102,7 +102,7 @@ $(BUILD)/test-geo.mmdb: tools/mkgeodb tests/data/geo-networks.tsv
 # ---- fuzzing: tests/fuzz/fuzz_<name>.c, built with clang's libFuzzer (SAN=fuzz) --------------
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 FUZZ_LIBS = $(BUILD)/libcollector.a $(BUILD)/libaggregator.a $(BUILD)/libbilling.a $(BUILD)/libcommon.a
 
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(SUPPORT_OBJ) $(FUZZ_LIBS)
