@@ -52,11 +52,12 @@ metric_t am_window_memory =
     G("window_memory_bytes", "aggregator_window_memory_bytes", "Memory held by the windows");
 
 metric_t *const ametrics_all[] = {
-    &am_messages,    &am_duplicates, &am_replays,   &am_stale,        &am_hits_consumed,    &am_hits_added,
-    &am_hits_late,   &am_hits_future,  &am_hits_expired, &am_rejected[0],      &am_rejected[1],
-    &am_rejected[2], &am_rejected[3],  &am_rejected[4],  &am_rejected[5],      &am_rejected[6],
-    &am_rejected[7], &am_lag,          &am_partitions,   &am_rebalances,       &am_catchup_ms,
-    &am_ready,       &am_kafka_errors, &am_window_keys,  &am_window_customers, &am_window_memory,
+    &am_messages,      &am_duplicates,  &am_replays,      &am_stale,        &am_hits_consumed,
+    &am_hits_added,    &am_hits_late,   &am_hits_future,  &am_hits_expired, &am_rejected[0],
+    &am_rejected[1],   &am_rejected[2], &am_rejected[3],  &am_rejected[4],  &am_rejected[5],
+    &am_rejected[6],   &am_rejected[7], &am_lag,          &am_partitions,   &am_rebalances,
+    &am_catchup_ms,    &am_ready,       &am_kafka_errors, &am_window_keys,  &am_window_customers,
+    &am_window_memory,
 };
 const size_t ametrics_count = sizeof ametrics_all / sizeof ametrics_all[0];
 

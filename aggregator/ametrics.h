@@ -2,9 +2,11 @@
  * api.h's api_metrics). One array lists them for the periodic logfmt line and /metrics.
  *
  * The books of the consumer balance: every message read from an owned partition is exactly one
- * of duplicate (already applied: a rebalance or seek replayed it), rejected (by reason), or a
+ * of duplicate (at or below the partition's applied offset: a rebalance or seek read it again),
+ * rejected (by reason), replayed (a line the collector sent again, same edge, src and off), or a
  * hit consumed; and every hit consumed is exactly one of added, late, future, expired (read while
- * catching up after a seek, already older than the window) or rejected (overflow, memory). */
+ * catching up after a seek, already older than the window) or rejected (overflow, range,
+ * memory). */
 #ifndef AMETRICS_H
 #define AMETRICS_H
 
@@ -26,9 +28,10 @@ typedef enum arej {
     AREJ_COUNT
 } arej_t;
 
-extern metric_t am_messages, am_duplicates, am_replays, am_stale, am_hits_consumed, am_hits_added, am_hits_late,
-    am_hits_future, am_hits_expired, am_rejected[AREJ_COUNT], am_lag, am_partitions, am_rebalances,
-    am_catchup_ms, am_ready, am_kafka_errors, am_window_keys, am_window_customers, am_window_memory;
+extern metric_t am_messages, am_duplicates, am_replays, am_stale, am_hits_consumed, am_hits_added,
+    am_hits_late, am_hits_future, am_hits_expired, am_rejected[AREJ_COUNT], am_lag, am_partitions,
+    am_rebalances, am_catchup_ms, am_ready, am_kafka_errors, am_window_keys, am_window_customers,
+    am_window_memory;
 
 extern metric_t *const ametrics_all[];
 extern const size_t ametrics_count;

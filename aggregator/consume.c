@@ -350,8 +350,8 @@ static size_t decode_batch(consume_t *c, size_t n) {
             reject(c, AREJ_BYTES, m, "bytes above WIN_HIT_BYTES_MAX (10^13)");
             continue;
         }
-        if (replay_seen(c->resends, m->partition, h->edge.p, h->edge.n, h->src.p, h->src.n,
-                        h->off, (uint64_t)(clock_wall_ms() / 1000)) == 1) {
+        if (replay_seen(c->resends, m->partition, h->edge.p, h->edge.n, h->src.p, h->src.n, h->off,
+                        (uint64_t)(clock_wall_ms() / 1000)) == 1) {
             metric_add(&am_replays, 1); /* the collector sent this line before */
             continue;
         }

@@ -38,10 +38,10 @@
 #define CONSUME_SEEK_TIMEOUT_MS 15000 /* the offset search at one assignment, all partitions */
 
 typedef struct consume_opts {
-    const kopts_t *kafka;        /* brokers, topic, -X properties */
-    const char *group;           /* consumer group */
-    win_t *win;                  /* the windows (borrowed) */
-    int metrics_interval_s;      /* logfmt metrics line every N s (0: only at exit) */
+    const kopts_t *kafka;         /* brokers, topic, -X properties */
+    const char *group;            /* consumer group */
+    win_t *win;                   /* the windows (borrowed) */
+    int metrics_interval_s;       /* logfmt metrics line every N s (0: only at exit) */
     metric_t *const *log_metrics; /* extra metrics for that line (api.h's), nlog_metrics */
     size_t nlog_metrics;
     volatile sig_atomic_t *stop; /* set by the signal handlers: return from consume_run */

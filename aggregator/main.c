@@ -13,6 +13,7 @@
 #include "window.h"
 
 #include <getopt.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,14 @@
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 
 static volatile sig_atomic_t stop_flag, reload_flag;
+/* The consumer, once created, for /readyz (asked on the HTTP threads). */
+static _Atomic(consume_t *) consumer;
+
+static int ready(void *ctx) {
+    (void)ctx;
+    consume_t *c = atomic_load(&consumer);
+    return c && consume_ready(c);
+}
 
 static void on_stop(int sig) {
     (void)sig;
@@ -80,16 +89,12 @@ static int parse_number(const char *opt, const char *arg, long max, long *out) {
 }
 
 static int parse_opts(opts_t *o, int argc, char **argv) {
-    static const struct option longopts[] = {KOPTS_LONGOPTS,
-                                             {"group", 1, 0, 'G'},
-                                             {"listen", 1, 0, 'l'},
-                                             {"tokens", 1, 0, 'T'},
-                                             {"rate", 1, 0, OPT_RATE},
-                                             {"metrics-interval", 1, 0, OPT_MINT},
-                                             {"log-level", 1, 0, 'v'},
-                                             {"help", 0, 0, 'h'},
-                                             {"version", 0, 0, 'V'},
-                                             {0, 0, 0, 0}};
+    static const struct option longopts[] = {
+        KOPTS_LONGOPTS,           {"group", 1, 0, 'G'},
+        {"listen", 1, 0, 'l'},    {"tokens", 1, 0, 'T'},
+        {"rate", 1, 0, OPT_RATE}, {"metrics-interval", 1, 0, OPT_MINT},
+        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
+        {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
     char err[512], msg[600];
     long v;
     memset(o, 0, sizeof *o);
@@ -110,8 +115,12 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
             if (!*optarg) return bad("--group: empty group name");
             o->group = optarg;
             break;
-        case 'l': o->listen = optarg; break;
-        case 'T': o->tokens = optarg; break;
+        case 'l':
+            o->listen = optarg;
+            break;
+        case 'T':
+            o->tokens = optarg;
+            break;
         case OPT_RATE:
             if (parse_number("--rate", optarg, 1000000, &v)) return 2;
             o->rate_per_s = (unsigned)v;
@@ -130,8 +139,12 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
             log_min_level = (log_level_t)l;
             break;
         }
-        case 'h': usage(stdout); exit(0);
-        case 'V': puts(AGGREGATOR_VERSION); exit(0);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            puts(AGGREGATOR_VERSION);
+            exit(0);
         default:
             snprintf(msg, sizeof msg, "unknown or incomplete option '%s' (see --help)",
                      argv[optind - 1]);
@@ -180,6 +193,22 @@ int main(int argc, char **argv) {
         log_error("out of memory", "%s", "");
         return 1;
     }
+    /* The server first: a bad tokens file or address is refused before any Kafka client
+     * connects. /readyz answers 503 until the consumer exists and has caught up. */
+    api_opts_t ao = {.listen = o.listen,
+                     .tokens_path = o.tokens,
+                     .win = win,
+                     .metrics = ametrics_all,
+                     .nmetrics = ametrics_count,
+                     .ready = ready,
+                     .ready_ctx = NULL,
+                     .rate_per_s = o.rate_per_s};
+    api = api_start(&ao, err, sizeof err);
+    if (!api) {
+        fprintf(stderr, "aggregator: %s\n", err);
+        rc = 2;
+        goto out;
+    }
     consume_opts_t co = {.kafka = &o.kafka,
                          .group = o.group,
                          .win = win,
@@ -193,27 +222,14 @@ int main(int argc, char **argv) {
         rc = 2;
         goto out;
     }
-    api_opts_t ao = {.listen = o.listen,
-                     .tokens_path = o.tokens,
-                     .win = win,
-                     .metrics = ametrics_all,
-                     .nmetrics = ametrics_count,
-                     .ready = consume_ready,
-                     .ready_ctx = cons,
-                     .rate_per_s = o.rate_per_s};
-    api = api_start(&ao, err, sizeof err);
-    if (!api) {
-        fprintf(stderr, "aggregator: %s\n", err);
-        rc = 2;
-        goto out;
-    }
+    atomic_store(&consumer, cons);
     log_info("aggregator started", "version=\"%s\" listen=%s port=%u group=%s topic=%s brokers=%s",
              AGGREGATOR_VERSION, log_quote(o.listen, q, sizeof q), api_port(api), o.group,
              o.kafka.topic, o.kafka.brokers);
     rc = consume_run(cons, on_tick, api);
     log_info("aggregator stopping", "rc=%d", rc);
 out:
-    api_stop(api);    /* no request reads the windows after this */
+    api_stop(api);      /* no request reads the windows (or asks ready) after this */
     consume_free(cons); /* leaves the group */
     win_free(win);
     return rc;

@@ -8,7 +8,8 @@
 #define CUST_CAP_MIN 64 /* first size of the customer table */
 #define KEY_CAP_MIN 8   /* first size of a customer's key table */
 
-/* ---- hashing ---------------------------------------------------------------------------------- */
+/* ---- hashing ----------------------------------------------------------------------------------
+ */
 
 static inline uint64_t mix(uint64_t h) {
     h ^= h >> 33;
@@ -40,7 +41,8 @@ static uint64_t key_hash(const char *country, const char *region, size_t rn) {
     return win_hash(region, rn, seed);
 }
 
-/* ---- store ------------------------------------------------------------------------------------ */
+/* ---- store ------------------------------------------------------------------------------------
+ */
 
 win_t *win_new(void) {
     win_t *w = calloc(1, sizeof *w);
@@ -89,7 +91,8 @@ void win_free(win_t *w) {
     free(w);
 }
 
-/* ---- tables ----------------------------------------------------------------------------------- */
+/* ---- tables -----------------------------------------------------------------------------------
+ */
 
 /* Puts every non-NULL entry of old[0..oldcap) into a fresh table of newcap slots (a power of
  * two); hash_of gives an entry's hash. NULL when out of memory. */
@@ -99,7 +102,8 @@ static void **rehash(void **old, size_t oldcap, size_t newcap, uint64_t (*hash_o
     for (size_t i = 0; i < oldcap; i++) {
         if (!old[i]) continue;
         size_t j = hash_of(old[i]) & (newcap - 1);
-        while (t[j]) j = (j + 1) & (newcap - 1);
+        while (t[j])
+            j = (j + 1) & (newcap - 1);
         t[j] = old[i];
     }
     return t;
@@ -146,7 +150,8 @@ static wcust_t *cust_get(win_t *w, slice_t name, int32_t part) {
             return w->last = c;
     if ((w->ncusts + 1) * 2 > w->ccap) { /* keep the load at most one half */
         if (custs_resize(w, w->ccap * 2) < 0) return NULL;
-        for (j = h & (w->ccap - 1); w->custs[j]; j = (j + 1) & (w->ccap - 1)) {}
+        for (j = h & (w->ccap - 1); w->custs[j]; j = (j + 1) & (w->ccap - 1)) {
+        }
     }
     c = calloc(1, sizeof *c + name.n + 1);
     wkey_t **keys = calloc(KEY_CAP_MIN, sizeof *keys);
@@ -182,7 +187,8 @@ static wkey_t *key_get(win_t *w, wcust_t *c, const char *country, slice_t region
             return c->last = k;
     if ((c->nkeys + 1) * 2 > c->kcap) {
         if (keys_resize(w, c, c->kcap * 2) < 0) return NULL;
-        for (j = (uint32_t)h & (c->kcap - 1); c->keys[j]; j = (j + 1) & (c->kcap - 1)) {}
+        for (j = (uint32_t)h & (c->kcap - 1); c->keys[j]; j = (j + 1) & (c->kcap - 1)) {
+        }
     }
     k = malloc(sizeof *k + region.n + 1);
     if (!k) return NULL;
@@ -200,31 +206,32 @@ static wkey_t *key_get(win_t *w, wcust_t *c, const char *country, slice_t region
     return c->last = k;
 }
 
-/* ---- adding ----------------------------------------------------------------------------------- */
+/* ---- adding -----------------------------------------------------------------------------------
+ */
 
 /* Moves a ring's head to second s, zeroing the slots of the seconds it passes: they held
  * seconds that have now left the ring. */
-#define RING_ADVANCE(head, hits, bytes, s)                                                        \
-    do {                                                                                          \
-        if ((s) > (head)) {                                                                       \
-            if ((s) - (head) >= WIN_RING) {                                                       \
-                memset((hits), 0, sizeof(hits));                                                  \
-                memset((bytes), 0, sizeof(bytes));                                                \
-            } else {                                                                              \
-                for (int64_t t_ = (head) + 1; t_ <= (s); t_++) {                                  \
-                    (hits)[win_slot(t_)] = 0;                                                     \
-                    (bytes)[win_slot(t_)] = 0;                                                    \
-                }                                                                                 \
-            }                                                                                     \
-            (head) = (s);                                                                         \
-        }                                                                                         \
+#define RING_ADVANCE(head, hits, bytes, s)                                                         \
+    do {                                                                                           \
+        if ((s) > (head)) {                                                                        \
+            if ((s) - (head) >= WIN_RING) {                                                        \
+                memset((hits), 0, sizeof(hits));                                                   \
+                memset((bytes), 0, sizeof(bytes));                                                 \
+            } else {                                                                               \
+                for (int64_t t_ = (head) + 1; t_ <= (s); t_++) {                                   \
+                    (hits)[win_slot(t_)] = 0;                                                      \
+                    (bytes)[win_slot(t_)] = 0;                                                     \
+                }                                                                                  \
+            }                                                                                      \
+            (head) = (s);                                                                          \
+        }                                                                                          \
     } while (0)
 
 static win_add_result_t add_one(win_t *w, const hit_t *h, int32_t part, int64_t now_s) {
     int64_t s = win_second(h->ts_ms);
     if (s < now_s - (WIN_SECONDS - 1)) return WIN_LATE;
     if (s > now_s + WIN_FUTURE_S) return WIN_FUTURE;
-    if (h->country.n != WIN_COUNTRY_LEN) return WIN_OVERFLOW; /* hit_decode guarantees it */
+    if (h->country.n != WIN_COUNTRY_LEN) return WIN_INVALID;
     wcust_t *c = cust_get(w, h->customer, part);
     if (!c) return WIN_NOMEM;
     /* The wall clock stepped back since this customer's newest second: the ring no longer
@@ -254,7 +261,8 @@ void win_add_batch(win_t *w, const hit_t *hits, const int32_t *parts, size_t n, 
                    int8_t *results) {
     int64_t now_s = win_second(now_ms);
     pthread_rwlock_wrlock(&w->lock);
-    for (size_t i = 0; i < n; i++) results[i] = (int8_t)add_one(w, &hits[i], parts[i], now_s);
+    for (size_t i = 0; i < n; i++)
+        results[i] = (int8_t)add_one(w, &hits[i], parts[i], now_s);
     pthread_rwlock_unlock(&w->lock);
 }
 
@@ -264,7 +272,8 @@ win_add_result_t win_add(win_t *w, const hit_t *h, int32_t part, int64_t now_ms)
     return (win_add_result_t)r;
 }
 
-/* ---- expiry ----------------------------------------------------------------------------------- */
+/* ---- expiry -----------------------------------------------------------------------------------
+ */
 
 /* Empties slot i of a linear-probing table and moves later entries of its cluster back
  * (Knuth's algorithm R), so that every entry stays reachable from its home slot without
@@ -304,7 +313,8 @@ static size_t expire_keys(win_t *w, wcust_t *c, int64_t oldest) {
     if (freed) {
         c->last = NULL;
         uint32_t cap = c->kcap;
-        while (cap > KEY_CAP_MIN && (c->nkeys + 1) * 8 <= cap) cap /= 2;
+        while (cap > KEY_CAP_MIN && (c->nkeys + 1) * 8 <= cap)
+            cap /= 2;
         if (cap != c->kcap) keys_resize(w, c, cap); /* out of memory: stays as large, fine */
     }
     return freed;
@@ -327,7 +337,8 @@ static size_t sweep(win_t *w, int (*drop)(win_t *, wcust_t *, int64_t), int64_t 
     if (freed) {
         w->last = NULL;
         size_t cap = w->ccap;
-        while (cap > CUST_CAP_MIN && (w->ncusts + 1) * 8 <= cap) cap /= 2;
+        while (cap > CUST_CAP_MIN && (w->ncusts + 1) * 8 <= cap)
+            cap /= 2;
         if (cap != w->ccap) custs_resize(w, cap); /* out of memory: stays as large, fine */
     }
     return freed;

@@ -55,6 +55,7 @@ typedef enum win_add_result {
     WIN_FUTURE = 2,    /* too far ahead of the clock */
     WIN_OVERFLOW = -1, /* a sum would pass 2^64 - 1 (or 2^32 - 1 hits in one second of a key) */
     WIN_NOMEM = -2,    /* no memory for a new key or customer */
+    WIN_INVALID = -3,  /* country not WIN_COUNTRY_LEN bytes (hit_decode never passes one) */
 } win_add_result_t;
 
 typedef struct win_country {
@@ -77,9 +78,9 @@ typedef struct win_point {
 
 /* A window: the last `seconds` seconds ending with the second of end_ms. */
 typedef struct win_result {
-    int seconds;     /* 1..WIN_SECONDS */
-    int64_t end_ms;  /* start of the current (last) second; series[seconds-1].t_ms */
-    uint64_t hits;   /* totals over the window */
+    int seconds;    /* 1..WIN_SECONDS */
+    int64_t end_ms; /* start of the current (last) second; series[seconds-1].t_ms */
+    uint64_t hits;  /* totals over the window */
     uint64_t bytes;
     win_country_t *countries; /* by hits desc, then bytes desc, then country asc */
     size_t ncountries;

@@ -16,26 +16,26 @@
 /* One (country, region) of one customer. Slot i holds the second t with t % WIN_RING == i,
  * for t in (head - WIN_RING, head]; anything else in a slot is stale and reads as zero. */
 typedef struct wkey {
-    int64_t head;                /* newest second added; slots of older ones are reused */
-    uint64_t hash;               /* of (country, region) */
-    uint32_t region_len;         /* <= HIT_STR_MAX */
+    int64_t head;        /* newest second added; slots of older ones are reused */
+    uint64_t hash;       /* of (country, region) */
+    uint32_t region_len; /* <= HIT_STR_MAX */
     char country[WIN_COUNTRY_LEN];
-    uint32_t hits[WIN_RING];     /* one second's hits of one key fit 32 bits (checked) */
+    uint32_t hits[WIN_RING]; /* one second's hits of one key fit 32 bits (checked) */
     uint64_t bytes[WIN_RING];
-    char region[];               /* region_len bytes, then a NUL */
+    char region[]; /* region_len bytes, then a NUL */
 } wkey_t;
 
 typedef struct wcust {
-    int64_t head;       /* newest second of any of its keys: the customer ring's head */
-    uint64_t hash;      /* of the name only, so that a read finds every partition's entry */
-    int32_t part;       /* the partition these hits came from */
-    uint32_t name_len;  /* <= HIT_STR_MAX */
+    int64_t head;      /* newest second of any of its keys: the customer ring's head */
+    uint64_t hash;     /* of the name only, so that a read finds every partition's entry */
+    int32_t part;      /* the partition these hits came from */
+    uint32_t name_len; /* <= HIT_STR_MAX */
     uint64_t hits[WIN_RING];
     uint64_t bytes[WIN_RING];
-    wkey_t **keys;      /* open addressing, kcap slots (a power of two), NULL = empty */
+    wkey_t **keys; /* open addressing, kcap slots (a power of two), NULL = empty */
     uint32_t nkeys, kcap;
-    wkey_t *last;       /* the key touched last: hits come in runs of one key */
-    char name[];        /* name_len bytes, then a NUL */
+    wkey_t *last; /* the key touched last: hits come in runs of one key */
+    char name[];  /* name_len bytes, then a NUL */
 } wcust_t;
 
 struct win {

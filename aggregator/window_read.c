@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_ENTRIES_MAX 64 /* (customer, partition) entries of one customer: more than the
-                               partitions any sane topic has; the rest would be ignored */
+#define READ_ENTRIES_MAX                                                                           \
+    64 /* (customer, partition) entries of one customer: more than the                             \
+          partitions any sane topic has; the rest would be ignored */
 
 /* A key's sums over the window, before strings are copied out. */
 typedef struct row {
@@ -118,7 +119,8 @@ static size_t find_entries(win_t *w, const char *customer, size_t len, wcust_t *
 /* Rows of every key with a hit in the window; several entries' rows of one key are merged. */
 static row_t *collect_rows(wcust_t **e, size_t ne, int64_t first, int seconds, size_t *nrows) {
     size_t cap = 0, n = 0;
-    for (size_t i = 0; i < ne; i++) cap += e[i]->nkeys;
+    for (size_t i = 0; i < ne; i++)
+        cap += e[i]->nkeys;
     row_t *rows = malloc((cap ? cap : 1) * sizeof *rows);
     if (!rows) return NULL;
     for (size_t i = 0; i < ne; i++) {
@@ -150,7 +152,8 @@ static row_t *collect_rows(wcust_t **e, size_t ne, int64_t first, int seconds, s
 /* Copies the rows out as regions, with their strings in one block. */
 static int fill_regions(win_result_t *out, const row_t *rows, size_t n) {
     size_t total = 0;
-    for (size_t i = 0; i < n; i++) total += rows[i].k->region_len + 1;
+    for (size_t i = 0; i < n; i++)
+        total += rows[i].k->region_len + 1;
     out->regions = calloc(n ? n : 1, sizeof *out->regions);
     out->strings_ = malloc(total ? total : 1);
     if (!out->regions || !out->strings_) return -1;
@@ -174,7 +177,8 @@ static int fill_regions(win_result_t *out, const row_t *rows, size_t n) {
  * the 2-byte codes. */
 static int fill_countries(win_result_t *out) {
     size_t cap = 64;
-    while (cap < out->nregions * 2) cap *= 2;
+    while (cap < out->nregions * 2)
+        cap *= 2;
     uint32_t *map = calloc(cap, sizeof *map); /* index + 1 into countries; 0 = empty */
     out->countries = calloc(out->nregions ? out->nregions : 1, sizeof *out->countries);
     if (!map || !out->countries) {
@@ -211,11 +215,13 @@ int win_read(win_t *w, const char *customer, int seconds, int64_t now_ms, win_re
     int64_t now_s = win_second(now_ms), first = now_s - seconds + 1;
     out->seconds = seconds;
     out->end_ms = now_s * 1000;
-    for (int i = 0; i < seconds; i++) out->series[i].t_ms = (first + i) * 1000;
+    for (int i = 0; i < seconds; i++)
+        out->series[i].t_ms = (first + i) * 1000;
 
     pthread_rwlock_rdlock(&w->lock);
     size_t ne = find_entries(w, customer, strlen(customer), e);
-    for (size_t i = 0; i < ne; i++) series_add(e[i], first, seconds, out->series);
+    for (size_t i = 0; i < ne; i++)
+        series_add(e[i], first, seconds, out->series);
     rows = collect_rows(e, ne, first, seconds, &nrows);
     if (rows) rc = fill_regions(out, rows, nrows);
     pthread_rwlock_unlock(&w->lock);
@@ -233,7 +239,8 @@ fail:
     win_result_free(out);
     out->seconds = seconds;
     out->end_ms = now_s * 1000;
-    for (int i = 0; i < seconds; i++) out->series[i] = (win_point_t){(first + i) * 1000, 0, 0};
+    for (int i = 0; i < seconds; i++)
+        out->series[i] = (win_point_t){(first + i) * 1000, 0, 0};
     return -1;
 }
 

@@ -24,10 +24,12 @@ GEO = [("US", "CA"), ("US", "NY"), ("US", ""), ("DE", "BY"), ("BR", "São Paulo"
        ("JP", "13"), ("ZZ", ""), ("FR", "IDF")]
 
 
-def record(ts, cust, nbytes, country, region, off, **extra):
+def record(ts, cust, nbytes, country, region, off, src="it-src", **extra):
+    # (edge, src, off) names one log line for ever (CONTRACT.md): the aggregator drops a record
+    # whose line it counted before, so each stream has a source of its own.
     r = {"v": 1, "ts": ts, "customer": cust, "host": "cdn.%s.example" % cust,
          "bytes": nbytes, "status": 200, "country": country, "region": region,
-         "edge": "e1", "src": "it-src", "off": off}
+         "edge": "e1", "src": src, "off": off}
     r.update(extra)
     return json.dumps(r, separators=(",", ":"), ensure_ascii=False)
 
@@ -51,6 +53,7 @@ def main():
     geo = {}
     out = sys.stdout
     off = 0
+    src = "it-src-%d-%d" % (a.seed, now)
     for _ in range(a.hits):
         c = rng.choice(custs)
         cc, reg = rng.choice(GEO)
@@ -58,7 +61,7 @@ def main():
         nbytes = rng.randint(0, 1 << 40) if rng.random() < 0.01 else rng.randint(0, 2_000_000)
         ts = now - rng.randint(0, a.spread_ms)
         off += 1
-        out.write("%s\t%s\n" % (c, record(ts, c, nbytes, cc, reg, off)))
+        out.write("%s\t%s\n" % (c, record(ts, c, nbytes, cc, reg, off, src)))
         t = truth["customers"].setdefault(c, {"hits": 0, "bytes": 0})
         t["hits"] += 1
         t["bytes"] += nbytes
@@ -69,10 +72,10 @@ def main():
         g[1] += nbytes
     for _ in range(a.late):
         off += 1
-        out.write("acme\t%s\n" % record(now - 300_000, "acme", 7, "US", "CA", off))
+        out.write("acme\t%s\n" % record(now - 300_000, "acme", 7, "US", "CA", off, src))
     for _ in range(a.future):
         off += 1
-        out.write("acme\t%s\n" % record(now + 600_000, "acme", 7, "US", "CA", off))
+        out.write("acme\t%s\n" % record(now + 600_000, "acme", 7, "US", "CA", off, src))
     if a.bad:
         bad = {
             "syntax": '{"v":1,"ts":%d,"customer":"acme"' % now,
