@@ -136,12 +136,14 @@ static int is_final(const tail_t *t, const source_t *s, int64_t now) {
 }
 
 /* A new file waits until the file that was at its path before (rotated away) has been read to
- * its end for good: the old file first, then the new one. Its lines need not be confirmed
- * first: both positions are saved, a crash resumes both. */
-static int waiting(const tail_t *t, source_t *s, int64_t now) {
+ * the end it had when the rotation was seen: the old file first, then the new one. The old one
+ * is still followed for late writes until it is quiet for the grace period, but the new one
+ * does not wait for that: fresh lines would stall at every rotation, and a collector restarted
+ * more often than the grace period would never reach the new file. */
+static int waiting(const tail_t *t, source_t *s) {
     if (!s->after_id) return 0;
     const source_t *pred = tail_find_id(t, s->after_id);
-    if (pred && pred->detached && !(src_drained(pred) && is_final(t, pred, now))) return 1;
+    if (pred && pred->detached && !(pred->eof && !pred->skipping && !pred->resync)) return 1;
     s->after_id = 0;
     return 0;
 }
@@ -152,7 +154,7 @@ static int try_sources(tail_t *t, tail_line_t *out, int *full) {
     for (uint32_t k = 1; k <= t->nslots; k++) {
         uint32_t i = (t->cur + k) % t->nslots;
         source_t *s = t->slot[i];
-        if (!s || waiting(t, s, now)) continue;
+        if (!s || waiting(t, s)) continue;
         if (t->inflight >= TAIL_INFLIGHT_TOTAL_MAX) {
             *full = 1;
             return 0;
@@ -163,6 +165,11 @@ static int try_sources(tail_t *t, tail_line_t *out, int *full) {
             int r = tail_identify(t, s, rd.final);
             if (r < 0) return -1;
             if (r == 0) continue;
+            /* A new file is on disk before its first line goes out: were we killed before the
+             * next save and the file rotated away meanwhile, the next run could not find it. A
+             * failure is reported by the caller's next tail_save(). */
+            char err[8];
+            tail_save(t, err, sizeof err);
         }
         int r = src_next(s, &t->win, &rd, out, t->err, sizeof t->err);
         if (s->moved) {
@@ -482,7 +489,10 @@ tail_t *tail_new(const tail_opts_t *o, char *err, size_t errlen) {
     }
     for (int i = 0; i < t->npats; i++)
         if (strcmp(t->pats[i], "-") == 0 && add_stdin(t, err, errlen) < 0) goto fail;
-    t->dirty = 1; /* the first save writes what the start decided */
+    /* Saved at once: every file found is known to the next run even if this one is killed
+     * within a second (a file rotated away in between is then still found and finished). */
+    t->dirty = 1;
+    if (tail_save(t, err, errlen) < 0) goto fail;
     posstore_fini(&ps);
     return t;
 fail:

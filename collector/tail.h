@@ -16,7 +16,9 @@
  * Follow mode: paths and globs are expanded again every TAIL_POLL_MS (and on inotify events of
  * their directories). A file renamed away (rotation) or deleted is read to its end, kept until it
  * has not grown for TAIL_ROTATE_GRACE_MS and every line is confirmed, then closed; a new file at
- * its path starts only after it (the old file first, then the new one). A file that shrinks
+ * its path starts once the old one has been read to the end it had when the rotation was seen
+ * (the old file first, then the new one; late writes to the old file still follow, within the
+ * grace period, without holding the new file back). A file that shrinks
  * (copytruncate) starts again at 0 under a new src; lines written to it and truncated before
  * they were read are lost, which is inherent to copytruncate. Files seen for the first time are
  * read from offset 0: billing needs every line.
@@ -128,7 +130,10 @@ void tail_tag(tail_t *t, uint64_t token, int tag);
  * are forgotten (their tokens become stale) and are handed out again with the same (src, off). */
 void tail_rewind_all(tail_t *t);
 
-/* Writes the positions if anything changed since the last save. 0, or -1 with err. */
+/* Writes the positions if anything changed since the last save. 0, or -1 with err. The tail
+ * also saves by itself at start and whenever it identifies a new file, so that a file is known
+ * to the next run before any of its lines goes out; the caller saves about once a second (the
+ * positions) and at exit. */
 int tail_save(tail_t *t, char *err, size_t errlen);
 
 uint64_t tail_inflight(const tail_t *t);  /* lines handed out, not yet confirmed */
