@@ -22,8 +22,12 @@ bil=$!; track_pid $bil
 mkdir -p "$TMP/logs"
 log=$TMP/logs/access.log
 : > "$log"
+# The probe has a file of its own: appended into loggen's file it could land inside a line that
+# loggen's buffered writer had only half written.
+probe_log=$TMP/logs/probe.log
+: > "$probe_log"
 "$BIN/collector" -c "$TMP/hosts" -g "$GEODB" -f "$LOGGEN_FORMAT" -e bench -s "$TMP/state" \
-    --metrics-interval 1 "$log" 2> "$TMP/collector.log" &
+    --metrics-interval 1 "$log" "$probe_log" 2> "$TMP/collector.log" &
 col=$!; track_pid $col
 sleep 3
 
@@ -37,7 +41,7 @@ hz=$(getconf CLK_TCK)
 best=0
 for rate in $RATES; do
   c0=$(cpu_ticks $col); a0=$(cpu_ticks $agg); b0=$(cpu_ticks $bil); m0=$(cpu_ticks "$KAFKA_MOCK_PID")
-  before=$(kcat_count hits)
+  before=$(kcat_produced hits)
   "$BIN/loggen" --networks "$NETWORKS" -o "$log" --rate "$rate" --duration "$STEP" 2> "$TMP/loggen.log" &
   gen=$!; track_pid $gen
   lat=()
@@ -46,7 +50,7 @@ for rate in $RATES; do
     n0=$(probe_hits)
     t0=$(date +%s%N)
     printf '198.51.100.7 - - [%s] "GET /probe HTTP/1.1" 200 1 "-" "probe" probe.example HIT\n' \
-        "$(date -u '+%d/%b/%Y:%H:%M:%S +0000')" >> "$log"
+        "$(date -u '+%d/%b/%Y:%H:%M:%S +0000')" >> "$probe_log"
     until [ "$(probe_hits)" -gt "$n0" ] || [ $(( ($(date +%s%N) - t0) / 1000000 )) -gt 5000 ]; do sleep 0.01; done
     lat+=($(( ($(date +%s%N) - t0) / 1000000 )))
     sleep 0.2
@@ -54,7 +58,7 @@ for rate in $RATES; do
   wait $gen
   written=$(grep -o 'lines=[0-9]*' "$TMP/loggen.log" | tail -1 | cut -d= -f2)
   sleep 2
-  delivered=$(( $(kcat_count hits) - before ))
+  delivered=$(( $(kcat_produced hits) - before ))
   # the collector kept up if, 2 s after loggen stopped, everything written is in Kafka
   kept=$([ "$delivered" -ge "$written" ] && echo yes || echo no)
   lag=$(grep -o 'lag=[0-9]*' "$TMP/billing.log" | tail -1 | cut -d= -f2)
