@@ -401,5 +401,6 @@ int main(int argc, char **argv) {
         }
     }
     close_stages(&a);
+    cstats_fini(&a.stats);
     return rc;
 }

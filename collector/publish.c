@@ -11,7 +11,6 @@ struct publisher {
     pub_opts_t o;
     rd_kafka_t *rk;
     rd_kafka_topic_t *hits, *rejects;
-    int generation;        /* bumped on restart: callbacks of a purged producer are dropped */
     atomic_int fatal;      /* set by the error callback, acted on by pub_poll */
     atomic_int brokers_down;
     int outstanding;       /* queued, no callback yet (only touched on the caller's thread) */
@@ -149,7 +148,6 @@ int pub_flush(publisher_t *p, int timeout_ms) {
 int pub_restart(publisher_t *p, char *err, size_t errlen) {
     drop_producer(p);
     atomic_store(&p->fatal, 0);
-    p->generation++;
     return make_producer(p, err, errlen);
 }
 
