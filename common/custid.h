@@ -2,7 +2,7 @@
  *
  * A customer id travels through every stage: the collector's host map, the hit record's
  * `customer` and the Kafka message key, the aggregator's tokens file and URL path, and
- * PostgreSQL's `customers.id` (schema/005_trust.sql holds the same rule as a CHECK). Where one
+ * PostgreSQL's `customers.id` (a CHECK in schema/ holds the same rule). Where one
  * stage accepted an id another refused (`billing hosts` printing `acme+eu`, which the host map
  * then refused on reload), a customer's traffic was rejected. So there is one rule, here:
  * 1..CUSTID_MAX bytes of [A-Za-z0-9._-]. It keeps ids safe in URLs, file formats with `#`
