@@ -85,7 +85,7 @@ $(BUILD)/tests/unit/aggregator/test_%: $(BUILD)/tests/unit/aggregator/test_%.o $
 $(BUILD)/tests/unit/billing/test_%: $(BUILD)/tests/unit/billing/test_%.o $(SUPPORT_OBJ) $(BUILD)/libbilling.a $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_billing) $(LIBS_check)
 
-# Unit tests find real data and fixtures through these variables.
+# Tests read data from tests/data (TEST_DATA) only; SHARED_DATA (outside the repository) feeds benchmarks.
 export SHARED_DATA ?= $(abspath ../shared/data)
 export TEST_DATA   ?= $(abspath tests/data)
 

@@ -11,7 +11,7 @@
 #   TMP           this test's scratch directory (computed: a fresh mktemp -d under $TMPDIR);
 #                 removed at exit unless KEEP_TMP=1
 #   GEODB         the test GeoIP2-City database (default $ROOT/build/test-geo.mmdb)
-#   SHARED_DATA   real input data (default $ROOT/../shared/data); TEST_DATA: $ROOT/tests/data
+#   TEST_DATA     the data tests read ($ROOT/tests/data); SHARED_DATA: benchmarks only
 #   NETWORKS      loggen's client networks (default $TEST_DATA/geo-networks.tsv)
 #   LOGGEN_FORMAT the nginx log_format loggen writes (must equal tools/loggen_model.h; the
 #                 harness test checks it against `loggen --help`)

@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 start_kafka_mock
 
-log=$SHARED_DATA/apache_logs
+log=$TEST_DATA/apache_logs
 printf 'www.example.org acme\n' > "$TMP/hosts"
 "$BIN/collector" --once -c "$TMP/hosts" -g "$GEODB" --default-host www.example.org \
     -e edge-test -s "$TMP/state" "$log" 2> "$TMP/collector.log" || { cat "$TMP/collector.log"; fail "collector --once failed"; }

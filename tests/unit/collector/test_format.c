@@ -52,12 +52,12 @@ static const char *why_refused(format_t *f, const char *line) {
                       (int)s_.n, s_.p, str);                                                       \
     } while (0)
 
-/* ---- the real log: data/apache_logs --------------------------------------------------------- */
+/* ---- the real log: tests/data/apache_logs ------------------------------------------------ */
 
 static char *read_file(const char *name, size_t *len) {
-    const char *dir = getenv("SHARED_DATA");
+    const char *dir = getenv("TEST_DATA");
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir ? dir : "../shared/data", name);
+    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/data", name);
     FILE *fp = fopen(path, "rb");
     ck_assert_msg(fp != NULL, "cannot open %s", path);
     fseek(fp, 0, SEEK_END);

@@ -14,7 +14,7 @@ static void ack_all(tail_t *t) {
 
 START_TEST(test_every_line_of_a_real_log_with_its_exact_offset) {
     char path[512];
-    snprintf(path, sizeof path, "%s/apache_logs", getenv("SHARED_DATA"));
+    snprintf(path, sizeof path, "%s/apache_logs", getenv("TEST_DATA"));
     FILE *f = fopen(path, "r");
     ck_assert_ptr_nonnull(f);
     tail_t *t = open1(path, NULL, 1);
