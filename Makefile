@@ -13,7 +13,11 @@ SAN    ?=
 
 CC     ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Icommon -I/usr/include/postgresql -MMD -MP
+# Include paths and libraries come from pkg-config, not hard-coded paths (Debian's multiarch and
+# PostgreSQL's folder differ between releases).
+PKGS    = rdkafka jansson libpq libmaxminddb libmicrohttpd libcrypto check
+pkg     = $(shell pkg-config $(1) $(2) 2>/dev/null)
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Icommon $(call pkg,--cflags,$(PKGS)) -MMD -MP
 LDFLAGS ?=
 
 ifeq ($(SAN),asan)
@@ -27,11 +31,11 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 # Libraries per program: each links only what it uses.
-LIBS_common     = -ljansson -lrdkafka -lpthread -lm
-LIBS_collector  = -lmaxminddb $(LIBS_common)
-LIBS_aggregator = -lmicrohttpd -lcrypto $(LIBS_common)
-LIBS_billing    = -lpq $(LIBS_common)
-LIBS_check      = -lcheck_pic -lsubunit -lrt -lm -lpthread
+LIBS_common     = $(call pkg,--libs,jansson rdkafka) -lpthread -lm
+LIBS_collector  = $(call pkg,--libs,libmaxminddb) $(LIBS_common)
+LIBS_aggregator = $(call pkg,--libs,libmicrohttpd libcrypto) $(LIBS_common)
+LIBS_billing    = $(call pkg,--libs,libpq) $(LIBS_common)
+LIBS_check      = $(call pkg,--libs,check)
 
 PROGRAMS = collector aggregator billing
 TOOLS    = kafka-mock loggen
@@ -48,8 +52,17 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# Generated sources are built, never committed (the page's files under aggregator/dashboard/ are
+# the only copy): tools/embed-assets writes them into C, under $(BUILD)/gen.
+GEN_OBJ_aggregator = $(BUILD)/gen/dashboard_assets.o
+$(BUILD)/gen/dashboard_assets.c: tools/embed-assets $(wildcard aggregator/dashboard/*)
+	@mkdir -p $(dir $@)
+	python3 tools/embed-assets aggregator/dashboard $@
+$(BUILD)/gen/dashboard_assets.o: $(BUILD)/gen/dashboard_assets.c
+	$(CC) $(CFLAGS) -Iaggregator -c $< -o $@
+
 define program_rules
-$(BUILD)/lib$(1).a: $(call obj_of,$(1))
+$(BUILD)/lib$(1).a: $(call obj_of,$(1)) $(GEN_OBJ_$(1))
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^
 endef
@@ -107,7 +120,7 @@ FUZZ_LIBS = $(BUILD)/libcollector.a $(BUILD)/libaggregator.a $(BUILD)/libbilling
 
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(SUPPORT_OBJ) $(FUZZ_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ -lmaxminddb -lmicrohttpd -lcrypto -lpq $(LIBS_common)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(call pkg,--libs,libmaxminddb libmicrohttpd libcrypto libpq) $(LIBS_common)
 
 fuzz: $(FUZZ_BIN)
 
@@ -138,7 +151,7 @@ BENCH_SRC = $(wildcard bench/bench_*.c)
 BENCH_BIN = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 $(BUILD)/bench/bench_%: $(BUILD)/bench/bench_%.o $(SUPPORT_OBJ) $(FUZZ_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lmaxminddb -lmicrohttpd -lcrypto -lpq $(LIBS_common)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg,--libs,libmaxminddb libmicrohttpd libcrypto libpq) $(LIBS_common)
 
 bench: deps all $(BUILD)/test-geo.mmdb $(BENCH_BIN)
 	bash bench/run.sh
