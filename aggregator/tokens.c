@@ -2,6 +2,9 @@
  * checks, which walk every entry whatever they find. */
 #include "tokens.h"
 
+#include "cfgfile.h"
+#include "custid.h"
+
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -10,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHOW_MAX 80 /* bytes of a bad field quoted in a message */
 #define TOKENS_ENTRIES_MIN 8
 
 typedef struct tk_entry {
@@ -35,31 +37,13 @@ typedef struct parser {
     size_t errlen;
 } parser_t;
 
-/* A field fit for a message: at most SHOW_MAX bytes, unprintable bytes as '?'. */
-static const char *show(const char *s, size_t n, char out[SHOW_MAX + 4]) {
-    size_t k = n > SHOW_MAX ? SHOW_MAX : n;
-    for (size_t i = 0; i < k; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    strcpy(out + k, n > SHOW_MAX ? "..." : "");
-    return out;
-}
-
 static int fail(parser_t *p, const char *what, const char *tok, size_t n, const char *why) {
-    char buf[SHOW_MAX + 4];
-    snprintf(p->err, p->errlen, "%s:%u: %s '%s' %s", p->name, p->line, what, show(tok, n, buf),
-             why);
-    return -1;
+    cfg_line_t at = {.name = p->name, .no = p->line};
+    return cfg_fail(&at, p->err, p->errlen, what, tok, n, why);
 }
 
 int tokens_customer_ok(const char *s, size_t n) {
-    if (n == 0 || n > TOKENS_CUSTOMER_MAX) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '.' || c == '_' || c == '-';
-        if (!ok) return 0;
-    }
-    return 1;
+    return custid_valid(s, n);
 }
 
 static int hexval(char c) {
@@ -107,40 +91,18 @@ static int add_entry(parser_t *p, const char *cust, size_t cn, const char *hex, 
     return 0;
 }
 
-static int is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* One line, without its '\n'. */
-static int parse_line(parser_t *p, const char *s, size_t n) {
-    const char *nul = memchr(s, 0, n);
-    if (nul) {
-        snprintf(p->err, p->errlen, "%s:%u: has a NUL byte (is this a text file?)", p->name,
-                 p->line);
-        return -1;
-    }
-    const char *hash = memchr(s, '#', n);
-    if (hash) n = (size_t)(hash - s);
-    const char *f[3];
-    size_t fn[3], nf = 0, i = 0;
-    while (i < n && nf < 3) {
-        while (i < n && is_space(s[i]))
-            i++;
-        if (i == n) break;
-        f[nf] = s + i;
-        while (i < n && !is_space(s[i]))
-            i++;
-        fn[nf] = (size_t)(s + i - f[nf]);
-        nf++;
-    }
-    if (nf == 0) return 0;
-    if (nf == 1)
-        return fail(p, "entry", f[0], fn[0],
+/* One line of the file, split by cfgfile. */
+static int on_line(void *ctx, const cfg_line_t *l, char *err, size_t errlen) {
+    parser_t *p = ctx;
+    (void)err, (void)errlen; /* p holds the same buffer */
+    p->line = l->no;
+    if (l->nfields == 1)
+        return fail(p, "entry", l->f[0].p, l->f[0].n,
                     "has one field: expected CUSTOMER_ID SHA256_HEX (or * SHA256_HEX)");
-    if (nf == 3)
-        return fail(p, "field", f[2], fn[2],
+    if (l->nfields == 3)
+        return fail(p, "field", l->f[2].p, l->f[2].n,
                     "is one too many: expected CUSTOMER_ID SHA256_HEX (or * SHA256_HEX)");
-    return add_entry(p, f[0], fn[0], f[1], fn[1]);
+    return add_entry(p, l->f[0].p, l->f[0].n, l->f[1].p, l->f[1].n);
 }
 
 tokens_t *tokens_parse(const char *text, size_t len, const char *name, char *err, size_t errlen) {
@@ -150,46 +112,18 @@ tokens_t *tokens_parse(const char *text, size_t len, const char *name, char *err
         return NULL;
     }
     parser_t p = {t, name, 0, err, errlen};
-    size_t i = 0;
-    while (i < len) {
-        const char *nl = memchr(text + i, '\n', len - i);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        p.line++;
-        if (parse_line(&p, text + i, end - i) < 0) {
-            tokens_free(t);
-            return NULL;
-        }
-        i = end + 1;
+    if (cfg_parse(text, len, name, 2, on_line, &p, err, errlen) < 0) {
+        tokens_free(t);
+        return NULL;
     }
     return t;
 }
 
 tokens_t *tokens_load(const char *path, char *err, size_t errlen) {
-    tokens_t *t = NULL;
-    char *buf = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    buf = malloc(TOKENS_FILE_MAX + 1);
-    if (!buf) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        goto out;
-    }
-    size_t n = fread(buf, 1, TOKENS_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
-        goto out;
-    }
-    if (n > TOKENS_FILE_MAX) {
-        snprintf(err, errlen, "%s: larger than %u MiB: not a tokens file", path,
-                 TOKENS_FILE_MAX >> 20);
-        goto out;
-    }
-    t = tokens_parse(buf, n, path, err, errlen);
-out:
-    if (f) fclose(f);
+    size_t n = 0;
+    char *buf = cfg_read(path, TOKENS_FILE_MAX, &n, err, errlen);
+    if (!buf) return NULL;
+    tokens_t *t = tokens_parse(buf, n, path, err, errlen);
     free(buf);
     return t;
 }

@@ -6,6 +6,8 @@
  * it: the wildcard candidates, without hashing any byte twice. */
 #include "hostmap.h"
 
+#include "cfgfile.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
@@ -17,7 +19,6 @@
 #define FNV_PRIME 0x100000001b3ULL
 #define WILD_SEED 0x9e3779b97f4a7c15ULL /* separates "*.a.com" from "a.com" in the table */
 #define HOSTMAP_LABEL_MAX 63            /* longest DNS label */
-#define SHOW_MAX 80                     /* bytes of a bad token quoted in a message */
 #define HOSTMAP_SLOTS_MIN 16
 
 typedef struct hm_entry {
@@ -97,20 +98,9 @@ typedef struct parser {
     size_t errlen;
 } parser_t;
 
-/* A token fit for a message: at most SHOW_MAX bytes, unprintable bytes as '?'. */
-static const char *show(const char *s, size_t n, char out[SHOW_MAX + 4]) {
-    size_t k = n > SHOW_MAX ? SHOW_MAX : n;
-    for (size_t i = 0; i < k; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    strcpy(out + k, n > SHOW_MAX ? "..." : "");
-    return out;
-}
-
 static int fail(parser_t *p, const char *what, const char *tok, size_t n, const char *why) {
-    char buf[SHOW_MAX + 4];
-    snprintf(p->err, p->errlen, "%s:%u: %s '%s' %s", p->name, p->line, what, show(tok, n, buf),
-             why);
-    return -1;
+    cfg_line_t at = {.name = p->name, .no = p->line};
+    return cfg_fail(&at, p->err, p->errlen, what, tok, n, why);
 }
 
 static int is_name_char(char c) {
@@ -195,35 +185,16 @@ static int add_entry(parser_t *p, const char *host, size_t hn, const char *cust,
     return 0;
 }
 
-static int is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* One line without its '\n'. */
-static int parse_line(parser_t *p, const char *s, size_t n) {
-    const char *hash = memchr(s, '#', n);
-    if (hash) n = (size_t)(hash - s);
-    const char *tok[3];
-    size_t len[3];
-    int k = 0;
-    for (size_t i = 0; i < n;) {
-        while (i < n && is_space(s[i]))
-            i++;
-        if (i == n) break;
-        size_t start = i;
-        while (i < n && !is_space(s[i]))
-            i++;
-        if (k == 3) break;
-        tok[k] = s + start;
-        len[k++] = i - start;
-    }
-    if (k == 0) return 0;
-    if (k != 2) {
-        snprintf(p->err, p->errlen, "%s:%u: expected 'HOST CUSTOMER_ID', found %s", p->name,
-                 p->line, k == 1 ? "1 field" : "3 or more fields");
+/* One line of the file, split by cfgfile. */
+static int on_line(void *ctx, const cfg_line_t *l, char *err, size_t errlen) {
+    parser_t *p = ctx;
+    p->line = l->no;
+    if (l->nfields != 2) {
+        snprintf(err, errlen, "%s:%u: expected 'HOST CUSTOMER_ID', found %s", l->name, l->no,
+                 l->nfields == 1 ? "1 field" : "3 or more fields");
         return -1;
     }
-    return add_entry(p, tok[0], len[0], tok[1], len[1]);
+    return add_entry(p, l->f[0].p, l->f[0].n, l->f[1].p, l->f[1].n);
 }
 
 hostmap_t *hostmap_parse(const char *text, size_t len, const char *name, char *err, size_t errlen) {
@@ -235,60 +206,18 @@ hostmap_t *hostmap_parse(const char *text, size_t len, const char *name, char *e
         return NULL;
     }
     parser_t p = {m, name, 0, err, errlen};
-    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { /* a UTF-8 BOM from an editor */
-        text += 3;
-        len -= 3;
-    }
-    for (size_t off = 0; off < len;) {
-        const char *nl = memchr(text + off, '\n', len - off);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        p.line++;
-        if (parse_line(&p, text + off, end - off) < 0) {
-            hostmap_free(m);
-            return NULL;
-        }
-        off = end + 1;
+    if (cfg_parse(text, len, name, 2, on_line, &p, err, errlen) < 0) {
+        hostmap_free(m);
+        return NULL;
     }
     return m;
 }
 
 hostmap_t *hostmap_load(const char *path, char *err, size_t errlen) {
-    hostmap_t *m = NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    for (;;) {
-        if (n == cap) {
-            /* One byte past the limit is enough to tell that a file is over it. */
-            size_t want = cap ? 2 * cap : 65536;
-            if (cap > HOSTMAP_FILE_MAX) {
-                snprintf(err, errlen, "%s: larger than %u MiB", path, HOSTMAP_FILE_MAX >> 20);
-                goto out;
-            }
-            if (want > HOSTMAP_FILE_MAX + 1) want = HOSTMAP_FILE_MAX + 1;
-            char *bigger = realloc(buf, want);
-            if (!bigger) {
-                snprintf(err, errlen, "%s: out of memory", path);
-                goto out;
-            }
-            buf = bigger;
-            cap = want;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    if (ferror(f)) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
-        goto out;
-    }
-    m = hostmap_parse(buf, n, path, err, errlen);
-out:
-    fclose(f);
+    size_t n = 0;
+    char *buf = cfg_read(path, HOSTMAP_FILE_MAX, &n, err, errlen);
+    if (!buf) return NULL;
+    hostmap_t *m = hostmap_parse(buf, n, path, err, errlen);
     free(buf);
     return m;
 }

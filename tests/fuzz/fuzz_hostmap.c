@@ -9,6 +9,7 @@
  *    finds some customer;
  *  - case, a ":port" suffix and a trailing dot never change a lookup's answer. */
 #include "../../collector/hostmap.h"
+#include "cfgfile.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -60,52 +61,30 @@ static void check_host(const hostmap_t *m, const char *host, size_t n, int *rc, 
     if (*rc == 0 && (c2.n != cust->n || memcmp(c2.p, cust->p, c2.n) != 0)) abort();
 }
 
-static int is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* The fields of one line as the map file format defines them. */
-static int fields(const char *s, size_t n, const char *tok[3], size_t len[3]) {
-    const char *hash = memchr(s, '#', n);
-    if (hash) n = (size_t)(hash - s);
-    int k = 0;
-    for (size_t i = 0; i < n && k < 3;) {
-        while (i < n && is_space(s[i]))
-            i++;
-        if (i == n) break;
-        size_t start = i;
-        while (i < n && !is_space(s[i]))
-            i++;
-        tok[k] = s + start;
-        len[k++] = i - start;
-    }
-    return k;
-}
-
-static void check_line(const hostmap_t *m, const char *s, size_t n) {
+/* Each line as the map's own reader (cfgfile.h) splits it: every field as a host, and an
+ * accepted HOST CUSTOMER line as an entry that must be found. */
+static int check_entry(void *ctx, const cfg_line_t *l, char *err, size_t errlen) {
+    const hostmap_t *m = ctx;
+    (void)err, (void)errlen;
     int rc;
     slice_t c;
-    check_host(m, s, n, &rc, &c); /* the whole line as a host: anything goes */
-    const char *tok[3];
-    size_t len[3];
-    int k = fields(s, n, tok, len);
-    for (int i = 0; i < k; i++)
-        check_host(m, tok[i], len[i], &rc, &c);
-    if (k != 2) return;
-    /* the map accepted this line, so it is an entry */
-    const char *h = tok[0];
-    size_t hn = len[0];
+    for (size_t i = 0; i < l->nfields; i++)
+        check_host(m, l->f[i].p, l->f[i].n, &rc, &c);
+    if (l->nfields != 2) abort(); /* the map accepted the text */
+    const char *h = l->f[0].p;
+    size_t hn = l->f[0].n;
     if (hn >= 2 && h[0] == '*' && h[1] == '.') {
         char sub[300];
-        if (hn + 1 > HOSTMAP_HOST_MAX || hn - 1 >= sizeof sub) return; /* "q" + ".suffix" */
+        if (hn + 1 > HOSTMAP_HOST_MAX || hn - 1 >= sizeof sub) return 0; /* "q" + ".suffix" */
         sub[0] = 'q';
         memcpy(sub + 1, h + 1, hn - 1);
         check_host(m, sub, hn, &rc, &c);
         if (rc != 0) abort();
-        return;
+        return 0;
     }
     check_host(m, h, hn, &rc, &c);
-    if (rc != 0 || c.n != len[1] || memcmp(c.p, tok[1], c.n) != 0) abort();
+    if (rc != 0 || c.n != l->f[1].n || memcmp(c.p, l->f[1].p, c.n) != 0) abort();
+    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -116,14 +95,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (strncmp(err, "fuzz.map:", 9) != 0) abort();
         return 0;
     }
-    if (size >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { /* the map skips a BOM */
-        text += 3;
-        size -= 3;
-    }
-    for (size_t off = 0; off < size;) {
+    if (cfg_parse(text, size, "fuzz.map", 2, check_entry, m, err, sizeof err) < 0) abort();
+    for (size_t off = 0; off < size;) { /* each whole line as a host: anything goes */
         const char *nl = memchr(text + off, '\n', size - off);
         size_t end = nl ? (size_t)(nl - text) : size;
-        check_line(m, text + off, end - off);
+        int rc;
+        slice_t c;
+        check_host(m, text + off, end - off, &rc, &c);
         off = end + 1;
     }
     hostmap_free(m);
