@@ -2,6 +2,8 @@
  * second refills exactly r thousandths per millisecond: integer arithmetic, no drift. */
 #include "ratelimit.h"
 
+#include "strhash.h"
+
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,13 +45,7 @@ rl_t *rl_new(unsigned rate, unsigned burst) {
 }
 
 static uint64_t hash(uint64_t seed, const unsigned char *k, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ k[i]) * 0x100000001b3ULL;
-    h ^= h >> 33; /* murmur3 fmix64: the table uses the low bits */
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
+    return strhash(k, n, seed);
 }
 
 /* Thousandths in b at now: what it had plus the refill since, at most the burst. */

@@ -1,5 +1,7 @@
 #include "replay.h"
 
+#include "strhash.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,12 +18,6 @@ struct replay {
     mark_t *slots;
     size_t cap, n; /* cap is a power of two; n < cap / 2 */
 };
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ULL;
-    return h;
-}
 
 replay_t *replay_new(void) {
     replay_t *r = calloc(1, sizeof *r);
@@ -72,8 +68,8 @@ static int rebuild(replay_t *r, size_t cap, int (*keep)(const mark_t *, const vo
 
 int replay_seen(replay_t *r, int32_t partition, const char *edge, size_t edgelen, const char *src,
                 size_t srclen, uint64_t off, uint64_t now_s) {
-    uint64_t h = fnv(0xcbf29ce484222325ULL, &partition, sizeof partition);
-    h = fnv(fnv(fnv(h, edge, edgelen), "", 1), src, srclen);
+    /* Chained: the edge's hash seeds the src's, so ("ab", "c") and ("a", "bc") differ. */
+    uint64_t h = strhash(src, srclen, strhash(edge, edgelen, (uint64_t)(uint32_t)partition));
     size_t keylen = edgelen + 1 + srclen;
     for (size_t i = h & (r->cap - 1); r->slots[i].key; i = (i + 1) & (r->cap - 1)) {
         mark_t *m = &r->slots[i];

@@ -2,38 +2,18 @@
  * window_read.c). See window.h for the rules and window_int.h for the layout. */
 #include "window_int.h"
 
+#include "strhash.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #define CUST_CAP_MIN 64 /* first size of the customer table */
 #define KEY_CAP_MIN 8   /* first size of a customer's key table */
 
-/* ---- hashing ----------------------------------------------------------------------------------
- */
+/* ---- hashing ----------------------------------------------------------------------------------- */
 
-static inline uint64_t mix(uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
-/* Eight bytes at a time; the ids hashed here are short (customer, region). */
 uint64_t win_hash(const char *p, size_t n, uint64_t seed) {
-    uint64_t h = seed ^ (n * 0x9E3779B97F4A7C15ULL);
-    while (n >= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        h = (h ^ v) * 0x9E3779B97F4A7C15ULL;
-        h ^= h >> 29;
-        p += 8;
-        n -= 8;
-    }
-    uint64_t v = 0;
-    memcpy(&v, p, n);
-    return mix(h ^ v);
+    return strhash(p, n, seed);
 }
 
 static uint64_t key_hash(const char *country, const char *region, size_t rn) {

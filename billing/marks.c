@@ -1,6 +1,6 @@
 #include "marks.h"
 
-#include "bhash.h"
+#include "strhash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +21,7 @@ struct marks {
 };
 
 static uint64_t key_hash(const char *e, size_t en, const char *s, size_t sn, int32_t part) {
-    uint64_t h = bhash(s, sn, bhash(e, en, bhash_mix((uint64_t)(uint32_t)part + 1)));
+    uint64_t h = strhash(s, sn, strhash(e, en, strhash_mix((uint64_t)(uint32_t)part + 1)));
     return h ? h : 1;
 }
 

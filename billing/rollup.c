@@ -1,6 +1,6 @@
 #include "rollup.h"
 
-#include "bhash.h"
+#include "strhash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,11 +41,11 @@ struct rollup {
 /* The hash of (customer, hour, country): the same in every process, whatever the partition. */
 static uint64_t order_hash(const char *c, size_t n, int64_t hour_s, const char *country) {
     uint64_t k = (uint64_t)(unsigned char)country[0] << 8 | (unsigned char)country[1];
-    return bhash(c, n, bhash_mix(k ^ (uint64_t)hour_s * 0x9e3779b97f4a7c15ULL));
+    return strhash(c, n, strhash_mix(k ^ (uint64_t)hour_s * 0x9e3779b97f4a7c15ULL));
 }
 
 static uint64_t slot_hash(uint64_t order, int32_t part) {
-    uint64_t h = bhash_mix(order ^ ((uint64_t)(uint32_t)part + 1) * 0xc2b2ae3d27d4eb4fULL);
+    uint64_t h = strhash_mix(order ^ ((uint64_t)(uint32_t)part + 1) * 0xc2b2ae3d27d4eb4fULL);
     return h ? h : 1;
 }
 

@@ -1,17 +1,19 @@
-/* bhash.h: the hash billing's in-memory tables share (rollup.c, marks.c).
+/* strhash.h: the one string hash of the in-memory tables (billing's rollup and marks, the
+ * aggregator's windows, resend marks and rate limiter).
  *
- * Both tables are looked up once per hit, so the hash reads eight bytes at a time and mixes
+ * These tables are looked up once per hit, so the hash reads eight bytes at a time and mixes
  * with multiplications (the approach of wyhash/xxh3, much reduced): a few ns for the short
  * strings of a hit, with no allocation. Not for untrusted-key flooding resistance: keys come
- * from our own collectors, and tables grow rather than degrade. */
-#ifndef BHASH_H
-#define BHASH_H
+ * from our own collectors, and tables grow rather than degrade; a table whose keys come from
+ * outside (the rate limiter's client addresses) passes a random seed. */
+#ifndef STRHASH_H
+#define STRHASH_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-static inline uint64_t bhash_mix(uint64_t h) {
+static inline uint64_t strhash_mix(uint64_t h) {
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
@@ -21,7 +23,7 @@ static inline uint64_t bhash_mix(uint64_t h) {
 }
 
 /* Hash of p[0..n), continuing from seed (so keys of several parts chain their hashes). */
-static inline uint64_t bhash(const void *p, size_t n, uint64_t seed) {
+static inline uint64_t strhash(const void *p, size_t n, uint64_t seed) {
     const unsigned char *s = p;
     uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
     while (n >= 8) {
@@ -35,7 +37,7 @@ static inline uint64_t bhash(const void *p, size_t n, uint64_t seed) {
     uint64_t w = 0;
     memcpy(&w, s, n);
     h = (h ^ w) * 0x9fb21c651e98df25ULL;
-    return bhash_mix(h);
+    return strhash_mix(h);
 }
 
 #endif
