@@ -57,6 +57,9 @@ typedef struct consume_opts {
     size_t flush_rows;           /* flush as soon as rows + dirty marks reach this */
     int metrics_interval_s;      /* logfmt metrics line every N s (0: only at exit) */
     volatile sig_atomic_t *stop; /* set by the signal handlers: finish and return */
+    /* ownership (owner.h) */
+    const char *instance;       /* this member's name: application_name of its owner session */
+    volatile sig_atomic_t *hup; /* set by SIGHUP: logged, nothing to reload; NULL: unused */
 } consume_opts_t;
 
 typedef struct consume consume_t;
@@ -66,8 +69,9 @@ typedef struct consume consume_t;
 consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen);
 
 /* Runs until --once is done or *stop is set; writes what it holds before returning. Returns 0
- * (done, or stopped), 1 on a failure that retrying cannot fix (logged), or with --once when
- * stopped before the end. */
+ * (done, or stopped), 2 on a configuration error (the database does not exist, authentication
+ * failed: logged), 1 on a failure that retrying cannot fix (logged: an offset gap is one), or
+ * with --once when stopped before the end. */
 int consume_run(consume_t *c);
 
 void consume_free(consume_t *c);

@@ -8,7 +8,7 @@
 #   assert_usage_equals TRUTH...     usage_hourly = the sum of the truths' usage, row by row
 #   usage_hits                       sum(hits) of usage_hourly
 #   metric NAME LOG                  the last value of NAME in LOG's metrics lines
-#   run_once [ARGS]                  billing run --once with the fast group settings; its log
+#   run_once [ARGS]                  billing run --once (default options); its log
 #                                    is appended to $TMP/once.log
 
 billing_setup() {
@@ -73,6 +73,6 @@ metric() {
 }
 
 run_once() {
-    "$BIN/billing" run --once "${KAFKA_FAST_GROUP[@]}" "$@" 2>> "$TMP/once.log" ||
+    "$BIN/billing" run --once "$@" 2>> "$TMP/once.log" ||
         { tail -20 "$TMP/once.log"; fail "billing run --once $*"; }
 }
