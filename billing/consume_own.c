@@ -61,9 +61,11 @@ void consume_own_drop_all(consume_t *c, const char *why) {
         c->parts[ids[i]].owned = 0;
     }
     metric_add(&bstats_partitions, -(int64_t)n);
-    if (n)
+    if (n && held)
         log_warn("every partition dropped: unwritten sums are read again from the stored offsets",
                  "why=%s partitions=%zu unwritten_hits_dropped=%" PRIu64, why, n, held);
+    else if (n)
+        log_info("every partition released", "why=%s partitions=%zu", why, n);
     c->progress = 0;
     free(ids);
 }
@@ -116,8 +118,9 @@ static void owner_lost(consume_t *c, const char *err) {
     consume_own_drop_all(c, "owner connection lost");
     owner_disconnect(c->owner);
     if (!c->owner_down) {
-        log_warn("database unavailable: holding no partitions until it answers", "err=%s",
-                 log_quote(err, q, sizeof q));
+        log_warn("owner session lost (database away, or this member stalled longer than "
+                 "idle_session_timeout): holding no partitions until connected again",
+                 "err=%s", log_quote(err, q, sizeof q));
         c->owner_down = 1;
         c->owner_down_since = clock_mono_ms();
     }
@@ -129,17 +132,20 @@ static int start_reading(consume_t *c, int32_t *ids, size_t n) {
     char err[512], list[1024];
     int64_t *stored = calloc(n + 1, sizeof *stored), *start = calloc(n + 1, sizeof *start);
     size_t k = 0;
-    int rc = -1;
+    int rc = -1, kafka_away = 0;
     if (!stored || !start) goto out;
     if (consume_read_offsets(c, ids, n, stored) < 0) goto out;
     for (size_t i = 0; i < n; i++) {
-        int64_t lo, hi;
+        int64_t lo = -1, hi = -1;
         part_t *p = consume_part_get(c, ids[i]);
         if (!p) goto out;
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-            kassign_handle(c->kc), c->o.kafka->topic, ids[i], &lo, &hi, WATERMARK_TIMEOUT_MS);
-        if (e) {
-            consume_kafka_down(c, e, "cannot read a partition's range: not taken for now");
+        rd_kafka_resp_err_t e = kafka_away ? RD_KAFKA_RESP_ERR__TRANSPORT
+                                           : rd_kafka_query_watermark_offsets(
+                                                 kassign_handle(c->kc), c->o.kafka->topic, ids[i],
+                                                 &lo, &hi, WATERMARK_TIMEOUT_MS);
+        if (e) { /* asked once per look: the rest wait for the next one */
+            if (!kafka_away++)
+                consume_kafka_down(c, e, "cannot read the partitions' ranges: not taken for now");
             if (owner_release(c->owner, ids[i], err, sizeof err) < 0) goto out;
             continue;
         }
@@ -305,7 +311,7 @@ int consume_own_tick(consume_t *c, int64_t now) {
                  "log goes to stderr, which needs no reopening)",
                  "%s", "");
     }
-    if (now < c->next_look || (c->o.once && c->assigned)) return c->failed ? -1 : 0;
+    if (now < c->next_look) return c->failed ? -1 : 0;
     c->next_look = now + OWN_LOOK_MS;
     if (!c->started_ms) c->started_ms = now;
     if (!c->topic_parts && !learn_partitions(c)) return c->failed ? -1 : 0;
@@ -314,8 +320,10 @@ int consume_own_tick(consume_t *c, int64_t now) {
     if (owner_look(c->owner, c->topic_parts, c->other, &c->members, &c->rank, err, sizeof err) <
         0) {
         owner_lost(c, err);
+        c->assigned = 0; /* --once takes its partitions again once connected */
         return 0;
     }
+    if (c->o.once && c->assigned) return 0; /* the look keeps the session alive, nothing more */
     int held = 0, share = c->topic_parts;
     for (int32_t id = 0; id < c->nparts; id++)
         held += c->parts[id].owned;

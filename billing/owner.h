@@ -14,6 +14,8 @@
  *   writing what it holds of that partition (or dropping it). The lock is an optimisation of
  *   who works; correctness stays with the compare-and-set of the offsets: two sessions that
  *   both believed they owned a partition (a connection lost unnoticed) cannot both write.
+ * - A member that hangs holds its partitions OWNER_IDLE_TIMEOUT at most: the server ends its
+ *   idle owner session (idle_session_timeout), as Kafka would end its group session.
  * - A member whose owner connection fails holds nothing from that moment (the server drops the
  *   session's locks when it notices; the member drops its partitions at once, without waiting
  *   to learn which).
@@ -29,6 +31,9 @@
 #include <stdint.h>
 
 #define OWNER_SLOTS_MAX 4096 /* member slots tried: more live members than this are refused */
+/* The owner session's idle_session_timeout: a member whose loop stops (hung, SIGSTOP) loses its
+ * session, so its partitions, after this long. Members look every ~0.5 s. */
+#define OWNER_IDLE_TIMEOUT "10s"
 
 typedef enum { OWNER_PARTS, OWNER_MEMBERS } owner_kind_t;
 
