@@ -76,8 +76,9 @@ static void say_gap(consume_t *c, int32_t id, int64_t stored, int64_t lo, int64_
         snprintf(s, sizeof s, "%" PRId64, stored);
     else
         snprintf(s, sizeof s, "none");
-    log_error("offset gap: the stored offset is outside the range Kafka holds; nothing is "
-              "billed from this partition until `billing offsets reset` (see billing offsets)",
+    log_error("offset gap: the stored offset is outside the range Kafka holds (or none is "
+              "stored and the range starts above 0); nothing is billed from this partition until "
+              "`billing offsets reset` (see billing offsets)",
               "topic=%s group=%s partition=%" PRId32 " stored=%s kafka_range=%" PRId64
               "..%" PRId64,
               c->o.kafka->topic, c->o.group, id, s, lo, hi);
