@@ -315,9 +315,10 @@ int consume_own_tick(consume_t *c, int64_t now) {
     if (now < c->next_look) return c->failed ? -1 : 0;
     c->next_look = now + OWN_LOOK_MS;
     if (!c->started_ms) c->started_ms = now;
-    if (!c->topic_parts && !learn_partitions(c)) return c->failed ? -1 : 0;
+    /* The database first: a configuration error there is said even while Kafka is away. */
     int up = connect_owner(c, now);
     if (up <= 0) return up;
+    if (!c->topic_parts && !learn_partitions(c)) return c->failed ? -1 : 0;
     if (owner_look(c->owner, c->topic_parts, c->other, &c->members, &c->rank, err, sizeof err) <
         0) {
         owner_lost(c, err);
