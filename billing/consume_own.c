@@ -274,7 +274,7 @@ static int connect_owner(consume_t *c, int64_t now) {
     if (now < c->owner_retry_at) return 0;
     if (owner_connect(c->owner, !c->o.once, &config, err, sizeof err) == 0) {
         if (c->owner_down)
-            log_info("database available again: taking partitions", "down_ms=%" PRId64,
+            log_info("owner session connected again: taking partitions", "down_ms=%" PRId64,
                      now - c->owner_down_since);
         c->owner_down = 0;
         c->owner_backoff_ms = BACKOFF_MIN_MS;
