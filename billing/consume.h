@@ -1,16 +1,17 @@
 /* consume.h: `billing run`, the consumer of `hits` that bills each hit exactly once.
  *
- *   kcons (group member) -> hit_decode + checks -> replay marks (drop replays) -> rollup (sums
+ *   owner (partitions owned by advisory locks in PostgreSQL, owner.h; consume_own.c) ->
+ *   kassign (reads exactly those) -> hit_decode + checks -> replay marks (drop replays) -> rollup (sums
  *   per partition, customer, UTC hour, country) -> store_flush (one transaction: usage, offsets
  *   by compare-and-set, marks)
  *
  * Exactly once, whatever happens:
- * - Offsets live in PostgreSQL, written in the transaction that writes the sums they cover. On
- *   assignment a partition starts at its stored offset (Kafka's committed offsets are unused),
+ * - Offsets live in PostgreSQL, written in the transaction that writes the sums they cover. When
+ *   taken, a partition starts at its stored offset (Kafka's committed offsets are unused),
  *   so a kill -9 at any instant loses nothing (what was not committed is read again) and counts
  *   nothing twice (what was committed is past the stored offset).
  * - Each offset moves by compare-and-set from the value this consumer read or wrote. A consumer
- *   that lost a partition (rebalance, a pause longer than the session) and still holds sums
+ *   that lost a partition (its owner session ended while it still held sums) and still holds sums
  *   fails the compare: it rolls back, drops exactly that partition's sums and marks, re-reads
  *   the stored offset and seeks there. Sums of other partitions are kept and written next.
  * - A COMMIT whose connection dropped is never retried blindly: after reconnecting, a partition
@@ -20,8 +21,8 @@
  * - Replays of the collector (same edge, src, off) are dropped by the marks (marks.h).
  * - PostgreSQL down or restarting: the loop stops taking messages (librdkafka buffers a bounded
  *   amount), retries with backoff, and goes on where it was; the outage and the recovery are
- *   logged once each. An outage longer than max.poll.interval.ms (5 min) costs the group
- *   membership: the partitions come back through a rebalance, from the stored offsets.
+ *   logged once each. The owner session is lost with the server: every partition is dropped at
+ *   once and taken again, from the stored offsets, when the database answers.
  * - Kafka down: librdkafka reconnects by itself (its log lines, with repeats suppressed, say so;
  *   consumer errors that reach billing are logged once per change); billing writes what it
  *   holds and waits.

@@ -1,5 +1,6 @@
-/* consume_int.h: the state `billing run` shares between consume.c (the loop and the batches)
- * and consume_state.c (partitions, rebalances, waiting out outages, flushes). Private to them. */
+/* consume_int.h: the state `billing run` shares between consume.c (the loop and the batches),
+ * consume_state.c (partitions, waiting out outages, flushes) and consume_own.c (taking and
+ * releasing partitions, offset gaps). Private to them. */
 #ifndef CONSUME_INT_H
 #define CONSUME_INT_H
 
@@ -13,7 +14,7 @@
 #include "store.h"
 
 #define BATCH_MAX 8192     /* messages taken from librdkafka at once */
-#define POLL_MAX_MS 100    /* longest wait in kcons_poll: flushes and signals stay timely */
+#define POLL_MAX_MS 100    /* longest wait in kassign_poll: flushes and signals stay timely */
 #define BACKOFF_MIN_MS 100 /* first wait after a failure, doubled up to BACKOFF_MAX_MS */
 #define BACKOFF_MAX_MS 5000
 #define SHUTDOWN_FLUSH_MS 10000 /* how long the last flush may retry after a stop signal */

@@ -155,7 +155,8 @@ static int start_reading(consume_t *c, int32_t *ids, size_t n) {
             goto out;
         }
         consume_forget(c, ids[i]);
-        *p = (part_t){1, stored[i], stored[i] >= 0 ? stored[i] : 0, lo, c->o.once ? hi : -1, 0};
+        /* owned only once Kafka reads it (below): a gap in a later partition leaves it unread */
+        *p = (part_t){0, stored[i], stored[i] >= 0 ? stored[i] : 0, lo, c->o.once ? hi : -1, 0};
         ids[k] = ids[i];
         start[k++] = p->next;
     }
@@ -164,6 +165,8 @@ static int start_reading(consume_t *c, int32_t *ids, size_t n) {
         c->failed = 1;
         goto out;
     }
+    for (size_t i = 0; i < k; i++)
+        c->parts[ids[i]].owned = 1;
     metric_add(&bstats_partitions, (int64_t)k);
     describe(ids, start, k, list, sizeof list);
     if (k)
