@@ -321,12 +321,17 @@ int consume_own_tick(consume_t *c, int64_t now) {
     /* The database first: a configuration error there is said even while Kafka is away. */
     int up = connect_owner(c, now);
     if (up <= 0) return up;
-    if (!c->topic_parts && !learn_partitions(c)) return c->failed ? -1 : 0;
-    if (owner_look(c->owner, c->topic_parts, c->other, &c->members, &c->rank, err, sizeof err) <
-        0) {
-        owner_lost(c, err);
-        c->assigned = 0; /* --once takes its partitions again once connected */
-        return 0;
+    /* Looking also keeps the owner session from idling out while Kafka keeps us waiting. */
+    uint8_t none;
+    for (;;) {
+        if (owner_look(c->owner, c->topic_parts, c->topic_parts ? c->other : &none, &c->members,
+                       &c->rank, err, sizeof err) < 0) {
+            owner_lost(c, err);
+            c->assigned = 0; /* --once takes its partitions again once connected */
+            return 0;
+        }
+        if (c->topic_parts) break;
+        if (!learn_partitions(c)) return c->failed ? -1 : 0;
     }
     if (c->o.once && c->assigned) return 0; /* the look keeps the session alive, nothing more */
     int held = 0, share = c->topic_parts;
