@@ -85,6 +85,14 @@ int consume_db_wait(consume_t *c, int rc, const char *err) {
         c->db_down_since = clock_mono_ms();
         c->backoff_ms = BACKOFF_MIN_MS;
     }
+    if (c->o.once && clock_mono_ms() - c->db_down_since >= ONCE_DB_WAIT_MS) {
+        log_error("database unavailable: --once gives up (what was not committed is read again "
+                  "next run)",
+                  "waited_ms=%" PRId64 " err=%s", clock_mono_ms() - c->db_down_since,
+                  log_quote(err, q, sizeof q));
+        c->failed = 1;
+        return -1;
+    }
     if (consume_nap(c, c->backoff_ms) < 0) return -1;
     c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
     return 0;
