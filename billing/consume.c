@@ -359,7 +359,8 @@ int consume_run(consume_t *c) {
             break;
         }
     }
-    if (!c->failed && !c->config_error && c->progress) { /* stopped: write what is held, a little patiently */
+    if (!c->failed && !c->config_error &&
+        c->progress) { /* stopped: write what is held, a little patiently */
         c->final = 1;
         c->final_deadline = clock_mono_ms() + SHUTDOWN_FLUSH_MS;
         if (consume_flush(c) < 0 && !c->failed)

@@ -1,8 +1,8 @@
 /* consume.h: `billing run`, the consumer of `hits` that bills each hit exactly once.
  *
  *   owner (partitions owned by advisory locks in PostgreSQL, owner.h; consume_own.c) ->
- *   kassign (reads exactly those) -> hit_decode + checks -> replay marks (drop replays) -> rollup (sums
- *   per partition, customer, UTC hour, country) -> store_flush (one transaction: usage, offsets
+ *   kassign (reads exactly those) -> hit_decode + checks -> replay marks (drop replays) -> rollup
+ * (sums per partition, customer, UTC hour, country) -> store_flush (one transaction: usage, offsets
  *   by compare-and-set, marks)
  *
  * Exactly once, whatever happens:

@@ -90,13 +90,13 @@ struct consume {
     int64_t next_look;      /* monotonic ms of the next look at pg_locks */
     int64_t owner_retry_at; /* monotonic ms of the next connection attempt */
     int owner_backoff_ms;
-    int owner_down;         /* the owner connection is away (logged once) */
+    int owner_down; /* the owner connection is away (logged once) */
     int64_t owner_down_since;
-    int64_t started_ms;     /* monotonic ms at start: --once gives up on the database after
-                               ONCE_DB_WAIT_MS */
-    int meta_logged;        /* a metadata failure was logged */
-    int config_error;       /* a configuration error (missing database, bad credentials): exit 2 */
-    int members, rank;      /* live members and our place, at the last look */
+    int64_t started_ms; /* monotonic ms at start: --once gives up on the database after
+                           ONCE_DB_WAIT_MS */
+    int meta_logged;    /* a metadata failure was logged */
+    int config_error;   /* a configuration error (missing database, bad credentials): exit 2 */
+    int members, rank;  /* live members and our place, at the last look */
 };
 
 /* consume_state.c */
@@ -116,9 +116,9 @@ void consume_forget(consume_t *c, int32_t id);
 int consume_flush(consume_t *c);
 
 /* consume_own.c: taking and releasing partitions (owner.h) */
-#define OWN_LOOK_MS 500         /* how often members look at pg_locks and rebalance */
-#define OWN_RETRY_MAX_MS 5000   /* longest wait between two connection attempts */
-#define ONCE_DB_WAIT_MS 60000   /* --once gives up (exit 1) on a database away this long */
+#define OWN_LOOK_MS 500       /* how often members look at pg_locks and rebalance */
+#define OWN_RETRY_MAX_MS 5000 /* longest wait between two connection attempts */
+#define ONCE_DB_WAIT_MS 60000 /* --once gives up (exit 1) on a database away this long */
 #define WATERMARK_TIMEOUT_MS 5000
 /* Runs the ownership protocol when due: connect, look, take or release. -1 when billing must
  * stop (c->failed or c->config_error set), else 0. */

@@ -29,7 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- dropping and gaps ------------------------------------------------------------------------ */
+/* ---- dropping and gaps ------------------------------------------------------------------------
+ */
 
 static void unassign(consume_t *c, const int32_t *ids, size_t n) {
     char err[512];
@@ -79,8 +80,7 @@ static void say_gap(consume_t *c, int32_t id, int64_t stored, int64_t lo, int64_
     log_error("offset gap: the stored offset is outside the range Kafka holds (or none is "
               "stored and the range starts above 0); nothing is billed from this partition until "
               "`billing offsets reset` (see billing offsets)",
-              "topic=%s group=%s partition=%" PRId32 " stored=%s kafka_range=%" PRId64
-              "..%" PRId64,
+              "topic=%s group=%s partition=%" PRId32 " stored=%s kafka_range=%" PRId64 "..%" PRId64,
               c->o.kafka->topic, c->o.group, id, s, lo, hi);
     c->failed = 1;
 }
@@ -98,7 +98,8 @@ void consume_own_gap(consume_t *c, int32_t id) {
     say_gap(c, id, p->next >= 0 ? p->next : p->stored, lo, hi);
 }
 
-/* ---- taking and releasing --------------------------------------------------------------------- */
+/* ---- taking and releasing ---------------------------------------------------------------------
+ */
 
 /* A compact "0@120,1@0,..." list for the log. */
 static void describe(const int32_t *ids, const int64_t *offs, size_t n, char *buf, size_t cap) {
@@ -140,10 +141,10 @@ static int start_reading(consume_t *c, int32_t *ids, size_t n) {
         int64_t lo = -1, hi = -1;
         part_t *p = consume_part_get(c, ids[i]);
         if (!p) goto out;
-        rd_kafka_resp_err_t e = kafka_away ? RD_KAFKA_RESP_ERR__TRANSPORT
-                                           : rd_kafka_query_watermark_offsets(
-                                                 kassign_handle(c->kc), c->o.kafka->topic, ids[i],
-                                                 &lo, &hi, WATERMARK_TIMEOUT_MS);
+        rd_kafka_resp_err_t e =
+            kafka_away ? RD_KAFKA_RESP_ERR__TRANSPORT
+                       : rd_kafka_query_watermark_offsets(kassign_handle(c->kc), c->o.kafka->topic,
+                                                          ids[i], &lo, &hi, WATERMARK_TIMEOUT_MS);
         if (e) { /* asked once per look: the rest wait for the next one */
             if (!kafka_away++)
                 consume_kafka_down(c, e, "cannot read the partitions' ranges: not taken for now");
@@ -169,8 +170,7 @@ static int start_reading(consume_t *c, int32_t *ids, size_t n) {
         c->parts[ids[i]].owned = 1;
     metric_add(&bstats_partitions, (int64_t)k);
     describe(ids, start, k, list, sizeof list);
-    if (k)
-        log_info("partitions taken", "count=%zu members=%d start=%s", k, c->members, list);
+    if (k) log_info("partitions taken", "count=%zu members=%d start=%s", k, c->members, list);
     rc = 0;
 out:
     free(stored);
@@ -242,7 +242,8 @@ out:
     return rc;
 }
 
-/* ---- the look --------------------------------------------------------------------------------- */
+/* ---- the look ---------------------------------------------------------------------------------
+ */
 
 /* The topic's partition count, once. 0 while unknown. */
 static int learn_partitions(consume_t *c) {

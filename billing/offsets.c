@@ -39,27 +39,28 @@ static int bad(const char *msg) {
 }
 
 static void usage(void) {
-    printf("usage: billing offsets [options]\n"
-           "       billing offsets reset (--partition N | --all) --to earliest|latest|OFFSET\n"
-           "                             --reason TEXT [options]\n"
-           "Shows, per partition, the offset billing stored beside the range Kafka holds, the\n"
-           "lag, the member owning it and its state (ok, or gap: billing run stops there until a\n"
-           "reset), then the live members. `reset` moves stored offsets after a person decided;\n"
-           "each reset is kept in billing_offset_resets. Replay marks stay as they are (they\n"
-           "name log lines, not Kafka offsets): hits read again are not billed twice.\n\n" KOPTS_HELP
-           "  -G, --group GROUP        the offsets' group (default " CONSUME_DEFAULT_GROUP ")\n"
-           "      --partition N        reset: this partition\n"
-           "      --all                reset: every partition of the topic\n"
-           "      --to WHERE           reset: earliest (Kafka's first offset), latest (its end),\n"
-           "                           or an offset within Kafka's range\n"
-           "      --reason TEXT        reset: why (kept in the audit table; required)\n"
-           "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"
-           "                           libpq's PG* environment variables)\n"
-           "      --role ROLE          SET ROLE to this after connecting (default " STORE_READER_ROLE
-           ",\n"
-           "                           " STORE_WRITER_ROLE " for reset; '' keeps the login role)\n"
-           "  -v, --log-level LEVEL    debug, info (default), warn, error\n"
-           "  -h, --help               this text\n");
+    printf(
+        "usage: billing offsets [options]\n"
+        "       billing offsets reset (--partition N | --all) --to earliest|latest|OFFSET\n"
+        "                             --reason TEXT [options]\n"
+        "Shows, per partition, the offset billing stored beside the range Kafka holds, the\n"
+        "lag, the member owning it and its state (ok, or gap: billing run stops there until a\n"
+        "reset), then the live members. `reset` moves stored offsets after a person decided;\n"
+        "each reset is kept in billing_offset_resets. Replay marks stay as they are (they\n"
+        "name log lines, not Kafka offsets): hits read again are not billed twice.\n\n" KOPTS_HELP
+        "  -G, --group GROUP        the offsets' group (default " CONSUME_DEFAULT_GROUP ")\n"
+        "      --partition N        reset: this partition\n"
+        "      --all                reset: every partition of the topic\n"
+        "      --to WHERE           reset: earliest (Kafka's first offset), latest (its end),\n"
+        "                           or an offset within Kafka's range\n"
+        "      --reason TEXT        reset: why (kept in the audit table; required)\n"
+        "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"
+        "                           libpq's PG* environment variables)\n"
+        "      --role ROLE          SET ROLE to this after connecting (default " STORE_READER_ROLE
+        ",\n"
+        "                           " STORE_WRITER_ROLE " for reset; '' keeps the login role)\n"
+        "  -v, --log-level LEVEL    debug, info (default), warn, error\n"
+        "  -h, --help               this text\n");
 }
 
 static int parse_to(opts_t *o, const char *s) {
@@ -73,12 +74,10 @@ static int parse_to(opts_t *o, const char *s) {
 }
 
 static int parse(int argc, char **argv, opts_t *o) {
-    static const struct option lo[] = {KOPTS_LONGOPTS,          {"group", 1, 0, 'G'},
-                                       {"db", 1, 0, 'd'},       {"role", 1, 0, 'r'},
-                                       {"partition", 1, 0, 'p'}, {"all", 0, 0, 'a'},
-                                       {"to", 1, 0, 'T'},       {"reason", 1, 0, 'R'},
-                                       {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
-                                       {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        KOPTS_LONGOPTS,           {"group", 1, 0, 'G'}, {"db", 1, 0, 'd'}, {"role", 1, 0, 'r'},
+        {"partition", 1, 0, 'p'}, {"all", 0, 0, 'a'},   {"to", 1, 0, 'T'}, {"reason", 1, 0, 'R'},
+        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     char err[512], *end;
     int c;
     if (argc > 1 && !strcmp(argv[1], "reset")) {
@@ -93,11 +92,21 @@ static int parse(int argc, char **argv, opts_t *o) {
         if (r < 0) return bad(err);
         if (r > 0) continue;
         switch (c) {
-        case 'G': o->group = optarg; break;
-        case 'd': o->db = optarg; break;
-        case 'r': o->role = optarg; break;
-        case 'a': o->all = 1; break;
-        case 'R': o->reason = optarg; break;
+        case 'G':
+            o->group = optarg;
+            break;
+        case 'd':
+            o->db = optarg;
+            break;
+        case 'r':
+            o->role = optarg;
+            break;
+        case 'a':
+            o->all = 1;
+            break;
+        case 'R':
+            o->reason = optarg;
+            break;
         case 'p':
             o->partition = strtoll(optarg, &end, 10);
             if (!*optarg || *end || o->partition < 0 || o->partition > INT32_MAX)
@@ -108,12 +117,16 @@ static int parse(int argc, char **argv, opts_t *o) {
                 return bad("--to: expected earliest, latest or an offset >= 0");
             break;
         case 'v':
-            if (log_level_parse(optarg) < 0) return bad("--log-level: expected debug, info, warn or error");
+            if (log_level_parse(optarg) < 0)
+                return bad("--log-level: expected debug, info, warn or error");
             log_min_level = (log_level_t)log_level_parse(optarg);
             break;
-        case 'h': usage(); return 0;
+        case 'h':
+            usage();
+            return 0;
         default:
-            snprintf(err, sizeof err, "unknown or incomplete option '%s' (see billing offsets --help)",
+            snprintf(err, sizeof err,
+                     "unknown or incomplete option '%s' (see billing offsets --help)",
                      argv[optind - 1]);
             return bad(err);
         }
@@ -133,7 +146,8 @@ static int parse(int argc, char **argv, opts_t *o) {
     return -1;
 }
 
-/* ---- what each side knows --------------------------------------------------------------------- */
+/* ---- what each side knows ---------------------------------------------------------------------
+ */
 
 /* Kafka's partitions and their watermarks. The count, or -1 (err). */
 static int kafka_side(const opts_t *o, prow_t **rows, char *err, size_t errlen) {
@@ -180,8 +194,9 @@ static int db_side(PGconn *c, const opts_t *o, prow_t *rows, int n, char *err, s
     char ns[16];
     snprintf(ns, sizeof ns, "%d", (int)owner_ns(OWNER_PARTS, o->group, o->k.topic));
     const char *p[2] = {o->group, o->k.topic};
-    PGresult *res = q(c, "SELECT partition, next_offset FROM billing_offsets"
-                         " WHERE group_id = $1 AND topic = $2",
+    PGresult *res = q(c,
+                      "SELECT partition, next_offset FROM billing_offsets"
+                      " WHERE group_id = $1 AND topic = $2",
                       2, p, PGRES_TUPLES_OK, err, errlen);
     if (!res) return -1;
     for (int r = 0; r < PQntuples(res); r++) {
@@ -190,11 +205,12 @@ static int db_side(PGconn *c, const opts_t *o, prow_t *rows, int n, char *err, s
     }
     PQclear(res);
     const char *p2[1] = {ns};
-    res = q(c, "SELECT l.objid::int8, coalesce(a.application_name, '')"
-               " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
-               " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
-               " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-               " AND l.classid = $1::int8::oid",
+    res = q(c,
+            "SELECT l.objid::int8, coalesce(a.application_name, '')"
+            " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND l.classid = $1::int8::oid",
             1, p2, PGRES_TUPLES_OK, err, errlen);
     if (!res) return -1;
     for (int r = 0; r < PQntuples(res); r++) {
@@ -210,23 +226,26 @@ static int is_gap(const prow_t *r) {
     return r->stored >= 0 ? r->stored < r->lo || r->stored > r->hi : r->lo > 0;
 }
 
-/* ---- billing offsets -------------------------------------------------------------------------- */
+/* ---- billing offsets --------------------------------------------------------------------------
+ */
 
 static int print_members(PGconn *c, const opts_t *o, char *err, size_t errlen) {
     char ns[16];
     snprintf(ns, sizeof ns, "%d", (int)owner_ns(OWNER_MEMBERS, o->group, o->k.topic));
     const char *p[1] = {ns};
     PGresult *res =
-        q(c, "SELECT l.objid::int8, coalesce(a.application_name, ''), l.pid,"
-             " coalesce(to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
-             " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
-             " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
-             " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-             " AND l.classid = $1::int8::oid ORDER BY 1",
+        q(c,
+          "SELECT l.objid::int8, coalesce(a.application_name, ''), l.pid,"
+          " coalesce(to_char(a.backend_start AT TIME ZONE 'UTC', "
+          "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+          " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+          " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+          " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+          " AND l.classid = $1::int8::oid ORDER BY 1",
           1, p, PGRES_TUPLES_OK, err, errlen);
     if (!res) return -1;
-    printf("\nmembers: %d live\n%-6s %-40s %-8s %s\n", PQntuples(res), "slot", "instance",
-           "pid", "since");
+    printf("\nmembers: %d live\n%-6s %-40s %-8s %s\n", PQntuples(res), "slot", "instance", "pid",
+           "since");
     for (int r = 0; r < PQntuples(res); r++)
         printf("%-6s %-40s %-8s %s\n", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
                PQgetvalue(res, r, 2), PQgetvalue(res, r, 3));
@@ -237,13 +256,14 @@ static int print_members(PGconn *c, const opts_t *o, char *err, size_t errlen) {
 static int show(PGconn *c, const opts_t *o, prow_t *rows, int n, char *err, size_t errlen) {
     int gaps = 0;
     printf("group %s, topic %s: %d partitions\n", o->group, o->k.topic, n);
-    printf("%-9s %12s %12s %12s %10s  %-6s %s\n", "partition", "stored", "kafka_low",
-           "kafka_high", "lag", "state", "owner");
+    printf("%-9s %12s %12s %12s %10s  %-6s %s\n", "partition", "stored", "kafka_low", "kafka_high",
+           "lag", "state", "owner");
     for (int i = 0; i < n; i++) {
         const prow_t *r = &rows[i];
         char st[24] = "-", lag[24] = "-";
         if (r->stored >= 0) snprintf(st, sizeof st, "%" PRId64, r->stored);
-        if (!is_gap(r)) snprintf(lag, sizeof lag, "%" PRId64, r->hi - (r->stored >= 0 ? r->stored : r->lo));
+        if (!is_gap(r))
+            snprintf(lag, sizeof lag, "%" PRId64, r->hi - (r->stored >= 0 ? r->stored : r->lo));
         gaps += is_gap(r);
         printf("%-9d %12s %12" PRId64 " %12" PRId64 " %10s  %-6s %s\n", i, st, r->lo, r->hi, lag,
                is_gap(r) ? "gap" : "ok", r->owner[0] ? r->owner : "-");
@@ -255,15 +275,17 @@ static int show(PGconn *c, const opts_t *o, prow_t *rows, int n, char *err, size
     return print_members(c, o, err, errlen);
 }
 
-/* ---- billing offsets reset -------------------------------------------------------------------- */
+/* ---- billing offsets reset --------------------------------------------------------------------
+ */
 
 /* One partition's reset inside the open transaction. 0, 1 (refused: err), -1 (failed: err). */
 static int reset_one(PGconn *c, const opts_t *o, int part, const prow_t *r, char *err,
                      size_t errlen) {
     int64_t to = o->to == TO_EARLIEST ? r->lo : o->to == TO_LATEST ? r->hi : o->to_offset;
     if (to < r->lo || to > r->hi) {
-        snprintf(err, errlen, "partition %d: --to %" PRId64 " is outside Kafka's range %" PRId64
-                 "..%" PRId64, part, to, r->lo, r->hi);
+        snprintf(err, errlen,
+                 "partition %d: --to %" PRId64 " is outside Kafka's range %" PRId64 "..%" PRId64,
+                 part, to, r->lo, r->hi);
         return 1;
     }
     char ns[16], ps[16], tos[24], los[24], his[24], who[300], host[200];
@@ -282,8 +304,10 @@ static int reset_one(PGconn *c, const opts_t *o, int part, const prow_t *r, char
     int got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
     if (!got) {
-        snprintf(err, errlen, "partition %d is owned by the live member %s: stop it first "
-                 "(or reset only the partitions nobody holds)", part, r->owner[0] ? r->owner : "?");
+        snprintf(err, errlen,
+                 "partition %d is owned by the live member %s: stop it first "
+                 "(or reset only the partitions nobody holds)",
+                 part, r->owner[0] ? r->owner : "?");
         return 1;
     }
     const char *p[8] = {o->group, o->k.topic, ps, tos, los, his, o->reason, who};

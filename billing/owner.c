@@ -24,8 +24,8 @@ int32_t owner_ns(owner_kind_t kind, const char *group, const char *topic) {
 
 int owner_config_error(const char *msg) {
     static const char *const says[] = {"does not exist", "authentication failed",
-                                        "no pg_hba.conf entry", "password is required",
-                                        "permission denied for database"};
+                                       "no pg_hba.conf entry", "password is required",
+                                       "permission denied for database"};
     for (size_t i = 0; i < sizeof says / sizeof *says; i++)
         if (strstr(msg, says[i])) return 1;
     return 0;
@@ -106,9 +106,9 @@ int owner_connect(owner_t *o, int member, int *config, char *err, size_t errlen)
      * partitions for the kernel's TCP timeouts (minutes): keepalives and an unacknowledged-send
      * limit fail the owner connection within ~11 s (the server drops the idle session after
      * OWNER_IDLE_TIMEOUT on its side). Before dbname: the connection string may override them. */
-    const char *keys[] = {"keepalives_idle",  "keepalives_interval",       "keepalives_count",
-                          "tcp_user_timeout", "dbname",                    "fallback_application_name",
-                          "client_encoding",  NULL};
+    const char *keys[] = {
+        "keepalives_idle", "keepalives_interval",       "keepalives_count", "tcp_user_timeout",
+        "dbname",          "fallback_application_name", "client_encoding",  NULL};
     const char *vals[] = {"5", "2", "3", "10000", o->conninfo, o->instance, "UTF8", NULL};
     *config = 0;
     owner_disconnect(o);
@@ -127,10 +127,10 @@ int owner_connect(owner_t *o, int member, int *config, char *err, size_t errlen)
     PQclear(res);
     /* A member that hangs (SIGSTOP, a stalled loop) must not keep its partitions for ever: the
      * server ends a session idle this long, and its locks with it. A live member looks every
-     * OWN_LOOK_MS (billing/consume_int.h), far more often. PostgreSQL 14 and later; older servers ignore it here
-     * (a hung member then holds its partitions until it is killed). */
-    PQclear(PQexec(o->conn, "SELECT set_config('idle_session_timeout', '" OWNER_IDLE_TIMEOUT
-                            "', false)"));
+     * OWN_LOOK_MS (billing/consume_int.h), far more often. PostgreSQL 14 and later; older servers
+     * ignore it here (a hung member then holds its partitions until it is killed). */
+    PQclear(PQexec(o->conn,
+                   "SELECT set_config('idle_session_timeout', '" OWNER_IDLE_TIMEOUT "', false)"));
     for (int s = 0; member && s < OWNER_SLOTS_MAX; s++) {
         int got = lock_call(o, "pg_try_advisory_lock", o->ns_members, s, err, errlen);
         if (got < 0) return -1;

@@ -13,8 +13,8 @@ struct kassign {
 
 kassign_t *kassign_new(const kopts_t *o, const char *group, const char *const *defaults, char *err,
                        size_t errlen) {
-    const char *own[] = {"group.id", group, "enable.auto.commit", "false",
-                         "enable.auto.offset.store", "false"};
+    const char *own[] = {
+        "group.id", group, "enable.auto.commit", "false", "enable.auto.offset.store", "false"};
     size_t nown = sizeof own / sizeof own[0], nd = 0;
     while (defaults && defaults[nd])
         nd += 2;
