@@ -218,26 +218,25 @@ static int cmd_hosts(int argc, char **argv) {
 /* ---- billing run ---------------------------------------------------------------------------- */
 
 static void run_usage(void) {
-    printf(
-        "usage: billing run [options]\n"
-        "Consumes hit records from Kafka into usage_hourly, exactly once: sums per customer,\n"
-        "UTC hour and country, written with the Kafka offsets in one transaction.\n\n" KOPTS_HELP
-        "  -G, --group GROUP        names the stored offsets and the members sharing the\n"
-        "                           partitions (advisory locks in PostgreSQL, not a Kafka group)\n"
-        "                           (default " CONSUME_DEFAULT_GROUP ")\n"
-        "      --once               take every partition no live member holds, consume each up\n"
-        "                           to its end as it was when taken, write, exit\n"
-        "      --instance-id ID     this member's name in PostgreSQL (application_name;\n"
-        "                           billing offsets shows it) (default HOST:PID)\n" DB_HELP
-        "      --role ROLE          SET ROLE to this after connecting, when the login role is\n"
-        "                           a member (default " STORE_WRITER_ROLE
-        "; '' keeps the login role)\n"
-        "      --flush-ms N         write at least every N ms (default %d)\n"
-        "      --flush-rows N       write as soon as N rows are held (default %d)\n"
-        "      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
-        "      --metrics-interval N seconds between metrics log lines (default 10, 0 = only "
-        "at exit)\n" COMMON_HELP,
-        CONSUME_DEFAULT_FLUSH_MS, CONSUME_DEFAULT_FLUSH_ROWS);
+    printf("usage: billing run [options]\n"
+           "Consumes hit records from Kafka into usage_hourly, exactly once: sums per customer,\n"
+           "UTC hour and country, written with the Kafka offsets in one transaction.\n\n" KOPTS_HELP
+           "  -G, --group GROUP        names the stored offsets and the members sharing the\n"
+           "                           partitions (locks in PostgreSQL, not a Kafka group)\n"
+           "                           (default " CONSUME_DEFAULT_GROUP ")\n"
+           "      --once               take every partition no live member holds, consume each up\n"
+           "                           to its end as it was when taken, write, exit\n"
+           "      --instance-id ID     this member's name in PostgreSQL (application_name;\n"
+           "                           billing offsets shows it) (default HOST:PID)\n" DB_HELP
+           "      --role ROLE          SET ROLE to this after connecting, when the login role is\n"
+           "                           a member (default " STORE_WRITER_ROLE
+           "; '' keeps the login role)\n"
+           "      --flush-ms N         write at least every N ms (default %d)\n"
+           "      --flush-rows N       write as soon as N rows are held (default %d)\n"
+           "      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+           "      --metrics-interval N seconds between metrics log lines (default 10, 0 = only "
+           "at exit)\n" COMMON_HELP,
+           CONSUME_DEFAULT_FLUSH_MS, CONSUME_DEFAULT_FLUSH_ROWS);
 }
 
 enum {
@@ -384,16 +383,15 @@ static int cmd_run(int argc, char **argv) {
 /* ---- dispatch ------------------------------------------------------------------------------- */
 
 static void usage(FILE *f) {
-    fprintf(
-        f, "usage: billing [--help | --version] COMMAND [options]\n"
-           "Byte totals of a CDN's hits in PostgreSQL, exactly once, and monthly invoices.\n\n"
-           "commands:\n"
-           "  migrate   apply the schema migrations (schema/NNN_name.sql) not applied yet\n"
-           "  run       consume hits from Kafka into usage_hourly, exactly once\n"
-           "  hosts     print the collector's host map from customer_hosts\n"
-           "  invoice   compute a month's invoices\n"
-           "  offsets   stored offsets beside Kafka's range, owners; `offsets reset` moves them\n\n"
-           "`billing COMMAND --help` lists the options of each.\n");
+    fprintf(f, "usage: billing [--help | --version] COMMAND [options]\n"
+               "Byte totals of a CDN's hits in PostgreSQL, exactly once, and monthly invoices.\n\n"
+               "commands:\n"
+               "  migrate   apply the schema migrations (schema/NNN_name.sql) not applied yet\n"
+               "  run       consume hits from Kafka into usage_hourly, exactly once\n"
+               "  hosts     print the collector's host map from customer_hosts\n"
+               "  invoice   compute a month's invoices\n"
+               "  offsets   stored offsets beside Kafka's range; `offsets reset` moves them\n\n"
+               "`billing COMMAND --help` lists the options of each.\n");
 }
 
 int main(int argc, char **argv) {
