@@ -246,9 +246,10 @@ static int print_members(PGconn *c, const opts_t *o, char *err, size_t errlen) {
     if (!res) return -1;
     printf("\nmembers: %d live\n%-6s %-40s %-8s %s\n", PQntuples(res), "slot", "instance", "pid",
            "since");
+    /* "since" needs the right to see the session's details (same role, pg_read_all_stats) */
     for (int r = 0; r < PQntuples(res); r++)
         printf("%-6s %-40s %-8s %s\n", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
-               PQgetvalue(res, r, 2), PQgetvalue(res, r, 3));
+               PQgetvalue(res, r, 2), *PQgetvalue(res, r, 3) ? PQgetvalue(res, r, 3) : "-");
     PQclear(res);
     return 0;
 }
@@ -278,7 +279,8 @@ static int show(PGconn *c, const opts_t *o, prow_t *rows, int n, char *err, size
 /* ---- billing offsets reset --------------------------------------------------------------------
  */
 
-/* One partition's reset inside the open transaction. 0, 1 (refused: err), -1 (failed: err). */
+/* One partition's reset inside the open transaction. 0, 1 (bad --to: err), -1 (refused or
+ * failed: err). */
 static int reset_one(PGconn *c, const opts_t *o, int part, const prow_t *r, char *err,
                      size_t errlen) {
     int64_t to = o->to == TO_EARLIEST ? r->lo : o->to == TO_LATEST ? r->hi : o->to_offset;
@@ -308,7 +310,7 @@ static int reset_one(PGconn *c, const opts_t *o, int part, const prow_t *r, char
                  "partition %d is owned by the live member %s: stop it first "
                  "(or reset only the partitions nobody holds)",
                  part, r->owner[0] ? r->owner : "?");
-        return 1;
+        return -1; /* not bad usage: the state refuses it (exit 1) */
     }
     const char *p[8] = {o->group, o->k.topic, ps, tos, los, his, o->reason, who};
     res = q(c,
