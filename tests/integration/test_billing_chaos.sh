@@ -38,7 +38,7 @@ for ((r = 1; r <= ROUNDS || $(pid_alive $collector && echo 1 || echo 0); r++)); 
     start_member
     ((r % 3 == 0)) && start_member # two members sharing the partitions
     if ((r % 4 == 1)); then
-        sleep 0.05 # killed before it took any partition
+        sleep 0.02 # killed before it took any partition
         early=$((early + 1))
     else
         sleep "$(awk -v x=$RANDOM 'BEGIN {printf "%.2f", 0.3 + x / 32767 * 1.2}')"
@@ -48,7 +48,7 @@ for ((r = 1; r <= ROUNDS || $(pid_alive $collector && echo 1 || echo 0); r++)); 
 done
 wait "$collector" || { tail "$TMP/collector.log"; fail "collector --once"; }
 ROUNDS=$((r - 1))
-echo "chaos: $ROUNDS rounds, $early members killed within 50 ms of their start"
+echo "chaos: $ROUNDS rounds, $early members killed within 20 ms of their start"
 
 t0=$(date +%s%3N)
 "$BIN/billing" run --once 2>> "$TMP/billing.log" || { tail "$TMP/billing.log"; fail "billing --once"; }
