@@ -50,7 +50,7 @@
 
 typedef struct consume_opts {
     const kopts_t *kafka;        /* brokers, topic, -X properties */
-    const char *group;           /* consumer group, also the key of the stored offsets */
+    const char *group;           /* names the stored offsets and the lock space */
     const char *conninfo;        /* libpq conninfo or URI; "" = PG* environment */
     const char *role;            /* SET ROLE to this after connecting ("" = stay) */
     int once;                    /* stop at the partition ends as they were at start */
@@ -65,7 +65,7 @@ typedef struct consume_opts {
 
 typedef struct consume consume_t;
 
-/* Creates the consumer (joins the group on the first poll). NULL with err on bad Kafka
+/* Creates the consumer (takes partitions on the first poll, owner.h). NULL with err on bad Kafka
  * properties. The caller owns the result: consume_free. */
 consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen);
 
