@@ -16,6 +16,7 @@
 
 #define OFFSETS_TIMEOUT_MS 5000 /* Kafka metadata and watermark queries */
 #define REASON_MAX 1000
+#define OFFSETS_VERSION "billing 0.1.0" /* the same as BILLING_VERSION in billing/main.c */
 
 enum { TO_NONE, TO_EARLIEST, TO_LATEST, TO_OFFSET };
 
@@ -75,9 +76,10 @@ static int parse_to(opts_t *o, const char *s) {
 
 static int parse(int argc, char **argv, opts_t *o) {
     static const struct option lo[] = {
-        KOPTS_LONGOPTS,           {"group", 1, 0, 'G'}, {"db", 1, 0, 'd'}, {"role", 1, 0, 'r'},
-        {"partition", 1, 0, 'p'}, {"all", 0, 0, 'a'},   {"to", 1, 0, 'T'}, {"reason", 1, 0, 'R'},
-        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+        KOPTS_LONGOPTS,      {"group", 1, 0, 'G'},     {"db", 1, 0, 'd'},
+        {"role", 1, 0, 'r'}, {"partition", 1, 0, 'p'}, {"all", 0, 0, 'a'},
+        {"to", 1, 0, 'T'},   {"reason", 1, 0, 'R'},    {"log-level", 1, 0, 'v'},
+        {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
     char err[512], *end;
     int c;
     if (argc > 1 && !strcmp(argv[1], "reset")) {
@@ -87,7 +89,7 @@ static int parse(int argc, char **argv, opts_t *o) {
     }
     opterr = 0;
     o->partition = -1;
-    while ((c = getopt_long(argc, argv, KOPTS_SHORTOPTS "G:v:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, KOPTS_SHORTOPTS "G:v:hV", lo, NULL)) != -1) {
         int r = kopts_parse(&o->k, c, optarg, err, sizeof err);
         if (r < 0) return bad(err);
         if (r > 0) continue;
@@ -123,6 +125,9 @@ static int parse(int argc, char **argv, opts_t *o) {
             break;
         case 'h':
             usage();
+            return 0;
+        case 'V':
+            puts(OFFSETS_VERSION);
             return 0;
         default:
             snprintf(err, sizeof err,
