@@ -85,8 +85,8 @@ struct consume {
     int reason_logged[BREJ_COUNT];
     /* ---- ownership (consume_own.c, owner.h): partitions by advisory locks, not Kafka's group */
     owner_t *owner;
-    int32_t topic_parts;    /* partitions of the topic (Kafka metadata); 0 until known */
-    uint8_t *other;         /* [topic_parts]: held by another session at the last look */
+    int32_t own_parts;    /* partitions of the topic (Kafka metadata); 0 until known */
+    uint8_t *other;         /* [own_parts]: held by another session at the last look */
     int64_t next_look;      /* monotonic ms of the next look at pg_locks */
     int64_t owner_retry_at; /* monotonic ms of the next connection attempt */
     int owner_backoff_ms;

@@ -181,12 +181,12 @@ out:
 /* Takes up to want free partitions (other[] clear, not owned), preferred ones first. */
 static int take(consume_t *c, int want) {
     char err[512];
-    int32_t *ids = calloc((size_t)c->topic_parts + 1, sizeof *ids);
+    int32_t *ids = calloc((size_t)c->own_parts + 1, sizeof *ids);
     size_t n = 0;
     int rc = -1;
     if (!ids) goto out;
     for (int pass = 0; pass < (c->o.once ? 1 : 2) && (int)n < want; pass++) {
-        for (int32_t id = 0; id < c->topic_parts && (int)n < want; id++) {
+        for (int32_t id = 0; id < c->own_parts && (int)n < want; id++) {
             const part_t *p = consume_part(c, id);
             int preferred = c->members > 0 && id % c->members == c->rank;
             if (c->other[id] || (p && p->owned) || (pass == 0 && !preferred && !c->o.once))
@@ -266,7 +266,7 @@ static int learn_partitions(consume_t *c) {
         return 0;
     }
     if (c->meta_logged) log_info("kafka available again", "%s", "");
-    c->topic_parts = n;
+    c->own_parts = n;
     return n;
 }
 
@@ -325,22 +325,22 @@ int consume_own_tick(consume_t *c, int64_t now) {
     /* Looking also keeps the owner session from idling out while Kafka keeps us waiting. */
     uint8_t none;
     for (;;) {
-        if (owner_look(c->owner, c->topic_parts, c->topic_parts ? c->other : &none, &c->members,
+        if (owner_look(c->owner, c->own_parts, c->own_parts ? c->other : &none, &c->members,
                        &c->rank, err, sizeof err) < 0) {
             owner_lost(c, err);
             c->assigned = 0; /* --once takes its partitions again once connected */
             return 0;
         }
-        if (c->topic_parts) break;
+        if (c->own_parts) break;
         if (!learn_partitions(c)) return c->failed ? -1 : 0;
     }
     if (c->o.once && c->assigned) return 0; /* the look keeps the session alive, nothing more */
-    int held = 0, share = c->topic_parts;
+    int held = 0, share = c->own_parts;
     for (int32_t id = 0; id < c->nparts; id++)
         held += c->parts[id].owned;
     if (!c->o.once) {
         int m = c->members > 0 ? c->members : 1;
-        share = c->topic_parts / m + (c->rank < c->topic_parts % m);
+        share = c->own_parts / m + (c->rank < c->own_parts % m);
     }
     int rc = 0;
     if (held > share)
@@ -349,7 +349,7 @@ int consume_own_tick(consume_t *c, int64_t now) {
         rc = take(c, share - held);
     if (rc == 0 && c->o.once && !c->assigned) {
         int others = 0;
-        for (int32_t id = 0; id < c->topic_parts; id++)
+        for (int32_t id = 0; id < c->own_parts; id++)
             others += c->other[id];
         if (others)
             log_info("--once leaves the partitions live members hold to them", "count=%d", others);
