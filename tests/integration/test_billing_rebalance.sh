@@ -31,14 +31,18 @@ track_pid $b
 # both hold partitions: their last metrics line says so (8 each once settled)
 holds() { [[ "$(metric partitions "$1")" == "$2" ]]; }
 both() { holds "$TMP/a.log" 8 && holds "$TMP/b.log" 8; }
+t0=$(date +%s%3N)
 wait_for 30 both || { tail -n 3 "$TMP/a.log" "$TMP/b.log"; fail "the members did not settle on 8 partitions each"; }
+echo "two members settled on 8 partitions each within $(($(date +%s%3N) - t0)) ms (metrics lines come every 1 s)"
 sleep 2
 echo "freezing A at $(usage_hits) hits, holding $(metric pending "$TMP/a.log") (last logged)"
 kill -STOP "$a"
 # B takes A's partitions once the server ended A's idle session (10 s), and writes past A's
 # offsets.
 b_all() { holds "$TMP/b.log" 16; }
+t0=$(date +%s%3N)
 wait_for 30 b_all || fail "B did not take over A's partitions"
+echo "B holds all 16 partitions $(($(date +%s%3N) - t0)) ms after A was frozen (idle_session_timeout 10 s)"
 sleep 2
 kill -CONT "$a"
 echo "thawed A at $(usage_hits) hits"
