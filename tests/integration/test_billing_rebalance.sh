@@ -56,6 +56,6 @@ wait "$b" || fail "B exited with $?"
 run_once
 assert_usage_equals "$TMP/t.json"
 conflicts=$(metric offset_conflicts "$TMP/a.log")
-echo "A: offset_conflicts=$conflicts revoked_dropped=$(grep -o 'unwritten_hits_dropped=[0-9]*' "$TMP/a.log" | paste -sd' ')"
+echo "A: offset_conflicts=$conflicts hits_dropped=$(metric dropped "$TMP/a.log")"
 grep 'stored offsets moved' "$TMP/a.log" | head -3 || true
 echo ok
