@@ -61,18 +61,23 @@ consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    /* A stored offset out of range (retention passed it) restarts at the earliest message still
-     * there, not at the end: as little as possible is lost. Partition EOF events tell --once
-     * where each partition ends. queued.min.messages: librdkafka 2.0.2 compares it with the one
-     * consumer queue of all partitions, and pauses fetching for a second when it is exceeded,
-     * which happens during every flush at the default (100000): measured 190k hits/s catching
-     * up at the default, 390k/s at 500000 (bench/billing.sh). -X overrides any of these. */
-    const char *defaults[] = {"auto.offset.reset",        "earliest",  "enable.partition.eof",
+    /* A stored offset out of range (retention passed it, the topic made anew) is an error, never
+     * a silent jump (auto.offset.reset=error: consume_own.c stops on it). Partition EOF events
+     * tell --once where each partition ends. queued.min.messages: librdkafka 2.0.2 compares it
+     * with the one consumer queue of all partitions, and pauses fetching for a second when it is
+     * exceeded, which happens during every flush at the default (100000): measured 190k hits/s
+     * catching up at the default, 390k/s at 500000 (bench/billing.sh). -X overrides any of
+     * these. The group.id is only a name: billing never joins a Kafka group (owner.h). */
+    const char *defaults[] = {"auto.offset.reset",        "error",     "enable.partition.eof",
                               o->once ? "true" : "false", "client.id", "billing",
                               "queued.min.messages",      "500000",    NULL};
-    kcons_hooks_t hooks = {consume_on_assign, consume_on_revoke, c};
-    c->kc = kcons_new(o->kafka, o->group, defaults, &hooks, err, errlen);
+    c->kc = kassign_new(o->kafka, o->group, defaults, err, errlen);
     if (!c->kc) goto fail;
+    c->owner = owner_new(o->conninfo, o->instance, o->group, o->kafka->topic);
+    if (!c->owner) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     return c;
 fail:
     consume_free(c);
@@ -81,7 +86,9 @@ fail:
 
 void consume_free(consume_t *c) {
     if (!c) return;
-    kcons_free(c->kc); /* leaves the group: on_revoke may still run, so free the rest after */
+    kassign_free(c->kc);
+    owner_free(c->owner); /* closing its session frees every lock it held */
+    free(c->other);
     store_free(c->store);
     rollup_free(c->rollup);
     marks_free(c->marks);
@@ -275,54 +282,6 @@ out:
 
 /* ---- --once ---------------------------------------------------------------------------------- */
 
-/* The end of every partition as it is now: --once stops there. Waits out a Kafka outage. */
-static int once_init(consume_t *c) {
-    rd_kafka_t *rk = kcons_handle(c->kc);
-    const char *topic = c->o.kafka->topic;
-    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    int rc = -1, waited = 0, backoff = BACKOFF_MIN_MS;
-    if (!t) goto out;
-    for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, 5000);
-        if (!e && md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
-            break;
-        if (!e && md->topic_cnt == 1 &&
-            md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-            log_error("topic does not exist", "topic=%s", topic);
-            goto out;
-        }
-        if (!waited++)
-            log_warn("kafka unavailable: waiting to learn where the partitions end", "err=%s",
-                     rd_kafka_err2name(e ? e : md->topics[0].err));
-        if (md) rd_kafka_metadata_destroy(md);
-        md = NULL;
-        if (consume_nap(c, backoff) < 0) goto out;
-        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-    }
-    for (int i = 0; i < md->topics[0].partition_cnt; i++) {
-        int32_t id = md->topics[0].partitions[i].id;
-        part_t *p = consume_part_get(c, id);
-        int64_t lo, hi;
-        if (!p) goto out;
-        rd_kafka_resp_err_t e;
-        while ((e = rd_kafka_query_watermark_offsets(rk, topic, id, &lo, &hi, 5000)) != 0) {
-            if (!waited++)
-                log_warn("kafka unavailable: waiting to learn where the partitions end", "err=%s",
-                         rd_kafka_err2name(e));
-            if (consume_nap(c, backoff) < 0) goto out;
-        }
-        p->low = lo;
-        p->end = hi;
-    }
-    if (waited) log_info("kafka available again", "%s", "");
-    rc = 0;
-out:
-    if (md) rd_kafka_metadata_destroy(md);
-    if (t) rd_kafka_topic_destroy(t);
-    return rc;
-}
-
 /* Every owned partition consumed up to its end at start. */
 static int once_reached(consume_t *c) {
     if (!c->assigned) return 0;
@@ -338,7 +297,7 @@ static int once_reached(consume_t *c) {
 /* ---- the loop -------------------------------------------------------------------------------- */
 
 static void update_lag(consume_t *c) {
-    rd_kafka_t *rk = kcons_handle(c->kc);
+    rd_kafka_t *rk = kassign_handle(c->kc);
     int64_t lag = 0;
     for (int32_t id = 0; id < c->nparts; id++) {
         const part_t *p = &c->parts[id];
@@ -370,15 +329,14 @@ static int flush_due(consume_t *c, int64_t now, int64_t next_flush) {
 int consume_run(consume_t *c) {
     char err[512], q[600];
     int done = 0;
-    if (c->o.once && once_init(c) < 0) return 1;
     int64_t now = clock_mono_ms(), next_flush = now + c->o.flush_ms;
     int64_t next_metrics = now + (int64_t)c->o.metrics_interval_s * 1000;
     while (!*c->o.stop && !c->failed) {
         int timeout = POLL_MAX_MS;
         if (c->progress && next_flush - now < timeout)
             timeout = next_flush > now ? (int)(next_flush - now) : 0;
-        int n = kcons_poll(c->kc, c->msgs, BATCH_MAX, timeout, err, sizeof err);
-        if (n < 0 && *c->o.stop) break; /* an assignment cut short by the stop signal */
+        if (consume_own_tick(c, now) < 0) break;
+        int n = kassign_poll(c->kc, c->msgs, BATCH_MAX, timeout, err, sizeof err);
         if (n < 0) {
             log_error("kafka consumer failed", "err=%s", log_quote(err, q, sizeof q));
             c->failed = 1;
@@ -401,7 +359,8 @@ int consume_run(consume_t *c) {
             break;
         }
     }
-    if (!c->failed && c->progress) { /* stopped: write what is held, a little patiently */
+    if (!c->failed && !c->config_error &&
+        c->progress) { /* stopped: write what is held, a little patiently */
         c->final = 1;
         c->final_deadline = clock_mono_ms() + SHUTDOWN_FLUSH_MS;
         if (consume_flush(c) < 0 && !c->failed)
@@ -410,6 +369,8 @@ int consume_run(consume_t *c) {
     }
     update_lag(c);
     log_metrics("final metrics");
+    consume_own_drop_all(c, "stopping");
+    if (c->config_error) return 2;
     if (c->failed) return 1;
     return c->o.once && !done ? 1 : 0;
 }

@@ -1,16 +1,17 @@
 /* consume.h: `billing run`, the consumer of `hits` that bills each hit exactly once.
  *
- *   kcons (group member) -> hit_decode + checks -> replay marks (drop replays) -> rollup (sums
- *   per partition, customer, UTC hour, country) -> store_flush (one transaction: usage, offsets
+ *   owner (partitions owned by advisory locks in PostgreSQL, owner.h; consume_own.c) ->
+ *   kassign (reads exactly those) -> hit_decode + checks -> replay marks (drop replays) -> rollup
+ * (sums per partition, customer, UTC hour, country) -> store_flush (one transaction: usage, offsets
  *   by compare-and-set, marks)
  *
  * Exactly once, whatever happens:
- * - Offsets live in PostgreSQL, written in the transaction that writes the sums they cover. On
- *   assignment a partition starts at its stored offset (Kafka's committed offsets are unused),
+ * - Offsets live in PostgreSQL, written in the transaction that writes the sums they cover. When
+ *   taken, a partition starts at its stored offset (Kafka's committed offsets are unused),
  *   so a kill -9 at any instant loses nothing (what was not committed is read again) and counts
  *   nothing twice (what was committed is past the stored offset).
  * - Each offset moves by compare-and-set from the value this consumer read or wrote. A consumer
- *   that lost a partition (rebalance, a pause longer than the session) and still holds sums
+ *   that lost a partition (its owner session ended while it still held sums) and still holds sums
  *   fails the compare: it rolls back, drops exactly that partition's sums and marks, re-reads
  *   the stored offset and seeks there. Sums of other partitions are kept and written next.
  * - A COMMIT whose connection dropped is never retried blindly: after reconnecting, a partition
@@ -20,8 +21,8 @@
  * - Replays of the collector (same edge, src, off) are dropped by the marks (marks.h).
  * - PostgreSQL down or restarting: the loop stops taking messages (librdkafka buffers a bounded
  *   amount), retries with backoff, and goes on where it was; the outage and the recovery are
- *   logged once each. An outage longer than max.poll.interval.ms (5 min) costs the group
- *   membership: the partitions come back through a rebalance, from the stored offsets.
+ *   logged once each. The owner session is lost with the server: every partition is dropped at
+ *   once and taken again, from the stored offsets, when the database answers.
  * - Kafka down: librdkafka reconnects by itself (its log lines, with repeats suppressed, say so;
  *   consumer errors that reach billing are logged once per change); billing writes what it
  *   holds and waits.
@@ -49,7 +50,7 @@
 
 typedef struct consume_opts {
     const kopts_t *kafka;        /* brokers, topic, -X properties */
-    const char *group;           /* consumer group, also the key of the stored offsets */
+    const char *group;           /* names the stored offsets and the lock space */
     const char *conninfo;        /* libpq conninfo or URI; "" = PG* environment */
     const char *role;            /* SET ROLE to this after connecting ("" = stay) */
     int once;                    /* stop at the partition ends as they were at start */
@@ -57,17 +58,21 @@ typedef struct consume_opts {
     size_t flush_rows;           /* flush as soon as rows + dirty marks reach this */
     int metrics_interval_s;      /* logfmt metrics line every N s (0: only at exit) */
     volatile sig_atomic_t *stop; /* set by the signal handlers: finish and return */
+    /* ownership (owner.h) */
+    const char *instance;       /* this member's name: application_name of its owner session */
+    volatile sig_atomic_t *hup; /* set by SIGHUP: logged, nothing to reload; NULL: unused */
 } consume_opts_t;
 
 typedef struct consume consume_t;
 
-/* Creates the consumer (joins the group on the first poll). NULL with err on bad Kafka
+/* Creates the consumer (takes partitions on the first poll, owner.h). NULL with err on bad Kafka
  * properties. The caller owns the result: consume_free. */
 consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen);
 
 /* Runs until --once is done or *stop is set; writes what it holds before returning. Returns 0
- * (done, or stopped), 1 on a failure that retrying cannot fix (logged), or with --once when
- * stopped before the end. */
+ * (done, or stopped), 2 on a configuration error (the database does not exist, authentication
+ * failed: logged), 1 on a failure that retrying cannot fix (logged: an offset gap is one), or
+ * with --once when stopped before the end. */
 int consume_run(consume_t *c);
 
 void consume_free(consume_t *c);

@@ -1,18 +1,20 @@
-/* consume_int.h: the state `billing run` shares between consume.c (the loop and the batches)
- * and consume_state.c (partitions, rebalances, waiting out outages, flushes). Private to them. */
+/* consume_int.h: the state `billing run` shares between consume.c (the loop and the batches),
+ * consume_state.c (partitions, waiting out outages, flushes) and consume_own.c (taking and
+ * releasing partitions, offset gaps). Private to them. */
 #ifndef CONSUME_INT_H
 #define CONSUME_INT_H
 
 #include "consume.h"
 
 #include "bstats.h"
-#include "kconsumer.h"
+#include "kassign.h"
+#include "owner.h"
 #include "marks.h"
 #include "rollup.h"
 #include "store.h"
 
 #define BATCH_MAX 8192     /* messages taken from librdkafka at once */
-#define POLL_MAX_MS 100    /* longest wait in kcons_poll: flushes and signals stay timely */
+#define POLL_MAX_MS 100    /* longest wait in kassign_poll: flushes and signals stay timely */
 #define BACKOFF_MIN_MS 100 /* first wait after a failure, doubled up to BACKOFF_MAX_MS */
 #define BACKOFF_MAX_MS 5000
 #define SHUTDOWN_FLUSH_MS 10000 /* how long the last flush may retry after a stop signal */
@@ -30,7 +32,7 @@ typedef struct part {
     int64_t stored;   /* next_offset in PostgreSQL, as last read or written; STORE_NO_OFFSET */
     int64_t next;     /* next offset to consume; -1 until the first message when started from the
                          beginning (no stored offset) */
-    int64_t low, end; /* --once: the watermarks at start; end -1: not part of this run */
+    int64_t low, end; /* the watermarks when taken; end -1: not --once (read on for ever) */
     int odd_logged;   /* an unexpected offset was logged since the assignment */
 } part_t;
 
@@ -47,13 +49,13 @@ typedef struct item {
 
 struct consume {
     consume_opts_t o;
-    kcons_t *kc;
+    kassign_t *kc; /* the Kafka consumer of exactly the owned partitions */
     store_t *store;
     rollup_t *rollup;
     marks_t *marks;
     part_t *parts;
     int32_t nparts;
-    int assigned; /* the group gave us an assignment (possibly empty) */
+    int assigned; /* partitions were taken at least once (possibly none) */
     int progress; /* an owned partition's next moved past its stored offset */
     int failed;   /* a failure retrying cannot fix: stop */
     int final;    /* the last flush after a stop signal: retry until SHUTDOWN_FLUSH_MS */
@@ -81,6 +83,20 @@ struct consume {
     int backoff_ms;
     rd_kafka_resp_err_t last_kafka_err;
     int reason_logged[BREJ_COUNT];
+    /* ---- ownership (consume_own.c, owner.h): partitions by advisory locks, not Kafka's group */
+    owner_t *owner;
+    int32_t own_parts;    /* partitions of the topic (Kafka metadata); 0 until known */
+    uint8_t *other;         /* [own_parts]: held by another session at the last look */
+    int64_t next_look;      /* monotonic ms of the next look at pg_locks */
+    int64_t owner_retry_at; /* monotonic ms of the next connection attempt */
+    int owner_backoff_ms;
+    int owner_down; /* the owner connection is away (logged once) */
+    int64_t owner_down_since;
+    int64_t started_ms; /* monotonic ms at start: --once gives up on the database after
+                           ONCE_DB_WAIT_MS */
+    int meta_logged;    /* a metadata failure was logged */
+    int config_error;   /* a configuration error (missing database, bad credentials): exit 2 */
+    int members, rank;  /* live members and our place, at the last look */
 };
 
 /* consume_state.c */
@@ -93,11 +109,23 @@ void consume_kafka_up(consume_t *c);
 void consume_kafka_down(consume_t *c, rd_kafka_resp_err_t e, const char *detail);
 int consume_db_wait(consume_t *c, int rc, const char *err);
 void consume_db_up(consume_t *c);
-int consume_on_assign(void *ctx, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *l, char *err,
-                      size_t errlen);
-void consume_on_revoke(void *ctx, rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *l);
+int consume_read_offsets(consume_t *c, const int32_t *ids, size_t n, int64_t *out);
+void consume_forget(consume_t *c, int32_t id);
 /* Writes what memory holds (one transaction; conflicts and unknown commits resolved, outages
  * waited out). 0 when everything held is written, -1 when failed or stopping. */
 int consume_flush(consume_t *c);
+
+/* consume_own.c: taking and releasing partitions (owner.h) */
+#define OWN_LOOK_MS 500       /* how often members look at pg_locks and rebalance */
+#define OWN_RETRY_MAX_MS 5000 /* longest wait between two connection attempts */
+#define ONCE_DB_WAIT_MS 60000 /* --once gives up (exit 1) on a database away this long */
+#define WATERMARK_TIMEOUT_MS 5000
+/* Runs the ownership protocol when due: connect, look, take or release. -1 when billing must
+ * stop (c->failed or c->config_error set), else 0. */
+int consume_own_tick(consume_t *c, int64_t now);
+/* Kafka could not fetch an owned partition at its offset (auto.offset.reset=error): a gap. */
+void consume_own_gap(consume_t *c, int32_t id);
+/* Drops every partition at once (the owner connection is lost, or the end). */
+void consume_own_drop_all(consume_t *c, const char *why);
 
 #endif

@@ -43,6 +43,10 @@ static uint64_t forget(consume_t *c, int32_t id) {
     return dropped;
 }
 
+void consume_forget(consume_t *c, int32_t id) {
+    forget(c, id);
+}
+
 /* ---- waiting for PostgreSQL and Kafka ----------------------------------------------------------
  */
 
@@ -81,6 +85,14 @@ int consume_db_wait(consume_t *c, int rc, const char *err) {
         c->db_down_since = clock_mono_ms();
         c->backoff_ms = BACKOFF_MIN_MS;
     }
+    if (c->o.once && clock_mono_ms() - c->db_down_since >= ONCE_DB_WAIT_MS) {
+        log_error("database unavailable: --once gives up (what was not committed is read again "
+                  "next run)",
+                  "waited_ms=%" PRId64 " err=%s", clock_mono_ms() - c->db_down_since,
+                  log_quote(err, q, sizeof q));
+        c->failed = 1;
+        return -1;
+    }
     if (consume_nap(c, c->backoff_ms) < 0) return -1;
     c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
     return 0;
@@ -109,6 +121,10 @@ void consume_kafka_down(consume_t *c, rd_kafka_resp_err_t e, const char *detail)
 void consume_kafka_error(consume_t *c, const rd_kafka_message_t *m) {
     char q[512];
     metric_add(&bstats_kafka_errors, 1);
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) { /* auto.offset.reset=error */
+        consume_own_gap(c, m->partition);
+        return;
+    }
     if (transport_error(m->err)) {
         consume_kafka_down(c, m->err, rd_kafka_message_errstr(m));
         return;
@@ -139,6 +155,10 @@ static int read_offsets(consume_t *c, const int32_t *ids, size_t n, int64_t *out
     }
 }
 
+int consume_read_offsets(consume_t *c, const int32_t *ids, size_t n, int64_t *out) {
+    return read_offsets(c, ids, n, out);
+}
+
 /* Moves consumption of an owned partition back to its stored offset; memory for it is
  * forgotten. The seek waits, so no message fetched for the old position comes after it. */
 static void rewind_to(consume_t *c, int32_t id, int64_t stored) {
@@ -150,7 +170,7 @@ static void rewind_to(consume_t *c, int32_t id, int64_t stored) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, c->o.kafka->topic, id)->offset =
         stored >= 0 ? stored : RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_error_t *e = rd_kafka_seek_partitions(kcons_handle(c->kc), l, SEEK_TIMEOUT_MS);
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(kassign_handle(c->kc), l, SEEK_TIMEOUT_MS);
     if (e || l->elems[0].err) {
         log_error("cannot seek: stopping (a new run starts from the stored offsets)",
                   "partition=%" PRId32 " offset=%" PRId64 " err=%s", id, stored,
@@ -159,84 +179,6 @@ static void rewind_to(consume_t *c, int32_t id, int64_t stored) {
     }
     if (e) rd_kafka_error_destroy(e);
     rd_kafka_topic_partition_list_destroy(l);
-}
-
-/* ---- rebalances ------------------------------------------------------------------------------ */
-
-/* A compact "0@120,1@-,..." list for the log: partition@start offset ('-' for the beginning). */
-static void describe(const rd_kafka_topic_partition_list_t *l, char *buf, size_t cap) {
-    size_t o = 0;
-    buf[0] = 0;
-    for (int i = 0; i < l->cnt && o + 32 < cap; i++) {
-        if (l->elems[i].offset >= 0)
-            o += (size_t)snprintf(buf + o, cap - o, "%s%" PRId32 "@%" PRId64, i ? "," : "",
-                                  l->elems[i].partition, l->elems[i].offset);
-        else
-            o += (size_t)snprintf(buf + o, cap - o, "%s%" PRId32 "@-", i ? "," : "",
-                                  l->elems[i].partition);
-    }
-}
-
-/* New partitions start at the offsets stored in PostgreSQL, never at Kafka's. */
-int consume_on_assign(void *ctx, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *l, char *err,
-                      size_t errlen) {
-    consume_t *c = ctx;
-    (void)rk;
-    int rc = -1;
-    int32_t *ids = calloc((size_t)l->cnt + 1, sizeof *ids);
-    int64_t *stored = calloc((size_t)l->cnt + 1, sizeof *stored);
-    if (!ids || !stored) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    for (int i = 0; i < l->cnt; i++) {
-        ids[i] = l->elems[i].partition;
-        if (!consume_part_get(c, ids[i])) {
-            snprintf(err, errlen, "partition %" PRId32 ": out of range", ids[i]);
-            goto out;
-        }
-    }
-    if (read_offsets(c, ids, (size_t)l->cnt, stored) < 0) {
-        snprintf(err, errlen, "cannot read the stored offsets from PostgreSQL");
-        goto out;
-    }
-    for (int i = 0; i < l->cnt; i++) {
-        part_t *p = consume_part(c, ids[i]);
-        forget(c, ids[i]);
-        p->owned = 1;
-        p->odd_logged = 0;
-        p->stored = stored[i];
-        p->next = stored[i] >= 0 ? stored[i] : -1;
-        l->elems[i].offset = stored[i] >= 0 ? stored[i] : RD_KAFKA_OFFSET_BEGINNING;
-    }
-    c->assigned = 1;
-    metric_add(&bstats_partitions, l->cnt);
-    char list[1024];
-    describe(l, list, sizeof list);
-    log_info("partitions assigned", "count=%d start=%s", l->cnt, list);
-    rc = 0;
-out:
-    free(ids);
-    free(stored);
-    return rc;
-}
-
-/* Partitions leave with their unwritten sums: the next owner reads them again from the stored
- * offsets (at most one flush interval of work). */
-void consume_on_revoke(void *ctx, rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *l) {
-    consume_t *c = ctx;
-    (void)rk;
-    uint64_t dropped = 0;
-    int n = 0;
-    for (int i = 0; i < l->cnt; i++) {
-        part_t *p = consume_part(c, l->elems[i].partition);
-        if (!p || !p->owned) continue;
-        dropped += forget(c, l->elems[i].partition);
-        p->owned = 0;
-        n++;
-    }
-    metric_add(&bstats_partitions, -n);
-    log_info("partitions revoked", "count=%d unwritten_hits_dropped=%" PRIu64, n, dropped);
 }
 
 /* ---- flushes --------------------------------------------------------------------------------- */

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mhttp.h"
 #include "migrate.h"
+#include "offsets.h"
 #include "store.h"
 
 #include <getopt.h>
@@ -22,14 +23,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BILLING_VERSION "billing 0.1.0"
 
 static volatile sig_atomic_t stop_flag; /* counts SIGINT/SIGTERM: the second one hurries */
 
+static volatile sig_atomic_t hup_flag; /* SIGHUP: logged by the loop, nothing to reload */
+
 static void on_stop(int sig) {
     (void)sig;
     if (stop_flag < 2) stop_flag++;
+}
+
+static void on_hup(int sig) {
+    (void)sig;
+    hup_flag = 1;
 }
 
 static int bad(const char *cmd, const char *msg) {
@@ -212,10 +221,13 @@ static void run_usage(void) {
     printf("usage: billing run [options]\n"
            "Consumes hit records from Kafka into usage_hourly, exactly once: sums per customer,\n"
            "UTC hour and country, written with the Kafka offsets in one transaction.\n\n" KOPTS_HELP
-           "  -G, --group GROUP        consumer group, also the key of the stored offsets\n"
+           "  -G, --group GROUP        names the stored offsets and the members sharing the\n"
+           "                           partitions (locks in PostgreSQL, not a Kafka group)\n"
            "                           (default " CONSUME_DEFAULT_GROUP ")\n"
-           "      --once               consume up to the end of every partition as it was at\n"
-           "                           start, write, exit\n" DB_HELP
+           "      --once               take every partition no live member holds, consume each up\n"
+           "                           to its end as it was when taken, write, exit\n"
+           "      --instance-id ID     this member's name in PostgreSQL (application_name;\n"
+           "                           billing offsets shows it) (default HOST:PID)\n" DB_HELP
            "      --role ROLE          SET ROLE to this after connecting, when the login role is\n"
            "                           a member (default " STORE_WRITER_ROLE
            "; '' keeps the login role)\n"
@@ -227,7 +239,16 @@ static void run_usage(void) {
            CONSUME_DEFAULT_FLUSH_MS, CONSUME_DEFAULT_FLUSH_ROWS);
 }
 
-enum { OPT_ONCE = 256, OPT_DB, OPT_ROLE, OPT_FLUSH_MS, OPT_FLUSH_ROWS, OPT_METRICS, OPT_MINT };
+enum {
+    OPT_ONCE = 256,
+    OPT_DB,
+    OPT_ROLE,
+    OPT_FLUSH_MS,
+    OPT_FLUSH_ROWS,
+    OPT_METRICS,
+    OPT_MINT,
+    OPT_INSTANCE
+};
 
 static int parse_run(int argc, char **argv, consume_opts_t *o, kopts_t *k, const char **metrics) {
     static const struct option lo[] = {KOPTS_LONGOPTS,
@@ -239,6 +260,7 @@ static int parse_run(int argc, char **argv, consume_opts_t *o, kopts_t *k, const
                                        {"flush-rows", 1, 0, OPT_FLUSH_ROWS},
                                        {"metrics", 1, 0, OPT_METRICS},
                                        {"metrics-interval", 1, 0, OPT_MINT},
+                                       {"instance-id", 1, 0, OPT_INSTANCE},
                                        {"log-level", 1, 0, 'v'},
                                        {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},
@@ -264,6 +286,11 @@ static int parse_run(int argc, char **argv, consume_opts_t *o, kopts_t *k, const
             break;
         case OPT_ROLE:
             o->role = optarg;
+            break;
+        case OPT_INSTANCE:
+            if (!*optarg || strlen(optarg) > 63)
+                return bad("run", "--instance-id: 1 to 63 characters");
+            o->instance = optarg;
             break;
         case OPT_FLUSH_MS:
             if ((v = number("run", "--flush-ms", optarg, 1, 3600000)) < 0) return 2;
@@ -312,16 +339,27 @@ static int cmd_run(int argc, char **argv) {
                         CONSUME_DEFAULT_FLUSH_MS,
                         CONSUME_DEFAULT_FLUSH_ROWS,
                         10,
-                        &stop_flag};
+                        &stop_flag,
+                        NULL,
+                        NULL};
     const char *metrics = NULL;
-    char err[1024];
+    char err[1024], host[200], instance[64];
     kopts_init(&k);
     int rc = parse_run(argc, argv, &o, &k, &metrics);
     if (rc) return rc;
+    if (!o.instance) { /* the host name names the machine; the pid tells two members on it apart */
+        if (gethostname(host, sizeof host) < 0) snprintf(host, sizeof host, "billing");
+        host[sizeof host - 1] = 0;
+        snprintf(instance, sizeof instance, "%.50s:%ld", host, (long)getpid());
+        o.instance = instance;
+    }
+    o.hup = &hup_flag;
     struct sigaction sa = {0};
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     size_t nm;
@@ -333,12 +371,12 @@ static int cmd_run(int argc, char **argv) {
         mhttp_stop(http);
         return bad("run", err);
     }
-    log_info("billing run started", "brokers=%s topic=%s group=%s once=%d flush_ms=%d", k.brokers,
-             k.topic, o.group, o.once, o.flush_ms);
+    log_info("billing run started", "brokers=%s topic=%s group=%s instance=%s once=%d flush_ms=%d",
+             k.brokers, k.topic, o.group, o.instance, o.once, o.flush_ms);
     rc = consume_run(c);
     consume_free(c);
     mhttp_stop(http);
-    if (rc) log_error("billing run failed", "once=%d", o.once);
+    if (rc == 1) log_error("billing run failed", "once=%d", o.once);
     return rc;
 }
 
@@ -351,7 +389,8 @@ static void usage(FILE *f) {
                "  migrate   apply the schema migrations (schema/NNN_name.sql) not applied yet\n"
                "  run       consume hits from Kafka into usage_hourly, exactly once\n"
                "  hosts     print the collector's host map from customer_hosts\n"
-               "  invoice   compute a month's invoices\n\n"
+               "  invoice   compute a month's invoices\n"
+               "  offsets   stored offsets beside Kafka's range; `offsets reset` moves them\n\n"
                "`billing COMMAND --help` lists the options of each.\n");
 }
 
@@ -376,8 +415,9 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "hosts")) return cmd_hosts(argc - 1, argv + 1);
     if (!strcmp(cmd, "invoice")) return invoice_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "offsets")) return offsets_main(argc - 1, argv + 1);
     char msg[300];
-    snprintf(msg, sizeof msg, "unknown command '%.200s' (expected migrate, run, hosts or invoice)",
-             cmd);
+    snprintf(msg, sizeof msg,
+             "unknown command '%.200s' (expected migrate, run, hosts, invoice or offsets)", cmd);
     return bad(NULL, msg);
 }

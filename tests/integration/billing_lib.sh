@@ -4,11 +4,14 @@
 #   gen_stream OUT TRUTH ARGS...     tests/integration/billing_hits.py ARGS > OUT, truth to TRUTH
 #   produce FILE                     FILE's `KEY<TAB>VALUE` lines to topic hits (lz4, as the
 #                                    collector sends them)
+#   flood FILE PARTITION             FILE's lines to one partition, uncompressed: past ~5 MB the
+#                                    mock drops the oldest batches (a small retention)
+#   kafka_range PARTITION            "LOW HIGH" of a partition of hits (from billing offsets)
 #   usage_now                        usage_hourly as "customer|hour|country|hits|bytes" lines
 #   assert_usage_equals TRUTH...     usage_hourly = the sum of the truths' usage, row by row
 #   usage_hits                       sum(hits) of usage_hourly
 #   metric NAME LOG                  the last value of NAME in LOG's metrics lines
-#   run_once [ARGS]                  billing run --once with the fast group settings; its log
+#   run_once [ARGS]                  billing run --once (default options); its log
 #                                    is appended to $TMP/once.log
 
 billing_setup() {
@@ -27,6 +30,15 @@ gen_stream() {
 produce() {
     kcat -P -b "$KAFKA_BROKERS" -t hits -K $'\t' -X compression.codec=lz4 -X linger.ms=20 < "$1" ||
         fail "kcat produce $1"
+}
+
+flood() {
+    kcat -P -b "$KAFKA_BROKERS" -t hits -p "$2" -K $'\t' -X compression.codec=none < "$1" ||
+        fail "kcat flood $1"
+}
+
+kafka_range() {
+    "$BIN/billing" offsets | awk -v p="$1" '$1 == p {print $3, $4}'
 }
 
 usage_now() {
@@ -73,6 +85,6 @@ metric() {
 }
 
 run_once() {
-    "$BIN/billing" run --once "${KAFKA_FAST_GROUP[@]}" "$@" 2>> "$TMP/once.log" ||
+    "$BIN/billing" run --once "$@" 2>> "$TMP/once.log" ||
         { tail -20 "$TMP/once.log"; fail "billing run --once $*"; }
 }

@@ -26,7 +26,7 @@ python3 "$ROOT/tests/integration/pg_commit_proxy.py" "$TMP/proxy" "$PGHOST/.s.PG
 track_pid $!
 wait_for 10 test -S "$TMP/proxy/.s.PGSQL.5432" || fail "the proxy did not start"
 
-"$BIN/billing" run "${KAFKA_FAST_GROUP[@]}" --flush-ms 300 --metrics-interval 1 \
+"$BIN/billing" run --flush-ms 300 --metrics-interval 1 \
     --db "host=$TMP/proxy port=5432 dbname=cdn user=postgres" 2> "$TMP/run.log" &
 billing=$!
 track_pid $billing

@@ -10,7 +10,7 @@ gen_stream "$TMP/s1.tsv" "$TMP/t1.json" --hits 20000 --seed 55 --replays 10 --ba
 gen_stream "$TMP/s2.tsv" "$TMP/t2.json" --hits 20000 --seed 56 --replays 10 --bad 1 --src-tag .2
 produce "$TMP/s1.tsv"
 port=$((20000 + RANDOM % 20000))
-"$BIN/billing" run "${KAFKA_FAST_GROUP[@]}" --flush-ms 200 --metrics-interval 1 \
+"$BIN/billing" run --flush-ms 200 --metrics-interval 1 \
     --metrics "127.0.0.1:$port" 2> "$TMP/run.log" &
 billing=$!
 track_pid $billing

@@ -18,10 +18,10 @@ PY
 producer=$!
 track_pid $producer
 
-"$BIN/billing" run "${KAFKA_FAST_GROUP[@]}" --flush-ms 50 --metrics-interval 1 2> "$TMP/run.log" &
+"$BIN/billing" run --flush-ms 50 --metrics-interval 1 2> "$TMP/run.log" &
 billing=$!
 track_pid $billing
-wait_for 60 grep -q 'partitions assigned' "$TMP/run.log" || fail "billing got no partitions"
+wait_for 10 grep -q 'partitions taken' "$TMP/run.log" || fail "billing got no partitions"
 wait_for 60 bash -c "(( \$(PGCONNECT_TIMEOUT=2 $PG_BIN/psql -X -qAt -c 'select coalesce(sum(hits),0) from usage_hourly') > 5000 ))" ||
     fail "billing wrote nothing"
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Two billing run instances in one group share the partitions. One is frozen (SIGSTOP) while it
-# holds unwritten sums, longer than its session: the group gives its partitions to the other,
-# which starts from the stored offsets and writes. Thawed, the first still holds those sums and
+# Two billing run members of one group share the partitions. One is frozen (SIGSTOP) while it
+# holds unwritten sums, longer than its owner session may stay idle (10 s: the server ends it and
+# frees its partition locks): the other takes its partitions, starts from the stored offsets and
+# writes. Thawed, the first still holds those sums and
 # tries to write them: the offsets' compare-and-set refuses (their stored offsets moved), it
 # drops them and goes on. At the end usage_hourly is exact: nothing written twice or lost.
 source "$(dirname "$0")/lib.sh"
@@ -21,22 +22,27 @@ producer=$!
 track_pid $producer
 
 # A writes every 4 s: when frozen it very likely holds sums.
-"$BIN/billing" run "${KAFKA_FAST_GROUP[@]}" --flush-ms 4000 --metrics-interval 1 2> "$TMP/a.log" &
+"$BIN/billing" run --flush-ms 4000 --metrics-interval 1 2> "$TMP/a.log" &
 a=$!
 track_pid $a
-"$BIN/billing" run "${KAFKA_FAST_GROUP[@]}" --flush-ms 200 --metrics-interval 1 2> "$TMP/b.log" &
+"$BIN/billing" run --flush-ms 200 --metrics-interval 1 2> "$TMP/b.log" &
 b=$!
 track_pid $b
-# both hold partitions: the last assignment of each is non-empty
-holds() { grep 'partitions assigned' "$1" | tail -1 | grep -qv 'count=0'; }
-both() { holds "$TMP/a.log" && holds "$TMP/b.log" && [[ $(grep -c 'partitions assigned' "$TMP/a.log") -ge 1 ]]; }
-wait_for 90 both || { tail -3 "$TMP/a.log" "$TMP/b.log"; fail "the group did not settle on two members"; }
+# both hold partitions: their last metrics line says so (8 each once settled)
+holds() { [[ "$(metric partitions "$1")" == "$2" ]]; }
+both() { holds "$TMP/a.log" 8 && holds "$TMP/b.log" 8; }
+t0=$(date +%s%3N)
+wait_for 30 both || { tail -n 3 "$TMP/a.log" "$TMP/b.log"; fail "the members did not settle on 8 partitions each"; }
+echo "two members settled on 8 partitions each within $(($(date +%s%3N) - t0)) ms (metrics lines come every 1 s)"
 sleep 2
 echo "freezing A at $(usage_hits) hits, holding $(metric pending "$TMP/a.log") (last logged)"
 kill -STOP "$a"
-# B takes A's partitions once A's session (6 s) has expired, and writes past A's offsets.
-b_all() { grep 'partitions assigned' "$TMP/b.log" | tail -1 | grep -q 'count=16'; }
-wait_for 60 b_all || fail "B did not take over A's partitions"
+# B takes A's partitions once the server ended A's idle session (10 s), and writes past A's
+# offsets.
+b_all() { holds "$TMP/b.log" 16; }
+t0=$(date +%s%3N)
+wait_for 30 b_all || fail "B did not take over A's partitions"
+echo "B holds all 16 partitions $(($(date +%s%3N) - t0)) ms after A was frozen (idle_session_timeout 10 s)"
 sleep 2
 kill -CONT "$a"
 echo "thawed A at $(usage_hits) hits"
@@ -50,6 +56,6 @@ wait "$b" || fail "B exited with $?"
 run_once
 assert_usage_equals "$TMP/t.json"
 conflicts=$(metric offset_conflicts "$TMP/a.log")
-echo "A: offset_conflicts=$conflicts revoked_dropped=$(grep -o 'unwritten_hits_dropped=[0-9]*' "$TMP/a.log" | paste -sd' ')"
+echo "A: offset_conflicts=$conflicts hits_dropped=$(metric dropped "$TMP/a.log")"
 grep 'stored offsets moved' "$TMP/a.log" | head -3 || true
 echo ok

@@ -18,7 +18,7 @@ start_one() {
   case $1 in
     collector) "$BIN/collector" -c "$TMP/hosts" -g "$GEODB" -f "$LOGGEN_FORMAT" -e chaos \
                    -s "$TMP/state" "$TMP/logs/access.log" 2>> "$TMP/collector.log" & ;;
-    billing) "$BIN/billing" run "${KAFKA_FAST_GROUP[@]}" 2>> "$TMP/billing.log" & ;;
+    billing) "$BIN/billing" run 2>> "$TMP/billing.log" & ;;
     aggregator) "$BIN/aggregator" --listen "127.0.0.1:$port" --tokens "$ROOT/tools/demo-tokens" \
                     "${KAFKA_FAST_GROUP[@]}" 2>> "$TMP/aggregator.log" & ;;
   esac
@@ -58,7 +58,7 @@ kill -TERM "${pid[collector]}"; wait "${pid[collector]}" || true
 
 # Billing: stop the running one, then finish with --once. usage_hourly must equal the truth.
 kill -TERM "${pid[billing]}"; wait "${pid[billing]}" || true
-"$BIN/billing" run --once "${KAFKA_FAST_GROUP[@]}" 2>> "$TMP/billing.log" || { tail "$TMP/billing.log"; fail "billing --once"; }
+"$BIN/billing" run --once 2>> "$TMP/billing.log" || { tail "$TMP/billing.log"; fail "billing --once"; }
 pg_psql -c "select customer_id, to_char(hour at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:00:00\"Z\"'), country, hits, bytes
             from usage_hourly order by 1, 2, 3" > "$TMP/usage"
 jq -r '.hourly | sort_by(.customer, .hour, .country) | .[] | "\(.customer)|\(.hour)|\(.country)|\(.hits)|\(.bytes)"' \
