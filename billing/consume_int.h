@@ -6,6 +6,7 @@
 #include "consume.h"
 
 #include "bstats.h"
+#include "hitcheck.h"
 #include "kconsumer.h"
 #include "marks.h"
 #include "rollup.h"
@@ -34,7 +35,8 @@ typedef struct part {
     int odd_logged;   /* an unexpected offset was logged since the assignment */
 } part_t;
 
-typedef enum { ITEM_SKIP, ITEM_EOF, ITEM_REJECT, ITEM_HIT } item_kind_t;
+/* ITEM_WM: a watermark message (key "#wm", watermark.h): neither a hit nor a reject. */
+typedef enum { ITEM_SKIP, ITEM_EOF, ITEM_REJECT, ITEM_HIT, ITEM_WM } item_kind_t;
 
 /* One message of a batch, decoded in the first pass and applied in the second. */
 typedef struct item {
@@ -81,6 +83,17 @@ struct consume {
     int backoff_ms;
     rd_kafka_resp_err_t last_kafka_err;
     int reason_logged[BREJ_COUNT];
+    /* ---- records: rejects, watermarks, completeness (consume.c; bdata) ---- */
+    hit_tswin_t tswin;               /* hit_validate's window around the Kafka timestamp */
+    int64_t rej_window_start;        /* wall ms: the minute the reject log counts in */
+    int rej_logged[BREJ_COUNT];      /* reject lines logged in that minute, per reason */
+    int64_t rej_unlogged[BREJ_COUNT]; /* rejects not logged in that minute, per reason */
+    int32_t topic_parts;             /* the topic's partitions as last written, 0 unknown */
+    int64_t next_topic_check;        /* mono ms of the next metadata look-up */
+    store_edge_month_t *side_em;     /* side tables of a flush (store_set_side) */
+    store_watermark_t *side_wm;
+    store_reject_t *side_rej;
+    size_t side_em_cap, side_wm_cap, side_rej_cap;
 };
 
 /* consume_state.c */
