@@ -4,6 +4,8 @@
  *   billing run       Kafka `hits` -> consume -> rollup -> store: usage_hourly (consume.c)
  *   billing hosts     customer_hosts -> the collector's host map (hosts.c)
  *   billing invoice   usage_hourly + plans -> invoices (invoice.c)
+ *   billing status    edges' watermarks, edge months, rejects -> how far billing is (status.c)
+ *   billing edges     retire edges that will never report again (status.c)
  *
  * main only reads options, wires the stages and runs them. */
 #include "bstats.h"
@@ -14,6 +16,7 @@
 #include "log.h"
 #include "mhttp.h"
 #include "migrate.h"
+#include "status.h"
 #include "store.h"
 
 #include <getopt.h>
@@ -351,7 +354,9 @@ static void usage(FILE *f) {
                "  migrate   apply the schema migrations (schema/NNN_name.sql) not applied yet\n"
                "  run       consume hits from Kafka into usage_hourly, exactly once\n"
                "  hosts     print the collector's host map from customer_hosts\n"
-               "  invoice   compute a month's invoices\n\n"
+               "  invoice   compute a month's invoices\n"
+               "  status    per edge: up to when its hits are billed; rejects per reason\n"
+               "  edges     list, retire or unretire edges that will never report again\n\n"
                "`billing COMMAND --help` lists the options of each.\n");
 }
 
@@ -376,8 +381,11 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "hosts")) return cmd_hosts(argc - 1, argv + 1);
     if (!strcmp(cmd, "invoice")) return invoice_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "status")) return status_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "edges")) return edges_main(argc - 1, argv + 1);
     char msg[300];
-    snprintf(msg, sizeof msg, "unknown command '%.200s' (expected migrate, run, hosts or invoice)",
+    snprintf(msg, sizeof msg,
+             "unknown command '%.200s' (expected migrate, run, hosts, invoice, status or edges)",
              cmd);
     return bad(NULL, msg);
 }
