@@ -16,7 +16,7 @@ static const invfmt_line_t acme_lines[] = {
 };
 static const invfmt_invoice_t acme = {
     "INV-202611-acme", "acme", "Acme Corporation", "2026-11", "standard-usd", "USD",
-    "draft",           "",     "850.01",           "850.01",  acme_lines,     3};
+    "draft",           "",     "850.01",           "850.01",  acme_lines,     3, NULL, NULL};
 
 static const invfmt_line_t yen_lines[] = {
     {1, "Minimum commit top-up (minimum 5000 JPY)", "1", "", "5000", "5000", ""},
@@ -32,7 +32,9 @@ static const invfmt_invoice_t yen = {"INV-202611-a,\"b\"",
                                      "0",
                                      "5000",
                                      yen_lines,
-                                     1};
+                                     1,
+                                     NULL,
+                                     NULL};
 
 static char *buf;
 static size_t len;
