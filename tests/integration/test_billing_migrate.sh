@@ -81,6 +81,22 @@ rc=0
 assert_eq "$rc" 1 "exit status with a misnamed migration"
 grep -q '9_bad_name.sql' "$TMP/name.err" || fail "misnamed migration: $(cat "$TMP/name.err")"
 
+# ---- 006 refuses existing customer ids that break the rule, naming them ----------------------
+pg_psql -d postgres -c 'create database olddb' > /dev/null
+mkdir -p "$TMP/schema-old"
+for f in "$ROOT"/schema/00[1-5]_*.sql; do cp "$f" "$TMP/schema-old/"; done
+olddb=${DATABASE_URL/dbname=cdn/dbname=olddb}
+"$BIN/billing" migrate --schema "$TMP/schema-old" --db "$olddb" > /dev/null 2>&1 || fail "migrate up to 005"
+pg_psql -d olddb -c "insert into customers values ('acme+eu', 'x', null), ('ok-id', 'y', null)" > /dev/null
+rc=0
+"$BIN/billing" migrate --db "$olddb" > /dev/null 2> "$TMP/custid.err" || rc=$?
+assert_eq "$rc" 1 "exit status of 006 over a bad customer id"
+grep -q "'acme+eu'" "$TMP/custid.err" && grep -q 'customer-id rule' "$TMP/custid.err" ||
+    fail "the error does not name the id and the rule: $(cat "$TMP/custid.err")"
+assert_eq "$(pg_psql -d olddb -c "select count(*) from schema_migrations where version = 6")" 0 "006 recorded"
+pg_psql -d olddb -c "update customers set id = 'acme-eu' where id = 'acme+eu'" > /dev/null
+"$BIN/billing" migrate --db "$olddb" > /dev/null 2> "$TMP/custid.err" || fail "006 after the rename: $(cat "$TMP/custid.err")"
+
 # ---- constraints -------------------------------------------------------------------------------
 pg_psql -f "$ROOT/tools/demo-customers.sql" > /dev/null
 refused() { # SQL: must fail
@@ -101,6 +117,16 @@ refused "insert into plan_zones values ('standard-usd', 'usa', 'na')"
 refused "insert into plan_zones values ('standard-usd', 'us', 'na')"
 accepted "insert into plan_zones values ('standard-usd', 'MX', 'na')"
 refused "insert into customers values ('has space', 'x', null)"
+# the one customer-id rule (common/custid.h): 1..64 of A-Z a-z 0-9 . _ -
+refused "insert into customers values ('acme+eu', 'x', null)"
+refused "insert into customers values ('Müller', 'x', null)"
+refused "insert into customers values ('$(printf 'a%.0s' {1..65})', 'x', null)"
+refused "insert into customers values ('', 'x', null)"
+accepted "insert into customers values ('$(printf 'a%.0s' {1..64})', 'x', null)"
+accepted "insert into customers values ('Odd.Cust_1-x', 'x', null)"
+# usage holds any sum: numeric, whole numbers
+accepted "insert into usage_hourly values ('big', '2026-11-01 00:00Z', 'US', 1, 99999999999999999999999999)"
+refused "insert into usage_hourly values ('frac', '2026-11-01 00:00Z', 'US', 1, 1.5)"
 refused "insert into customers values ('c1', 'x', 'no-such-plan')"
 refused "insert into customer_hosts values ('CDN.Example', 'acme')"
 refused "insert into customer_hosts values ('cdn.example', 'no-such-customer')"
