@@ -157,6 +157,13 @@ static int cmd_migrate(int argc, char **argv) {
 
 /* ---- billing hosts -------------------------------------------------------------------------- */
 
+static void host_skipped(void *ctx, const char *host, const char *why) {
+    char q[600];
+    (void)ctx;
+    log_warn("host left out of the map: the collector would refuse it (and the whole map)",
+             "host=%s why=\"%s\"", log_quote(host, q, sizeof q), why);
+}
+
 static int cmd_hosts(int argc, char **argv) {
     static const struct option lo[] = {{"db", 1, 0, 'd'},        {"role", 1, 0, 'r'},
                                        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
@@ -199,8 +206,8 @@ static int cmd_hosts(int argc, char **argv) {
         log_error("cannot connect", "err=%s", log_quote(err, q, sizeof q));
         return 1;
     }
-    size_t n;
-    int rc = hosts_write(conn, stdout, &n, err, sizeof err);
+    size_t n, skipped;
+    int rc = hosts_write(conn, stdout, &n, &skipped, host_skipped, NULL, err, sizeof err);
     PQfinish(conn);
     if (rc < 0) {
         log_error("billing hosts failed", "err=%s", log_quote(err, q, sizeof q));

@@ -182,6 +182,14 @@ grep -qx '\*.video.acme.example acme' "$TMP/hosts" || fail "wildcard host missin
 grep -qx 'assets.initech.example initech' "$TMP/hosts" || fail "host missing"
 assert_eq "$(grep -v '^#' "$TMP/hosts" | awk 'NF != 2' | wc -l)" 0 "lines that are not HOST CUSTOMER"
 grep -v '^#' "$TMP/hosts" | LC_ALL=C sort -c || fail "hosts not sorted"
+# hosts the collector's host map would refuse (and with them the whole map) are left out, named
+pg_psql -c "insert into customer_hosts values ('a..b.example', 'acme'), ('bad!host.example', 'acme'),
+            ('cdn.acme.example:8080', 'acme'), ('$(printf 'x%.0s' {1..64}).example', 'acme')" > /dev/null
+"$BIN/billing" hosts > "$TMP/hosts" 2> "$TMP/hosts.err" || fail "billing hosts"
+assert_eq "$(grep -vc '^#' "$TMP/hosts")" $(($(pg_psql -c 'select count(*) from customer_hosts') - 4)) "hosts printed beside 4 bad ones"
+assert_eq "$(grep -c 'host left out of the map' "$TMP/hosts.err")" 4 "warnings naming the bad hosts"
+grep -qF 'host="bad!host.example"' "$TMP/hosts.err" || fail "the warning names the host: $(cat "$TMP/hosts.err")"
+pg_psql -c "delete from customer_hosts where customer_id = 'acme' and host not like '%acme.example'" > /dev/null
 rc=0
 "$BIN/billing" hosts --db "host=$TMP/nowhere dbname=x" > /dev/null 2> "$TMP/hosts.err" || rc=$?
 assert_eq "$rc" 1 "exit status of billing hosts without a database"
