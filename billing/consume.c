@@ -33,8 +33,8 @@ static void log_reject(consume_t *c, const rd_kafka_message_t *m, int reason, co
     }
     c->rej_logged[reason]++;
     log_warn("record rejected: kept in billing_rejects, not billed",
-             "reason=%s partition=%" PRId32 " offset=%" PRId64 " err=%s", bstats_reason_name(reason),
-             m->partition, m->offset, log_quote(why, q, sizeof q));
+             "reason=%s partition=%" PRId32 " offset=%" PRId64 " err=%s",
+             bstats_reason_name(reason), m->partition, m->offset, log_quote(why, q, sizeof q));
 }
 
 static void reject(consume_t *c, item_t *it, int reason, const char *why) {
@@ -106,8 +106,8 @@ static void topic_check(consume_t *c) {
     if (rd_kafka_metadata(rk, 0, t, &md, 2000) == 0 && md->topic_cnt == 1 && !md->topics[0].err &&
         md->topics[0].partition_cnt > 0) {
         int32_t n = md->topics[0].partition_cnt;
-        int rc = n == c->topic_parts ? STORE_OK
-                                     : store_topic_partitions(c->store, n, err, sizeof err);
+        int rc =
+            n == c->topic_parts ? STORE_OK : store_topic_partitions(c->store, n, err, sizeof err);
         if (rc == STORE_OK) {
             c->topic_parts = n;
             c->next_topic_check = clock_mono_ms() + TOPIC_CHECK_MS;
@@ -205,7 +205,6 @@ static int queue_pending(consume_t *c, mark_t *e) {
     c->pending[c->npending++] = e;
     return 0;
 }
-
 
 /* First pass over one message: decode and check it, find its replay mark. 0, or -1 when out
  * of memory. */

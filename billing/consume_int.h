@@ -84,13 +84,13 @@ struct consume {
     rd_kafka_resp_err_t last_kafka_err;
     int reason_logged[BREJ_COUNT];
     /* ---- records: rejects, watermarks, completeness (consume.c; bdata) ---- */
-    hit_tswin_t tswin;               /* hit_validate's window around the Kafka timestamp */
-    int64_t rej_window_start;        /* wall ms: the minute the reject log counts in */
-    int rej_logged[BREJ_COUNT];      /* reject lines logged in that minute, per reason */
+    hit_tswin_t tswin;                /* hit_validate's window around the Kafka timestamp */
+    int64_t rej_window_start;         /* wall ms: the minute the reject log counts in */
+    int rej_logged[BREJ_COUNT];       /* reject lines logged in that minute, per reason */
     int64_t rej_unlogged[BREJ_COUNT]; /* rejects not logged in that minute, per reason */
-    int32_t topic_parts;             /* the topic's partitions as last written, 0 unknown */
-    int64_t next_topic_check;        /* mono ms of the next metadata look-up */
-    store_edge_month_t *side_em;     /* side tables of a flush (store_set_side) */
+    int32_t topic_parts;              /* the topic's partitions as last written, 0 unknown */
+    int64_t next_topic_check;         /* mono ms of the next metadata look-up */
+    store_edge_month_t *side_em;      /* side tables of a flush (store_set_side) */
     store_watermark_t *side_wm;
     store_reject_t *side_rej;
     size_t side_em_cap, side_wm_cap, side_rej_cap;

@@ -37,10 +37,10 @@ typedef enum edges_state {
 
 /* What is known of one edge for one month. */
 typedef struct edges_in {
-    int has_usage;        /* billing_edge_months has the edge in the month */
-    int retired;          /* billing_edges_retired has the edge */
-    int64_t billed_to_ms; /* edges_billed_to, or -1 when not known */
-    int64_t latest_wm_ms; /* the highest watermark of any partition, -1 when none */
+    int has_usage;            /* billing_edge_months has the edge in the month */
+    int retired;              /* billing_edges_retired has the edge */
+    int64_t billed_to_ms;     /* edges_billed_to, or -1 when not known */
+    int64_t latest_wm_ms;     /* the highest watermark of any partition, -1 when none */
     int64_t start_ms, end_ms; /* the month, UTC */
     int64_t grace_ms;
     int64_t now_ms;

@@ -88,11 +88,17 @@ int edgesdb_load(PGconn *c, const char *topic, int year, int month, int64_t grac
         const PGresult *r = d->res[1];
         edgesdb_edge_t *e = &d->edges[d->n++];
         *e = (edgesdb_edge_t){val(r, i, 0), val(r, i, 1), val(r, i, 2), val(r, i, 3),
-                              val(r, i, 4), -1, -1, 0, EDGES_OPEN};
+                              val(r, i, 4), -1,           -1,           0,
+                              EDGES_OPEN};
         if (read_watermarks(e, val(r, i, 5), d->partitions) < 0) goto oom;
-        edges_in_t in = {e->month_hits != NULL, e->retired_at != NULL, e->billed_to_ms,
-                         e->latest_wm_ms,       d->start_ms,          d->end_ms,
-                         grace_ms,              d->now_ms};
+        edges_in_t in = {e->month_hits != NULL,
+                         e->retired_at != NULL,
+                         e->billed_to_ms,
+                         e->latest_wm_ms,
+                         d->start_ms,
+                         d->end_ms,
+                         grace_ms,
+                         d->now_ms};
         e->state = edges_state(&in);
         d->nincomplete += e->state == EDGES_INCOMPLETE;
     }
@@ -129,8 +135,7 @@ char *edgesdb_incomplete(const edgesdb_t *d, int *oom) {
             fprintf(f, "%s%s without a watermark in %" PRId32 " of %" PRId32 " partitions",
                     k++ ? ", " : "", e->edge, d->partitions - e->partitions_seen, d->partitions);
         else
-            fprintf(f, "%s%s (the topic's partitions are not known yet)", k++ ? ", " : "",
-                    e->edge);
+            fprintf(f, "%s%s (the topic's partitions are not known yet)", k++ ? ", " : "", e->edge);
     }
     if (fclose(f) != 0) goto oom;
     return s;

@@ -16,25 +16,25 @@
 
 typedef struct edgesdb_edge {
     const char *edge;
-    const char *month_hits;    /* billed hits in the month (decimal), NULL when none */
-    const char *retired_at;    /* ISO 8601 UTC, NULL when not retired */
-    const char *retired_by;    /* NULL when not retired */
-    const char *retired_why;   /* the reason given, NULL when not retired */
-    int64_t billed_to_ms;      /* edges_billed_to, -1 when not known */
-    int64_t latest_wm_ms;      /* the highest watermark of any partition, -1 when none */
-    int32_t partitions_seen;   /* partitions (of the topic's) that carried its watermark */
+    const char *month_hits;  /* billed hits in the month (decimal), NULL when none */
+    const char *retired_at;  /* ISO 8601 UTC, NULL when not retired */
+    const char *retired_by;  /* NULL when not retired */
+    const char *retired_why; /* the reason given, NULL when not retired */
+    int64_t billed_to_ms;    /* edges_billed_to, -1 when not known */
+    int64_t latest_wm_ms;    /* the highest watermark of any partition, -1 when none */
+    int32_t partitions_seen; /* partitions (of the topic's) that carried its watermark */
     edges_state_t state;
 } edgesdb_edge_t;
 
 typedef struct edgesdb {
-    PGresult *res[2];          /* clock and partitions; edges */
-    int32_t partitions;        /* the topic's, from billing_topics; 0 when not known */
-    edgesdb_edge_t *edges;     /* sorted by name (byte order) */
+    PGresult *res[2];      /* clock and partitions; edges */
+    int32_t partitions;    /* the topic's, from billing_topics; 0 when not known */
+    edgesdb_edge_t *edges; /* sorted by name (byte order) */
     size_t n;
-    int64_t start_ms, end_ms;  /* the month */
+    int64_t start_ms, end_ms; /* the month */
     int64_t grace_ms, now_ms;
-    int open;                  /* now < end + grace: the month cannot be complete yet */
-    size_t nincomplete;        /* edges in state EDGES_INCOMPLETE */
+    int open;           /* now < end + grace: the month cannot be complete yet */
+    size_t nincomplete; /* edges in state EDGES_INCOMPLETE */
 } edgesdb_t;
 
 /* Loads the edges of topic for the month (year, month) into d (zeroed first). 0, or -1 with err;

@@ -18,7 +18,8 @@ const char *hosts_problem(const char *host) {
     if (host[0] == '[') {
         char buf[INET6_ADDRSTRLEN + 2];
         struct in6_addr a;
-        if (n < 3 || host[n - 1] != ']' || n - 2 >= sizeof buf) return "not a bracketed IPv6 address";
+        if (n < 3 || host[n - 1] != ']' || n - 2 >= sizeof buf)
+            return "not a bracketed IPv6 address";
         memcpy(buf, host + 1, n - 2);
         buf[n - 2] = 0;
         return inet_pton(AF_INET6, buf, &a) == 1 ? NULL : "not a bracketed IPv6 address";

@@ -352,8 +352,7 @@ static int check_complete(run_t *r) {
         return 0;
     }
     log_warn("finalizing an incomplete month: the reason is kept with each invoice",
-             "month=%s reason=\"%s\" incomplete=\"%s\"", r->s->month, r->o->reason,
-             r->incomplete);
+             "month=%s reason=\"%s\" incomplete=\"%s\"", r->s->month, r->o->reason, r->incomplete);
     return 0;
 }
 

@@ -382,9 +382,9 @@ int invdb_read(PGconn *conn, const invdb_scope_t *s, invdb_t *d, char *err, size
     /* Both are in customer order: an invoice's lines are the next run of its id. */
     for (int i = 0; i < ni; i++) {
         invfmt_invoice_t *o = &d->out[d->nout++];
-        *o = (invfmt_invoice_t){val(iv, i, 1), val(iv, i, 2),  val(iv, i, 3),    val(iv, i, 4),
-                                val(iv, i, 5), val(iv, i, 6),  val(iv, i, 7),    val(iv, i, 8),
-                                val(iv, i, 9), val(iv, i, 10), &d->out_lines[j], 0,
+        *o = (invfmt_invoice_t){val(iv, i, 1),  val(iv, i, 2),  val(iv, i, 3),    val(iv, i, 4),
+                                val(iv, i, 5),  val(iv, i, 6),  val(iv, i, 7),    val(iv, i, 8),
+                                val(iv, i, 9),  val(iv, i, 10), &d->out_lines[j], 0,
                                 val(iv, i, 12), val(iv, i, 11)};
         while (j < nl && !strcmp(val(ln, j, 0), val(iv, i, 0))) {
             o->nlines++;

@@ -33,13 +33,13 @@ typedef struct chunk {
 /* An entry of the side table: (kind, partition, edge, key) -> value. */
 typedef enum { SIDE_MONTH, SIDE_WM } side_kind_t;
 typedef struct side {
-    uint64_t hash; /* 0: empty slot */
+    uint64_t hash;    /* 0: empty slot */
     const char *edge; /* NUL-terminated copy in a chunk */
     uint32_t edgelen;
     int32_t partition; /* DROPPED_PARTITION once dropped */
     int32_t kind;
-    int64_t key;   /* SIDE_MONTH: year * 12 + month - 1; SIDE_WM: 0 */
-    uint64_t val;  /* SIDE_MONTH: hits; SIDE_WM: the highest wm_ms */
+    int64_t key;  /* SIDE_MONTH: year * 12 + month - 1; SIDE_WM: 0 */
+    uint64_t val; /* SIDE_MONTH: hits; SIDE_WM: the highest wm_ms */
 } side_t;
 
 /* A reject held until the flush. */
@@ -406,8 +406,8 @@ int rollup_reject(rollup_t *r, int32_t part, int64_t offset, const char *reason,
     if (!copy) return -1;
     memcpy(copy, buf, n + 1);
     uint32_t bytes = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-    r->rej[r->nrej++] = (held_reject_t){
-        {part, offset, reason, copy, kafka_ts_ms, bytes, altered}, copy};
+    r->rej[r->nrej++] =
+        (held_reject_t){{part, offset, reason, copy, kafka_ts_ms, bytes, altered}, copy};
     return 0;
 }
 

@@ -91,32 +91,33 @@ static PGresult *query(PGconn *c, const char *sql, int n, const char *const *p, 
 /* ---- billing status ------------------------------------------------------------------------- */
 
 static void status_usage(void) {
-    printf("usage: billing status [options]\n"
-           "Per edge: the time up to which its hits are billed (the smallest watermark over all\n"
-           "partitions of the topic), how far behind, its hits in the month and whether the\n"
-           "month is complete for it; then the rejected records per reason.\n\n"
-           "  -m, --month YYYY-MM      the month (default: the previous month, UTC); rejects are\n"
-           "                           counted in it only when it is given\n"
-           "  -t, --topic NAME         the hit topic (default " STATUS_DEFAULT_TOPIC ")\n"
-           "      --grace DURATION     a month is complete once billed past its end plus this\n"
-           "                           (default " EDGES_GRACE_DEFAULT "; e.g. 30m, 2h, 1d)\n"
-           "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"
-           "                           libpq's PG* environment variables)\n"
-           "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
-           "                           member (default " STORE_READER_ROLE
-           "; '' keeps the login role)\n"
-           "  -v, --log-level LEVEL    debug, info (default), warn, error\n"
-           "  -h, --help               this text\n"
-           "  -V, --version            the version\n");
+    printf(
+        "usage: billing status [options]\n"
+        "Per edge: the time up to which its hits are billed (the smallest watermark over all\n"
+        "partitions of the topic), how far behind, its hits in the month and whether the\n"
+        "month is complete for it; then the rejected records per reason.\n\n"
+        "  -m, --month YYYY-MM      the month (default: the previous month, UTC); rejects are\n"
+        "                           counted in it only when it is given\n"
+        "  -t, --topic NAME         the hit topic (default " STATUS_DEFAULT_TOPIC ")\n"
+        "      --grace DURATION     a month is complete once billed past its end plus this\n"
+        "                           (default " EDGES_GRACE_DEFAULT "; e.g. 30m, 2h, 1d)\n"
+        "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"
+        "                           libpq's PG* environment variables)\n"
+        "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
+        "                           member (default " STORE_READER_ROLE
+        "; '' keeps the login role)\n"
+        "  -v, --log-level LEVEL    debug, info (default), warn, error\n"
+        "  -h, --help               this text\n"
+        "  -V, --version            the version\n");
 }
 
 enum { OPT_DB = 256, OPT_ROLE, OPT_GRACE, OPT_REASON };
 
 static int status_parse(int argc, char **argv, sopts_t *o) {
     static const struct option lo[] = {
-        {"month", 1, 0, 'm'}, {"topic", 1, 0, 't'},     {"grace", 1, 0, OPT_GRACE},
-        {"db", 1, 0, 'd'},    {"role", 1, 0, 'r'},      {"log-level", 1, 0, 'v'},
-        {"help", 0, 0, 'h'},  {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
+        {"month", 1, 0, 'm'}, {"topic", 1, 0, 't'},   {"grace", 1, 0, OPT_GRACE},
+        {"db", 1, 0, 'd'},    {"role", 1, 0, 'r'},    {"log-level", 1, 0, 'v'},
+        {"help", 0, 0, 'h'},  {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
     char msg[300];
     int c, rc;
     opterr = 0;
@@ -124,8 +125,7 @@ static int status_parse(int argc, char **argv, sopts_t *o) {
     while ((c = getopt_long(argc, argv, "m:t:v:hV", lo, NULL)) != -1) {
         if (c == 'm') {
             if (pricing_month_parse(optarg, &o->year, &o->month) < 0) {
-                snprintf(msg, sizeof msg, "--month %.100s: expected YYYY-MM, e.g. 2026-11",
-                         optarg);
+                snprintf(msg, sizeof msg, "--month %.100s: expected YYYY-MM, e.g. 2026-11", optarg);
                 return bad("status", msg);
             }
             o->month_given = 1;
@@ -164,8 +164,9 @@ static void print_edges(const edgesdb_t *d, const char *month) {
         const edgesdb_edge_t *e = &d->edges[i];
         printf("%-*s  %-24s  %-8s  %14s  %s", w, e->edge,
                edges_time_format(e->billed_to_ms, t, sizeof t),
-               e->billed_to_ms >= 0 ? edges_duration_format(d->now_ms - e->billed_to_ms, b, sizeof b)
-                                    : "-",
+               e->billed_to_ms >= 0
+                   ? edges_duration_format(d->now_ms - e->billed_to_ms, b, sizeof b)
+                   : "-",
                e->month_hits ? e->month_hits : "0", edges_state_name(e->state));
         if (e->retired_at)
             printf(" since %s by %s: %s", e->retired_at, e->retired_by,
@@ -184,8 +185,7 @@ static const char SQL_REJECTS[] =
     " AND ($3::timestamptz IS NULL OR coalesce(kafka_ts, rejected_at) < $3::timestamptz)"
     " GROUP BY reason ORDER BY reason COLLATE \"C\"";
 
-static int print_rejects(PGconn *c, const sopts_t *o, const char *month, char *err,
-                         size_t errlen) {
+static int print_rejects(PGconn *c, const sopts_t *o, const char *month, char *err, size_t errlen) {
     char start[40], end[40];
     int ny = o->month == 12 ? o->year + 1 : o->year, nm = o->month == 12 ? 1 : o->month + 1;
     snprintf(start, sizeof start, "%04d-%02d-01 00:00:00+00", o->year, o->month);
@@ -205,7 +205,8 @@ static int print_rejects(PGconn *c, const sopts_t *o, const char *month, char *e
 }
 
 int status_main(int argc, char **argv) {
-    sopts_t o = {.role = STORE_READER_ROLE, .topic = STATUS_DEFAULT_TOPIC,
+    sopts_t o = {.role = STORE_READER_ROLE,
+                 .topic = STATUS_DEFAULT_TOPIC,
                  .grace_ms = EDGES_GRACE_DEFAULT_MS};
     int rc = status_parse(argc, argv, &o), oom;
     if (rc >= 0) return rc;
@@ -218,8 +219,8 @@ int status_main(int argc, char **argv) {
     if (edgesdb_load(c, o.topic, o.year, o.month, o.grace_ms, &d, err, sizeof err) < 0) goto out;
     printf("billing status at %s: topic %s, %s partitions; month %s, grace %s\n\n",
            edges_time_format(d.now_ms, t, sizeof t), o.topic,
-           d.partitions ? (snprintf(q, sizeof q, "%" PRId32, d.partitions), q) : "unknown",
-           month, edges_duration_format(o.grace_ms, g, sizeof g));
+           d.partitions ? (snprintf(q, sizeof q, "%" PRId32, d.partitions), q) : "unknown", month,
+           edges_duration_format(o.grace_ms, g, sizeof g));
     print_edges(&d, month);
     why = edgesdb_incomplete(&d, &oom);
     if (oom) goto out;
@@ -241,21 +242,22 @@ out:
 /* ---- billing edges -------------------------------------------------------------------------- */
 
 static void edges_usage(void) {
-    printf("usage: billing edges [list] [options]\n"
-           "       billing edges retire EDGE [--reason TEXT] [options]\n"
-           "       billing edges unretire EDGE [options]\n"
-           "An edge that will never report again (decommissioned) would hold every month open:\n"
-           "retire it, and `billing invoice --finalize` no longer waits for it. `list` shows the\n"
-           "retired edges with when, by whom and why.\n\n"
-           "      --reason TEXT        why (kept with the edge)\n"
-           "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"
-           "                           libpq's PG* environment variables)\n"
-           "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
-           "                           member (default " STORE_WRITER_ROLE
-           "; '' keeps the login role)\n"
-           "  -v, --log-level LEVEL    debug, info (default), warn, error\n"
-           "  -h, --help               this text\n"
-           "  -V, --version            the version\n");
+    printf(
+        "usage: billing edges [list] [options]\n"
+        "       billing edges retire EDGE [--reason TEXT] [options]\n"
+        "       billing edges unretire EDGE [options]\n"
+        "An edge that will never report again (decommissioned) would hold every month open:\n"
+        "retire it, and `billing invoice --finalize` no longer waits for it. `list` shows the\n"
+        "retired edges with when, by whom and why.\n\n"
+        "      --reason TEXT        why (kept with the edge)\n"
+        "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"
+        "                           libpq's PG* environment variables)\n"
+        "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
+        "                           member (default " STORE_WRITER_ROLE
+        "; '' keeps the login role)\n"
+        "  -v, --log-level LEVEL    debug, info (default), warn, error\n"
+        "  -h, --help               this text\n"
+        "  -V, --version            the version\n");
 }
 
 static const char SQL_LIST[] =
@@ -282,8 +284,7 @@ static int edges_list(PGconn *c, char *err, size_t errlen) {
 }
 
 /* 0 done, 1 refused (said on stderr), -1 database failure (err). */
-static int edges_retire(PGconn *c, const char *edge, const char *reason, char *err,
-                        size_t errlen) {
+static int edges_retire(PGconn *c, const char *edge, const char *reason, char *err, size_t errlen) {
     const char *p1[1] = {edge}, *p2[2] = {edge, reason ? reason : ""};
     PGresult *r = query(c, SQL_KNOWN, 1, p1, err, errlen);
     if (!r) return -1;
@@ -306,10 +307,13 @@ static int edges_retire(PGconn *c, const char *edge, const char *reason, char *e
 }
 
 int edges_main(int argc, char **argv) {
-    static const struct option lo[] = {
-        {"reason", 1, 0, OPT_REASON}, {"db", 1, 0, 'd'},       {"role", 1, 0, 'r'},
-        {"log-level", 1, 0, 'v'},     {"help", 0, 0, 'h'},     {"version", 0, 0, 'V'},
-        {0, 0, 0, 0}};
+    static const struct option lo[] = {{"reason", 1, 0, OPT_REASON},
+                                       {"db", 1, 0, 'd'},
+                                       {"role", 1, 0, 'r'},
+                                       {"log-level", 1, 0, 'v'},
+                                       {"help", 0, 0, 'h'},
+                                       {"version", 0, 0, 'V'},
+                                       {0, 0, 0, 0}};
     sopts_t o = {.role = STORE_WRITER_ROLE, .topic = STATUS_DEFAULT_TOPIC};
     char err[1024] = "", q[1100];
     int c, rc;
@@ -347,9 +351,10 @@ int edges_main(int argc, char **argv) {
         const char *p[1] = {edge};
         PGresult *r = query(conn, SQL_UNRETIRE, 1, p, err, sizeof err);
         rc = r ? 0 : 1;
-        if (r) printf(strcmp(PQcmdTuples(r), "0") ? "%s is no longer retired\n"
-                                                   : "%s was not retired\n",
-                      edge);
+        if (r)
+            printf(strcmp(PQcmdTuples(r), "0") ? "%s is no longer retired\n"
+                                               : "%s was not retired\n",
+                   edge);
         PQclear(r);
     }
     if (rc && err[0]) log_error("billing edges failed", "err=%s", log_quote(err, q, sizeof q));

@@ -175,24 +175,24 @@ PGresult *store_exec(PGconn *c, const char *sql, int n, const char *const *vals,
 /* The session settings billing relies on, whatever the server's defaults are. */
 static int session_setup(PGconn *c, const char *role, int *transient, char *err, size_t errlen) {
     PGresult *res = store_exec(c,
-                                "SELECT set_config('TimeZone', 'UTC', false),"
-                                " set_config('synchronous_commit', 'on', false),"
-                                " set_config('client_min_messages', 'warning', false)",
-                                0, NULL, PGRES_TUPLES_OK, "session set-up", transient, err, errlen);
+                               "SELECT set_config('TimeZone', 'UTC', false),"
+                               " set_config('synchronous_commit', 'on', false),"
+                               " set_config('client_min_messages', 'warning', false)",
+                               0, NULL, PGRES_TUPLES_OK, "session set-up", transient, err, errlen);
     if (!res) return -1;
     PQclear(res);
     if (!role || !*role) return 0;
     const char *p[1] = {role};
     res = store_exec(c,
-                      "SELECT count(*) FROM pg_roles WHERE rolname = $1"
-                      " AND pg_has_role(session_user, oid, 'MEMBER')",
-                      1, p, PGRES_TUPLES_OK, "role check", transient, err, errlen);
+                     "SELECT count(*) FROM pg_roles WHERE rolname = $1"
+                     " AND pg_has_role(session_user, oid, 'MEMBER')",
+                     1, p, PGRES_TUPLES_OK, "role check", transient, err, errlen);
     if (!res) return -1;
     int member = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
     PQclear(res);
     if (!member) return 0;
     res = store_exec(c, "SELECT set_config('role', $1, false)", 1, p, PGRES_TUPLES_OK, "SET ROLE",
-                      transient, err, errlen);
+                     transient, err, errlen);
     if (!res) return -1;
     PQclear(res);
     return 0;
@@ -295,7 +295,7 @@ int store_read_offsets(store_t *s, const int32_t *parts, size_t n, int64_t *out,
     if (store_buf_end(a) < 0) goto oom;
     const char *p[3] = {s->group, s->topic, a->p};
     PGresult *res = store_exec(s->conn, SQL_READ_OFFSETS, 3, p, PGRES_TUPLES_OK,
-                                "reading stored offsets", &transient, err, errlen);
+                               "reading stored offsets", &transient, err, errlen);
     if (!res) return failed(s, transient);
     for (int r = 0; r < PQntuples(res); r++) {
         int32_t part = (int32_t)strtol(PQgetvalue(res, r, 0), NULL, 10);
@@ -327,7 +327,7 @@ int store_read_marks(store_t *s, const store_mark_t *keys, size_t n, int64_t *ou
     if (store_buf_end(e) < 0 || store_buf_end(src) < 0 || store_buf_end(part) < 0) goto oom;
     const char *p[4] = {s->topic, e->p, src->p, part->p};
     PGresult *res = store_exec(s->conn, SQL_READ_MARKS, 4, p, PGRES_TUPLES_OK,
-                                "reading replay marks", &transient, err, errlen);
+                               "reading replay marks", &transient, err, errlen);
     if (!res) return failed(s, transient);
     for (int r = 0; r < PQntuples(res); r++) {
         long long i = strtoll(PQgetvalue(res, r, 0), NULL, 10); /* WITH ORDINALITY: from 1 */
@@ -385,9 +385,9 @@ static int flush_offsets(store_t *s, const store_batch_t *b, int32_t *conflicts,
         const char *upd[5] = {s->group, s->topic, part->p, exp->p, next->p};
         const char *ins[4] = {s->group, s->topic, part->p, next->p};
         res = insert ? store_exec(s->conn, SQL_INSERT_OFFSETS, 4, ins, PGRES_TUPLES_OK,
-                                   "inserting offsets", transient, err, errlen)
+                                  "inserting offsets", transient, err, errlen)
                      : store_exec(s->conn, SQL_UPDATE_OFFSETS, 5, upd, PGRES_TUPLES_OK,
-                                   "moving offsets", transient, err, errlen);
+                                  "moving offsets", transient, err, errlen);
         if (!res) goto out;
         for (int r = 0; r < PQntuples(res); r++) {
             int32_t p = (int32_t)strtol(PQgetvalue(res, r, 0), NULL, 10);
@@ -459,9 +459,9 @@ int store_flush_usage(store_t *s, const store_batch_t *b, int *transient, char *
             return -1;
         }
     const char *p[5] = {cust->p, hour->p, country->p, hits->p, bytes->p};
-    PGresult *res = store_exec_state(s->conn, SQL_UPSERT_USAGE, 5, p, PGRES_COMMAND_OK,
-                                     "writing usage_hourly", transient, s->last_sqlstate, err,
-                                     errlen);
+    PGresult *res =
+        store_exec_state(s->conn, SQL_UPSERT_USAGE, 5, p, PGRES_COMMAND_OK, "writing usage_hourly",
+                         transient, s->last_sqlstate, err, errlen);
     PQclear(res);
     return res ? 0 : -1;
 }
@@ -487,7 +487,7 @@ static int flush_marks(store_t *s, const store_batch_t *b, int *transient, char 
         }
     const char *p[5] = {s->topic, e->p, src->p, part->p, off->p};
     PGresult *res = store_exec(s->conn, SQL_UPSERT_MARKS, 5, p, PGRES_COMMAND_OK,
-                                "writing replay marks", transient, err, errlen);
+                               "writing replay marks", transient, err, errlen);
     PQclear(res);
     return res ? 0 : -1;
 }
@@ -498,8 +498,7 @@ static void rollback(store_t *s) {
 }
 
 static int flush_tx(store_t *s, const store_batch_t *b, const store_side_t *side,
-                    int32_t *conflicts, size_t *nconf,
-                    char *err, size_t errlen) {
+                    int32_t *conflicts, size_t *nconf, char *err, size_t errlen) {
     int transient = 0;
     PGresult *res =
         store_exec(s->conn, "BEGIN", 0, NULL, PGRES_COMMAND_OK, "BEGIN", &transient, err, errlen);

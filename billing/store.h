@@ -111,9 +111,9 @@ typedef struct store_watermark {
 typedef struct store_reject {
     int32_t partition;
     int64_t offset;
-    const char *reason;   /* bstats_reason_name */
-    const char *record;   /* rejrec_text of the value: storable text */
-    int64_t kafka_ts_ms;  /* the message's Kafka timestamp, -1 if none */
+    const char *reason;    /* bstats_reason_name */
+    const char *record;    /* rejrec_text of the value: storable text */
+    int64_t kafka_ts_ms;   /* the message's Kafka timestamp, -1 if none */
     uint32_t record_bytes; /* length of the whole value */
     int altered;           /* rejrec_text replaced bytes */
 } store_reject_t;

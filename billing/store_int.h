@@ -33,8 +33,7 @@ void store_pq_err(PGconn *c, const PGresult *res, const char *what, char *err, s
 void store_hour_text(int64_t hour_s, char *out, size_t cap);
 
 /* store.c: the usage rows of b in one upsert (store_side.c calls it under a savepoint). */
-int store_flush_usage(store_t *s, const store_batch_t *b, int *transient, char *err,
-                      size_t errlen);
+int store_flush_usage(store_t *s, const store_batch_t *b, int *transient, char *err, size_t errlen);
 
 /* store_side.c: the usage with its per-row fallback (store.h), then the rest of a flush. Each
  * returns 0, or -1 with err and *transient. */

@@ -176,8 +176,7 @@ int store_topic_partitions(store_t *s, int32_t partitions, char *err, size_t err
     return transient ? STORE_RETRY : STORE_FATAL;
 }
 
-int store_flush_side(store_t *s, const store_side_t *b, int *transient, char *err,
-                     size_t errlen) {
+int store_flush_side(store_t *s, const store_side_t *b, int *transient, char *err, size_t errlen) {
     if (flush_rejects(s, b, transient, err, errlen) < 0 ||
         flush_watermarks(s, b, transient, err, errlen) < 0 ||
         flush_edge_months(s, b, transient, err, errlen) < 0)

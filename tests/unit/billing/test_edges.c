@@ -29,12 +29,15 @@ END_TEST
 START_TEST(test_nul_and_invalid_bytes_become_replacement_characters) {
     char out[REJREC_MAX + 1];
     int alt;
-    const char in[] = {'a', 0, 'b', (char)0xff, 'c', (char)0xc3, 'd', (char)0xed, (char)0xa0,
-                       (char)0x80 /* a surrogate */};
+    const char in[] = {'a',        0,   'b',        (char)0xff, 'c',
+                       (char)0xc3, 'd', (char)0xed, (char)0xa0, (char)0x80 /* a surrogate */};
     size_t n = rejrec_text(in, sizeof in, out, &alt);
     ck_assert_int_eq(alt, 1);
     ck_assert_uint_eq(n, strlen(out)); /* no NUL inside */
-    ck_assert_str_eq(out, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd" "d\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    ck_assert_str_eq(out, "a\xef\xbf\xbd"
+                          "b\xef\xbf\xbd"
+                          "c\xef\xbf\xbd"
+                          "d\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 }
 END_TEST
 

@@ -41,8 +41,8 @@ static size_t export_rows(store_row_t **rows) {
 }
 
 /* The exported row of a key (export order is a hash order), failing if absent or twice. */
-static const store_row_t *find(const store_row_t *rows, size_t n, const char *cust,
-                               int64_t hour_s, const char *country) {
+static const store_row_t *find(const store_row_t *rows, size_t n, const char *cust, int64_t hour_s,
+                               const char *country) {
     const store_row_t *found = NULL;
     for (size_t i = 0; i < n; i++)
         if (!strcmp(rows[i].customer, cust) && rows[i].hour_s == hour_s &&

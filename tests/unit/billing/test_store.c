@@ -351,7 +351,8 @@ START_TEST(test_a_row_the_data_refuses_is_held_and_the_rest_billed) {
     sql(c, "TRUNCATE billing_usage_held");
     sql(c, "ALTER TABLE usage_hourly ADD CONSTRAINT no_evil CHECK (customer_id <> 'evil')");
     store_t *s = writer("g1");
-    store_row_t r[] = {{"acme", NOV1, "US", 3, 30, 0}, {"evil", NOV1, "US", 2, 20, 0},
+    store_row_t r[] = {{"acme", NOV1, "US", 3, 30, 0},
+                       {"evil", NOV1, "US", 2, 20, 0},
                        {"globex", NOV1, "DE", 1, 10, 0}};
     store_offset_t o[] = {{0, STORE_NO_OFFSET, 10}};
     int32_t conf[1];
@@ -414,7 +415,8 @@ START_TEST(test_rejects_watermarks_and_edge_months_travel_with_the_offsets) {
     sql(c, "TRUNCATE billing_rejects, billing_edge_watermarks, billing_edge_months");
     store_t *s = writer("g1");
     store_set_side(s, fill, NULL);
-    side_rej[0] = (store_reject_t){0, 5, "version", "{\"v\":2} \xef\xbf\xbd", 1793491200123LL, 9, 1};
+    side_rej[0] =
+        (store_reject_t){0, 5, "version", "{\"v\":2} \xef\xbf\xbd", 1793491200123LL, 9, 1};
     side_wm[0] = (store_watermark_t){"fra-1", 0, 1793491200000LL};
     side_em[0] = (store_edge_month_t){"fra-1", 2026 * 12 + 10, 7};
     store_offset_t o[] = {{0, STORE_NO_OFFSET, 10}};
