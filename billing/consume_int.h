@@ -21,8 +21,9 @@
 #define PARTITIONS_MAX 100000   /* partition ids we accept (Kafka allows far fewer in practice) */
 #define MARK_IDLE_FLUSHES 600   /* marks unused for this many flushes (~10 min) leave memory */
 #define MARK_SWEEP_FLUSHES 60   /* how often to look for them */
-/* Flush before any row's bytes pass this: one batch adds at most BATCH_MAX * BILL_HIT_BYTES_MAX
- * (< 2^57) to a row, so a row stays below 2^63 and fits PostgreSQL's bigint. */
+/* Flush before the bytes held over all rows (rollup_bytes_held) pass this: one batch adds at
+ * most BATCH_MAX * HIT_BYTES_MAX (< 2^57), so every row, merged across partitions, stays below
+ * 2^63 and fits the int64 of the flush (usage_hourly itself is numeric). */
 #define ROW_BYTES_FLUSH (UINT64_C(1) << 62)
 
 /* One partition of the topic, as this consumer knows it. */
