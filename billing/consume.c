@@ -11,22 +11,27 @@
 
 /* ---- rejects -------------------------------------------------------------------------------- */
 
-/* Logs a reject: every reason, at most CONSUME_REJECT_LOG_PER_MIN lines per reason and minute;
- * the rest are counted and said in one line when the minute ends (a flood of one bad producer
- * must not drown the log, and a rare reason is never hidden behind a frequent one). */
+/* A reject is logged for every reason, at most CONSUME_REJECT_LOG_PER_MIN lines per reason and
+ * minute; the rest are counted and said in one line when the minute ends (a flood of one bad
+ * producer must not drown the log, and a rare reason is never hidden behind a frequent one). */
+/* Ends the reject log's minute when it is over (or at exit: force): one line per reason with
+ * the rejects not logged in it. */
+static void reject_log_roll(consume_t *c, int force) {
+    int64_t now = clock_wall_ms();
+    if (!force && now - c->rej_window_start < 60000) return;
+    for (int r = 0; r < BREJ_COUNT; r++) {
+        if (c->rej_unlogged[r])
+            log_warn("records rejected and not logged in the last minute",
+                     "reason=%s count=%" PRId64, bstats_reason_name(r), c->rej_unlogged[r]);
+        c->rej_unlogged[r] = 0;
+        c->rej_logged[r] = 0;
+    }
+    c->rej_window_start = now;
+}
+
 static void log_reject(consume_t *c, const rd_kafka_message_t *m, int reason, const char *why) {
     char q[512];
-    int64_t now = clock_wall_ms();
-    if (now - c->rej_window_start >= 60000) {
-        for (int r = 0; r < BREJ_COUNT; r++) {
-            if (c->rej_unlogged[r])
-                log_warn("records rejected and not logged in the last minute",
-                         "reason=%s count=%" PRId64, bstats_reason_name(r), c->rej_unlogged[r]);
-            c->rej_unlogged[r] = 0;
-            c->rej_logged[r] = 0;
-        }
-        c->rej_window_start = now;
-    }
+    reject_log_roll(c, 0);
     if (c->rej_logged[reason] >= CONSUME_REJECT_LOG_PER_MIN) {
         c->rej_unlogged[reason]++;
         return;
@@ -497,6 +502,7 @@ int consume_run(consume_t *c) {
         if (n > 0 && process(c, n) < 0) break;
         now = clock_mono_ms();
         if (now >= c->next_topic_check) topic_check(c);
+        reject_log_roll(c, 0);
         if (flush_due(c, now, next_flush)) {
             if (consume_flush(c) < 0) break;
             note_held(c);
@@ -521,6 +527,7 @@ int consume_run(consume_t *c) {
                      "hits=%" PRIu64, rollup_hits(c->rollup));
     }
     update_lag(c);
+    reject_log_roll(c, 1);
     log_metrics("final metrics");
     if (c->failed) return 1;
     return c->o.once && !done ? 1 : 0;

@@ -87,4 +87,13 @@ pg_psql -c "update billing_offsets set next_offset = 0" > /dev/null
 run_once --metrics-interval 0
 assert_usage_equals "$TMP/truth.json"
 assert_eq "$(pg_psql -c 'select count(*) from billing_rejects')" "$npoison" "billing_rejects rows after a replay"
+
+# A flood of one reason: 10 lines a minute are logged, the rest counted in one line; all kept.
+for i in $(seq 25); do printf 'acme\tflood %d\n' "$i"; done > "$TMP/flood.tsv"
+produce "$TMP/flood.tsv"
+: > "$log"
+run_once --metrics-interval 0
+assert_eq "$(grep 'record rejected' "$log" | grep -c 'reason=syntax ')" 10 "syntax rejects logged one by one"
+grep -q 'records rejected and not logged in the last minute.*reason=syntax count=15' "$log" || fail "the other 15 are not counted in the log"
+assert_eq "$(pg_psql -c "select count(*) from billing_rejects where record like 'flood %'")" 25 "flood rejects kept"
 echo ok
