@@ -1,6 +1,7 @@
 #include "status.h"
 
 #include "edges_db.h"
+#include "jsonw.h"
 #include "log.h"
 #include "pricing.h"
 #include "store.h"
@@ -17,7 +18,7 @@
 
 typedef struct sopts {
     const char *db, *role, *topic, *reason;
-    int year, month, month_given;
+    int year, month, month_given, json;
     int64_t grace_ms;
 } sopts_t;
 
@@ -114,16 +115,23 @@ static void status_usage(void) {
 enum { OPT_DB = 256, OPT_ROLE, OPT_GRACE, OPT_REASON };
 
 static int status_parse(int argc, char **argv, sopts_t *o) {
-    static const struct option lo[] = {
-        {"month", 1, 0, 'm'}, {"topic", 1, 0, 't'},   {"grace", 1, 0, OPT_GRACE},
-        {"db", 1, 0, 'd'},    {"role", 1, 0, 'r'},    {"log-level", 1, 0, 'v'},
-        {"help", 0, 0, 'h'},  {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
+    static const struct option lo[] = {{"month", 1, 0, 'm'},     {"format", 1, 0, 'f'},
+                                       {"topic", 1, 0, 't'},     {"grace", 1, 0, OPT_GRACE},
+                                       {"db", 1, 0, 'd'},        {"role", 1, 0, 'r'},
+                                       {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
+                                       {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
     char msg[300];
     int c, rc;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:t:v:hV", lo, NULL)) != -1) {
-        if (c == 'm') {
+    while ((c = getopt_long(argc, argv, "m:t:f:v:hV", lo, NULL)) != -1) {
+        if (c == 'f') {
+            if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
+                snprintf(msg, sizeof msg, "--format %.100s: expected text or json", optarg);
+                return bad("status", msg);
+            }
+            o->json = !strcmp(optarg, "json");
+        } else if (c == 'm') {
             if (pricing_month_parse(optarg, &o->year, &o->month) < 0) {
                 snprintf(msg, sizeof msg, "--month %.100s: expected YYYY-MM, e.g. 2026-11", optarg);
                 return bad("status", msg);
@@ -185,23 +193,124 @@ static const char SQL_REJECTS[] =
     " AND ($3::timestamptz IS NULL OR coalesce(kafka_ts, rejected_at) < $3::timestamptz)"
     " GROUP BY reason ORDER BY reason COLLATE \"C\"";
 
-static int print_rejects(PGconn *c, const sopts_t *o, const char *month, char *err, size_t errlen) {
+static PGresult *read_rejects(PGconn *c, const sopts_t *o, char *err, size_t errlen) {
     char start[40], end[40];
     int ny = o->month == 12 ? o->year + 1 : o->year, nm = o->month == 12 ? 1 : o->month + 1;
     snprintf(start, sizeof start, "%04d-%02d-01 00:00:00+00", o->year, o->month);
     snprintf(end, sizeof end, "%04d-%02d-01 00:00:00+00", ny, nm);
     const char *p[3] = {o->topic, o->month_given ? start : NULL, o->month_given ? end : NULL};
-    PGresult *r = query(c, SQL_REJECTS, 3, p, err, errlen);
-    if (!r) return -1;
+    return query(c, SQL_REJECTS, 3, p, err, errlen);
+}
+
+static void print_text(const edgesdb_t *d, const sopts_t *o, const char *month, const char *why,
+                       const PGresult *rej) {
+    char t[40], g[32], n[16];
+    snprintf(n, sizeof n, "%" PRId32, d->partitions);
+    printf("billing status at %s: topic %s, %s partitions; month %s, grace %s\n\n",
+           edges_time_format(d->now_ms, t, sizeof t), o->topic, d->partitions ? n : "unknown",
+           month, edges_duration_format(o->grace_ms, g, sizeof g));
+    print_edges(d, month);
+    if (why)
+        printf("\nmonth %s: incomplete: %s\n", month, why);
+    else
+        printf("\nmonth %s: complete (every edge billed past %s, or retired)\n", month,
+               edges_time_format(d->end_ms + d->grace_ms, t, sizeof t));
     if (o->month_given)
         printf("\nrejects in %s (by Kafka timestamp), topic %s:\n", month, o->topic);
     else
         printf("\nrejects, all months, topic %s:\n", o->topic);
-    for (int i = 0; i < PQntuples(r); i++)
-        printf("  %-12s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-    if (!PQntuples(r)) printf("  (none)\n");
-    PQclear(r);
-    return 0;
+    for (int i = 0; i < PQntuples(rej); i++)
+        printf("  %-12s %s\n", PQgetvalue(rej, i, 0), PQgetvalue(rej, i, 1));
+    if (!PQntuples(rej)) printf("  (none)\n");
+}
+
+/* ---- --format json ---- */
+
+static void jstr(const char *s) {
+    if (!s) {
+        fputs("null", stdout);
+        return;
+    }
+    size_t n = strlen(s), cap = jsonw_str_size(s, n) + 1;
+    char *buf = malloc(cap);
+    if (!buf) return; /* stdout's error is checked at the end */
+    jsonw_t w;
+    jsonw_init(&w, buf, cap);
+    jsonw_str(&w, s, n);
+    fwrite(buf, 1, (size_t)jsonw_len(&w), stdout);
+    free(buf);
+}
+
+static void jkey(const char *k, int first) {
+    printf("%s\"%s\": ", first ? "" : ", ", k);
+}
+
+static void jms(int64_t ms) {
+    if (ms < 0)
+        fputs("null", stdout);
+    else
+        printf("%" PRId64, ms);
+}
+
+static void json_edge(const edgesdb_t *d, const edgesdb_edge_t *e) {
+    char t[40];
+    jkey("edge", 1);
+    jstr(e->edge);
+    jkey("billed_to", 0);
+    jstr(e->billed_to_ms >= 0 ? edges_time_format(e->billed_to_ms, t, sizeof t) : NULL);
+    jkey("billed_to_ms", 0);
+    jms(e->billed_to_ms);
+    jkey("behind_ms", 0);
+    jms(e->billed_to_ms >= 0 ? d->now_ms - e->billed_to_ms : -1);
+    jkey("partitions_seen", 0);
+    printf("%" PRId32, e->partitions_seen);
+    jkey("month_hits", 0);
+    jstr(e->month_hits ? e->month_hits : "0");
+    jkey("state", 0);
+    jstr(edges_state_name(e->state));
+    jkey("retired_at", 0);
+    jstr(e->retired_at);
+    jkey("retired_by", 0);
+    jstr(e->retired_by);
+    jkey("retired_reason", 0);
+    jstr(e->retired_why);
+}
+
+static void print_json(const edgesdb_t *d, const sopts_t *o, const char *month, const char *why,
+                       const PGresult *rej) {
+    char t[40];
+    putchar('{');
+    jkey("at", 1);
+    jstr(edges_time_format(d->now_ms, t, sizeof t));
+    jkey("topic", 0);
+    jstr(o->topic);
+    jkey("partitions", 0);
+    printf("%" PRId32, d->partitions);
+    jkey("month", 0);
+    jstr(month);
+    jkey("grace_ms", 0);
+    printf("%" PRId64, o->grace_ms);
+    jkey("complete", 0);
+    fputs(why ? "false" : "true", stdout);
+    jkey("incomplete", 0);
+    jstr(why);
+    jkey("edges", 0);
+    putchar('[');
+    for (size_t i = 0; i < d->n; i++) {
+        fputs(i ? ",\n  {" : "\n  {", stdout);
+        json_edge(d, &d->edges[i]);
+        putchar('}');
+    }
+    fputs("]", stdout);
+    jkey("rejects_month", 0);
+    jstr(o->month_given ? month : NULL);
+    jkey("rejects", 0);
+    putchar('{');
+    for (int i = 0; i < PQntuples(rej); i++) {
+        jkey(PQgetvalue(rej, i, 0), i == 0);
+        fputs(PQgetvalue(rej, i, 1), stdout);
+    }
+    fputs("}}\n", stdout);
 }
 
 int status_main(int argc, char **argv) {
@@ -211,28 +320,25 @@ int status_main(int argc, char **argv) {
     int rc = status_parse(argc, argv, &o), oom;
     if (rc >= 0) return rc;
     edgesdb_t d = {0};
-    char err[1024] = "", q[1100], month[16], t[40], g[32], *why = NULL;
+    PGresult *rej = NULL;
+    char err[1024] = "", q[1100], month[16], *why = NULL;
     PGconn *c = connect_db("status", &o, &rc);
     if (!c) return rc;
     rc = 1;
-    snprintf(month, sizeof month, "%04d-%02d", o.year % 10000, o.month % 100);
-    if (edgesdb_load(c, o.topic, o.year, o.month, o.grace_ms, &d, err, sizeof err) < 0) goto out;
-    printf("billing status at %s: topic %s, %s partitions; month %s, grace %s\n\n",
-           edges_time_format(d.now_ms, t, sizeof t), o.topic,
-           d.partitions ? (snprintf(q, sizeof q, "%" PRId32, d.partitions), q) : "unknown", month,
-           edges_duration_format(o.grace_ms, g, sizeof g));
-    print_edges(&d, month);
+    snprintf(month, sizeof month, "%04d-%02d", o.year, o.month);
+    if (edgesdb_load(c, o.topic, o.year, o.month, o.grace_ms, &d, err, sizeof err) < 0 ||
+        !(rej = read_rejects(c, &o, err, sizeof err)))
+        goto out;
     why = edgesdb_incomplete(&d, &oom);
     if (oom) goto out;
-    if (why)
-        printf("\nmonth %s: incomplete: %s\n", month, why);
+    if (o.json)
+        print_json(&d, &o, month, why, rej);
     else
-        printf("\nmonth %s: complete (every edge billed past %s, or retired)\n", month,
-               edges_time_format(d.end_ms + d.grace_ms, t, sizeof t));
-    if (print_rejects(c, &o, month, err, sizeof err) < 0) goto out;
-    rc = fflush(stdout) == 0 ? 0 : 1;
+        print_text(&d, &o, month, why, rej);
+    rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 out:
     if (rc && err[0]) log_error("billing status failed", "err=%s", log_quote(err, q, sizeof q));
+    PQclear(rej);
     free(why);
     edgesdb_free(&d);
     PQfinish(c);

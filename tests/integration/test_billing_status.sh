@@ -60,6 +60,10 @@ edge_line edge-b | grep -q "$(date -u -d "@$((first_s + 1800))" +%Y-%m-%dT%H:%M:
 edge_line edge-c | grep -q '^edge-c  *-  .* incomplete (no watermark yet in 8 of 16 partitions)' || fail "edge-c: no billed-to time"
 grep -q "^month $last: incomplete: edge-b billed to .*, edge-c without a watermark in 8 of 16 partitions" "$TMP/status.out" || fail "the month's verdict names edge-b and edge-c"
 grep -q '^rejects in' "$TMP/status.out" || fail "status shows the rejects"
+"$BIN/billing" status --month "$last" --format json > "$TMP/status.json" || fail "status --format json"
+assert_eq "$(jq -r '[.complete, .partitions, (.edges | map(.edge + ":" + .state) | join(","))] | join(" ")' "$TMP/status.json")" \
+    "false 16 edge-a:complete,edge-b:incomplete,edge-c:incomplete" "status as JSON"
+assert_eq "$(jq '.edges[0].billed_to_ms' "$TMP/status.json")" "$now_ms" "edge-a's billed_to_ms"
 # the grace decides for edge-b
 status --month "$last" --grace 20m
 edge_line edge-b | grep -q ' complete$' || fail "edge-b complete with a 20 min grace"
