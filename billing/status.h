@@ -1,7 +1,7 @@
 /* status.h: `billing status` and `billing edges`: how far billing is, per edge, and the edges
  * that will never report again.
  *
- *   billing status [--month YYYY-MM] [--topic NAME] [--grace DURATION]
+ *   billing status [--month YYYY-MM] [--topic NAME] [--grace DURATION] [--format text|json]
  *       per edge: the time up to which its hits are billed (edges.h), how far behind the
  *       database's clock, its billed hits in the month, and the month's state for it
  *       (complete, incomplete, open, retired, not in month); then the month's verdict and the
