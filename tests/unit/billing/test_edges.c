@@ -6,6 +6,7 @@
 #include "../../../billing/rollup.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,57 @@ START_TEST(test_watermark_keeps_the_highest_and_drop_forgets_the_partition) {
 }
 END_TEST
 
+/* Many edges, months and partitions (the table grows, a partition is dropped half-way, the
+ * fast path is taken and missed): the export equals a plain model. */
+START_TEST(test_edge_months_of_many_edges_equal_a_model) {
+    enum { EDGES = 300, PARTS = 4 };
+    static uint64_t model[EDGES][2];
+    memset(model, 0, sizeof model);
+    rollup_t *r = rollup_new();
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int e = (int)(x % EDGES), part = (int)(x / EDGES % PARTS), m = (int)(x / 7 % 2);
+        char name[16];
+        snprintf(name, sizeof name, "edge-%d", e);
+        int64_t ts = (m ? NOV1_MS : NOV1_MS - 10 * HOUR_MS) + (int64_t)(x % HOUR_MS);
+        int repeat = 1 + (int)(x % 3); /* runs of one key: the fast path */
+        for (int k = 0; k < repeat; k++)
+            ck_assert_int_eq(rollup_add_edge(r, part, name, strlen(name), ts), 0);
+        model[e][m] += (uint64_t)repeat;
+        if (i == 50000) {
+            /* partition 2 lost: its counts go; the model restarts from what remains */
+            rollup_drop_partition(r, 2);
+            memset(model, 0, sizeof model);
+            store_edge_month_t *em = calloc(rollup_edge_months(r) + 1, sizeof *em);
+            store_watermark_t wm[1];
+            store_reject_t rej[1];
+            size_t nem, nwm, nrej;
+            rollup_export_side(r, em, &nem, wm, &nwm, rej, &nrej);
+            for (size_t j = 0; j < nem; j++)
+                model[atoi(em[j].edge + 5)][em[j].month == 2026 * 12 + 10] += em[j].hits;
+            free(em);
+        }
+    }
+    store_edge_month_t *em = calloc(rollup_edge_months(r) + 1, sizeof *em);
+    store_watermark_t wm[1];
+    store_reject_t rej[1];
+    size_t nem, nwm, nrej, seen = 0;
+    rollup_export_side(r, em, &nem, wm, &nwm, rej, &nrej);
+    for (size_t j = 0; j < nem; j++) {
+        int e = atoi(em[j].edge + 5), m = em[j].month == 2026 * 12 + 10;
+        ck_assert_uint_eq(em[j].hits, model[e][m]);
+        seen++;
+    }
+    size_t want = 0;
+    for (int e = 0; e < EDGES; e++)
+        want += (model[e][0] > 0) + (model[e][1] > 0);
+    ck_assert_uint_eq(seen, want);
+    free(em);
+    rollup_free(r);
+}
+END_TEST
+
 START_TEST(test_bytes_held_bound_every_merged_row) {
     rollup_t *r = rollup_new();
     /* one key in two partitions: the merged row is the sum, and bytes_held is at least that */
@@ -221,6 +273,7 @@ static Suite *suite(void) {
     t = tcase_create("side");
     tcase_add_test(t, test_edge_months_count_hits_per_utc_month_merged_across_partitions);
     tcase_add_test(t, test_watermark_keeps_the_highest_and_drop_forgets_the_partition);
+    tcase_add_test(t, test_edge_months_of_many_edges_equal_a_model);
     tcase_add_test(t, test_bytes_held_bound_every_merged_row);
     suite_add_tcase(s, t);
     t = tcase_create("completeness");
