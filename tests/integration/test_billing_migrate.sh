@@ -10,7 +10,7 @@ start_pg
 # ---- command line ----------------------------------------------------------------------------
 "$BIN/billing" --version | grep -q '^billing ' || fail "billing --version"
 "$BIN/billing" --help | grep -q 'migrate' || fail "billing --help"
-for cmd in migrate run hosts; do
+for cmd in migrate run hosts status edges invoice; do
     "$BIN/billing" "$cmd" --help | grep -q -- '--db CONNINFO' || fail "billing $cmd --help"
 done
 bad_usage() { # expected-word args...: exit 2, one line on stderr naming the word, no stdout
@@ -33,6 +33,15 @@ bad_usage --group run -G ''
 bad_usage -X run -X novalue
 bad_usage --schema migrate --schema /nonexistent
 bad_usage --bogus hosts --bogus
+bad_usage --month status --month 2026-13
+bad_usage --grace status --grace soon
+bad_usage --format status --format xml
+bad_usage bogus edges bogus
+bad_usage EDGE edges retire
+bad_usage --reason edges unretire e1 --reason x
+bad_usage --grace invoice --month 2026-11 --grace 1
+bad_usage --force-incomplete invoice --month 2026-11 --force-incomplete --reason x
+bad_usage --reason invoice --month 2026-11 --finalize --force-incomplete
 rc=0
 "$BIN/billing" > /dev/null 2>&1 || rc=$?
 assert_eq "$rc" 2 "exit status of billing without a command"
