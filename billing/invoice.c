@@ -91,6 +91,31 @@ static void usage(void) {
 
 enum { OPT_FINALIZE = 256, OPT_STRICT, OPT_DB, OPT_ROLE, OPT_GRACE, OPT_FORCE, OPT_REASON };
 
+/* What the options mean together, and the month and connection string. -1 to go on, else 2. */
+static int validate(opts_t *o) {
+    char msg[600];
+    if (!o->month) return bad("--month YYYY-MM is required");
+    if (o->force_incomplete && !o->finalize) return bad("--force-incomplete goes with --finalize");
+    if (o->force_incomplete && (!o->reason || !*o->reason))
+        return bad("--force-incomplete needs --reason TEXT (kept with the invoices)");
+    if (o->reason && !o->force_incomplete) return bad("--reason goes with --force-incomplete");
+    if (pricing_month_parse(o->month, &o->year, &o->mon) < 0) {
+        snprintf(msg, sizeof msg, "--month %.100s: expected YYYY-MM, e.g. 2026-11", o->month);
+        return bad(msg);
+    }
+    o->db = store_conninfo(o->db);
+    char *perr = NULL;
+    PQconninfoOption *ci = PQconninfoParse(o->db, &perr);
+    if (!ci) {
+        snprintf(msg, sizeof msg, "--db: bad connection string: %s", perr ? perr : "out of memory");
+        msg[strcspn(msg, "\n")] = 0;
+        PQfreemem(perr);
+        return bad(msg);
+    }
+    PQconninfoFree(ci);
+    return -1;
+}
+
 /* Returns -1 to go on, else the exit status (0 for --help / --version, 2 for bad usage). */
 static int parse(int argc, char **argv, opts_t *o) {
     static const struct option lo[] = {{"month", 1, 0, 'm'},
@@ -175,26 +200,7 @@ static int parse(int argc, char **argv, opts_t *o) {
         }
     }
     if (optind < argc) return bad("unexpected argument (see billing invoice --help)");
-    if (!o->month) return bad("--month YYYY-MM is required");
-    if (o->force_incomplete && !o->finalize) return bad("--force-incomplete goes with --finalize");
-    if (o->force_incomplete && (!o->reason || !*o->reason))
-        return bad("--force-incomplete needs --reason TEXT (kept with the invoices)");
-    if (o->reason && !o->force_incomplete) return bad("--reason goes with --force-incomplete");
-    if (pricing_month_parse(o->month, &o->year, &o->mon) < 0) {
-        snprintf(msg, sizeof msg, "--month %.100s: expected YYYY-MM, e.g. 2026-11", o->month);
-        return bad(msg);
-    }
-    o->db = store_conninfo(o->db);
-    char *perr = NULL;
-    PQconninfoOption *ci = PQconninfoParse(o->db, &perr);
-    if (!ci) {
-        snprintf(msg, sizeof msg, "--db: bad connection string: %s", perr ? perr : "out of memory");
-        msg[strcspn(msg, "\n")] = 0;
-        PQfreemem(perr);
-        return bad(msg);
-    }
-    PQconninfoFree(ci);
-    return -1;
+    return validate(o);
 }
 
 /* ---- attention ------------------------------------------------------------------------------ */
