@@ -1,5 +1,8 @@
 #include "bstats.h"
 
+#include "hit.h"
+#include "hitcheck.h"
+
 #define REJ(key, label, help)                                                                      \
     METRIC_COUNTER("rejected_" key, "billing_hits_rejected_total", "reason=\"" label "\"", help)
 
@@ -15,9 +18,12 @@ metric_t bstats_rejected[BREJ_COUNT] = {
     REJ("type", "type", ""),
     REJ("range", "range", ""),
     REJ("version", "version", ""),
+    REJ("customer", "customer", ""),
     REJ("country", "country", ""),
-    REJ("timestamp", "timestamp", ""),
     REJ("bytes", "bytes", ""),
+    REJ("timestamp", "timestamp", ""),
+    REJ("text", "text", ""),
+    REJ("watermark", "watermark", ""),
 };
 metric_t bstats_dropped =
     METRIC_COUNTER("dropped", "billing_hits_dropped_total", NULL,
@@ -49,6 +55,13 @@ metric_t bstats_lag = METRIC_GAUGE("lag", "billing_lag_messages", NULL,
 metric_t bstats_marks =
     METRIC_GAUGE("marks", "billing_replay_marks_cached", NULL, "Replay marks held in memory");
 
+metric_t bstats_watermarks =
+    METRIC_COUNTER("watermarks", "billing_watermarks_consumed_total", NULL,
+                   "Edge watermark messages consumed (neither hits nor rejects)");
+metric_t bstats_held =
+    METRIC_COUNTER("usage_rows_held", "billing_usage_rows_held_total", NULL,
+                   "Usage rows PostgreSQL refused, kept in billing_usage_held instead");
+
 static metric_t *const all[] = {
     &bstats_consumed,
     &bstats_written,
@@ -58,9 +71,12 @@ static metric_t *const all[] = {
     &bstats_rejected[BREJ_TYPE],
     &bstats_rejected[BREJ_RANGE],
     &bstats_rejected[BREJ_VERSION],
+    &bstats_rejected[BREJ_CUSTOMER],
     &bstats_rejected[BREJ_COUNTRY],
-    &bstats_rejected[BREJ_TIMESTAMP],
     &bstats_rejected[BREJ_BYTES],
+    &bstats_rejected[BREJ_TIMESTAMP],
+    &bstats_rejected[BREJ_TEXT],
+    &bstats_rejected[BREJ_WATERMARK],
     &bstats_dropped,
     &bstats_pending,
     &bstats_rows_written,
@@ -74,13 +90,24 @@ static metric_t *const all[] = {
     &bstats_partitions,
     &bstats_lag,
     &bstats_marks,
+    &bstats_watermarks,
+    &bstats_held,
 };
 
-static const char *const reason_names[BREJ_COUNT] = {"syntax",  "missing", "type",      "range",
-                                                     "version", "country", "timestamp", "bytes"};
-
 const char *bstats_reason_name(int reason) {
-    return reason >= 0 && reason < BREJ_COUNT ? reason_names[reason] : "unknown";
+    if (reason >= BREJ_SYNTAX && reason <= BREJ_VERSION) return hit_err_name(-1 - reason);
+    if (reason >= BREJ_CUSTOMER && reason <= BREJ_TEXT)
+        return hitv_name(reason - BREJ_CUSTOMER + HITV_CUSTOMER);
+    return reason == BREJ_WATERMARK ? "watermark" : "unknown";
+}
+
+int bstats_reason_of_decode(int hit_err) {
+    return hit_err <= HIT_ERR_SYNTAX && hit_err >= HIT_ERR_VERSION ? -1 - hit_err : BREJ_SYNTAX;
+}
+
+int bstats_reason_of_validate(int hitv) {
+    return hitv >= HITV_CUSTOMER && hitv <= HITV_TEXT ? BREJ_CUSTOMER + hitv - HITV_CUSTOMER
+                                                      : BREJ_TEXT;
 }
 
 metric_t *const *bstats_all(size_t *n) {

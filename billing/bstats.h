@@ -6,7 +6,8 @@
  * unwritten when its partition was revoked or found moved by another consumer: it is read again
  * from the stored offset), or is still pending in memory:
  *     consumed = written + duplicates + rejected + dropped + pending
- * Records consumed again (after a crash, a rebalance or a conflict) are counted again. */
+ * Records consumed again (after a crash, a rebalance or a conflict) are counted again.
+ * Watermark messages are none of these: they are counted apart (watermarks). */
 #ifndef BSTATS_H
 #define BSTATS_H
 
@@ -14,26 +15,35 @@
 
 #include <stddef.h>
 
-/* Why a record is not billed: the decoder's reasons (hit.h), then billing's own checks. */
+/* Why a record is not billed: the decoder's reasons (hit.h, named by hit_err_name), then
+ * hit_validate's (hitcheck.h, named by hitv_name), then a watermark message whose value is not a
+ * watermark. The names are billing_rejects.reason and the metric label. */
 typedef enum bstats_reason {
     BREJ_SYNTAX,    /* not one JSON object, or invalid UTF-8 */
     BREJ_MISSING,   /* a required key is absent */
     BREJ_TYPE,      /* a key of the wrong JSON type */
     BREJ_RANGE,     /* a value out of the codec's range, or a string holding a NUL byte */
     BREJ_VERSION,   /* unknown "v" */
-    BREJ_COUNTRY,   /* not two letters A-Z (usage_hourly's check) */
-    BREJ_TIMESTAMP, /* before 1970 or from year 10000 on */
-    BREJ_BYTES,     /* more than BILL_HIT_BYTES_MAX in one hit */
+    BREJ_CUSTOMER,  /* not a valid customer id (custid.h) */
+    BREJ_COUNTRY,   /* not two letters A-Z */
+    BREJ_BYTES,     /* more than HIT_BYTES_MAX in one hit */
+    BREJ_TIMESTAMP, /* outside the window around the Kafka message timestamp */
+    BREJ_TEXT,      /* a NUL byte in edge or src, or an empty src */
+    BREJ_WATERMARK, /* key "#wm" but the value is not a watermark (watermark.h) */
     BREJ_COUNT
 } bstats_reason_t;
 
 extern metric_t bstats_consumed, bstats_written, bstats_duplicates, bstats_rejected[BREJ_COUNT],
     bstats_dropped, bstats_pending, bstats_rows_written, bstats_transactions, bstats_tx_us_total,
     bstats_tx_us_last, bstats_conflicts, bstats_commit_unknown, bstats_db_errors,
-    bstats_kafka_errors, bstats_partitions, bstats_lag, bstats_marks;
+    bstats_kafka_errors, bstats_partitions, bstats_lag, bstats_marks, bstats_watermarks,
+    bstats_held;
 
-/* The label of a reason: "syntax", ..., "bytes". */
+/* The label of a reason: "syntax", ..., "watermark". */
 const char *bstats_reason_name(int reason);
+/* The reason of a hit_decode error (< 0) and of a hit_validate result (> 0). */
+int bstats_reason_of_decode(int hit_err);
+int bstats_reason_of_validate(int hitv);
 
 /* Every metric, for metrics_logfmt / metrics_prometheus. */
 metric_t *const *bstats_all(size_t *n);

@@ -2,46 +2,127 @@
 
 #include "clock.h"
 #include "log.h"
+#include "watermark.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- checks ---------------------------------------------------------------------------------- */
+/* ---- rejects -------------------------------------------------------------------------------- */
 
-static int has_nul(slice_t s) {
-    return memchr(s.p, 0, s.n) != NULL;
-}
-
-int consume_check(const hit_t *h) {
-    /* usage_hourly's own checks, done here so that a flush can never fail on one bad record. */
-    if (h->country.n != 2 || h->country.p[0] < 'A' || h->country.p[0] > 'Z' ||
-        h->country.p[1] < 'A' || h->country.p[1] > 'Z')
-        return BREJ_COUNTRY;
-    if (h->ts_ms < 0 || h->ts_ms >= BILL_TS_MAX_MS) return BREJ_TIMESTAMP;
-    if (h->bytes > BILL_HIT_BYTES_MAX) return BREJ_BYTES;
-    /* PostgreSQL text cannot hold NUL; marks keep off as a signed bigint. */
-    if (h->customer.n == 0 || h->src.n == 0 || has_nul(h->customer) || has_nul(h->edge) ||
-        has_nul(h->src) || h->off > (uint64_t)INT64_MAX)
-        return BREJ_RANGE;
-    return -1;
-}
-
-/* The decoder's error as a reason. */
-static int decode_reason(int rc) {
-    switch (rc) {
-    case HIT_ERR_MISSING:
-        return BREJ_MISSING;
-    case HIT_ERR_TYPE:
-        return BREJ_TYPE;
-    case HIT_ERR_RANGE:
-        return BREJ_RANGE;
-    case HIT_ERR_VERSION:
-        return BREJ_VERSION;
-    default:
-        return BREJ_SYNTAX;
+/* A reject is logged for every reason, at most CONSUME_REJECT_LOG_PER_MIN lines per reason and
+ * minute; the rest are counted and said in one line when the minute ends (a flood of one bad
+ * producer must not drown the log, and a rare reason is never hidden behind a frequent one). */
+/* Ends the reject log's minute when it is over (or at exit: force): one line per reason with
+ * the rejects not logged in it. */
+static void reject_log_roll(consume_t *c, int force) {
+    int64_t now = clock_wall_ms();
+    if (!force && now - c->rej_window_start < 60000) return;
+    for (int r = 0; r < BREJ_COUNT; r++) {
+        if (c->rej_unlogged[r])
+            log_warn("records rejected and not logged in the last minute",
+                     "reason=%s count=%" PRId64, bstats_reason_name(r), c->rej_unlogged[r]);
+        c->rej_unlogged[r] = 0;
+        c->rej_logged[r] = 0;
     }
+    c->rej_window_start = now;
+}
+
+static void log_reject(consume_t *c, const rd_kafka_message_t *m, int reason, const char *why) {
+    char q[512];
+    reject_log_roll(c, 0);
+    if (c->rej_logged[reason] >= CONSUME_REJECT_LOG_PER_MIN) {
+        c->rej_unlogged[reason]++;
+        return;
+    }
+    c->rej_logged[reason]++;
+    log_warn("record rejected: kept in billing_rejects, not billed",
+             "reason=%s partition=%" PRId32 " offset=%" PRId64 " err=%s",
+             bstats_reason_name(reason), m->partition, m->offset, log_quote(why, q, sizeof q));
+}
+
+static void reject(consume_t *c, item_t *it, int reason, const char *why) {
+    it->kind = ITEM_REJECT;
+    it->reason = reason;
+    log_reject(c, it->msg, reason, why);
+}
+
+/* The reference time of hit_validate: the message's Kafka timestamp (the producer's clock when it
+ * sent the record), else (a broker without timestamps) the wall clock. */
+static int64_t kafka_ts(const rd_kafka_message_t *m) {
+    return rd_kafka_message_timestamp(m, NULL);
+}
+
+/* A watermark message: valid -> ITEM_WM (applied in order in the second pass), else a reject. */
+static void classify_wm(consume_t *c, item_t *it) {
+    const rd_kafka_message_t *m = it->msg;
+    wm_t w;
+    char err[256];
+    if (wm_decode(&w, m->payload ? m->payload : "", m->len, err, sizeof err) < 0)
+        reject(c, it, BREJ_WATERMARK, err);
+    else
+        it->kind = ITEM_WM;
+}
+
+/* The side tables of a flush, from the rollup as it is now (store_set_side). */
+static int side_fill(void *ctx, store_side_t *b) {
+    consume_t *c = ctx;
+    size_t em = rollup_edge_months(c->rollup) + 1, wm = rollup_watermarks(c->rollup) + 1,
+           rej = rollup_rejects(c->rollup) + 1;
+    if (em > c->side_em_cap) {
+        void *p = realloc(c->side_em, em * sizeof *c->side_em);
+        if (!p) return -1;
+        c->side_em = p;
+        c->side_em_cap = em;
+    }
+    if (wm > c->side_wm_cap) {
+        void *p = realloc(c->side_wm, wm * sizeof *c->side_wm);
+        if (!p) return -1;
+        c->side_wm = p;
+        c->side_wm_cap = wm;
+    }
+    if (rej > c->side_rej_cap) {
+        void *p = realloc(c->side_rej, rej * sizeof *c->side_rej);
+        if (!p) return -1;
+        c->side_rej = p;
+        c->side_rej_cap = rej;
+    }
+    rollup_export_side(c->rollup, c->side_em, &b->nedge_months, c->side_wm, &b->nwatermarks,
+                       c->side_rej, &b->nrejects);
+    b->edge_months = c->side_em;
+    b->watermarks = c->side_wm;
+    b->rejects = c->side_rej;
+    return 0;
+}
+
+/* The topic's partition count into billing_topics (an edge is billed up to a time only once
+ * every partition carried its watermark): at start, then every TOPIC_CHECK_MS, sooner again
+ * after a failure. Never blocks the loop for long, never stops billing. */
+#define TOPIC_CHECK_MS (5 * 60 * 1000)
+#define TOPIC_RETRY_MS (30 * 1000)
+static void topic_check(consume_t *c) {
+    char err[512], q[600];
+    int32_t n = c->own_parts; /* kept current from Kafka's metadata by consume_own.c */
+    c->next_topic_check = clock_mono_ms() + TOPIC_RETRY_MS;
+    if (n <= 0) return;
+    int rc = n == c->topic_parts ? STORE_OK : store_topic_partitions(c->store, n, err, sizeof err);
+    if (rc == STORE_OK) {
+        c->topic_parts = n;
+        c->next_topic_check = clock_mono_ms() + TOPIC_CHECK_MS;
+    } else {
+        log_warn("cannot record the topic's partition count: retrying", "err=%s",
+                 log_quote(err, q, sizeof q));
+    }
+}
+
+/* After a committed flush: usage rows PostgreSQL refused were kept in billing_usage_held. */
+static void note_held(consume_t *c) {
+    size_t n = store_take_held(c->store);
+    if (!n) return;
+    metric_add(&bstats_held, (int64_t)n);
+    log_error("usage rows refused by PostgreSQL: kept in billing_usage_held, billing goes on",
+              "rows=%zu", n);
 }
 
 /* ---- set-up ---------------------------------------------------------------------------------- */
@@ -54,6 +135,7 @@ consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
     }
     c->o = *o;
     c->backoff_ms = BACKOFF_MIN_MS;
+    c->tswin = hit_tswin_consumer(hit_tswin_default());
     c->store = store_new(o->conninfo, o->role, o->group, o->kafka->topic);
     c->rollup = rollup_new();
     c->marks = marks_new();
@@ -61,6 +143,7 @@ consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    store_set_side(c->store, side_fill, c);
     /* A stored offset out of range (retention passed it, the topic made anew) is an error, never
      * a silent jump (auto.offset.reset=error: consume_own.c stops on it). Partition EOF events
      * tell --once where each partition ends. queued.min.messages: librdkafka 2.0.2 compares it
@@ -101,6 +184,9 @@ void consume_free(consume_t *c) {
     free(c->pvals);
     free(c->rows);
     free(c->dmarks);
+    free(c->side_em);
+    free(c->side_wm);
+    free(c->side_rej);
     free(c);
 }
 
@@ -123,18 +209,6 @@ static int queue_pending(consume_t *c, mark_t *e) {
     return 0;
 }
 
-static void reject(consume_t *c, item_t *it, int reason, const char *why) {
-    char q[512];
-    it->kind = ITEM_REJECT;
-    it->reason = reason;
-    if (c->reason_logged[reason]) return;
-    c->reason_logged[reason] = 1;
-    log_warn("record rejected: skipped and counted (only the first of each reason is logged)",
-             "reason=%s partition=%" PRId32 " offset=%" PRId64 " err=%s",
-             bstats_reason_name(reason), it->msg->partition, it->msg->offset,
-             log_quote(why, q, sizeof q));
-}
-
 /* First pass over one message: decode and check it, find its replay mark. 0, or -1 when out
  * of memory. */
 static int classify(consume_t *c, item_t *it, size_t *scratch_used) {
@@ -150,17 +224,23 @@ static int classify(consume_t *c, item_t *it, size_t *scratch_used) {
     }
     const part_t *p = consume_part(c, m->partition);
     if (!p || !p->owned) return 0; /* fetched before a revocation */
+    if (wm_key_is(m->key, m->key_len)) {
+        classify_wm(c, it);
+        return 0;
+    }
     const char *payload = m->payload ? m->payload : "";
     int rc = hit_decode(&it->hit, payload, m->len, c->scratch + *scratch_used, m->len + 1, err,
                         sizeof err);
     *scratch_used += m->len + 1;
     if (rc != HIT_OK) {
-        reject(c, it, decode_reason(rc), err);
+        reject(c, it, bstats_reason_of_decode(rc), err);
         return 0;
     }
-    int reason = consume_check(&it->hit);
-    if (reason >= 0) {
-        reject(c, it, reason, bstats_reason_name(reason));
+    int64_t ref = kafka_ts(m);
+    int v = hit_validate(&it->hit, ref >= 0 ? ref : clock_wall_ms(), &c->tswin);
+    if (v != HITV_OK) {
+        snprintf(err, sizeof err, "hit_validate: %s", hitv_name(v));
+        reject(c, it, bstats_reason_of_validate(v), err);
         return 0;
     }
     it->mark = marks_get(c->marks, it->hit.edge.p, it->hit.edge.n, it->hit.src.p, it->hit.src.n,
@@ -194,8 +274,37 @@ static int load_pending(consume_t *c) {
 
 /* Per-batch counts, added to the shared (atomic) metrics once per batch. */
 typedef struct tally {
-    int64_t consumed, duplicates;
+    int64_t consumed, duplicates, watermarks;
 } tally_t;
+
+/* A record in its partition's order: a watermark is kept, a reject is held for billing_rejects,
+ * a hit is summed unless it is a replay. 0, or -1 when out of memory. */
+static int apply_record(consume_t *c, const item_t *it, tally_t *t) {
+    const rd_kafka_message_t *m = it->msg;
+    if (it->kind == ITEM_WM) {
+        wm_t w;
+        char err[64];
+        t->watermarks++;
+        /* decoded once already: it decodes again (a few messages a second per partition) */
+        if (wm_decode(&w, m->payload ? m->payload : "", m->len, err, sizeof err) < 0) return 0;
+        return rollup_watermark(c->rollup, m->partition, w.edge, w.wm_ms);
+    }
+    t->consumed++;
+    if (it->kind == ITEM_REJECT) {
+        metric_add(&bstats_rejected[it->reason], 1);
+        return rollup_reject(c->rollup, m->partition, m->offset, bstats_reason_name(it->reason),
+                             kafka_ts(m), m->payload ? m->payload : "", m->len);
+    }
+    if (marks_seen(it->mark, it->hit.off)) {
+        t->duplicates++;
+        return 0;
+    }
+    const hit_t *h = &it->hit;
+    if (rollup_add(c->rollup, m->partition, h->customer.p, h->customer.n, h->ts_ms, h->country.p,
+                   h->bytes) < 0)
+        return -1;
+    return rollup_add_edge(c->rollup, m->partition, h->edge.p, h->edge.n, h->ts_ms);
+}
 
 /* Second pass, in order: each message moves its partition's next offset exactly once. */
 static int apply(consume_t *c, const item_t *it, tally_t *t) {
@@ -227,13 +336,7 @@ static int apply(consume_t *c, const item_t *it, tally_t *t) {
         }
         if (m->offset < p->next) return 0;
     }
-    t->consumed++;
-    if (it->kind == ITEM_REJECT) {
-        metric_add(&bstats_rejected[it->reason], 1);
-    } else if (marks_seen(it->mark, it->hit.off)) {
-        t->duplicates++;
-    } else if (rollup_add(c->rollup, m->partition, it->hit.customer.p, it->hit.customer.n,
-                          it->hit.ts_ms, it->hit.country.p, it->hit.bytes) < 0) {
+    if (apply_record(c, it, t) < 0) {
         log_error("out of memory", "%s", "");
         c->failed = 1;
         return -1;
@@ -261,12 +364,13 @@ static int process(consume_t *c, int n) {
         if (classify(c, &c->items[i], &used) < 0) goto oom;
     }
     if (c->npending && load_pending(c) < 0) goto out;
-    tally_t t = {0, 0};
+    tally_t t = {0, 0, 0};
     int failed = 0;
     for (int i = 0; i < n && !failed; i++)
         failed = apply(c, &c->items[i], &t) < 0;
     metric_add(&bstats_consumed, t.consumed);
     metric_add(&bstats_duplicates, t.duplicates);
+    metric_add(&bstats_watermarks, t.watermarks);
     metric_set(&bstats_pending, (int64_t)rollup_hits(c->rollup));
     if (failed) goto out;
     rc = 0;
@@ -322,8 +426,10 @@ static void log_metrics(const char *msg) {
 /* Whether memory should be written now: the interval passed, or the size bound is reached. */
 static int flush_due(consume_t *c, int64_t now, int64_t next_flush) {
     if (!c->progress) return 0;
+    /* rollup_bytes_held bounds every row's bytes, merged across partitions too. */
     return now >= next_flush || rollup_rows(c->rollup) + marks_count(c->marks) >= c->o.flush_rows ||
-           rollup_max_bytes(c->rollup) >= ROW_BYTES_FLUSH || (c->o.once && once_reached(c));
+           rollup_bytes_held(c->rollup) >= ROW_BYTES_FLUSH ||
+           rollup_rejects(c->rollup) >= CONSUME_REJECTS_FLUSH || (c->o.once && once_reached(c));
 }
 
 int consume_run(consume_t *c) {
@@ -344,8 +450,11 @@ int consume_run(consume_t *c) {
         }
         if (n > 0 && process(c, n) < 0) break;
         now = clock_mono_ms();
+        if (now >= c->next_topic_check) topic_check(c);
+        reject_log_roll(c, 0);
         if (flush_due(c, now, next_flush)) {
             if (consume_flush(c) < 0) break;
+            note_held(c);
             next_flush = clock_mono_ms() + c->o.flush_ms;
             update_lag(c);
         }
@@ -368,6 +477,7 @@ int consume_run(consume_t *c) {
                      "hits=%" PRIu64, rollup_hits(c->rollup));
     }
     update_lag(c);
+    reject_log_roll(c, 1);
     log_metrics("final metrics");
     consume_own_drop_all(c, "stopping");
     if (c->config_error) return 2;

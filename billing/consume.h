@@ -1,9 +1,16 @@
 /* consume.h: `billing run`, the consumer of `hits` that bills each hit exactly once.
  *
  *   owner (partitions owned by advisory locks in PostgreSQL, owner.h; consume_own.c) ->
- *   kassign (reads exactly those) -> hit_decode + checks -> replay marks (drop replays) -> rollup
- * (sums per partition, customer, UTC hour, country) -> store_flush (one transaction: usage, offsets
- *   by compare-and-set, marks)
+ *   kassign (reads exactly those) -> watermark (key "#wm") or hit_decode + hit_validate ->
+ *   replay marks (drop replays) -> rollup (sums per partition, customer, UTC hour, country; edge
+ *   months, watermarks, rejects) -> store_flush (one transaction: usage, offsets by
+ *   compare-and-set, marks, rejects, watermarks, edge months)
+ *
+ * Every record consumed is a hit, a watermark, or a reject: a record that cannot be billed
+ * (the decoder's reasons, hit_validate's with the Kafka message timestamp as the reference, a
+ * "#wm" value that is not a watermark) is written to billing_rejects in the flush that moves
+ * the offset past it, logged (at most CONSUME_REJECT_LOG_PER_MIN lines per reason and minute,
+ * the rest counted in one line) and counted in billing_hits_rejected_total{reason}.
  *
  * Exactly once, whatever happens:
  * - Offsets live in PostgreSQL, written in the transaction that writes the sums they cover. When
@@ -42,11 +49,10 @@
 #define CONSUME_DEFAULT_GROUP "billing"
 #define CONSUME_DEFAULT_FLUSH_MS 1000
 #define CONSUME_DEFAULT_FLUSH_ROWS 50000
-/* A hit of more bytes than this is refused (reason "bytes"): it bounds every in-memory sum far
- * below INT64_MAX (the flush comes first, see rollup_max_bytes). 10^13: 10 TB in one request. */
-#define BILL_HIT_BYTES_MAX 10000000000000ULL
-/* Hits are billed from 1970-01-01 up to (excluding) 10000-01-01 UTC, in milliseconds. */
-#define BILL_TS_MAX_MS 253402300800000LL
+/* Rejects held in memory before a flush is due: bounds their memory (4 KiB of text each). */
+#define CONSUME_REJECTS_FLUSH 10000
+/* Reject log lines per reason and minute; the rest is counted and said in one line. */
+#define CONSUME_REJECT_LOG_PER_MIN 10
 
 typedef struct consume_opts {
     const kopts_t *kafka;        /* brokers, topic, -X properties */
@@ -76,8 +82,5 @@ consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen);
 int consume_run(consume_t *c);
 
 void consume_free(consume_t *c);
-
-/* Why a decoded hit cannot be billed: -1 if it can, else a bstats_reason_t. */
-int consume_check(const hit_t *h);
 
 #endif

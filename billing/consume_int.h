@@ -7,6 +7,7 @@
 #include "consume.h"
 
 #include "bstats.h"
+#include "hitcheck.h"
 #include "kassign.h"
 #include "owner.h"
 #include "marks.h"
@@ -22,8 +23,9 @@
 #define PARTITIONS_MAX 100000   /* partition ids we accept (Kafka allows far fewer in practice) */
 #define MARK_IDLE_FLUSHES 600   /* marks unused for this many flushes (~10 min) leave memory */
 #define MARK_SWEEP_FLUSHES 60   /* how often to look for them */
-/* Flush before any row's bytes pass this: one batch adds at most BATCH_MAX * BILL_HIT_BYTES_MAX
- * (< 2^57) to a row, so a row stays below 2^63 and fits PostgreSQL's bigint. */
+/* Flush before the bytes held over all rows (rollup_bytes_held) pass this: one batch adds at
+ * most BATCH_MAX * HIT_BYTES_MAX (< 2^57), so every row, merged across partitions, stays below
+ * 2^63 and fits the int64 of the flush (usage_hourly itself is numeric). */
 #define ROW_BYTES_FLUSH (UINT64_C(1) << 62)
 
 /* One partition of the topic, as this consumer knows it. */
@@ -36,7 +38,8 @@ typedef struct part {
     int odd_logged;   /* an unexpected offset was logged since the assignment */
 } part_t;
 
-typedef enum { ITEM_SKIP, ITEM_EOF, ITEM_REJECT, ITEM_HIT } item_kind_t;
+/* ITEM_WM: a watermark message (key "#wm", watermark.h): neither a hit nor a reject. */
+typedef enum { ITEM_SKIP, ITEM_EOF, ITEM_REJECT, ITEM_HIT, ITEM_WM } item_kind_t;
 
 /* One message of a batch, decoded in the first pass and applied in the second. */
 typedef struct item {
@@ -82,7 +85,6 @@ struct consume {
     int64_t db_down_since;
     int backoff_ms;
     rd_kafka_resp_err_t last_kafka_err;
-    int reason_logged[BREJ_COUNT];
     /* ---- ownership (consume_own.c, owner.h): partitions by advisory locks, not Kafka's group */
     owner_t *owner;
     int32_t own_parts;    /* partitions of the topic (Kafka metadata); 0 until known */
@@ -97,6 +99,17 @@ struct consume {
     int meta_logged;    /* a metadata failure was logged */
     int config_error;   /* a configuration error (missing database, bad credentials): exit 2 */
     int members, rank;  /* live members and our place, at the last look */
+    /* ---- records: rejects, watermarks, completeness (consume.c; bdata) ---- */
+    hit_tswin_t tswin;                /* hit_validate's window around the Kafka timestamp */
+    int64_t rej_window_start;         /* wall ms: the minute the reject log counts in */
+    int rej_logged[BREJ_COUNT];       /* reject lines logged in that minute, per reason */
+    int64_t rej_unlogged[BREJ_COUNT]; /* rejects not logged in that minute, per reason */
+    int32_t topic_parts;              /* the topic's partitions as last written, 0 unknown */
+    int64_t next_topic_check;         /* mono ms of the next metadata look-up */
+    store_edge_month_t *side_em;      /* side tables of a flush (store_set_side) */
+    store_watermark_t *side_wm;
+    store_reject_t *side_rej;
+    size_t side_em_cap, side_wm_cap, side_rej_cap;
 };
 
 /* consume_state.c */

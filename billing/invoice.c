@@ -20,6 +20,7 @@
  *   usage_after_final  usage of a final invoice's month differs from what it was priced from */
 #include "invoice.h"
 
+#include "edges_db.h"
 #include "invoice_db.h"
 #include "invoice_fmt.h"
 #include "log.h"
@@ -37,10 +38,13 @@
 #define INVOICE_ERR_MAX 1024
 
 typedef struct opts {
-    const char *month, *customer, *db, *role;
+    const char *month, *customer, *db, *role, *topic;
     int year, mon;
     invfmt_format_t format;
     int finalize, strict;
+    int64_t grace_ms;     /* a month is complete once every edge is billed past end + this */
+    int force_incomplete; /* --force-incomplete: finalize an incomplete month ... */
+    const char *reason;   /* ... for this reason, kept with each invoice */
 } opts_t;
 
 /* What needs attention; every string owned. */
@@ -63,7 +67,15 @@ static void usage(void) {
         "  -m, --month YYYY-MM      the month (required)\n"
         "  -c, --customer ID        only this customer\n"
         "  -f, --format FORMAT      text (default), csv or json\n"
-        "      --finalize           make the month's invoices final (immutable)\n"
+        "      --finalize           make the month's invoices final (immutable); refused (exit 1,\n"
+        "                           naming the edges) unless the month is complete: every edge\n"
+        "                           with usage in it billed up to its end plus the grace, or\n"
+        "                           retired (billing status shows it)\n"
+        "      --grace DURATION     the grace after the month's end (default " EDGES_GRACE_DEFAULT
+        "; 30m, 2h, 1d)\n"
+        "      --force-incomplete   with --finalize: finalize an incomplete month anyway ...\n"
+        "      --reason TEXT        ... for this reason, kept with each invoice and printed\n"
+        "  -t, --topic NAME         the hit topic whose watermarks count (default hits)\n"
         "      --strict             exit 1 when something needs attention (unknown customers,\n"
         "                           customers without a plan, usage a plan cannot price, usage\n"
         "                           changed after finalization); reported on stderr either way\n"
@@ -77,7 +89,32 @@ static void usage(void) {
         "  -V, --version            the version\n");
 }
 
-enum { OPT_FINALIZE = 256, OPT_STRICT, OPT_DB, OPT_ROLE };
+enum { OPT_FINALIZE = 256, OPT_STRICT, OPT_DB, OPT_ROLE, OPT_GRACE, OPT_FORCE, OPT_REASON };
+
+/* What the options mean together, and the month and connection string. -1 to go on, else 2. */
+static int validate(opts_t *o) {
+    char msg[600];
+    if (!o->month) return bad("--month YYYY-MM is required");
+    if (o->force_incomplete && !o->finalize) return bad("--force-incomplete goes with --finalize");
+    if (o->force_incomplete && (!o->reason || !*o->reason))
+        return bad("--force-incomplete needs --reason TEXT (kept with the invoices)");
+    if (o->reason && !o->force_incomplete) return bad("--reason goes with --force-incomplete");
+    if (pricing_month_parse(o->month, &o->year, &o->mon) < 0) {
+        snprintf(msg, sizeof msg, "--month %.100s: expected YYYY-MM, e.g. 2026-11", o->month);
+        return bad(msg);
+    }
+    o->db = store_conninfo(o->db);
+    char *perr = NULL;
+    PQconninfoOption *ci = PQconninfoParse(o->db, &perr);
+    if (!ci) {
+        snprintf(msg, sizeof msg, "--db: bad connection string: %s", perr ? perr : "out of memory");
+        msg[strcspn(msg, "\n")] = 0;
+        PQfreemem(perr);
+        return bad(msg);
+    }
+    PQconninfoFree(ci);
+    return -1;
+}
 
 /* Returns -1 to go on, else the exit status (0 for --help / --version, 2 for bad usage). */
 static int parse(int argc, char **argv, opts_t *o) {
@@ -86,6 +123,10 @@ static int parse(int argc, char **argv, opts_t *o) {
                                        {"format", 1, 0, 'f'},
                                        {"finalize", 0, 0, OPT_FINALIZE},
                                        {"strict", 0, 0, OPT_STRICT},
+                                       {"grace", 1, 0, OPT_GRACE},
+                                       {"force-incomplete", 0, 0, OPT_FORCE},
+                                       {"reason", 1, 0, OPT_REASON},
+                                       {"topic", 1, 0, 't'},
                                        {"db", 1, 0, OPT_DB},
                                        {"role", 1, 0, OPT_ROLE},
                                        {"log-level", 1, 0, 'v'},
@@ -96,7 +137,7 @@ static int parse(int argc, char **argv, opts_t *o) {
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:c:f:v:hV", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:c:f:t:v:hV", lo, NULL)) != -1) {
         switch (c) {
         case 'm':
             o->month = optarg;
@@ -116,6 +157,23 @@ static int parse(int argc, char **argv, opts_t *o) {
             break;
         case OPT_STRICT:
             o->strict = 1;
+            break;
+        case OPT_GRACE:
+            if (edges_duration_parse(optarg, &o->grace_ms) < 0) {
+                snprintf(msg, sizeof msg,
+                         "--grace %.100s: expected a duration such as 30m, 1h or 2d", optarg);
+                return bad(msg);
+            }
+            break;
+        case OPT_FORCE:
+            o->force_incomplete = 1;
+            break;
+        case OPT_REASON:
+            o->reason = optarg;
+            break;
+        case 't':
+            if (!*optarg) return bad("--topic: empty topic name");
+            o->topic = optarg;
             break;
         case OPT_DB:
             o->db = optarg;
@@ -142,22 +200,7 @@ static int parse(int argc, char **argv, opts_t *o) {
         }
     }
     if (optind < argc) return bad("unexpected argument (see billing invoice --help)");
-    if (!o->month) return bad("--month YYYY-MM is required");
-    if (pricing_month_parse(o->month, &o->year, &o->mon) < 0) {
-        snprintf(msg, sizeof msg, "--month %.100s: expected YYYY-MM, e.g. 2026-11", o->month);
-        return bad(msg);
-    }
-    o->db = store_conninfo(o->db);
-    char *perr = NULL;
-    PQconninfoOption *ci = PQconninfoParse(o->db, &perr);
-    if (!ci) {
-        snprintf(msg, sizeof msg, "--db: bad connection string: %s", perr ? perr : "out of memory");
-        msg[strcspn(msg, "\n")] = 0;
-        PQfreemem(perr);
-        return bad(msg);
-    }
-    PQconninfoFree(ci);
-    return -1;
+    return validate(o);
 }
 
 /* ---- attention ------------------------------------------------------------------------------ */
@@ -211,6 +254,9 @@ typedef struct run {
     const invdb_scope_t *s;
     invdb_t d;
     attn_t att;
+    edgesdb_t edges;
+    char *incomplete; /* why the month is not complete (edgesdb_incomplete), NULL if it is */
+    int refused;      /* --finalize of an incomplete month without --force-incomplete */
     char err[INVOICE_ERR_MAX];
 } run_t;
 
@@ -266,7 +312,8 @@ static int invoice_customer(run_t *r, const invdb_customer_t *c) {
                plan->id, m, perr);
         return drop_stale(r, st);
     }
-    rc = invdb_save(r->conn, r->s, c, plan, &inv, r->o->finalize, r->err, sizeof r->err);
+    invdb_final_t fin = {r->o->finalize, r->incomplete ? r->o->reason : NULL, r->incomplete};
+    rc = invdb_save(r->conn, r->s, c, plan, &inv, &fin, r->err, sizeof r->err);
     pricing_invoice_fini(&inv);
     return rc;
 }
@@ -288,15 +335,39 @@ static int invoice_all(run_t *r) {
     return 0;
 }
 
-/* Finalizing a month that is still running leaves its later hits out of the invoice. */
-static void warn_if_open(const opts_t *o) {
-    struct tm end = {0};
-    end.tm_year = (o->mon == 12 ? o->year + 1 : o->year) - 1900;
-    end.tm_mon = o->mon == 12 ? 0 : o->mon;
-    end.tm_mday = 1;
-    if (timegm(&end) > time(NULL))
-        log_warn("finalizing a month that has not ended: its later usage will need attention",
-                 "month=%s", o->month);
+/* Whether the month is complete (edges.h), in the run's snapshot. --finalize of an incomplete
+ * month stops here (r->refused) unless forced; drafts are marked. -1 only on database failure. */
+static int check_complete(run_t *r) {
+    int oom;
+    if (edgesdb_load(r->conn, r->o->topic, r->o->year, r->o->mon, r->o->grace_ms, &r->edges, r->err,
+                     sizeof r->err) < 0)
+        return -1;
+    r->incomplete = edgesdb_incomplete(&r->edges, &oom);
+    if (oom) {
+        snprintf(r->err, sizeof r->err, "out of memory");
+        return -1;
+    }
+    if (!r->incomplete || !r->o->finalize) return 0;
+    if (!r->o->force_incomplete) {
+        fprintf(stderr,
+                "billing invoice: month %s is not complete: %s; nothing finalized (wait, retire "
+                "an edge that will never report again with `billing edges retire EDGE`, or "
+                "finalize anyway with --force-incomplete --reason TEXT)\n",
+                r->s->month, r->incomplete);
+        r->refused = 1;
+        return 0;
+    }
+    log_warn("finalizing an incomplete month: the reason is kept with each invoice",
+             "month=%s reason=\"%s\" incomplete=\"%s\"", r->s->month, r->o->reason, r->incomplete);
+    return 0;
+}
+
+/* Drafts say the month is not complete yet; final invoices say what they were finalized with. */
+static void mark_incomplete(run_t *r) {
+    for (size_t i = 0; i < r->d.nout; i++) {
+        invfmt_invoice_t *o = &r->d.out[i];
+        if (!strcmp(o->status, "draft")) o->incomplete = r->incomplete;
+    }
 }
 
 static int print(const run_t *r, char *err, size_t errlen) {
@@ -312,7 +383,10 @@ static int print(const run_t *r, char *err, size_t errlen) {
 }
 
 int invoice_main(int argc, char **argv) {
-    opts_t o = {.role = STORE_WRITER_ROLE, .format = INVFMT_TEXT};
+    opts_t o = {.role = STORE_WRITER_ROLE,
+                .format = INVFMT_TEXT,
+                .topic = "hits",
+                .grace_ms = EDGES_GRACE_DEFAULT_MS};
     int rc = parse(argc, argv, &o);
     if (rc >= 0) return rc;
     invdb_scope_t s;
@@ -320,18 +394,19 @@ int invoice_main(int argc, char **argv) {
     run_t r = {.o = &o, .s = &s};
     char q[INVOICE_ERR_MAX + 100];
     int committed = 0;
-    if (o.finalize) warn_if_open(&o);
 
     rc = 1;
     r.conn = store_connect(o.db, "billing invoice", o.role, r.err, sizeof r.err);
     if (!r.conn) goto out;
-    if (invdb_begin(r.conn, r.err, sizeof r.err) < 0 ||
-        invdb_load(r.conn, &s, &r.d, r.err, sizeof r.err) < 0 || invoice_all(&r) < 0 ||
+    if (invdb_begin(r.conn, r.err, sizeof r.err) < 0 || check_complete(&r) < 0) goto out;
+    if (r.refused) goto out; /* nothing written: the transaction ends with the connection */
+    if (invdb_load(r.conn, &s, &r.d, r.err, sizeof r.err) < 0 || invoice_all(&r) < 0 ||
         invdb_read(r.conn, &s, &r.d, r.err, sizeof r.err) < 0 ||
         invdb_commit(r.conn, r.err, sizeof r.err) < 0)
         goto out;
     /* Committed: what is printed is what is stored. */
     committed = 1;
+    mark_incomplete(&r);
     attn_log(&r.att);
     if (print(&r, r.err, sizeof r.err) < 0) goto out;
     log_info("invoices done", "month=%s invoices=%zu attention=%zu finalize=%d", s.month, r.d.nout,
@@ -343,6 +418,8 @@ out:
                             : "billing invoice failed: nothing was written",
                   "month=%s err=%s", s.month, log_quote(r.err, q, sizeof q));
     invdb_free(&r.d);
+    edgesdb_free(&r.edges);
+    free(r.incomplete);
     attn_free(&r.att);
     PQfinish(r.conn);
     return rc;

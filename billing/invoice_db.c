@@ -24,7 +24,7 @@ static const char SQL_CUSTOMERS[] = "SELECT id, name, plan_id FROM customers"
 /* The month by the hits' own hour, in UTC: [start, end) of timestamptz, whatever the session's
  * TimeZone. */
 static const char SQL_USAGE[] =
-    "SELECT customer_id, country, sum(hits)::text, sum(bytes)::text FROM usage_hourly"
+    "SELECT customer_id, country, trunc(sum(hits))::text, trunc(sum(bytes))::text FROM usage_hourly"
     " WHERE hour >= $1::timestamptz AND hour < $2::timestamptz"
     " AND ($3::text IS NULL OR customer_id = $3)"
     " GROUP BY customer_id, country ORDER BY customer_id COLLATE \"C\", country";
@@ -51,7 +51,8 @@ static const char SQL_INSERT_LINES[] =
     " FROM unnest($2::int[], $3::text[], $4::numeric[], $5::text[], $6::numeric[],"
     " $7::numeric[], $8::text[], $9::numeric[]) AS v(n, d, q, u, p, a, z, e)";
 static const char SQL_FINALIZE[] =
-    "UPDATE invoices SET status = 'final', finalized_at = now(), updated_at = now()"
+    "UPDATE invoices SET status = 'final', finalized_at = now(), updated_at = now(),"
+    " incomplete_reason = $2, incomplete_edges = $3"
     " WHERE id = $1::bigint AND status = 'draft'";
 static const char SQL_DELETE_DRAFT[] =
     "DELETE FROM invoices WHERE id = $1::bigint AND status = 'draft'";
@@ -59,7 +60,7 @@ static const char SQL_READ[] =
     "SELECT id::text, number, customer_id, customer_name, to_char(month, 'YYYY-MM'),"
     " coalesce(plan_id, ''), currency, status,"
     " coalesce(to_char(finalized_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
-    " subtotal::text, total::text"
+    " subtotal::text, total::text, incomplete_reason, incomplete_edges"
     " FROM invoices WHERE month = $1::date AND ($2::text IS NULL OR customer_id = $2)"
     " ORDER BY customer_id COLLATE \"C\"";
 static const char SQL_READ_LINES[] =
@@ -322,8 +323,8 @@ out:
 }
 
 int invdb_save(PGconn *conn, const invdb_scope_t *s, const invdb_customer_t *c,
-               const invdb_plan_t *plan, const pricing_invoice_t *inv, int finalize, char *err,
-               size_t errlen) {
+               const invdb_plan_t *plan, const pricing_invoice_t *inv, const invdb_final_t *f,
+               char *err, size_t errlen) {
     int rc = -1;
     char *number = NULL;
     PGresult *r = NULL;
@@ -343,7 +344,8 @@ int invdb_save(PGconn *conn, const invdb_scope_t *s, const invdb_customer_t *c,
     const char *id[1] = {PQgetvalue(r, 0, 0)};
     if (run(conn, SQL_DELETE_LINES, 1, id, "replacing invoice_lines", err, errlen) < 0) goto out;
     if (inv->nlines && insert_lines(conn, id[0], inv, err, errlen) < 0) goto out;
-    if (finalize && run(conn, SQL_FINALIZE, 1, id, "finalizing", err, errlen) < 0) goto out;
+    const char *fp[3] = {id[0], f->reason, f->reason ? f->incomplete : NULL};
+    if (f->finalize && run(conn, SQL_FINALIZE, 3, fp, "finalizing", err, errlen) < 0) goto out;
     rc = 0;
 out:
     PQclear(r);
@@ -380,9 +382,10 @@ int invdb_read(PGconn *conn, const invdb_scope_t *s, invdb_t *d, char *err, size
     /* Both are in customer order: an invoice's lines are the next run of its id. */
     for (int i = 0; i < ni; i++) {
         invfmt_invoice_t *o = &d->out[d->nout++];
-        *o = (invfmt_invoice_t){val(iv, i, 1), val(iv, i, 2),  val(iv, i, 3),    val(iv, i, 4),
-                                val(iv, i, 5), val(iv, i, 6),  val(iv, i, 7),    val(iv, i, 8),
-                                val(iv, i, 9), val(iv, i, 10), &d->out_lines[j], 0};
+        *o = (invfmt_invoice_t){val(iv, i, 1),  val(iv, i, 2),  val(iv, i, 3),    val(iv, i, 4),
+                                val(iv, i, 5),  val(iv, i, 6),  val(iv, i, 7),    val(iv, i, 8),
+                                val(iv, i, 9),  val(iv, i, 10), &d->out_lines[j], 0,
+                                val(iv, i, 12), val(iv, i, 11)};
         while (j < nl && !strcmp(val(ln, j, 0), val(iv, i, 0))) {
             o->nlines++;
             j++;

@@ -95,11 +95,18 @@ const invdb_customer_t *invdb_find_customer(const invdb_t *d, const char *id);
 const invdb_usage_t *invdb_find_usage(const invdb_t *d, const char *customer);
 const invdb_stored_t *invdb_find_stored(const invdb_t *d, const char *customer);
 
+/* Whether and how a saved invoice is finalized. */
+typedef struct invdb_final {
+    int finalize;           /* make it final */
+    const char *reason;     /* --force-incomplete's reason, NULL when the month is complete */
+    const char *incomplete; /* why the month was not complete then, NULL when it was */
+} invdb_final_t;
+
 /* Writes the draft of customer c priced as inv (insert, or replace a draft's values and lines),
- * and finalizes it when finalize is set. 0, or -1 with err. */
+ * and finalizes it as f says. 0, or -1 with err. */
 int invdb_save(PGconn *conn, const invdb_scope_t *s, const invdb_customer_t *c,
-               const invdb_plan_t *plan, const pricing_invoice_t *inv, int finalize, char *err,
-               size_t errlen);
+               const invdb_plan_t *plan, const pricing_invoice_t *inv, const invdb_final_t *f,
+               char *err, size_t errlen);
 
 /* Deletes a draft that can no longer be computed (its customer lost the plan, or the plan
  * cannot price the usage): a stale draft must not be printed as if current. */

@@ -162,6 +162,11 @@ static void text_invoice(FILE *out, const invfmt_invoice_t *inv) {
     fprintf(out, "Invoice   %s\n", inv->number);
     fprintf(out, "Status    %s", inv->status);
     if (inv->finalized_at && *inv->finalized_at) fprintf(out, " since %s", inv->finalized_at);
+    if (inv->incomplete_reason)
+        fprintf(out, ", finalized incomplete: %s\nIncomplete %s", inv->incomplete_reason,
+                inv->incomplete ? inv->incomplete : "");
+    else if (inv->incomplete)
+        fprintf(out, ", month not complete yet: %s", inv->incomplete);
     fprintf(out, "\nCustomer  %s (%s)\n", inv->customer_name, inv->customer);
     fprintf(out, "Plan      %s, %s\n", inv->plan, inv->currency);
     fprintf(out, "Period    %s to %s, UTC\n\n", first, last);
@@ -282,6 +287,8 @@ static void json_invoice(FILE *out, const invfmt_invoice_t *inv) {
         {"currency", inv->currency},
         {"status", inv->status},
         {"finalized_at", inv->finalized_at && *inv->finalized_at ? inv->finalized_at : NULL},
+        {"incomplete", inv->incomplete},
+        {"incomplete_reason", inv->incomplete_reason},
         {"subtotal", inv->subtotal},
         {"total", inv->total}};
     for (size_t k = 0; k < sizeof kv / sizeof *kv; k++) {

@@ -50,6 +50,10 @@ typedef struct invfmt_invoice {
     const char *total;
     const invfmt_line_t *lines;
     size_t nlines;
+    /* Why the month is not complete: for a final invoice, as it was when it was finalized with
+     * --force-incomplete; for a draft, as it is now. NULL when complete. */
+    const char *incomplete;
+    const char *incomplete_reason; /* final only: the --reason it was finalized with, or NULL */
 } invfmt_invoice_t;
 
 /* Something `billing invoice` could not invoice, or found changed after finalization. */

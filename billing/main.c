@@ -4,6 +4,8 @@
  *   billing run       Kafka `hits` -> consume -> rollup -> store: usage_hourly (consume.c)
  *   billing hosts     customer_hosts -> the collector's host map (hosts.c)
  *   billing invoice   usage_hourly + plans -> invoices (invoice.c)
+ *   billing status    edges' watermarks, edge months, rejects -> how far billing is (status.c)
+ *   billing edges     retire edges that will never report again (status.c)
  *
  * main only reads options, wires the stages and runs them. */
 #include "bstats.h"
@@ -15,6 +17,7 @@
 #include "mhttp.h"
 #include "migrate.h"
 #include "offsets.h"
+#include "status.h"
 #include "store.h"
 
 #include <getopt.h>
@@ -163,6 +166,13 @@ static int cmd_migrate(int argc, char **argv) {
 
 /* ---- billing hosts -------------------------------------------------------------------------- */
 
+static void host_skipped(void *ctx, const char *host, const char *why) {
+    char q[600];
+    (void)ctx;
+    log_warn("host left out of the map: the collector would refuse it (and the whole map)",
+             "host=%s why=\"%s\"", log_quote(host, q, sizeof q), why);
+}
+
 static int cmd_hosts(int argc, char **argv) {
     static const struct option lo[] = {{"db", 1, 0, 'd'},        {"role", 1, 0, 'r'},
                                        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
@@ -205,8 +215,8 @@ static int cmd_hosts(int argc, char **argv) {
         log_error("cannot connect", "err=%s", log_quote(err, q, sizeof q));
         return 1;
     }
-    size_t n;
-    int rc = hosts_write(conn, stdout, &n, err, sizeof err);
+    size_t n, skipped;
+    int rc = hosts_write(conn, stdout, &n, &skipped, host_skipped, NULL, err, sizeof err);
     PQfinish(conn);
     if (rc < 0) {
         log_error("billing hosts failed", "err=%s", log_quote(err, q, sizeof q));
@@ -390,7 +400,9 @@ static void usage(FILE *f) {
                "  run       consume hits from Kafka into usage_hourly, exactly once\n"
                "  hosts     print the collector's host map from customer_hosts\n"
                "  invoice   compute a month's invoices\n"
-               "  offsets   stored offsets beside Kafka's range; `offsets reset` moves them\n\n"
+               "  offsets   stored offsets beside Kafka's range; `offsets reset` moves them\n"
+               "  status    per edge: up to when its hits are billed; rejects per reason\n"
+               "  edges     list, retire or unretire edges that will never report again\n\n"
                "`billing COMMAND --help` lists the options of each.\n");
 }
 
@@ -411,13 +423,18 @@ int main(int argc, char **argv) {
         return 0;
     }
     /* Each command parses argv[1..]: its name stands where getopt expects the program's. */
-    if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 1, argv + 1);
-    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
-    if (!strcmp(cmd, "hosts")) return cmd_hosts(argc - 1, argv + 1);
-    if (!strcmp(cmd, "invoice")) return invoice_main(argc - 1, argv + 1);
-    if (!strcmp(cmd, "offsets")) return offsets_main(argc - 1, argv + 1);
+    static const struct {
+        const char *name;
+        int (*main)(int argc, char **argv);
+    } commands[] = {{"migrate", cmd_migrate}, {"run", cmd_run},         {"hosts", cmd_hosts},
+                    {"invoice", invoice_main}, {"offsets", offsets_main}, {"status", status_main},
+                    {"edges", edges_main}};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(cmd, commands[i].name)) return commands[i].main(argc - 1, argv + 1);
     char msg[300];
     snprintf(msg, sizeof msg,
-             "unknown command '%.200s' (expected migrate, run, hosts, invoice or offsets)", cmd);
+             "unknown command '%.200s' (expected migrate, run, hosts, invoice, offsets, status or "
+             "edges)",
+             cmd);
     return bad(NULL, msg);
 }

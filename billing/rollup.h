@@ -8,7 +8,13 @@
  * customer, so in practice a customer's rows are in one partition and this costs nothing; rows
  * are merged across partitions when exported for the upsert (which may not name a key twice).
  *
- * Hours are UTC hours of the hit's own time (ts), whatever the machine's time zone. */
+ * Hours are UTC hours of the hit's own time (ts), whatever the machine's time zone.
+ *
+ * Beside the rows, the rollup holds everything else a flush writes for a partition, so that
+ * dropping a partition (rollup_drop_partition) forgets all of it at once and nothing is written
+ * without the offsets that cover it: the edges' billed hits per UTC month (billing_edge_months),
+ * the highest watermark consumed per (edge, partition) (billing_edge_watermarks), and the
+ * rejected records (billing_rejects). */
 #ifndef ROLLUP_H
 #define ROLLUP_H
 
@@ -40,7 +46,31 @@ uint64_t rollup_hits(const rollup_t *r); /* hits held, over all partitions */
 /* The largest bytes sum of any row held: the consumer flushes before it could overflow. */
 uint64_t rollup_max_bytes(const rollup_t *r);
 
-/* Forgets partition's rows; returns the hits they held. */
+/* All bytes held, over all rows: no exported row (merged across partitions) holds more. The
+ * consumer flushes before this passes ROW_BYTES_FLUSH, so every sum fits int64_t. */
+uint64_t rollup_bytes_held(const rollup_t *r);
+
+/* Counts one billed hit of edge[0..n) in the UTC month of ts_ms (n == 0: nothing). 0, or -1 when
+ * out of memory. */
+int rollup_add_edge(rollup_t *r, int32_t partition, const char *edge, size_t n, int64_t ts_ms);
+/* A watermark of edge (NUL-terminated, not empty) consumed in partition: the highest is kept. */
+int rollup_watermark(rollup_t *r, int32_t partition, const char *edge, int64_t wm_ms);
+/* A rejected record at (partition, offset): reason is a bstats name (static), value[0..len) the
+ * message value (kept as rejrec_text makes it), kafka_ts_ms its Kafka timestamp or -1. */
+int rollup_reject(rollup_t *r, int32_t partition, int64_t offset, const char *reason,
+                  int64_t kafka_ts_ms, const char *value, size_t len);
+
+size_t rollup_edge_months(const rollup_t *r); /* (edge, month) entries held, partitions apart */
+size_t rollup_watermarks(const rollup_t *r);  /* (edge, partition) watermarks held */
+size_t rollup_rejects(const rollup_t *r);     /* rejects held */
+
+/* The side tables for a flush into out arrays with room for the counts above: edge months merged
+ * across partitions (each (edge, month) once), watermarks, rejects. Pointers into r: valid until
+ * r next changes. Returns the counts through the n* arguments. */
+void rollup_export_side(const rollup_t *r, store_edge_month_t *em, size_t *nem,
+                        store_watermark_t *wm, size_t *nwm, store_reject_t *rej, size_t *nrej);
+
+/* Forgets partition's rows (and its side entries); returns the hits they held. */
 uint64_t rollup_drop_partition(rollup_t *r, int32_t partition);
 /* Forgets everything (after a committed flush). */
 void rollup_clear(rollup_t *r);

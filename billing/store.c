@@ -1,4 +1,4 @@
-#include "store.h"
+#include "store_int.h"
 
 #include "clock.h"
 
@@ -22,7 +22,7 @@ static const char SQL_INSERT_OFFSETS[] =
  * twice. */
 static const char SQL_UPSERT_USAGE[] =
     "INSERT INTO usage_hourly (customer_id, hour, country, hits, bytes)"
-    " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::bigint[], $5::bigint[])"
+    " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::numeric[], $5::numeric[])"
     " ON CONFLICT (customer_id, hour, country) DO UPDATE"
     " SET hits = usage_hourly.hits + EXCLUDED.hits, bytes = usage_hourly.bytes + EXCLUDED.bytes";
 /* GREATEST: a mark only ever rises, even if a stale writer got this far (it cannot: its offset
@@ -41,15 +41,6 @@ static const char SQL_READ_MARKS[] =
     " JOIN billing_replay_marks m ON m.topic = $1 AND m.edge = v.edge AND m.src = v.src"
     " AND m.partition = v.part";
 
-#define STORE_ARRAYS 5 /* most array parameters of one statement */
-
-struct store {
-    char *conninfo, *role, *group, *topic;
-    PGconn *conn;
-    store_buf_t a[STORE_ARRAYS]; /* array literals, reused from flush to flush */
-    int64_t last_flush_us;
-};
-
 /* ---- array literals ------------------------------------------------------------------------ */
 
 static int buf_reserve(store_buf_t *b, size_t more) {
@@ -63,6 +54,8 @@ static int buf_reserve(store_buf_t *b, size_t more) {
     b->cap = cap;
     return 0;
 }
+
+static int store_buf_digits(store_buf_t *b, uint64_t u, int negative);
 
 void store_buf_begin(store_buf_t *b) {
     b->n = 0;
@@ -92,15 +85,22 @@ int store_buf_quoted(store_buf_t *b, const char *s) {
 }
 
 int store_buf_int(store_buf_t *b, int64_t v) {
+    return store_buf_digits(b, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
+}
+
+int store_buf_uint(store_buf_t *b, uint64_t v) {
+    return store_buf_digits(b, v, 0);
+}
+
+static int store_buf_digits(store_buf_t *b, uint64_t u, int negative) {
     char d[24];
     size_t n = 0;
     /* by hand: snprintf was a measurable part of a large flush */
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     do {
         d[n++] = (char)('0' + u % 10);
         u /= 10;
     } while (u);
-    if (v < 0) d[n++] = '-';
+    if (negative) d[n++] = '-';
     if (buf_sep(b) < 0 || buf_reserve(b, n) < 0) return -1;
     while (n)
         b->p[b->n++] = d[--n];
@@ -128,7 +128,7 @@ const char *store_conninfo(const char *opt_db) {
 }
 
 /* libpq's message without its trailing newline. */
-static void pq_err(PGconn *c, const PGresult *res, const char *what, char *err, size_t errlen) {
+void store_pq_err(PGconn *c, const PGresult *res, const char *what, char *err, size_t errlen) {
     const char *m = res ? PQresultErrorMessage(res) : "";
     if (!m || !*m) m = c ? PQerrorMessage(c) : "out of memory";
     size_t n = strlen(m);
@@ -152,40 +152,47 @@ int store_transient(PGconn *c, const PGresult *res) {
     return 0;
 }
 
-/* Runs one parameterized statement; returns its result if it has the wanted status, else NULL
- * with err (and *transient set). */
-static PGresult *exec_params(PGconn *c, const char *sql, int n, const char *const *vals,
-                             ExecStatusType want, const char *what, int *transient, char *err,
-                             size_t errlen) {
+PGresult *store_exec_state(PGconn *c, const char *sql, int n, const char *const *vals,
+                           ExecStatusType want, const char *what, int *transient, char *sqlstate,
+                           char *err, size_t errlen) {
     PGresult *res = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
     if (res && PQresultStatus(res) == want) return res;
     *transient = store_transient(c, res);
-    pq_err(c, res, what, err, errlen);
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(sqlstate, 6, "%s", st ? st : "");
+    store_pq_err(c, res, what, err, errlen);
     PQclear(res);
     return NULL;
 }
 
+PGresult *store_exec(PGconn *c, const char *sql, int n, const char *const *vals,
+                     ExecStatusType want, const char *what, int *transient, char *err,
+                     size_t errlen) {
+    char st[6];
+    return store_exec_state(c, sql, n, vals, want, what, transient, st, err, errlen);
+}
+
 /* The session settings billing relies on, whatever the server's defaults are. */
 static int session_setup(PGconn *c, const char *role, int *transient, char *err, size_t errlen) {
-    PGresult *res = exec_params(c,
-                                "SELECT set_config('TimeZone', 'UTC', false),"
-                                " set_config('synchronous_commit', 'on', false),"
-                                " set_config('client_min_messages', 'warning', false)",
-                                0, NULL, PGRES_TUPLES_OK, "session set-up", transient, err, errlen);
+    PGresult *res = store_exec(c,
+                               "SELECT set_config('TimeZone', 'UTC', false),"
+                               " set_config('synchronous_commit', 'on', false),"
+                               " set_config('client_min_messages', 'warning', false)",
+                               0, NULL, PGRES_TUPLES_OK, "session set-up", transient, err, errlen);
     if (!res) return -1;
     PQclear(res);
     if (!role || !*role) return 0;
     const char *p[1] = {role};
-    res = exec_params(c,
-                      "SELECT count(*) FROM pg_roles WHERE rolname = $1"
-                      " AND pg_has_role(session_user, oid, 'MEMBER')",
-                      1, p, PGRES_TUPLES_OK, "role check", transient, err, errlen);
+    res = store_exec(c,
+                     "SELECT count(*) FROM pg_roles WHERE rolname = $1"
+                     " AND pg_has_role(session_user, oid, 'MEMBER')",
+                     1, p, PGRES_TUPLES_OK, "role check", transient, err, errlen);
     if (!res) return -1;
     int member = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
     PQclear(res);
     if (!member) return 0;
-    res = exec_params(c, "SELECT set_config('role', $1, false)", 1, p, PGRES_TUPLES_OK, "SET ROLE",
-                      transient, err, errlen);
+    res = store_exec(c, "SELECT set_config('role', $1, false)", 1, p, PGRES_TUPLES_OK, "SET ROLE",
+                     transient, err, errlen);
     if (!res) return -1;
     PQclear(res);
     return 0;
@@ -208,7 +215,7 @@ static PGconn *connect_setup(const char *conninfo, const char *app_name, const c
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c || PQstatus(c) != CONNECTION_OK) {
         *transient = 1;
-        pq_err(c, NULL, "cannot connect to PostgreSQL", err, errlen);
+        store_pq_err(c, NULL, "cannot connect to PostgreSQL", err, errlen);
         PQfinish(c);
         return NULL;
     }
@@ -287,8 +294,8 @@ int store_read_offsets(store_t *s, const int32_t *parts, size_t n, int64_t *out,
     }
     if (store_buf_end(a) < 0) goto oom;
     const char *p[3] = {s->group, s->topic, a->p};
-    PGresult *res = exec_params(s->conn, SQL_READ_OFFSETS, 3, p, PGRES_TUPLES_OK,
-                                "reading stored offsets", &transient, err, errlen);
+    PGresult *res = store_exec(s->conn, SQL_READ_OFFSETS, 3, p, PGRES_TUPLES_OK,
+                               "reading stored offsets", &transient, err, errlen);
     if (!res) return failed(s, transient);
     for (int r = 0; r < PQntuples(res); r++) {
         int32_t part = (int32_t)strtol(PQgetvalue(res, r, 0), NULL, 10);
@@ -319,8 +326,8 @@ int store_read_marks(store_t *s, const store_mark_t *keys, size_t n, int64_t *ou
     }
     if (store_buf_end(e) < 0 || store_buf_end(src) < 0 || store_buf_end(part) < 0) goto oom;
     const char *p[4] = {s->topic, e->p, src->p, part->p};
-    PGresult *res = exec_params(s->conn, SQL_READ_MARKS, 4, p, PGRES_TUPLES_OK,
-                                "reading replay marks", &transient, err, errlen);
+    PGresult *res = store_exec(s->conn, SQL_READ_MARKS, 4, p, PGRES_TUPLES_OK,
+                               "reading replay marks", &transient, err, errlen);
     if (!res) return failed(s, transient);
     for (int r = 0; r < PQntuples(res); r++) {
         long long i = strtoll(PQgetvalue(res, r, 0), NULL, 10); /* WITH ORDINALITY: from 1 */
@@ -335,6 +342,17 @@ oom:
 
 int64_t store_last_flush_us(const store_t *s) {
     return s->last_flush_us;
+}
+
+void store_set_side(store_t *s, store_side_fn fn, void *ctx) {
+    s->side = fn;
+    s->side_ctx = ctx;
+}
+
+size_t store_take_held(store_t *s) {
+    size_t n = s->held;
+    s->held = 0;
+    return n;
 }
 
 /* ---- the flush transaction ------------------------------------------------------------------ */
@@ -366,10 +384,10 @@ static int flush_offsets(store_t *s, const store_batch_t *b, int32_t *conflicts,
         if (store_buf_end(part) < 0 || store_buf_end(exp) < 0 || store_buf_end(next) < 0) goto oom;
         const char *upd[5] = {s->group, s->topic, part->p, exp->p, next->p};
         const char *ins[4] = {s->group, s->topic, part->p, next->p};
-        res = insert ? exec_params(s->conn, SQL_INSERT_OFFSETS, 4, ins, PGRES_TUPLES_OK,
-                                   "inserting offsets", transient, err, errlen)
-                     : exec_params(s->conn, SQL_UPDATE_OFFSETS, 5, upd, PGRES_TUPLES_OK,
-                                   "moving offsets", transient, err, errlen);
+        res = insert ? store_exec(s->conn, SQL_INSERT_OFFSETS, 4, ins, PGRES_TUPLES_OK,
+                                  "inserting offsets", transient, err, errlen)
+                     : store_exec(s->conn, SQL_UPDATE_OFFSETS, 5, upd, PGRES_TUPLES_OK,
+                                  "moving offsets", transient, err, errlen);
         if (!res) goto out;
         for (int r = 0; r < PQntuples(res); r++) {
             int32_t p = (int32_t)strtol(PQgetvalue(res, r, 0), NULL, 10);
@@ -392,7 +410,7 @@ out:
 }
 
 /* "2026-11-01 00:00:00+00": unambiguous whatever the session's DateStyle and TimeZone. */
-static void hour_text(int64_t hour_s, char *out, size_t cap) {
+void store_hour_text(int64_t hour_s, char *out, size_t cap) {
     /* Days to a civil date (H. Hinnant's days_from_civil inverted), integers only; by hand
      * rather than gmtime_r + snprintf, which were a measurable part of a large flush. */
     int64_t days = hour_s >= 0 ? hour_s / 86400 : -((-hour_s + 86399) / 86400);
@@ -417,34 +435,33 @@ static void hour_text(int64_t hour_s, char *out, size_t cap) {
     memcpy(p, ":00:00+00", 10);
 }
 
-static int flush_usage(store_t *s, const store_batch_t *b, int *transient, char *err,
-                       size_t errlen) {
+int store_flush_usage(store_t *s, const store_batch_t *b, int *transient, char *err,
+                      size_t errlen) {
     if (b->nrows == 0) return 0;
     store_buf_t *cust = &s->a[0], *hour = &s->a[1], *country = &s->a[2], *hits = &s->a[3],
                 *bytes = &s->a[4];
-    for (int i = 0; i < STORE_ARRAYS; i++)
+    for (int i = 0; i < 5; i++)
         store_buf_begin(&s->a[i]);
     for (size_t i = 0; i < b->nrows; i++) {
         const store_row_t *r = &b->rows[i];
         char h[40];
-        hour_text(r->hour_s, h, sizeof h);
-        /* hits and bytes fit int64: the consumer bounds a row's sums (rollup.h). */
+        store_hour_text(r->hour_s, h, sizeof h);
         if (store_buf_quoted(cust, r->customer) < 0 || store_buf_quoted(hour, h) < 0 ||
-            store_buf_quoted(country, r->country) < 0 ||
-            store_buf_int(hits, (int64_t)r->hits) < 0 ||
-            store_buf_int(bytes, (int64_t)r->bytes) < 0) {
+            store_buf_quoted(country, r->country) < 0 || store_buf_uint(hits, r->hits) < 0 ||
+            store_buf_uint(bytes, r->bytes) < 0) {
             snprintf(err, errlen, "flush: out of memory");
             return -1;
         }
     }
-    for (int i = 0; i < STORE_ARRAYS; i++)
+    for (int i = 0; i < 5; i++)
         if (store_buf_end(&s->a[i]) < 0) {
             snprintf(err, errlen, "flush: out of memory");
             return -1;
         }
     const char *p[5] = {cust->p, hour->p, country->p, hits->p, bytes->p};
-    PGresult *res = exec_params(s->conn, SQL_UPSERT_USAGE, 5, p, PGRES_COMMAND_OK,
-                                "writing usage_hourly", transient, err, errlen);
+    PGresult *res =
+        store_exec_state(s->conn, SQL_UPSERT_USAGE, 5, p, PGRES_COMMAND_OK, "writing usage_hourly",
+                         transient, s->last_sqlstate, err, errlen);
     PQclear(res);
     return res ? 0 : -1;
 }
@@ -469,8 +486,8 @@ static int flush_marks(store_t *s, const store_batch_t *b, int *transient, char 
             return -1;
         }
     const char *p[5] = {s->topic, e->p, src->p, part->p, off->p};
-    PGresult *res = exec_params(s->conn, SQL_UPSERT_MARKS, 5, p, PGRES_COMMAND_OK,
-                                "writing replay marks", transient, err, errlen);
+    PGresult *res = store_exec(s->conn, SQL_UPSERT_MARKS, 5, p, PGRES_COMMAND_OK,
+                               "writing replay marks", transient, err, errlen);
     PQclear(res);
     return res ? 0 : -1;
 }
@@ -480,11 +497,11 @@ static void rollback(store_t *s) {
     if (s->conn && PQstatus(s->conn) == CONNECTION_OK) PQclear(PQexec(s->conn, "ROLLBACK"));
 }
 
-static int flush_tx(store_t *s, const store_batch_t *b, int32_t *conflicts, size_t *nconf,
-                    char *err, size_t errlen) {
+static int flush_tx(store_t *s, const store_batch_t *b, const store_side_t *side,
+                    int32_t *conflicts, size_t *nconf, char *err, size_t errlen) {
     int transient = 0;
     PGresult *res =
-        exec_params(s->conn, "BEGIN", 0, NULL, PGRES_COMMAND_OK, "BEGIN", &transient, err, errlen);
+        store_exec(s->conn, "BEGIN", 0, NULL, PGRES_COMMAND_OK, "BEGIN", &transient, err, errlen);
     if (!res) return failed(s, transient);
     PQclear(res);
     /* Offsets first: a conflict stops the flush before any usage is written. Two writers of one
@@ -495,8 +512,9 @@ static int flush_tx(store_t *s, const store_batch_t *b, int32_t *conflicts, size
         snprintf(err, errlen, "stored offsets of %zu partition(s) moved: not written", *nconf);
         return STORE_CONFLICT;
     }
-    if (flush_usage(s, b, &transient, err, errlen) < 0) goto fail;
+    if (store_flush_usage_safely(s, b, &transient, err, errlen) < 0) goto fail;
     if (flush_marks(s, b, &transient, err, errlen) < 0) goto fail;
+    if (store_flush_side(s, side, &transient, err, errlen) < 0) goto fail;
     res = PQexec(s->conn, "COMMIT");
     if (res && PQresultStatus(res) == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(res), "COMMIT")) {
         PQclear(res);
@@ -505,14 +523,14 @@ static int flush_tx(store_t *s, const store_batch_t *b, int32_t *conflicts, size
     if (!s->conn || PQstatus(s->conn) != CONNECTION_OK || !res ||
         !PQresultErrorField(res, PG_DIAG_SQLSTATE)) {
         /* The connection went while COMMIT was on its way: it may have landed. */
-        pq_err(s->conn, res, "COMMIT", err, errlen);
+        store_pq_err(s->conn, res, "COMMIT", err, errlen);
         PQclear(res);
         store_disconnect(s);
         return STORE_UNKNOWN;
     }
     /* The server answered COMMIT with an error: it rolled back. */
     transient = store_transient(s->conn, res);
-    pq_err(s->conn, res, "COMMIT", err, errlen);
+    store_pq_err(s->conn, res, "COMMIT", err, errlen);
     PQclear(res);
     return failed(s, transient);
 fail:
@@ -524,8 +542,14 @@ int store_flush(store_t *s, const store_batch_t *b, int32_t *conflicts, size_t *
                 char *err, size_t errlen) {
     int64_t t0 = clock_mono_us();
     *nconflicts = 0;
+    s->held = 0;
+    store_side_t side = {0};
+    if (s->side && s->side(s->side_ctx, &side) < 0) {
+        snprintf(err, errlen, "flush: out of memory");
+        return STORE_FATAL;
+    }
     int rc = store_ensure(s, err, errlen);
-    if (rc == 0) rc = flush_tx(s, b, conflicts, nconflicts, err, errlen);
+    if (rc == 0) rc = flush_tx(s, b, &side, conflicts, nconflicts, err, errlen);
     s->last_flush_us = clock_mono_us() - t0;
     return rc;
 }

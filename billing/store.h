@@ -4,7 +4,16 @@
  * A flush writes, in ONE transaction: the usage sums (upsert adding to usage_hourly), the next
  * offset of every partition it covers, moved with a compare-and-set from the value this consumer
  * read or last wrote (so a consumer that lost a partition and still holds sums cannot write
- * them: its expected offset is stale), and the replay marks. Either all of it lands or none.
+ * them: its expected offset is stale), the replay marks, the rejected records (billing_rejects,
+ * each Kafka position once), and the edges' watermarks and months (store_side.c). Either all
+ * of it lands or none.
+ *
+ * No single row can stop billing: usage is upserted under a savepoint; when the upsert fails
+ * with an error of the data (a value, a constraint, a trigger: SQLSTATE classes 22, 23, P0),
+ * the rows are written one by one, each under its own savepoint, and a row that still fails is
+ * kept in billing_usage_held with the error instead, in the same transaction: the offsets move
+ * on and every other row is billed. Values are numeric in PostgreSQL (schema/006): no sum
+ * overflows there.
  *
  * Outcomes are explicit because each needs a different reaction from the consumer:
  *   STORE_OK        committed.
@@ -84,6 +93,31 @@ typedef struct store_mark {
     int64_t max_off;
 } store_mark_t;
 
+/* Billed hits of an edge in a UTC month (billing_edge_months). */
+typedef struct store_edge_month {
+    const char *edge; /* borrowed, NUL-terminated, not empty */
+    int32_t month;    /* year * 12 + (month - 1) */
+    uint64_t hits;
+} store_edge_month_t;
+
+/* The highest watermark of an edge consumed in a partition (billing_edge_watermarks). */
+typedef struct store_watermark {
+    const char *edge; /* borrowed, NUL-terminated, not empty */
+    int32_t partition;
+    int64_t wm_ms;
+} store_watermark_t;
+
+/* A record consumed and not billed (billing_rejects). */
+typedef struct store_reject {
+    int32_t partition;
+    int64_t offset;
+    const char *reason;    /* bstats_reason_name */
+    const char *record;    /* rejrec_text of the value: storable text */
+    int64_t kafka_ts_ms;   /* the message's Kafka timestamp, -1 if none */
+    uint32_t record_bytes; /* length of the whole value */
+    int altered;           /* rejrec_text replaced bytes */
+} store_reject_t;
+
 typedef struct store_batch {
     const store_row_t *rows;
     size_t nrows;
@@ -92,6 +126,16 @@ typedef struct store_batch {
     const store_mark_t *marks;
     size_t nmarks;
 } store_batch_t;
+
+/* The rest of a flush, filled by the side function (store_set_side). */
+typedef struct store_side {
+    const store_edge_month_t *edge_months;
+    size_t nedge_months;
+    const store_watermark_t *watermarks;
+    size_t nwatermarks;
+    const store_reject_t *rejects;
+    size_t nrejects;
+} store_side_t;
 
 /* A connection kept for `billing run`: group and topic name the offsets it owns. */
 typedef struct store store_t;
@@ -115,6 +159,18 @@ int store_read_offsets(store_t *s, const int32_t *parts, size_t n, int64_t *out,
 int store_read_marks(store_t *s, const store_mark_t *keys, size_t n, int64_t *out, char *err,
                      size_t errlen);
 
+/* Fills the side tables of a flush (edge_months, watermarks, rejects) into *side, from what the
+ * caller holds now. store_flush calls it on every attempt, so a retry after a conflict writes
+ * exactly what is held then (the consumer drops a lost partition's side entries with its sums).
+ * Returns 0, or -1 when out of memory. */
+typedef int (*store_side_fn)(void *ctx, store_side_t *side);
+/* Registers fn (ctx borrowed until store_free). */
+void store_set_side(store_t *s, store_side_fn fn, void *ctx);
+
+/* Records the topic's partition count in billing_topics (its own short transaction: it is a
+ * fact about Kafka, not about what was billed). 0, or a STORE_ code with err. */
+int store_topic_partitions(store_t *s, int32_t partitions, char *err, size_t errlen);
+
 /* The flush transaction (see above). On STORE_CONFLICT, conflicts[0..*nconflicts) are the
  * partitions whose expected offset did not match (conflicts has room for b->noffsets). */
 int store_flush(store_t *s, const store_batch_t *b, int32_t *conflicts, size_t *nconflicts,
@@ -122,6 +178,9 @@ int store_flush(store_t *s, const store_batch_t *b, int32_t *conflicts, size_t *
 
 /* Duration of the last store_flush, microseconds (also on failure). */
 int64_t store_last_flush_us(const store_t *s);
+/* Usage rows the last store_flush held back in billing_usage_held (call it after a committed
+ * flush); the count is then zeroed. */
+size_t store_take_held(store_t *s);
 
 /* A PostgreSQL array literal built in a growable buffer: elements quoted and escaped ("a\"b")
  * so that any text survives; exposed for the unit tests. The append functions return 0, or -1
@@ -133,6 +192,7 @@ typedef struct store_buf {
 void store_buf_begin(store_buf_t *b); /* empties b and opens the literal: "{" */
 int store_buf_quoted(store_buf_t *b, const char *s);
 int store_buf_int(store_buf_t *b, int64_t v);
+int store_buf_uint(store_buf_t *b, uint64_t v);
 int store_buf_end(store_buf_t *b); /* closes it: "}" and a NUL; -1 when out of memory */
 void store_buf_free(store_buf_t *b);
 

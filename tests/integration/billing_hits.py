@@ -10,7 +10,9 @@ several edges, each with several log sources (src) whose lines carry increasing 
 absent from `customers`. Then, like a collector restarting after a crash, R replays: a source's
 lines sent again from an earlier line up to its latest, identical records. B bad records of every
 kind billing must reject. Timestamps cover [start, start + span), by default across the
-2026-10/2026-11 month boundary (UTC).
+boundary between last month and this one (UTC): billing refuses hits far from the Kafka
+message timestamp (kcat stamps messages with the time they are produced), so the stream is
+dated near now.
 
 --truth FILE gets JSON: `usage`, the rows usage_hourly must hold ("customer|hour|country|hits|
 bytes", hour as YYYY-MM-DDTHH:00:00Z, sorted), and the counts (`hits` distinct, `duplicates`,
@@ -23,8 +25,9 @@ import random
 import sys
 import time
 
+# Every id follows the customer-id rule (common/custid.h): billing rejects any other ("customer").
 CUSTOMERS = ["acme", "globex", "umbrella", "initech", "hooli", "ghost-not-in-customers",
-             'odd "cust", {1}']
+             "odd.Cust_1-x"]
 COUNTRIES = ["US", "DE", "FR", "JP", "BR", "ZZ", "GB", "IN"]
 
 
@@ -47,14 +50,23 @@ def bad_records(rng, base_ms):
     yield "range", "acme", json.dumps(dict(good, bytes=-5))
     yield "version", "acme", json.dumps(dict(good, v=2))
     yield "country", "acme", json.dumps(dict(good, country="us"))
-    yield "timestamp", "acme", json.dumps(dict(good, ts=-1000))
+    yield "range", "acme", json.dumps(dict(good, ts=-1000))
+    yield "timestamp", "acme", json.dumps(dict(good, ts=0))
+    yield "customer", "acme+eu", json.dumps(dict(good, customer="acme+eu"))
+
+
+def default_start():
+    """1 h 30 min before the first instant of this month, UTC."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (first - datetime.timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hits", type=int, required=True)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--start", default="2026-10-31T22:30:00Z")
+    ap.add_argument("--start", default=default_start())
     ap.add_argument("--span-s", type=int, default=3 * 3600)
     ap.add_argument("--edges", type=int, default=3)
     ap.add_argument("--sources", type=int, default=4, help="per edge")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# billing run --once on a known stream: usage_hourly is exact. The stream crosses the
-# 2026-10/2026-11 month boundary (hours by the hits' own time, in UTC: the server runs in
+# billing run --once on a known stream: usage_hourly is exact. The stream crosses the boundary
+# between last month and this one (hours by the hits' own time, in UTC: the server runs in
 # Asia/Kolkata, +05:30, to show that its time zone does not matter), holds replays of earlier
 # lines (dropped), bad records of every kind (counted, skipped) and hits of a customer missing
 # from `customers` (billed all the same). Then the tail of the stream sent again plus a second
@@ -27,8 +27,9 @@ assert_eq "$(metric pending "$log")" 0 "hits left in memory"
 assert_eq "$(metric dropped "$log")" 0 "hits dropped"
 
 # the month boundary: rows on both sides, none in between
-assert_ge "$(pg_psql -c "select count(*) from usage_hourly where hour = '2026-10-31 23:00:00+00'")" 1 "rows of 2026-10-31T23Z"
-assert_ge "$(pg_psql -c "select count(*) from usage_hourly where hour = '2026-11-01 00:00:00+00'")" 1 "rows of 2026-11-01T00Z"
+first=$(date -u +%Y-%m-01)
+assert_ge "$(pg_psql -c "select count(*) from usage_hourly where hour = '$first 00:00:00+00'::timestamptz - interval '1 hour'")" 1 "rows of the last hour of last month"
+assert_ge "$(pg_psql -c "select count(*) from usage_hourly where hour = '$first 00:00:00+00'")" 1 "rows of the first hour of this month"
 assert_eq "$(pg_psql -c "select count(*) from usage_hourly where extract(epoch from hour)::bigint % 3600 <> 0")" 0 "rows off the hour"
 # the customer missing from `customers` is billed, not dropped
 assert_ge "$(pg_psql -c "select sum(hits) from usage_hourly where customer_id = 'ghost-not-in-customers'")" 1 "hits of an unknown customer"
@@ -46,7 +47,7 @@ assert_eq "$(metric consumed "$log")" 0 "records consumed by a second run"
 # would send them), then a second stream.
 tail -n 5000 "$TMP/s1.tsv" > "$TMP/again.tsv"
 gen_stream "$TMP/s2.tsv" "$TMP/t2.json" --hits 10000 --seed 8 --replays 5 --bad 1 --src-tag .2 \
-    --start 2026-11-01T00:30:00Z --span-s 7200
+    --start "${first}T00:30:00Z" --span-s 7200
 produce "$TMP/again.tsv"
 produce "$TMP/s2.tsv"
 : > "$log"

@@ -132,6 +132,23 @@ grep -q brokenco "$TMP/got3.csv" && fail "stale brokenco draft printed"
 assert_eq "$(pg_psql -c "SELECT count(*) FROM invoices WHERE customer_id = 'brokenco'")" 0 "stale draft deleted"
 
 # ---- finalization ------------------------------------------------------------------------------
+# Only a complete month is finalized: edge fra has usage in 2026-10 and is billed (watermarks in
+# both partitions of hits) up to 1 ms short of the month's end plus the 1 h grace: refused, named.
+pg_psql << 'EOF'
+INSERT INTO billing_topics VALUES ('hits', 2);
+INSERT INTO billing_edge_months VALUES ('fra', '2026-10-01', 5);
+INSERT INTO billing_edge_watermarks (topic, edge, kafka_partition, wm_ms) VALUES
+  ('hits', 'fra', 0, 1793494799999), ('hits', 'fra', 1, 1793500000000); -- 2026-11-01T00:59:59.999Z
+EOF
+rc=0
+invoice --finalize --customer acme > /dev/null 2> "$TMP/refused" || rc=$?
+assert_eq "$rc" 1 "exit status of --finalize with edge fra billed to 00:59:59.999"
+grep -q 'not complete: fra billed to 2026-11-01T00:59:59.999Z' "$TMP/refused" || { cat "$TMP/refused"; fail "the refusal names fra"; }
+assert_eq "$(pg_psql -c "SELECT count(*) FROM invoices WHERE status = 'final'")" 0 "invoices finalized by a refused run"
+# a shorter grace, or fra billed exactly to the month's end plus the grace: complete
+invoice --customer acme --grace 59m --format json 2> /dev/null | jq -e '.invoices[0].incomplete == null' > /dev/null ||
+    fail "the draft is complete with a 59 min grace"
+pg_psql -c "UPDATE billing_edge_watermarks SET wm_ms = 1793494800000 WHERE kafka_partition = 0" > /dev/null
 invoice --finalize --customer acme --format csv > "$TMP/final.csv" 2> /dev/null || fail "--finalize"
 cmp -s "$TMP/final.csv" "$TMP/acme2.csv" || { diff "$TMP/acme2.csv" "$TMP/final.csv"; fail "finalizing changed amounts"; }
 assert_eq "$(pg_psql -c "SELECT status, finalized_at IS NOT NULL FROM invoices WHERE customer_id = 'acme'")" \

@@ -10,7 +10,7 @@ start_pg
 # ---- command line ----------------------------------------------------------------------------
 "$BIN/billing" --version | grep -q '^billing ' || fail "billing --version"
 "$BIN/billing" --help | grep -q 'migrate' || fail "billing --help"
-for cmd in migrate run hosts; do
+for cmd in migrate run hosts status edges invoice; do
     "$BIN/billing" "$cmd" --help | grep -q -- '--db CONNINFO' || fail "billing $cmd --help"
 done
 bad_usage() { # expected-word args...: exit 2, one line on stderr naming the word, no stdout
@@ -33,6 +33,15 @@ bad_usage --group run -G ''
 bad_usage -X run -X novalue
 bad_usage --schema migrate --schema /nonexistent
 bad_usage --bogus hosts --bogus
+bad_usage --month status --month 2026-13
+bad_usage --grace status --grace soon
+bad_usage --format status --format xml
+bad_usage bogus edges bogus
+bad_usage EDGE edges retire
+bad_usage --reason edges unretire e1 --reason x
+bad_usage --grace invoice --month 2026-11 --grace 1
+bad_usage --force-incomplete invoice --month 2026-11 --force-incomplete --reason x
+bad_usage --reason invoice --month 2026-11 --finalize --force-incomplete
 rc=0
 "$BIN/billing" > /dev/null 2>&1 || rc=$?
 assert_eq "$rc" 2 "exit status of billing without a command"
@@ -81,6 +90,22 @@ rc=0
 assert_eq "$rc" 1 "exit status with a misnamed migration"
 grep -q '9_bad_name.sql' "$TMP/name.err" || fail "misnamed migration: $(cat "$TMP/name.err")"
 
+# ---- 006 refuses existing customer ids that break the rule, naming them ----------------------
+pg_psql -d postgres -c 'create database olddb' > /dev/null
+mkdir -p "$TMP/schema-old"
+for f in "$ROOT"/schema/00[1-5]_*.sql; do cp "$f" "$TMP/schema-old/"; done
+olddb=${DATABASE_URL/dbname=cdn/dbname=olddb}
+"$BIN/billing" migrate --schema "$TMP/schema-old" --db "$olddb" > /dev/null 2>&1 || fail "migrate up to 005"
+pg_psql -d olddb -c "insert into customers values ('acme+eu', 'x', null), ('ok-id', 'y', null)" > /dev/null
+rc=0
+"$BIN/billing" migrate --db "$olddb" > /dev/null 2> "$TMP/custid.err" || rc=$?
+assert_eq "$rc" 1 "exit status of 006 over a bad customer id"
+grep -q "'acme+eu'" "$TMP/custid.err" && grep -q 'customer-id rule' "$TMP/custid.err" ||
+    fail "the error does not name the id and the rule: $(cat "$TMP/custid.err")"
+assert_eq "$(pg_psql -d olddb -c "select count(*) from schema_migrations where version = 6")" 0 "006 recorded"
+pg_psql -d olddb -c "update customers set id = 'acme-eu' where id = 'acme+eu'" > /dev/null
+"$BIN/billing" migrate --db "$olddb" > /dev/null 2> "$TMP/custid.err" || fail "006 after the rename: $(cat "$TMP/custid.err")"
+
 # ---- constraints -------------------------------------------------------------------------------
 pg_psql -f "$ROOT/tools/demo-customers.sql" > /dev/null
 refused() { # SQL: must fail
@@ -101,6 +126,16 @@ refused "insert into plan_zones values ('standard-usd', 'usa', 'na')"
 refused "insert into plan_zones values ('standard-usd', 'us', 'na')"
 accepted "insert into plan_zones values ('standard-usd', 'MX', 'na')"
 refused "insert into customers values ('has space', 'x', null)"
+# the one customer-id rule (common/custid.h): 1..64 of A-Z a-z 0-9 . _ -
+refused "insert into customers values ('acme+eu', 'x', null)"
+refused "insert into customers values ('Müller', 'x', null)"
+refused "insert into customers values ('$(printf 'a%.0s' {1..65})', 'x', null)"
+refused "insert into customers values ('', 'x', null)"
+accepted "insert into customers values ('$(printf 'a%.0s' {1..64})', 'x', null)"
+accepted "insert into customers values ('Odd.Cust_1-x', 'x', null)"
+# usage holds any sum: numeric, whole numbers
+accepted "insert into usage_hourly values ('big', '2026-11-01 00:00Z', 'US', 1, 99999999999999999999999999)"
+refused "insert into usage_hourly values ('frac', '2026-11-01 00:00Z', 'US', 1, 1.5)"
 refused "insert into customers values ('c1', 'x', 'no-such-plan')"
 refused "insert into customer_hosts values ('CDN.Example', 'acme')"
 refused "insert into customer_hosts values ('cdn.example', 'no-such-customer')"
@@ -156,6 +191,14 @@ grep -qx '\*.video.acme.example acme' "$TMP/hosts" || fail "wildcard host missin
 grep -qx 'assets.initech.example initech' "$TMP/hosts" || fail "host missing"
 assert_eq "$(grep -v '^#' "$TMP/hosts" | awk 'NF != 2' | wc -l)" 0 "lines that are not HOST CUSTOMER"
 grep -v '^#' "$TMP/hosts" | LC_ALL=C sort -c || fail "hosts not sorted"
+# hosts the collector's host map would refuse (and with them the whole map) are left out, named
+pg_psql -c "insert into customer_hosts values ('a..b.example', 'acme'), ('bad!host.example', 'acme'),
+            ('cdn.acme.example:8080', 'acme'), ('$(printf 'x%.0s' {1..64}).example', 'acme')" > /dev/null
+"$BIN/billing" hosts > "$TMP/hosts" 2> "$TMP/hosts.err" || fail "billing hosts"
+assert_eq "$(grep -vc '^#' "$TMP/hosts")" $(($(pg_psql -c 'select count(*) from customer_hosts') - 4)) "hosts printed beside 4 bad ones"
+assert_eq "$(grep -c 'host left out of the map' "$TMP/hosts.err")" 4 "warnings naming the bad hosts"
+grep -qF 'host="bad!host.example"' "$TMP/hosts.err" || fail "the warning names the host: $(cat "$TMP/hosts.err")"
+pg_psql -c "delete from customer_hosts where customer_id = 'acme' and host not like '%acme.example'" > /dev/null
 rc=0
 "$BIN/billing" hosts --db "host=$TMP/nowhere dbname=x" > /dev/null 2> "$TMP/hosts.err" || rc=$?
 assert_eq "$rc" 1 "exit status of billing hosts without a database"

@@ -15,8 +15,8 @@ static const invfmt_line_t acme_lines[] = {
     {3, "Requests", "1.2345", "10k requests", "0.0075", "0.01", ""},
 };
 static const invfmt_invoice_t acme = {
-    "INV-202611-acme", "acme", "Acme Corporation", "2026-11", "standard-usd", "USD",
-    "draft",           "",     "850.01",           "850.01",  acme_lines,     3};
+    "INV-202611-acme", "acme",   "Acme Corporation", "2026-11", "standard-usd", "USD", "draft", "",
+    "850.01",          "850.01", acme_lines,         3,         NULL,           NULL};
 
 static const invfmt_line_t yen_lines[] = {
     {1, "Minimum commit top-up (minimum 5000 JPY)", "1", "", "5000", "5000", ""},
@@ -32,7 +32,9 @@ static const invfmt_invoice_t yen = {"INV-202611-a,\"b\"",
                                      "0",
                                      "5000",
                                      yen_lines,
-                                     1};
+                                     1,
+                                     NULL,
+                                     NULL};
 
 static char *buf;
 static size_t len;

@@ -2,6 +2,7 @@
  * country), marks.c (replay marks), consume_check (what is refused before summing), and the
  * array literals store.c sends PostgreSQL. */
 #include "../../../billing/bstats.h"
+#include "../../../common/hitcheck.h"
 #include "../../../billing/consume.h"
 #include "../../../billing/marks.h"
 #include "../../../billing/rollup.h"
@@ -40,8 +41,8 @@ static size_t export_rows(store_row_t **rows) {
 }
 
 /* The exported row of a key (export order is a hash order), failing if absent or twice. */
-static const store_row_t *find(const store_row_t *rows, size_t n, const char *cust,
-                               int64_t hour_s, const char *country) {
+static const store_row_t *find(const store_row_t *rows, size_t n, const char *cust, int64_t hour_s,
+                               const char *country) {
     const store_row_t *found = NULL;
     for (size_t i = 0; i < n; i++)
         if (!strcmp(rows[i].customer, cust) && rows[i].hour_s == hour_s &&
@@ -393,44 +394,38 @@ static hit_t good_hit(void) {
     return h;
 }
 
-START_TEST(test_a_good_hit_passes_the_checks) {
-    hit_t h = good_hit();
-    ck_assert_int_eq(consume_check(&h), -1);
-    h.country = (slice_t){"ZZ", 2};
-    h.ts_ms = 0;
-    h.bytes = BILL_HIT_BYTES_MAX;
-    h.edge = (slice_t){"", 0};
-    ck_assert_int_eq(consume_check(&h), -1);
+START_TEST(test_reasons_are_the_decoder_and_validator_names) {
+    ck_assert_str_eq(bstats_reason_name(bstats_reason_of_decode(HIT_ERR_SYNTAX)), "syntax");
+    ck_assert_str_eq(bstats_reason_name(bstats_reason_of_decode(HIT_ERR_MISSING)), "missing");
+    ck_assert_str_eq(bstats_reason_name(bstats_reason_of_decode(HIT_ERR_TYPE)), "type");
+    ck_assert_str_eq(bstats_reason_name(bstats_reason_of_decode(HIT_ERR_RANGE)), "range");
+    ck_assert_str_eq(bstats_reason_name(bstats_reason_of_decode(HIT_ERR_VERSION)), "version");
+    for (int v = HITV_CUSTOMER; v < HITV_COUNT; v++)
+        ck_assert_str_eq(bstats_reason_name(bstats_reason_of_validate(v)), hitv_name(v));
+    ck_assert_str_eq(bstats_reason_name(BREJ_WATERMARK), "watermark");
+    for (int r = 0; r < BREJ_COUNT; r++) /* every reason has a name of its own */
+        for (int q = r + 1; q < BREJ_COUNT; q++)
+            ck_assert_str_ne(bstats_reason_name(r), bstats_reason_name(q));
 }
 END_TEST
 
-START_TEST(test_what_usage_hourly_would_refuse_is_rejected_first) {
+/* Billing's window: the Kafka timestamp as the reference, widened for consumers. */
+START_TEST(test_year_3000_and_1970_are_rejected_not_billed) {
+    hit_tswin_t w = hit_tswin_consumer(hit_tswin_default());
     hit_t h = good_hit();
+    ck_assert_int_eq(hit_validate(&h, NOV1_MS, &w), HITV_OK);
+    h.ts_ms = 32503680000000LL; /* 3000-01-01 */
+    ck_assert_int_eq(hit_validate(&h, NOV1_MS, &w), HITV_TIMESTAMP);
+    h.ts_ms = 0; /* 1970-01-01 */
+    ck_assert_int_eq(hit_validate(&h, NOV1_MS, &w), HITV_TIMESTAMP);
+    h.ts_ms = NOV1_MS - 35LL * 86400 * 1000; /* a backlog read a month later: accepted */
+    ck_assert_int_eq(hit_validate(&h, NOV1_MS, &w), HITV_OK);
+    h = good_hit();
+    h.bytes = HIT_BYTES_MAX + 1;
+    ck_assert_int_eq(hit_validate(&h, NOV1_MS, &w), HITV_BYTES);
+    h = good_hit();
     h.country = (slice_t){"us", 2};
-    ck_assert_int_eq(consume_check(&h), BREJ_COUNTRY);
-    h.country = (slice_t){"U1", 2};
-    ck_assert_int_eq(consume_check(&h), BREJ_COUNTRY);
-    h = good_hit();
-    h.ts_ms = -1;
-    ck_assert_int_eq(consume_check(&h), BREJ_TIMESTAMP);
-    h.ts_ms = BILL_TS_MAX_MS; /* 10000-01-01T00:00Z */
-    ck_assert_int_eq(consume_check(&h), BREJ_TIMESTAMP);
-    h.ts_ms = BILL_TS_MAX_MS - 1;
-    ck_assert_int_eq(consume_check(&h), -1);
-    h = good_hit();
-    h.bytes = BILL_HIT_BYTES_MAX + 1;
-    ck_assert_int_eq(consume_check(&h), BREJ_BYTES);
-    h = good_hit();
-    static const char nul[] = {'a', 0, 'b'};
-    h.customer = (slice_t){nul, 3};
-    ck_assert_int_eq(consume_check(&h), BREJ_RANGE);
-    h = good_hit();
-    h.src = (slice_t){nul, 3};
-    ck_assert_int_eq(consume_check(&h), BREJ_RANGE);
-    h = good_hit();
-    h.off = (uint64_t)INT64_MAX + 1;
-    ck_assert_int_eq(consume_check(&h), BREJ_RANGE);
-    ck_assert_str_eq(bstats_reason_name(BREJ_COUNTRY), "country");
+    ck_assert_int_eq(hit_validate(&h, NOV1_MS, &w), HITV_COUNTRY);
 }
 END_TEST
 
@@ -497,8 +492,8 @@ static Suite *suite(void) {
     tcase_add_test(t, test_entries_keep_their_address_while_the_table_grows);
     suite_add_tcase(s, t);
     t = tcase_create("checks");
-    tcase_add_test(t, test_a_good_hit_passes_the_checks);
-    tcase_add_test(t, test_what_usage_hourly_would_refuse_is_rejected_first);
+    tcase_add_test(t, test_reasons_are_the_decoder_and_validator_names);
+    tcase_add_test(t, test_year_3000_and_1970_are_rejected_not_billed);
     suite_add_tcase(s, t);
     t = tcase_create("array_literals");
     tcase_add_test(t, test_array_literal_quotes_and_escapes_any_text);

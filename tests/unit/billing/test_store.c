@@ -46,7 +46,7 @@ static const char *value(PGconn *c, const char *q) {
 
 static void setup(void) {
     PGconn *c = admin();
-    sql(c, "TRUNCATE usage_hourly, billing_offsets, billing_replay_marks");
+    sql(c, "TRUNCATE usage_hourly, billing_offsets, billing_replay_marks, billing_usage_held");
     PQfinish(c);
 }
 
@@ -326,21 +326,115 @@ START_TEST(test_commit_lost_with_its_connection_is_unknown_not_failed) {
 }
 END_TEST
 
-START_TEST(test_a_permanent_error_is_fatal_and_rolls_back) {
+/* A row near the bigint limit, then more into the same key: usage is numeric, the sum exact. */
+START_TEST(test_usage_sum_past_bigint_is_exact) {
     store_t *s = writer("g1");
-    /* bytes beyond bigint: the consumer never sends it (it bounds sums); PostgreSQL refuses */
     store_row_t r[] = {{"acme", NOV1, "US", 1, (uint64_t)INT64_MAX, 0}};
     store_offset_t o[] = {{0, STORE_NO_OFFSET, 10}};
     int32_t conf[1];
     size_t nconf;
     ck_assert_int_eq(flush(s, r, 1, o, 1, NULL, 0, conf, &nconf), STORE_OK);
     store_offset_t o2[] = {{0, 10, 20}};
+    ck_assert_int_eq(flush(s, r, 1, o2, 1, NULL, 0, conf, &nconf), STORE_OK);
+    PGconn *c = admin();
+    ck_assert_str_eq(value(c, "SELECT bytes::text FROM usage_hourly"), "18446744073709551614");
+    ck_assert_str_eq(value(c, "SELECT next_offset FROM billing_offsets"), "20");
+    PQfinish(c);
+    store_free(s);
+}
+END_TEST
+
+/* One row PostgreSQL refuses (here a constraint added by hand) is held back with its error; the
+ * others are billed and the offsets move on: no single row stops billing. */
+START_TEST(test_a_row_the_data_refuses_is_held_and_the_rest_billed) {
+    PGconn *c = admin();
+    sql(c, "TRUNCATE billing_usage_held");
+    sql(c, "ALTER TABLE usage_hourly ADD CONSTRAINT no_evil CHECK (customer_id <> 'evil')");
+    store_t *s = writer("g1");
+    store_row_t r[] = {{"acme", NOV1, "US", 3, 30, 0},
+                       {"evil", NOV1, "US", 2, 20, 0},
+                       {"globex", NOV1, "DE", 1, 10, 0}};
+    store_offset_t o[] = {{0, STORE_NO_OFFSET, 10}};
+    int32_t conf[1];
+    size_t nconf;
+    ck_assert_int_eq(flush(s, r, 3, o, 1, NULL, 0, conf, &nconf), STORE_OK);
+    ck_assert_uint_eq(store_take_held(s), 1);
+    sql(c, "ALTER TABLE usage_hourly DROP CONSTRAINT no_evil");
+    ck_assert_str_eq(value(c, "SELECT string_agg(customer_id || ':' || hits, ',' ORDER BY"
+                              " customer_id) FROM usage_hourly"),
+                     "acme:3,globex:1");
+    ck_assert_str_eq(value(c, "SELECT customer_id || ':' || hits || ':' || bytes FROM"
+                              " billing_usage_held"),
+                     "evil:2:20");
+    ck_assert_msg(strstr(value(c, "SELECT error FROM billing_usage_held"), "no_evil") != NULL,
+                  "the error names the constraint");
+    ck_assert_str_eq(value(c, "SELECT next_offset FROM billing_offsets"), "10");
+    PQfinish(c);
+    store_free(s);
+}
+END_TEST
+
+/* An error of the database rather than of a row (no right to write usage) stops billing: it is
+ * not a row to hold back. */
+START_TEST(test_a_permanent_error_is_fatal_and_rolls_back) {
+    PGconn *c = admin();
+    store_t *s = writer("g1");
+    store_row_t r[] = {{"acme", NOV1, "US", 1, 1, 0}};
+    store_offset_t o[] = {{0, STORE_NO_OFFSET, 10}};
+    int32_t conf[1];
+    size_t nconf;
+    ck_assert_int_eq(flush(s, r, 1, o, 1, NULL, 0, conf, &nconf), STORE_OK);
+    sql(c, "REVOKE INSERT, UPDATE ON usage_hourly FROM " STORE_WRITER_ROLE);
+    store_offset_t o2[] = {{0, 10, 20}};
     char err[512];
     store_batch_t b = {r, 1, o2, 1, NULL, 0};
-    ck_assert_int_eq(store_flush(s, &b, conf, &nconf, err, sizeof err), STORE_FATAL);
+    int rc = store_flush(s, &b, conf, &nconf, err, sizeof err);
+    sql(c, "GRANT INSERT, UPDATE ON usage_hourly TO " STORE_WRITER_ROLE);
+    ck_assert_int_eq(rc, STORE_FATAL);
     ck_assert_msg(strstr(err, "usage_hourly") != NULL, "%s", err);
-    PGconn *c = admin();
     ck_assert_str_eq(value(c, "SELECT next_offset FROM billing_offsets"), "10");
+    ck_assert_str_eq(value(c, "SELECT count(*) FROM billing_usage_held"), "0");
+    PQfinish(c);
+    store_free(s);
+}
+END_TEST
+
+/* The side tables travel in the flush: a reject at a Kafka position is kept once, even when the
+ * same position is flushed again (a record consumed again after a conflict). */
+static store_reject_t side_rej[1];
+static store_watermark_t side_wm[1];
+static store_edge_month_t side_em[1];
+static int fill(void *ctx, store_side_t *b) {
+    (void)ctx;
+    *b = (store_side_t){side_em, 1, side_wm, 1, side_rej, 1};
+    return 0;
+}
+
+START_TEST(test_rejects_watermarks_and_edge_months_travel_with_the_offsets) {
+    PGconn *c = admin();
+    sql(c, "TRUNCATE billing_rejects, billing_edge_watermarks, billing_edge_months");
+    store_t *s = writer("g1");
+    store_set_side(s, fill, NULL);
+    side_rej[0] =
+        (store_reject_t){0, 5, "version", "{\"v\":2} \xef\xbf\xbd", 1793491200123LL, 9, 1};
+    side_wm[0] = (store_watermark_t){"fra-1", 0, 1793491200000LL};
+    side_em[0] = (store_edge_month_t){"fra-1", 2026 * 12 + 10, 7};
+    store_offset_t o[] = {{0, STORE_NO_OFFSET, 10}};
+    int32_t conf[1];
+    size_t nconf;
+    ck_assert_int_eq(flush(s, NULL, 0, o, 1, NULL, 0, conf, &nconf), STORE_OK);
+    side_wm[0].wm_ms = 5; /* lower: a watermark only rises */
+    store_offset_t o2[] = {{0, 10, 20}};
+    ck_assert_int_eq(flush(s, NULL, 0, o2, 1, NULL, 0, conf, &nconf), STORE_OK);
+    ck_assert_str_eq(value(c, "SELECT count(*) FROM billing_rejects"), "1");
+    ck_assert_str_eq(value(c, "SELECT kafka_partition || ' ' || kafka_offset || ' ' || reason ||"
+                              " ' ' || record || ' ' || record_altered || ' ' || record_bytes ||"
+                              " ' ' || to_char(kafka_ts AT TIME ZONE 'UTC',"
+                              " 'YYYY-MM-DD HH24:MI:SS.MS') FROM billing_rejects"),
+                     "0 5 version {\"v\":2} \xef\xbf\xbd true 9 2026-11-01 00:00:00.123");
+    ck_assert_str_eq(value(c, "SELECT wm_ms FROM billing_edge_watermarks"), "1793491200000");
+    ck_assert_str_eq(value(c, "SELECT month || ' ' || hits FROM billing_edge_months"),
+                     "2026-11-01 14");
     PQfinish(c);
     store_free(s);
 }
@@ -396,7 +490,10 @@ int main(void) {
         tcase_add_test(t, test_any_customer_text_is_stored_exactly);
         tcase_add_test(t, test_hours_are_stored_exactly_from_1970_to_9999);
         tcase_add_test(t, test_commit_lost_with_its_connection_is_unknown_not_failed);
+        tcase_add_test(t, test_usage_sum_past_bigint_is_exact);
+        tcase_add_test(t, test_a_row_the_data_refuses_is_held_and_the_rest_billed);
         tcase_add_test(t, test_a_permanent_error_is_fatal_and_rolls_back);
+        tcase_add_test(t, test_rejects_watermarks_and_edge_months_travel_with_the_offsets);
         suite_add_tcase(s, t);
         SRunner *sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,469 @@
+#include "status.h"
+
+#include "edges_db.h"
+#include "jsonw.h"
+#include "log.h"
+#include "pricing.h"
+#include "store.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define STATUS_VERSION "billing 0.1.0" /* the same as BILLING_VERSION in billing/main.c */
+#define STATUS_DEFAULT_TOPIC "hits"
+
+typedef struct sopts {
+    const char *db, *role, *topic, *reason;
+    int year, month, month_given, json;
+    int64_t grace_ms;
+} sopts_t;
+
+static int bad(const char *cmd, const char *msg) {
+    fprintf(stderr, "billing %s: %s\n", cmd, msg);
+    return 2;
+}
+
+/* The options every command here shares; -1 to go on, else the exit status. */
+static int common_opt(const char *cmd, int c, sopts_t *o, char **argv) {
+    char msg[600];
+    switch (c) {
+    case 'd':
+        o->db = optarg;
+        return -1;
+    case 'r':
+        o->role = optarg;
+        return -1;
+    case 't':
+        if (!*optarg) return bad(cmd, "--topic: empty topic name");
+        o->topic = optarg;
+        return -1;
+    case 'v':
+        if (log_level_parse(optarg) < 0)
+            return bad(cmd, "--log-level: expected debug, info, warn or error");
+        log_min_level = (log_level_t)log_level_parse(optarg);
+        return -1;
+    case 'V':
+        puts(STATUS_VERSION);
+        return 0;
+    default:
+        snprintf(msg, sizeof msg, "unknown or incomplete option '%.200s' (see billing %s --help)",
+                 argv[optind - 1], cmd);
+        return bad(cmd, msg);
+    }
+}
+
+/* The connection string checked, then a session. NULL (logged) on failure: *rc is the status. */
+static PGconn *connect_db(const char *cmd, sopts_t *o, int *rc) {
+    char err[1024], q[1100], *perr = NULL, app[64];
+    o->db = store_conninfo(o->db);
+    PQconninfoOption *ci = PQconninfoParse(o->db, &perr);
+    if (!ci) {
+        snprintf(err, sizeof err, "--db: bad connection string: %s", perr ? perr : "out of memory");
+        err[strcspn(err, "\n")] = 0;
+        PQfreemem(perr);
+        *rc = bad(cmd, err);
+        return NULL;
+    }
+    PQconninfoFree(ci);
+    snprintf(app, sizeof app, "billing %s", cmd);
+    PGconn *c = store_connect(o->db, app, o->role, err, sizeof err);
+    if (!c) {
+        log_error("cannot connect", "err=%s", log_quote(err, q, sizeof q));
+        *rc = 1;
+    }
+    return c;
+}
+
+static PGresult *query(PGconn *c, const char *sql, int n, const char *const *p, char *err,
+                       size_t errlen) {
+    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return r;
+    snprintf(err, errlen, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+    err[strcspn(err, "\n")] = 0;
+    PQclear(r);
+    return NULL;
+}
+
+/* ---- billing status ------------------------------------------------------------------------- */
+
+static void status_usage(void) {
+    printf(
+        "usage: billing status [options]\n"
+        "Per edge: the time up to which its hits are billed (the smallest watermark over all\n"
+        "partitions of the topic), how far behind, its hits in the month and whether the\n"
+        "month is complete for it; then the rejected records per reason.\n\n"
+        "  -m, --month YYYY-MM      the month (default: the previous month, UTC); rejects are\n"
+        "                           counted in it only when it is given\n"
+        "  -t, --topic NAME         the hit topic (default " STATUS_DEFAULT_TOPIC ")\n"
+        "      --grace DURATION     a month is complete once billed past its end plus this\n"
+        "                           (default " EDGES_GRACE_DEFAULT "; e.g. 30m, 2h, 1d)\n"
+        "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"
+        "                           libpq's PG* environment variables)\n"
+        "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
+        "                           member (default " STORE_READER_ROLE
+        "; '' keeps the login role)\n"
+        "  -v, --log-level LEVEL    debug, info (default), warn, error\n"
+        "  -h, --help               this text\n"
+        "  -V, --version            the version\n");
+}
+
+enum { OPT_DB = 256, OPT_ROLE, OPT_GRACE, OPT_REASON };
+
+static int status_parse(int argc, char **argv, sopts_t *o) {
+    static const struct option lo[] = {{"month", 1, 0, 'm'},     {"format", 1, 0, 'f'},
+                                       {"topic", 1, 0, 't'},     {"grace", 1, 0, OPT_GRACE},
+                                       {"db", 1, 0, 'd'},        {"role", 1, 0, 'r'},
+                                       {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
+                                       {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
+    char msg[300];
+    int c, rc;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:t:f:v:hV", lo, NULL)) != -1) {
+        if (c == 'f') {
+            if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
+                snprintf(msg, sizeof msg, "--format %.100s: expected text or json", optarg);
+                return bad("status", msg);
+            }
+            o->json = !strcmp(optarg, "json");
+        } else if (c == 'm') {
+            if (pricing_month_parse(optarg, &o->year, &o->month) < 0) {
+                snprintf(msg, sizeof msg, "--month %.100s: expected YYYY-MM, e.g. 2026-11", optarg);
+                return bad("status", msg);
+            }
+            o->month_given = 1;
+        } else if (c == OPT_GRACE) {
+            if (edges_duration_parse(optarg, &o->grace_ms) < 0) {
+                snprintf(msg, sizeof msg,
+                         "--grace %.100s: expected a duration such as 30m, 1h or 2d", optarg);
+                return bad("status", msg);
+            }
+        } else if (c == 'h') {
+            status_usage();
+            return 0;
+        } else if ((rc = common_opt("status", c, o, argv)) >= 0) {
+            return rc;
+        }
+    }
+    if (optind < argc) return bad("status", "unexpected argument (see billing status --help)");
+    if (!o->month_given) { /* the previous month, UTC */
+        time_t now = time(NULL);
+        struct tm t;
+        gmtime_r(&now, &t);
+        o->year = t.tm_mon == 0 ? t.tm_year + 1900 - 1 : t.tm_year + 1900;
+        o->month = t.tm_mon == 0 ? 12 : t.tm_mon;
+    }
+    return -1;
+}
+
+static void print_edges(const edgesdb_t *d, const char *month) {
+    char t[40], b[32];
+    int w = 4;
+    for (size_t i = 0; i < d->n; i++)
+        if ((int)strlen(d->edges[i].edge) > w) w = (int)strlen(d->edges[i].edge);
+    printf("%-*s  %-24s  %-8s  %14s  %s\n", w, "EDGE", "BILLED TO", "BEHIND", "HITS IN MONTH",
+           month);
+    for (size_t i = 0; i < d->n; i++) {
+        const edgesdb_edge_t *e = &d->edges[i];
+        printf("%-*s  %-24s  %-8s  %14s  %s", w, e->edge,
+               edges_time_format(e->billed_to_ms, t, sizeof t),
+               e->billed_to_ms >= 0
+                   ? edges_duration_format(d->now_ms - e->billed_to_ms, b, sizeof b)
+                   : "-",
+               e->month_hits ? e->month_hits : "0", edges_state_name(e->state));
+        if (e->retired_at)
+            printf(" since %s by %s: %s", e->retired_at, e->retired_by,
+                   *e->retired_why ? e->retired_why : "(no reason given)");
+        else if (e->billed_to_ms < 0 && d->partitions > 0)
+            printf(" (no watermark yet in %" PRId32 " of %" PRId32 " partitions)",
+                   d->partitions - e->partitions_seen, d->partitions);
+        putchar('\n');
+    }
+    if (!d->n) printf("(no edge has reported yet)\n");
+}
+
+static const char SQL_REJECTS[] =
+    "SELECT reason, count(*) FROM billing_rejects WHERE topic = $1"
+    " AND ($2::timestamptz IS NULL OR coalesce(kafka_ts, rejected_at) >= $2::timestamptz)"
+    " AND ($3::timestamptz IS NULL OR coalesce(kafka_ts, rejected_at) < $3::timestamptz)"
+    " GROUP BY reason ORDER BY reason COLLATE \"C\"";
+
+static PGresult *read_rejects(PGconn *c, const sopts_t *o, char *err, size_t errlen) {
+    char start[40], end[40];
+    int ny = o->month == 12 ? o->year + 1 : o->year, nm = o->month == 12 ? 1 : o->month + 1;
+    snprintf(start, sizeof start, "%04d-%02d-01 00:00:00+00", o->year, o->month);
+    snprintf(end, sizeof end, "%04d-%02d-01 00:00:00+00", ny, nm);
+    const char *p[3] = {o->topic, o->month_given ? start : NULL, o->month_given ? end : NULL};
+    return query(c, SQL_REJECTS, 3, p, err, errlen);
+}
+
+static void print_text(const edgesdb_t *d, const sopts_t *o, const char *month, const char *why,
+                       const PGresult *rej) {
+    char t[40], g[32], n[16];
+    snprintf(n, sizeof n, "%" PRId32, d->partitions);
+    printf("billing status at %s: topic %s, %s partitions; month %s, grace %s\n\n",
+           edges_time_format(d->now_ms, t, sizeof t), o->topic, d->partitions ? n : "unknown",
+           month, edges_duration_format(o->grace_ms, g, sizeof g));
+    print_edges(d, month);
+    if (why)
+        printf("\nmonth %s: incomplete: %s\n", month, why);
+    else
+        printf("\nmonth %s: complete (every edge billed past %s, or retired)\n", month,
+               edges_time_format(d->end_ms + d->grace_ms, t, sizeof t));
+    if (o->month_given)
+        printf("\nrejects in %s (by Kafka timestamp), topic %s:\n", month, o->topic);
+    else
+        printf("\nrejects, all months, topic %s:\n", o->topic);
+    for (int i = 0; i < PQntuples(rej); i++)
+        printf("  %-12s %s\n", PQgetvalue(rej, i, 0), PQgetvalue(rej, i, 1));
+    if (!PQntuples(rej)) printf("  (none)\n");
+}
+
+/* ---- --format json ---- */
+
+static void jstr(const char *s) {
+    if (!s) {
+        fputs("null", stdout);
+        return;
+    }
+    size_t n = strlen(s), cap = jsonw_str_size(s, n) + 1;
+    char *buf = malloc(cap);
+    if (!buf) return; /* stdout's error is checked at the end */
+    jsonw_t w;
+    jsonw_init(&w, buf, cap);
+    jsonw_str(&w, s, n);
+    fwrite(buf, 1, (size_t)jsonw_len(&w), stdout);
+    free(buf);
+}
+
+static void jkey(const char *k, int first) {
+    printf("%s\"%s\": ", first ? "" : ", ", k);
+}
+
+static void jms(int64_t ms) {
+    if (ms < 0)
+        fputs("null", stdout);
+    else
+        printf("%" PRId64, ms);
+}
+
+static void json_edge(const edgesdb_t *d, const edgesdb_edge_t *e) {
+    char t[40];
+    jkey("edge", 1);
+    jstr(e->edge);
+    jkey("billed_to", 0);
+    jstr(e->billed_to_ms >= 0 ? edges_time_format(e->billed_to_ms, t, sizeof t) : NULL);
+    jkey("billed_to_ms", 0);
+    jms(e->billed_to_ms);
+    jkey("behind_ms", 0);
+    jms(e->billed_to_ms >= 0 ? d->now_ms - e->billed_to_ms : -1);
+    jkey("partitions_seen", 0);
+    printf("%" PRId32, e->partitions_seen);
+    jkey("month_hits", 0);
+    jstr(e->month_hits ? e->month_hits : "0");
+    jkey("state", 0);
+    jstr(edges_state_name(e->state));
+    jkey("retired_at", 0);
+    jstr(e->retired_at);
+    jkey("retired_by", 0);
+    jstr(e->retired_by);
+    jkey("retired_reason", 0);
+    jstr(e->retired_why);
+}
+
+static void print_json(const edgesdb_t *d, const sopts_t *o, const char *month, const char *why,
+                       const PGresult *rej) {
+    char t[40];
+    putchar('{');
+    jkey("at", 1);
+    jstr(edges_time_format(d->now_ms, t, sizeof t));
+    jkey("topic", 0);
+    jstr(o->topic);
+    jkey("partitions", 0);
+    printf("%" PRId32, d->partitions);
+    jkey("month", 0);
+    jstr(month);
+    jkey("grace_ms", 0);
+    printf("%" PRId64, o->grace_ms);
+    jkey("complete", 0);
+    fputs(why ? "false" : "true", stdout);
+    jkey("incomplete", 0);
+    jstr(why);
+    jkey("edges", 0);
+    putchar('[');
+    for (size_t i = 0; i < d->n; i++) {
+        fputs(i ? ",\n  {" : "\n  {", stdout);
+        json_edge(d, &d->edges[i]);
+        putchar('}');
+    }
+    fputs("]", stdout);
+    jkey("rejects_month", 0);
+    jstr(o->month_given ? month : NULL);
+    jkey("rejects", 0);
+    putchar('{');
+    for (int i = 0; i < PQntuples(rej); i++) {
+        jkey(PQgetvalue(rej, i, 0), i == 0);
+        fputs(PQgetvalue(rej, i, 1), stdout);
+    }
+    fputs("}}\n", stdout);
+}
+
+int status_main(int argc, char **argv) {
+    sopts_t o = {.role = STORE_READER_ROLE,
+                 .topic = STATUS_DEFAULT_TOPIC,
+                 .grace_ms = EDGES_GRACE_DEFAULT_MS};
+    int rc = status_parse(argc, argv, &o), oom;
+    if (rc >= 0) return rc;
+    edgesdb_t d = {0};
+    PGresult *rej = NULL;
+    char err[1024] = "", q[1100], month[16], *why = NULL;
+    PGconn *c = connect_db("status", &o, &rc);
+    if (!c) return rc;
+    rc = 1;
+    snprintf(month, sizeof month, "%04d-%02d", o.year, o.month);
+    if (edgesdb_load(c, o.topic, o.year, o.month, o.grace_ms, &d, err, sizeof err) < 0 ||
+        !(rej = read_rejects(c, &o, err, sizeof err)))
+        goto out;
+    why = edgesdb_incomplete(&d, &oom);
+    if (oom) goto out;
+    if (o.json)
+        print_json(&d, &o, month, why, rej);
+    else
+        print_text(&d, &o, month, why, rej);
+    rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+out:
+    if (rc && err[0]) log_error("billing status failed", "err=%s", log_quote(err, q, sizeof q));
+    PQclear(rej);
+    free(why);
+    edgesdb_free(&d);
+    PQfinish(c);
+    return rc;
+}
+
+/* ---- billing edges -------------------------------------------------------------------------- */
+
+static void edges_usage(void) {
+    printf(
+        "usage: billing edges [list] [options]\n"
+        "       billing edges retire EDGE [--reason TEXT] [options]\n"
+        "       billing edges unretire EDGE [options]\n"
+        "An edge that will never report again (decommissioned) would hold every month open:\n"
+        "retire it, and `billing invoice --finalize` no longer waits for it. `list` shows the\n"
+        "retired edges with when, by whom and why.\n\n"
+        "      --reason TEXT        why (kept with the edge)\n"
+        "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"
+        "                           libpq's PG* environment variables)\n"
+        "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
+        "                           member (default " STORE_WRITER_ROLE
+        "; '' keeps the login role)\n"
+        "  -v, --log-level LEVEL    debug, info (default), warn, error\n"
+        "  -h, --help               this text\n"
+        "  -V, --version            the version\n");
+}
+
+static const char SQL_LIST[] =
+    "SELECT edge, to_char(retired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " retired_by, reason FROM billing_edges_retired ORDER BY edge COLLATE \"C\"";
+static const char SQL_KNOWN[] =
+    "SELECT EXISTS (SELECT 1 FROM billing_edge_watermarks WHERE edge = $1)"
+    " OR EXISTS (SELECT 1 FROM billing_edge_months WHERE edge = $1)";
+static const char SQL_RETIRE[] =
+    "INSERT INTO billing_edges_retired (edge, reason) VALUES ($1, $2)"
+    " ON CONFLICT (edge) DO NOTHING RETURNING"
+    " to_char(retired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+static const char SQL_UNRETIRE[] = "DELETE FROM billing_edges_retired WHERE edge = $1";
+
+static int edges_list(PGconn *c, char *err, size_t errlen) {
+    PGresult *r = query(c, SQL_LIST, 0, NULL, err, errlen);
+    if (!r) return -1;
+    printf("%-24s  %-20s  %-16s  %s\n", "EDGE", "RETIRED AT", "BY", "REASON");
+    for (int i = 0; i < PQntuples(r); i++)
+        printf("%-24s  %-20s  %-16s  %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+               PQgetvalue(r, i, 2), PQgetvalue(r, i, 3));
+    PQclear(r);
+    return 0;
+}
+
+/* 0 done, 1 refused (said on stderr), -1 database failure (err). */
+static int edges_retire(PGconn *c, const char *edge, const char *reason, char *err, size_t errlen) {
+    const char *p1[1] = {edge}, *p2[2] = {edge, reason ? reason : ""};
+    PGresult *r = query(c, SQL_KNOWN, 1, p1, err, errlen);
+    if (!r) return -1;
+    int known = !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    if (!known) {
+        fprintf(stderr,
+                "billing edges retire: edge '%s' has never reported (no watermark, no usage): "
+                "not retired (a typo?)\n",
+                edge);
+        return 1;
+    }
+    if (!(r = query(c, SQL_RETIRE, 2, p2, err, errlen))) return -1;
+    if (PQntuples(r) == 1)
+        printf("retired %s at %s\n", edge, PQgetvalue(r, 0, 0));
+    else
+        printf("%s was retired already (see billing edges list)\n", edge);
+    PQclear(r);
+    return 0;
+}
+
+int edges_main(int argc, char **argv) {
+    static const struct option lo[] = {{"reason", 1, 0, OPT_REASON},
+                                       {"db", 1, 0, 'd'},
+                                       {"role", 1, 0, 'r'},
+                                       {"log-level", 1, 0, 'v'},
+                                       {"help", 0, 0, 'h'},
+                                       {"version", 0, 0, 'V'},
+                                       {0, 0, 0, 0}};
+    sopts_t o = {.role = STORE_WRITER_ROLE, .topic = STATUS_DEFAULT_TOPIC};
+    char err[1024] = "", q[1100];
+    int c, rc;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "v:hV", lo, NULL)) != -1) {
+        if (c == OPT_REASON) {
+            o.reason = optarg;
+        } else if (c == 'h') {
+            edges_usage();
+            return 0;
+        } else if ((rc = common_opt("edges", c, &o, argv)) >= 0) {
+            return rc;
+        }
+    }
+    const char *sub = optind < argc ? argv[optind] : "list", *edge = NULL;
+    int nargs = argc - optind - (optind < argc);
+    if (!strcmp(sub, "retire") || !strcmp(sub, "unretire")) {
+        if (nargs != 1 || !*argv[optind + 1])
+            return bad("edges", "expected one EDGE (see billing edges --help)");
+        edge = argv[optind + 1];
+    } else if (strcmp(sub, "list") || nargs > 0) {
+        snprintf(q, sizeof q, "unknown subcommand '%.200s' (expected list, retire or unretire)",
+                 sub);
+        return bad("edges", q);
+    }
+    if (o.reason && strcmp(sub, "retire")) return bad("edges", "--reason goes with retire");
+    PGconn *conn = connect_db("edges", &o, &rc);
+    if (!conn) return rc;
+    if (!strcmp(sub, "list")) {
+        rc = edges_list(conn, err, sizeof err) < 0 ? 1 : 0;
+    } else if (!strcmp(sub, "retire")) {
+        rc = edges_retire(conn, edge, o.reason, err, sizeof err) != 0;
+    } else {
+        const char *p[1] = {edge};
+        PGresult *r = query(conn, SQL_UNRETIRE, 1, p, err, sizeof err);
+        rc = r ? 0 : 1;
+        if (r)
+            printf(strcmp(PQcmdTuples(r), "0") ? "%s is no longer retired\n"
+                                               : "%s was not retired\n",
+                   edge);
+        PQclear(r);
+    }
+    if (rc && err[0]) log_error("billing edges failed", "err=%s", log_quote(err, q, sizeof q));
+    PQfinish(conn);
+    return rc;
+}
