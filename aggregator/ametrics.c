@@ -29,7 +29,7 @@ metric_t am_rejected[AREJ_COUNT] = {
     REJ("type", ""),
     REJ("range", ""),
     REJ("version", ""),
-    REJ("bytes", ""),
+    REJ("watermark", ""),
     REJ("overflow", ""),
     REJ("memory", ""),
 };
@@ -51,18 +51,30 @@ metric_t am_window_customers =
 metric_t am_window_memory =
     G("window_memory_bytes", "aggregator_window_memory_bytes", "Memory held by the windows");
 
+metric_t am_watermarks = C("watermarks", "aggregator_watermarks_total",
+                           "Edge watermark messages read (key #wm): not hits");
+#define INV(r)                                                                                     \
+    METRIC_COUNTER("invalid_" r, "aggregator_hits_invalid_total", "reason=\"" r "\"",               \
+                   "Well-formed hits refused by the shared validation (hitcheck.h), by reason")
+metric_t am_invalid[HITV_COUNT] = {
+    INV("ok"), INV("customer"), INV("country"), INV("bytes"), INV("timestamp"), INV("text"),
+};
+metric_t am_info = METRIC_GAUGE("info", "aggregator_info", "instance=\"aggregator\"",
+                                "Always 1; the label names this instance (--instance-id)");
+
 metric_t *const ametrics_all[] = {
     &am_messages,      &am_duplicates,  &am_replays,      &am_stale,        &am_hits_consumed,
     &am_hits_added,    &am_hits_late,   &am_hits_future,  &am_hits_expired, &am_rejected[0],
     &am_rejected[1],   &am_rejected[2], &am_rejected[3],  &am_rejected[4],  &am_rejected[5],
     &am_rejected[6],   &am_rejected[7], &am_lag,          &am_partitions,   &am_rebalances,
     &am_catchup_ms,    &am_ready,       &am_kafka_errors, &am_window_keys,  &am_window_customers,
-    &am_window_memory,
+    &am_window_memory, &am_watermarks,  &am_invalid[1],   &am_invalid[2],   &am_invalid[3],
+    &am_invalid[4],    &am_invalid[5],  &am_info,
 };
 const size_t ametrics_count = sizeof ametrics_all / sizeof ametrics_all[0];
 
 const char *arej_name(arej_t r) {
     static const char *const names[AREJ_COUNT] = {"syntax",  "missing", "type",     "range",
-                                                  "version", "bytes",   "overflow", "memory"};
+                                                  "version", "watermark", "overflow", "memory"};
     return (unsigned)r < AREJ_COUNT ? names[r] : "unknown";
 }

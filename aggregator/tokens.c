@@ -2,6 +2,8 @@
  * checks, which walk every entry whatever they find. */
 #include "tokens.h"
 
+#include "custid.h"
+
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -51,15 +53,10 @@ static int fail(parser_t *p, const char *what, const char *tok, size_t n, const 
     return -1;
 }
 
+/* The one rule of every stage (custid.h), so that a tokens file never names a customer that
+ * the host map or the database would refuse. */
 int tokens_customer_ok(const char *s, size_t n) {
-    if (n == 0 || n > TOKENS_CUSTOMER_MAX) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '.' || c == '_' || c == '-';
-        if (!ok) return 0;
-    }
-    return 1;
+    return custid_valid(s, n);
 }
 
 static int hexval(char c) {

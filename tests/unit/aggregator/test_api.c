@@ -201,8 +201,13 @@ START_TEST(test_window_has_the_contract_shape_and_numbers) {
     ck_assert_str_eq(header(&r, "Content-Type"), "application/json");
     ck_assert_str_eq(header(&r, "Cache-Control"), "no-store");
     json_t *j = json_of(&r);
-    ck_assert_uint_eq(json_object_size(j), 8);
+    ck_assert_uint_eq(json_object_size(j), 11);
     ck_assert_str_eq(json_string_value(json_object_get(j, "customer")), "acme");
+    /* Without a status source (no consumer): complete to end_ms, nobody behind. */
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "complete_to_ms")),
+                     json_integer_value(json_object_get(j, "end_ms")));
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "edges_behind")), 0);
+    ck_assert(json_is_false(json_object_get(j, "catching_up")));
     ck_assert_int_eq(json_integer_value(json_object_get(j, "seconds")), 60);
     ck_assert_int_eq(json_integer_value(json_object_get(j, "hits")), 7);
     ck_assert_int_eq(json_integer_value(json_object_get(j, "bytes")), 377);
