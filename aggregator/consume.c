@@ -92,7 +92,8 @@ static void update_ready(consume_t *c) {
 }
 
 int consume_ready(void *ctx) {
-    return atomic_load(&((consume_t *)ctx)->ready);
+    /* wmstate's view, the one every window's catching_up shows: /readyz never disagrees. */
+    return !wms_catching_up(((consume_t *)ctx)->o.wms);
 }
 
 int32_t consume_partition_of(consume_t *c, const char *customer) {
