@@ -9,6 +9,11 @@
 #     (default 100,000) for SECONDS_FRESH (default 20) seconds, with a probe hit every 200 ms;
 #     each probe is timed from its write into the producer (kcat) until the API shows it.
 #     p50/p99. The producer, kcat and the broker share this machine's 2 cores with the aggregator.
+#  3. restart-to-exact: right after 2 (the topic then holds its RATE x SECONDS_FRESH hits of the
+#     last minute), the aggregator is killed with -9 and started again with its defaults: the time
+#     from its start until /readyz says 200, and until the probe customer's window again holds
+#     every probe (exact), and the hits it read back meanwhile. Every instance reads every
+#     partition (no group), so no session timeout is waited for.
 # Prints logfmt lines beginning with bench=aggregator_*. Figures only: nothing here fails on a
 # timing (only on a wrong count).
 source "$(dirname "$0")/../tests/integration/lib.sh"
@@ -144,3 +149,23 @@ awk -v r="$RATE" -v p="$produced" -v d="$DURATION" -v n="$probes" -v p50="$p50" 
     -v cpu=$((c1 - c0)) -v hz="$hz" -v rss="$(rss_mb $agg)" 'BEGIN {
   printf "bench=aggregator_freshness offered_hits_per_s=%d produced=%d hits_per_s=%.0f probes=%d freshness_p50_ms=%d freshness_p99_ms=%d freshness_max_ms=%d target_p99_ms=1000 cpu_s=%.1f cpu_share=%.2f rss_mb=%.1f\n",
     r, p, p / d, n, p50, p99, pmax, cpu / hz, cpu / hz / d, rss }'
+
+# ---- 3. restart-to-exact after kill -9 -----------------------------------------------------------
+probe_hits() {
+    curl -fsS -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$port/v1/customers/probe/window?seconds=60" | jq .hits
+}
+before=$(probe_hits)
+[ "$before" = "$probes" ] || fail "the probe window holds $before, not $probes, before the kill"
+kill -KILL $agg
+wait $agg 2> /dev/null || true
+"$BIN/aggregator" --listen "127.0.0.1:$port" --tokens "$ROOT/tools/demo-tokens" --rate 100000 \
+    --metrics-interval 0 2>> "$TMP/agg.log" &
+agg=$!
+track_pid $agg
+t0=$(date +%s%N)
+wait_for 120 ready || { tail "$TMP/agg.log"; fail "aggregator not ready after the restart"; }
+t_ready=$((($(date +%s%N) - t0) / 1000000))
+probe_exact() { [ "$(probe_hits 2> /dev/null)" = "$probes" ]; }
+wait_for 60 probe_exact || fail "the probe window holds $(probe_hits), not $probes, after the restart"
+t_exact=$((($(date +%s%N) - t0) / 1000000))
+echo "bench=aggregator_restart design=every_partition restart_to_ready_ms=$t_ready restart_to_exact_ms=$t_exact catchup_ms=$(metric aggregator_catchup_milliseconds) hits_read_back=$(metric aggregator_messages_total) target_ms=10000"
