@@ -74,7 +74,10 @@ static void usage(FILE *f) {
             "  -h, --help                 this text\n"
             "  -V, --version              the version\n" KOPTS_HELP
             "\nHits older than the window when read, or more than %d s ahead of the clock, are\n"
-            "counted (aggregator_hits_late_total, aggregator_hits_future_total) and not kept.\n",
+            "counted (aggregator_hits_late_total, aggregator_hits_future_total) and not kept.\n"
+            "Every window says up to when it is complete (complete_to_ms, from the edges'\n"
+            "watermarks), which edges are behind (edges_behind) and whether this instance is\n"
+            "still reading the last minute back (catching_up; /readyz is 503 meanwhile).\n",
             API_RATE_DEFAULT, WIN_FUTURE_S);
 }
 
@@ -186,6 +189,24 @@ static void on_tick(void *ctx) {
         log_info("tokens reloaded", "%s", "");
 }
 
+/* The instance name (--instance-id, else the host name) and aggregator_info's label. */
+static void set_instance(opts_t *o) {
+    static char host[INSTANCE_MAX + 1], info[INSTANCE_MAX * 2 + 16];
+    if (!o->instance) {
+        if (gethostname(host, sizeof host) < 0 || !host[0]) snprintf(host, sizeof host, "aggregator");
+        host[sizeof host - 1] = 0;
+        o->instance = host;
+    }
+    size_t k = (size_t)snprintf(info, sizeof info, "instance=\""); /* escaped as Prometheus wants */
+    for (const char *p = o->instance; *p && k + 4 < sizeof info; p++) {
+        if (*p == '\\' || *p == '"') info[k++] = '\\';
+        info[k++] = *p == '\n' ? ' ' : *p;
+    }
+    snprintf(info + k, sizeof info - k, "\"");
+    am_info.labels = info;
+    metric_set(&am_info, 1);
+}
+
 /* /metrics: wmstate's per-edge gauges after the program's metrics. */
 static size_t edge_metrics(void *ctx, char *buf, size_t cap) {
     return wms_metrics(ctx, clock_wall_ms(), buf, cap, NULL);
@@ -200,25 +221,10 @@ static int status(void *ctx, const char *customer, int64_t now_ms, int64_t from_
 
 int main(int argc, char **argv) {
     opts_t o;
-    char err[1024], q[1100], host[INSTANCE_MAX + 1], info[INSTANCE_MAX * 2 + 16];
+    char err[1024], q[1100];
     int rc = parse_opts(&o, argc, argv);
     if (rc) return rc;
-    if (!o.instance) {
-        if (gethostname(host, sizeof host) < 0 || !host[0]) snprintf(host, sizeof host, "aggregator");
-        host[sizeof host - 1] = 0;
-        o.instance = host;
-    }
-    { /* the label value, escaped as Prometheus wants */
-        size_t k = 0;
-        k += (size_t)snprintf(info, sizeof info, "instance=\"");
-        for (const char *p = o.instance; *p && k + 4 < sizeof info; p++) {
-            if (*p == '\\' || *p == '"') info[k++] = '\\';
-            info[k++] = *p == '\n' ? ' ' : *p;
-        }
-        snprintf(info + k, sizeof info - k, "\"");
-        am_info.labels = info;
-        metric_set(&am_info, 1);
-    }
+    set_instance(&o);
 
     struct sigaction sa = {0};
     sa.sa_handler = on_stop;
