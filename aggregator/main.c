@@ -209,7 +209,7 @@ static void set_instance(opts_t *o) {
 
 /* /metrics: wmstate's per-edge gauges after the program's metrics. */
 static size_t edge_metrics(void *ctx, char *buf, size_t cap) {
-    return wms_metrics(ctx, clock_wall_ms(), buf, cap, NULL);
+    return wms_metrics(ctx, clock_wall_ms(), metric_get(&am_catchup_ms), buf, cap, NULL);
 }
 
 static int status(void *ctx, const char *customer, int64_t now_ms, int64_t from_ms, int64_t end_ms,

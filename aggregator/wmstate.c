@@ -267,19 +267,22 @@ static size_t put_label(char *buf, size_t cap, size_t o, const char *s) {
         o += k_ > 0 ? (size_t)k_ : 0;                                                              \
     } while (0)
 
-/* One sample line per edge of metric name, the value picked by which (0: wm, 1: sent). */
+/* One sample line per edge of metric name, the value picked by which (0: wm, 1: sent), in
+ * seconds since the epoch (Prometheus' base unit) with millisecond decimals. */
 static size_t put_edges(char *buf, size_t cap, size_t o, const eagg_t *a, size_t n,
                         const char *name, const char *help, int which) {
     PUT("# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
     for (size_t i = 0; i < n && o < cap; i++) {
         PUT("%s{edge=\"", name);
         if (o < cap) o = put_label(buf, cap, o, a[i].edge);
-        PUT("\"} %" PRId64 "\n", which ? a[i].sent_ms : a[i].wm_ms);
+        int64_t v = which ? a[i].sent_ms : a[i].wm_ms; /* >= 0: seconds with ms decimals */
+        PUT("\"} %" PRId64 ".%03d\n", v / 1000, (int)(v % 1000));
     }
     return o;
 }
 
-size_t wms_metrics(wms_t *w, int64_t now_ms, char *buf, size_t cap, wms_counts_t *counts) {
+size_t wms_metrics(wms_t *w, int64_t now_ms, int64_t catchup_ms, char *buf, size_t cap,
+                   wms_counts_t *counts) {
     size_t o = 0, n = 0, m = 0;
     wms_counts_t c = {0, 0, 0};
     pthread_mutex_lock(&w->lock);
@@ -301,12 +304,12 @@ size_t wms_metrics(wms_t *w, int64_t now_ms, char *buf, size_t cap, wms_counts_t
             c.behind += a[i].wm_ms < now_ms - WM_BEHIND_MS;
             c.stale += a[i].sent_ms < now_ms - WM_EDGE_STALE_MS;
         }
-        o = put_edges(buf, cap, o, a, m, "aggregator_edge_watermark_ms",
-                      "Per edge: its hits with ts below this (ms since the epoch) are read, "
+        o = put_edges(buf, cap, o, a, m, "aggregator_edge_watermark_seconds",
+                      "Per edge: its hits with ts below this (seconds since the epoch) are read, "
                       "lowest over the partitions",
                       0);
-        o = put_edges(buf, cap, o, a, m, "aggregator_edge_last_report_ms",
-                      "Per edge: when it last sent a watermark (ms since the epoch)", 1);
+        o = put_edges(buf, cap, o, a, m, "aggregator_edge_last_report_seconds",
+                      "Per edge: when it last sent a watermark (seconds since the epoch)", 1);
     }
     int catching = catching_up_locked(w);
     pthread_mutex_unlock(&w->lock); /* the edge names in a are not used after this */
@@ -320,6 +323,11 @@ size_t wms_metrics(wms_t *w, int64_t now_ms, char *buf, size_t cap, wms_counts_t
     PUT("# HELP aggregator_edges_stale Edges with no watermark for 5 minutes (still listed)\n"
         "# TYPE aggregator_edges_stale gauge\naggregator_edges_stale %zu\n",
         c.stale);
+    int64_t cms = catchup_ms;
+    if (cms >= 0)
+        PUT("# HELP aggregator_catchup_seconds Time from the start of reading until caught up\n"
+            "# TYPE aggregator_catchup_seconds gauge\naggregator_catchup_seconds %" PRId64 ".%03d\n",
+            cms / 1000, (int)(cms % 1000));
     PUT("# HELP aggregator_catching_up 1 while some partition is not yet read to its end at start\n"
         "# TYPE aggregator_catching_up gauge\naggregator_catching_up %d\n",
         catching);

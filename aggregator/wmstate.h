@@ -89,10 +89,13 @@ void wms_status_free(wms_status_t *s);
 /* Forgets edges silent for WMS_FORGET_MS; the consumer calls it about once a second. */
 void wms_sweep(wms_t *w, int64_t now_ms);
 
-/* Appends Prometheus text to buf: aggregator_edge_watermark_ms{edge=...} (lowest W over the
- * partitions, per edge), aggregator_edge_last_report_ms{edge=...}, aggregator_edges,
- * aggregator_edges_behind, aggregator_edges_stale, aggregator_catching_up. Returns the length
- * written, or 0 if it does not fit (nothing written). counts may be NULL. */
-size_t wms_metrics(wms_t *w, int64_t now_ms, char *buf, size_t cap, wms_counts_t *counts);
+/* Appends Prometheus text to buf: aggregator_edge_watermark_seconds{edge=...} (lowest W over
+ * the partitions, per edge), aggregator_edge_last_report_seconds{edge=...}, aggregator_edges,
+ * aggregator_edges_behind, aggregator_edges_stale, aggregator_catching_up, and
+ * aggregator_catchup_seconds when catchup_ms >= 0 (times in seconds, Prometheus' base unit,
+ * with millisecond decimals). Returns the length written, or 0 if it does not fit. counts may
+ * be NULL. */
+size_t wms_metrics(wms_t *w, int64_t now_ms, int64_t catchup_ms, char *buf, size_t cap,
+                   wms_counts_t *counts);
 
 #endif

@@ -64,7 +64,7 @@ wait_for 120 ready || { tail "$TMP/agg.log"; fail "aggregator did not catch up";
 c1=$(cpu_ticks $agg)
 added=$(metric aggregator_hits_added_total)
 [ "$added" = "$HITS" ] || fail "hits added $added, want $HITS"
-catchup_ms=$(metric aggregator_catchup_milliseconds)
+catchup_ms=$(metric aggregator_catchup_seconds | awk '{printf "%d", $1 * 1000}')
 awk -v n="$HITS" -v ms="$catchup_ms" -v cpu=$((c1 - c0)) -v hz="$hz" -v rss="$(rss_mb $agg)" \
     -v keys="$(metric aggregator_window_keys)" -v wmem="$(metric aggregator_window_memory_bytes)" 'BEGIN {
   printf "bench=aggregator_catchup hits=%d catchup_ms=%d hits_per_s=%.0f cpu_s=%.2f hits_per_cpu_s=%.0f target_per_core=1000000 window_keys=%d window_mb=%.1f rss_mb=%.1f\n",
@@ -168,4 +168,4 @@ t_ready=$((($(date +%s%N) - t0) / 1000000))
 probe_exact() { [ "$(probe_hits 2> /dev/null)" = "$probes" ]; }
 wait_for 60 probe_exact || fail "the probe window holds $(probe_hits), not $probes, after the restart"
 t_exact=$((($(date +%s%N) - t0) / 1000000))
-echo "bench=aggregator_restart design=every_partition restart_to_ready_ms=$t_ready restart_to_exact_ms=$t_exact catchup_ms=$(metric aggregator_catchup_milliseconds) hits_read_back=$(metric aggregator_messages_total) target_ms=10000"
+echo "bench=aggregator_restart design=every_partition restart_to_ready_ms=$t_ready restart_to_exact_ms=$t_exact catchup_ms=$(metric aggregator_catchup_seconds | awk '{printf "%d", $1 * 1000}') hits_read_back=$(metric aggregator_messages_total) target_ms=10000"

@@ -472,7 +472,7 @@ static int status_p0(void *ctx, const char *customer, int64_t now_ms, int64_t fr
 }
 
 static size_t edge_metrics(void *ctx, char *buf, size_t cap) {
-    return wms_metrics(ctx, (int64_t)time(NULL) * 1000, buf, cap, NULL);
+    return wms_metrics(ctx, (int64_t)time(NULL) * 1000, -1, buf, cap, NULL);
 }
 
 START_TEST(test_window_carries_completeness_and_metrics_the_edges) {
@@ -511,8 +511,8 @@ START_TEST(test_window_carries_completeness_and_metrics_the_edges) {
     done(&r);
     get("/metrics", NULL, &r);
     ck_assert_int_eq(r.code, 200);
-    snprintf(want, sizeof want, "\naggregator_edge_watermark_ms{edge=\"edge-late\"} %lld\n",
-             (long long)(now - 20000));
+    snprintf(want, sizeof want, "\naggregator_edge_watermark_seconds{edge=\"edge-late\"} %lld.000\n",
+             (long long)(now - 20000) / 1000);
     ck_assert_ptr_nonnull(strstr(r.body, want));
     ck_assert_ptr_nonnull(strstr(r.body, "\naggregator_edges_behind 1\n"));
     ck_assert_ptr_nonnull(strstr(r.body, "\naggregator_catching_up 1\n"));

@@ -103,7 +103,7 @@ START_TEST(test_an_edge_stale_for_five_minutes_stays_listed_but_no_longer_holds_
     wms_status_free(&s);
     wms_counts_t c;
     char buf[4096];
-    ck_assert_uint_gt(wms_metrics(w, NOW, buf, sizeof buf, &c), 0);
+    ck_assert_uint_gt(wms_metrics(w, NOW, -1, buf, sizeof buf, &c), 0);
     ck_assert_uint_eq(c.edges, 2);
     ck_assert_uint_eq(c.behind, 1);
     ck_assert_uint_eq(c.stale, 1);
@@ -185,19 +185,20 @@ START_TEST(test_metrics_give_the_lowest_watermark_per_edge_with_escaped_labels) 
     NOTE(w, 1, "edge-a", NOW - 2000, NOW - 100);
     NOTE(w, 0, "we\"ird\\", NOW - 3000, NOW - 100);
     char buf[4096], line[256];
-    size_t n = wms_metrics(w, NOW, buf, sizeof buf, NULL);
+    size_t n = wms_metrics(w, NOW, 1234, buf, sizeof buf, NULL);
     ck_assert_uint_gt(n, 0);
     ck_assert_uint_eq(strlen(buf), n);
-    snprintf(line, sizeof line, "aggregator_edge_watermark_ms{edge=\"edge-a\"} %lld\n",
-             NOW - 2000);
+    snprintf(line, sizeof line, "aggregator_edge_watermark_seconds{edge=\"edge-a\"} %lld.%03lld\n",
+             (NOW - 2000) / 1000, (NOW - 2000) % 1000);
     ck_assert_ptr_nonnull(strstr(buf, line));
-    snprintf(line, sizeof line, "aggregator_edge_last_report_ms{edge=\"edge-a\"} %lld\n",
-             NOW - 100);
+    snprintf(line, sizeof line, "aggregator_edge_last_report_seconds{edge=\"edge-a\"} %lld.%03lld\n",
+             (NOW - 100) / 1000, (NOW - 100) % 1000);
     ck_assert_ptr_nonnull(strstr(buf, line));
     ck_assert_ptr_nonnull(strstr(buf, "{edge=\"we\\\"ird\\\\\"}"));
     ck_assert_ptr_nonnull(strstr(buf, "\naggregator_edges 2\n"));
     ck_assert_ptr_nonnull(strstr(buf, "\naggregator_catching_up 0\n"));
-    ck_assert_uint_eq(wms_metrics(w, NOW, buf, 50, NULL), 0); /* does not fit */
+    ck_assert_ptr_nonnull(strstr(buf, "\naggregator_catchup_seconds 1.234\n"));
+    ck_assert_uint_eq(wms_metrics(w, NOW, -1, buf, 50, NULL), 0); /* does not fit */
     wms_free(w);
 }
 END_TEST
