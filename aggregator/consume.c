@@ -146,8 +146,9 @@ static void mark_catchup(consume_t *c, int32_t id) {
     p->caught_up = start >= 0 && start >= hi;
 }
 
-/* Reads every partition: the known ones where they are, partitions [old, n) from `fresh_at`
- * (the time search at start, the beginning for partitions added later). 0 or -1 (logged). */
+/* Reads every partition: the known ones from where they are (re-assigning them is harmless:
+ * what was applied is skipped), partitions [old, n) from the time search (by_time, at start) or
+ * from their beginning (partitions added later hold only new messages). 0 or -1 (logged). */
 static int read_partitions(consume_t *c, int32_t n, int by_time) {
     char err[512], q[600];
     int32_t old = c->nparts;
@@ -167,7 +168,7 @@ static int read_partitions(consume_t *c, int32_t n, int by_time) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
     for (int32_t i = 0; i < n; i++)
         rd_kafka_topic_partition_list_add(l, c->o.kafka->topic, i)->offset =
-            p[i].applied >= 0 ? p[i].applied + 1 : p[i].start;
+            p[i].applied >= 0 ? p[i].applied + 1 : p[i].next >= 0 ? p[i].next : p[i].start;
     int rc = kassign_set(c->ka, l, err, sizeof err);
     if (rc < 0) log_error("cannot read the partitions", "err=%s", log_quote(err, q, sizeof q));
     char list[1024];

@@ -5,7 +5,7 @@
 /* The literals mirror the files' lines: clang-format must leave them whole. */
 /* clang-format off */
 
-/* app.js, 20762 bytes */
+/* app.js, 20825 bytes */
 static const char asset_0[] =
     "// app.js: the customer dashboard. Reads the aggregator's window API once a second and draws\n"
     "// it: rates, totals, two 60-second charts, top countries and regions. No library, no outside\n"
@@ -203,7 +203,7 @@ static const char asset_0[] =
     "      if (r.status === 200 && r.body) {\n"
     "        render(r.body);\n"
     "        showError('board-error', '');\n"
-    "        setStatus('live', 'live');\n"
+    "        if (r.body.catching_up) setStatus('wait', 'catching up'); else setStatus('live', 'live');\n"
     "      } else if (r.status === 401) {\n"
     "        signOut(explain(r));\n"
     "        return;\n"
@@ -533,7 +533,7 @@ static const char asset_0[] =
     "\n"
     "  start();\n"
     "})();\n";
-_Static_assert(sizeof asset_0 == 20762 + 1, "app.js: length");
+_Static_assert(sizeof asset_0 == 20825 + 1, "app.js: length");
 
 /* favicon.svg, 238 bytes */
 static const char asset_1[] =
@@ -805,7 +805,7 @@ static const char asset_3[] =
 _Static_assert(sizeof asset_3 == 6104 + 1, "style.css: length");
 
 const dash_asset_t dash_assets[] = {
-    {"app.js", "text/javascript; charset=utf-8", (const unsigned char *)asset_0, 20762, "\"4a0c9b56b8b5282db034\""},
+    {"app.js", "text/javascript; charset=utf-8", (const unsigned char *)asset_0, 20825, "\"76f392aaa930a2b0b340\""},
     {"favicon.svg", "image/svg+xml", (const unsigned char *)asset_1, 238, "\"67cfe9004a72aa642222\""},
     {"index.html", "text/html; charset=utf-8", (const unsigned char *)asset_2, 4513, "\"30954d891dd2249e3305\""},
     {"style.css", "text/css; charset=utf-8", (const unsigned char *)asset_3, 6104, "\"e57ac3ea6e1914c73b87\""},

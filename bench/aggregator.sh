@@ -165,7 +165,8 @@ track_pid $agg
 t0=$(date +%s%N)
 wait_for 120 ready || { tail "$TMP/agg.log"; fail "aggregator not ready after the restart"; }
 t_ready=$((($(date +%s%N) - t0) / 1000000))
+cpu_restart=$(cpu_ticks $agg)
 probe_exact() { [ "$(probe_hits 2> /dev/null)" = "$probes" ]; }
 wait_for 60 probe_exact || fail "the probe window holds $(probe_hits), not $probes, after the restart"
 t_exact=$((($(date +%s%N) - t0) / 1000000))
-echo "bench=aggregator_restart design=every_partition restart_to_ready_ms=$t_ready restart_to_exact_ms=$t_exact catchup_ms=$(metric aggregator_catchup_seconds | awk '{printf "%d", $1 * 1000}') hits_read_back=$(metric aggregator_messages_total) target_ms=10000"
+echo "bench=aggregator_restart design=every_partition restart_to_ready_ms=$t_ready restart_to_exact_ms=$t_exact cpu_s_to_ready=$(awk -v c="$cpu_restart" -v hz="$hz" 'BEGIN {printf "%.2f", c / hz}') catchup_ms=$(metric aggregator_catchup_seconds | awk '{printf "%d", $1 * 1000}') hits_read_back=$(metric aggregator_messages_total) target_ms=10000"

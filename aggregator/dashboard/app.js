@@ -194,7 +194,7 @@
       if (r.status === 200 && r.body) {
         render(r.body);
         showError('board-error', '');
-        setStatus('live', 'live');
+        if (r.body.catching_up) setStatus('wait', 'catching up'); else setStatus('live', 'live');
       } else if (r.status === 401) {
         signOut(explain(r));
         return;

@@ -189,6 +189,27 @@ chrome "$OUT/dashboard-provisional-desktop.png" "$page" --window-size=1280,1000
 chrome "$OUT/dashboard-provisional-phone.png" "$page" --window-size=390,1700
 echo "ok: the page names the late edge and draws $prov provisional seconds (screenshots dashboard-provisional-*.png)"
 
+# ---- catching up ----------------------------------------------------------------------------------
+# A second aggregator started while Kafka refuses connections cannot read anything: it answers,
+# but every window says catching_up (and /readyz 503), and the page says so instead of showing
+# an empty minute as if there were no traffic.
+kafka_down
+"$BIN/aggregator" --listen 127.0.0.1:0 --tokens "$TMP/tokens" 2> "$TMP/aggregator2.log" &
+track_pid $!
+wait_for 15 grep -q 'msg="aggregator started"' "$TMP/aggregator2.log" || fail "second aggregator did not start"
+port2=$(grep -o 'msg="aggregator started".* port=[0-9]*' "$TMP/aggregator2.log" | grep -o '[0-9]*$')
+assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port2/readyz")" 503 "/readyz while nothing is read"
+assert_eq "$(curl -s -H "Authorization: Bearer $T_ACME" "http://127.0.0.1:$port2/v1/customers/acme/window" | jq -c '[.catching_up, .hits]')" \
+    '[true,0]' "a window while nothing is read says catching_up"
+chrome "$OUT/dashboard-catching-up.html" "http://127.0.0.1:$port2/#customer=acme&token=$T_ACME" --window-size=1280,1000
+grep -q 'id="completeness" class="notice banner" role="status" data-state="catching-up">Catching up: ' "$OUT/dashboard-catching-up.html" ||
+    fail "no catching-up banner (see $OUT/dashboard-catching-up.html)"
+grep -q 'id="status" class="status" data-state="wait">catching up<' "$OUT/dashboard-catching-up.html" ||
+    fail "the status pill does not say catching up (see $OUT/dashboard-catching-up.html)"
+chrome "$OUT/dashboard-catching-up-desktop.png" "http://127.0.0.1:$port2/#customer=acme&token=$T_ACME" --window-size=1280,1000
+kafka_up
+echo "ok: the page says the instance is catching up (dashboard-catching-up-desktop.png)"
+
 # ---- SIGHUP: new tokens take over; a bad file keeps the old ones ---------------------------------
 printf 'acme %s\n' "$(sha "$T_ACME2")" > "$TMP/tokens"
 kill -HUP "$AGG"
