@@ -58,18 +58,26 @@ before_acme=$(awk '$1 == "acme" {print $2}' "$TMP/before" | jq '.[0]')
 
 start_aggregator
 started=$(date +%s%N)
+(sleep 1 && touch "$TMP/stop-traffic") & # traffic goes on for the first second of the new one
 # Samples while it starts: the window of acme, then /readyz, as fast as curl goes, for 2 s.
 : > "$TMP/samples"
 end=$((started + 2000000000))
-while (($(date +%s%N) < end)); do
+while (($(date +%s%N) < end)); do # raw, parsed afterwards: as many samples as curl allows
     w=$(curl -sS -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$port/v1/customers/acme/window" 2> /dev/null) || continue
     r=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")
-    jq -c --arg r "$r" '[.catching_up, .hits, ($r | tonumber)]' <<< "$w" >> "$TMP/samples" 2> /dev/null || true
+    printf '%s\t%s\n' "$r" "$w" >> "$TMP/samples.raw"
 done
-touch "$TMP/stop-traffic"
 wait "$traffic" 2> /dev/null || true
+wait_for 10 exact || { answers | diff - <(truth) | head; tail "$TMP/aggregator.log"; fail "not exact within 10 s of the start"; }
+ms=$((($(date +%s%N) - started) / 1000000))
+((ms <= 10000)) || fail "exact only $ms ms after the start"
+echo "ok: exact $ms ms after the start (traffic stopped 1 s after it; $(truth | wc -l) customers)"
+# Then what it said while starting (parsed now: jq per sample is slow).
+while IFS=$'\t' read -r r w; do
+    jq -c --arg r "$r" '[.catching_up, .hits, ($r | tonumber)]' <<< "$w" >> "$TMP/samples" 2> /dev/null || true
+done < "$TMP/samples.raw"
 echo "samples: $(wc -l < "$TMP/samples"), catching up in $(grep -c '^\[true' "$TMP/samples")"
-assert_ge "$(wc -l < "$TMP/samples")" 5 "windows sampled while starting"
+assert_ge "$(wc -l < "$TMP/samples")" 3 "windows sampled while starting"
 # No silent partial window: a window that says it is not catching up holds at least what Kafka
 # held before the kill, and /readyz agrees with it.
 bad=$(jq -c --argjson b "$before_acme" 'select(.[0] == false and (.[1] < $b or .[2] != 200))' "$TMP/samples" | head -3)
@@ -79,10 +87,6 @@ assert_eq "$bad" "" "windows not catching up are whole (acme >= $before_acme hit
 bad=$(jq -c 'select(.[0] == false and .[2] == 503)' "$TMP/samples" | head -3)
 assert_eq "$bad" "" "no window claims completeness while /readyz says 503"
 
-wait_for 10 exact || { answers | diff - <(truth) | head; tail "$TMP/aggregator.log"; fail "not exact within 10 s of the start"; }
-ms=$((($(date +%s%N) - started) / 1000000))
-((ms <= 10000)) || fail "exact only $ms ms after the start"
-echo "ok: exact $ms ms after the start (traffic stopped 2 s after it; $(truth | wc -l) customers)"
 grep -o 'caught up: windows complete.*' "$TMP/aggregator.log" | tail -1
 ((SECONDS - t0 < 50)) || fail "the test ran too long for its hits to stay in the window"
 echo ok
