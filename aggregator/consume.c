@@ -337,9 +337,16 @@ static size_t decode_batch(consume_t *c, size_t n) {
             continue;
         }
         metric_add(&am_messages, 1);
-        if (m->offset <= p->applied) { /* never count a message twice */
-            metric_add(&am_duplicates, 1);
-            continue;
+        if (m->offset <= p->applied) {
+            /* We assign every partition at exactly applied + 1, so librdkafka hands out a lower
+             * offset only when the log starts again below it: the topic was made anew, or the
+             * broker lost its tail (auto.offset.reset moved us to its start). These are new
+             * messages; a record sent before is still dropped by its (edge, src, off) mark. */
+            metric_add(&am_log_resets, 1);
+            log_warn("partition log starts again below what was read: topic made anew?",
+                     "partition=%" PRId32 " offset=%" PRId64 " applied=%" PRId64, m->partition,
+                     m->offset, p->applied);
+            p->applied = m->offset - 1;
         }
         p->applied = m->offset;
         p->next = m->offset + 1;
