@@ -13,8 +13,11 @@
  * CONSUME_METADATA_MS: partitions added later are read from their beginning. `-G GROUP` only
  * names the client (group.id); partitions are not split between instances.
  *
- * Exactly once per instance: each partition remembers the highest offset it applied, and a
- * message at or below it is skipped.
+ * Exactly once per instance: each partition is assigned at exactly the offset after the last
+ * one it applied, so no message is read twice; a lower offset can only mean that the log
+ * started again (topic made anew): those are new messages, counted
+ * (aggregator_partition_log_resets_total), and the collector's resends among them are still
+ * dropped by their (edge, src, off) marks (replay.h).
  *
  * Ready (consume_ready, /readyz) once every partition has been read up to the high watermark it
  * had when reading started; until then every window says "catching_up": true (wmstate.h).
