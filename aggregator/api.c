@@ -10,6 +10,7 @@
 #include "ratelimit.h"
 #include "route.h"
 #include "tokens.h"
+#include "winjson.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,8 +24,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define API_JSON_START (16u << 10) /* first buffer for a window's JSON, doubled until it fits */
-#define API_JSON_MAX (64u << 20)   /* more would be a bug: ~60 series points, bounded keys */
 #define API_METRICS_START (32u << 10)
 #define API_METRICS_MAX (4u << 20)
 #define API_ERROR_JSON_MAX 1024 /* {"error": ...} of a message of ROUTE_ERROR_MAX or so */
@@ -80,6 +79,10 @@ struct api {
     size_t nmetrics;
     int (*ready)(void *ctx);
     void *ready_ctx;
+    api_status_fn status;
+    void *status_ctx;
+    size_t (*extra_metrics)(void *ctx, char *buf, size_t cap);
+    void *extra_ctx;
     rl_t *rl;
 };
 
@@ -167,87 +170,6 @@ static enum MHD_Result unauthorized(struct MHD_Connection *c, int sent) {
 
 /* ---- the window ------------------------------------------------------------------------------ */
 
-static void put_countries(jsonw_t *j, const win_result_t *w) {
-    JSONW_LIT(j, ",\"countries\":[");
-    for (size_t i = 0; i < w->ncountries; i++) {
-        const win_country_t *k = &w->countries[i];
-        if (i) JSONW_LIT(j, ",");
-        JSONW_LIT(j, "{\"country\":");
-        jsonw_str(j, k->country, strlen(k->country));
-        JSONW_LIT(j, ",\"hits\":");
-        jsonw_u64(j, k->hits);
-        JSONW_LIT(j, ",\"bytes\":");
-        jsonw_u64(j, k->bytes);
-        JSONW_LIT(j, "}");
-    }
-    JSONW_LIT(j, "]");
-}
-
-static void put_regions(jsonw_t *j, const win_result_t *w) {
-    JSONW_LIT(j, ",\"regions\":[");
-    for (size_t i = 0; i < w->nregions; i++) {
-        const win_region_t *k = &w->regions[i];
-        if (i) JSONW_LIT(j, ",");
-        JSONW_LIT(j, "{\"country\":");
-        jsonw_str(j, k->country, strlen(k->country));
-        JSONW_LIT(j, ",\"region\":");
-        jsonw_str(j, k->region, k->region_len);
-        JSONW_LIT(j, ",\"hits\":");
-        jsonw_u64(j, k->hits);
-        JSONW_LIT(j, ",\"bytes\":");
-        jsonw_u64(j, k->bytes);
-        JSONW_LIT(j, "}");
-    }
-    JSONW_LIT(j, "]");
-}
-
-static void put_series(jsonw_t *j, const win_result_t *w) {
-    JSONW_LIT(j, ",\"series\":[");
-    for (int i = 0; i < w->seconds && i < WIN_SECONDS; i++) {
-        if (i) JSONW_LIT(j, ",");
-        JSONW_LIT(j, "{\"t_ms\":");
-        jsonw_i64(j, w->series[i].t_ms);
-        JSONW_LIT(j, ",\"hits\":");
-        jsonw_u64(j, w->series[i].hits);
-        JSONW_LIT(j, ",\"bytes\":");
-        jsonw_u64(j, w->series[i].bytes);
-        JSONW_LIT(j, "}");
-    }
-    JSONW_LIT(j, "]");
-}
-
-/* The window as CONTRACT.md shows it, into a malloc'd buffer (its length in *len); NULL if out
- * of memory. Written into a buffer that doubles until the whole text fits. */
-static char *window_json(const char *customer, const win_result_t *w, size_t *len) {
-    for (size_t cap = API_JSON_START; cap <= API_JSON_MAX; cap *= 2) {
-        char *buf = malloc(cap);
-        if (!buf) return NULL;
-        jsonw_t j;
-        jsonw_init(&j, buf, cap);
-        JSONW_LIT(&j, "{\"customer\":");
-        jsonw_str(&j, customer, strlen(customer));
-        JSONW_LIT(&j, ",\"seconds\":");
-        jsonw_i64(&j, w->seconds);
-        JSONW_LIT(&j, ",\"end_ms\":");
-        jsonw_i64(&j, w->end_ms);
-        JSONW_LIT(&j, ",\"hits\":");
-        jsonw_u64(&j, w->hits);
-        JSONW_LIT(&j, ",\"bytes\":");
-        jsonw_u64(&j, w->bytes);
-        put_countries(&j, w);
-        put_regions(&j, w);
-        put_series(&j, w);
-        JSONW_LIT(&j, "}\n");
-        int n = jsonw_len(&j);
-        if (n >= 0) {
-            *len = (size_t)n;
-            return buf;
-        }
-        free(buf);
-    }
-    return NULL;
-}
-
 static enum MHD_Result serve_window(api_t *a, struct MHD_Connection *c, const route_t *r) {
     int sent;
     tokens_verdict_t v = authorize(a, c, r->customer, &sent);
@@ -262,10 +184,20 @@ static enum MHD_Result serve_window(api_t *a, struct MHD_Connection *c, const ro
     }
     if (r->error[0]) return json_error(c, 400, r->error, NULL, NULL);
     win_result_t w;
-    int rc = a->reader.read(a->reader.ctx, r->customer, r->seconds, clock_wall_ms(), &w);
+    wms_status_t st = {0};
+    int64_t now = clock_wall_ms();
+    int rc = a->reader.read(a->reader.ctx, r->customer, r->seconds, now, &w);
+    if (rc >= 0) {
+        int64_t from = w.end_ms - (int64_t)(w.seconds - 1) * 1000;
+        if (!a->status)
+            st.complete_to_ms = w.end_ms;
+        else if (a->status(a->status_ctx, r->customer, now, from, w.end_ms, &st) < 0)
+            rc = -1;
+    }
     size_t len = 0;
-    char *body = rc < 0 ? NULL : window_json(r->customer, &w, &len);
+    char *body = rc < 0 ? NULL : winjson(r->customer, &w, &st, &len);
     win_result_free(&w);
+    wms_status_free(&st);
     if (!body) return json_error(c, 500, "out of memory", NULL, NULL);
     metric_add(&m_window, 1);
     return answer(c, 200, body_owned("application/json", body, len), "no-store");
@@ -337,6 +269,10 @@ static enum MHD_Result serve_metrics(api_t *a, struct MHD_Connection *c) {
         buf = malloc(cap);
         if (!buf) break;
         len = metrics_prometheus(all, n, buf, cap);
+        if (len && a->extra_metrics) { /* appended: 0 means it did not fit, grow */
+            size_t k = a->extra_metrics(a->extra_ctx, buf + len, cap - len);
+            len = k ? len + k : 0;
+        }
     }
     free(all);
     if (!buf || len == 0) {
@@ -413,7 +349,7 @@ static enum MHD_Result dispatch(api_t *a, struct MHD_Connection *c, const route_
         return text(c, 200, "ok\n");
     case ROUTE_READYZ:
         if (!a->ready || a->ready(a->ready_ctx)) return text(c, 200, "ready\n");
-        return text(c, 503, "not ready: catching up with the hits topic\n");
+        return text(c, 503, "not ready: catching up: reading the last minute of the hits topic\n");
     case ROUTE_ASSET:
         return serve_asset(c, r->asset);
     case ROUTE_TOO_LONG:
@@ -551,6 +487,10 @@ api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
     a->nmetrics = o->nmetrics;
     a->ready = o->ready;
     a->ready_ctx = o->ready_ctx;
+    a->status = o->status;
+    a->status_ctx = o->status_ctx;
+    a->extra_metrics = o->extra_metrics;
+    a->extra_ctx = o->extra_ctx;
     unsigned rate = o->rate_per_s ? o->rate_per_s : API_RATE_DEFAULT;
     if (rate > API_RATE_MAX) rate = API_RATE_MAX; /* keeps the burst below UINT_MAX */
     a->rl = rl_new(rate, rate * API_BURST_FACTOR);

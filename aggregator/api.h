@@ -1,6 +1,7 @@
 /* api.h: the aggregator's HTTP side (CONTRACT.md "aggregator"), on libmicrohttpd.
  *
- *   GET /v1/customers/{customer}/window?seconds=N   the window, JSON; Authorization: Bearer TOKEN
+ *   GET /v1/customers/{customer}/window?seconds=N   the window, JSON (winjson.h); Authorization:
+ *                                                   Bearer TOKEN
  *   GET /v1/token                                   {"operator": bool, "customers": [...]}: whom
  *                                                   the token reads (the dashboard asks this)
  *   GET /metrics                                    Prometheus text: the program's metrics, then
@@ -30,6 +31,7 @@
 
 #include "metrics.h"
 #include "window.h"
+#include "wmstate.h"
 
 #include <stddef.h>
 
@@ -42,6 +44,11 @@
 #define API_BURST_FACTOR 2   /* a client may send this many seconds' worth at once */
 #define API_RATE_MAX 1000000 /* a larger rate_per_s is taken as this */
 
+/* The completeness keys of a customer's window (consume.h's consume_status): 0, or -1 when out
+ * of memory (the request gets 500). */
+typedef int (*api_status_fn)(void *ctx, const char *customer, int64_t now_ms, int64_t from_ms,
+                             int64_t end_ms, wms_status_t *out);
+
 typedef struct api_opts {
     const char *listen;       /* "ADDR:PORT": 127.0.0.1:8080, [::1]:8080, [::]:8080 (both IPv6
                                  and IPv4), :8080 (every IPv4 address), localhost:8080 (a
@@ -53,6 +60,13 @@ typedef struct api_opts {
     int (*ready)(void *ctx); /* 1 once caught up (/readyz); NULL: always ready */
     void *ready_ctx;
     unsigned rate_per_s; /* requests per second per client address; 0: API_RATE_DEFAULT */
+    api_status_fn status; /* complete_to_ms, edges_behind, catching_up; NULL: complete to
+                             end_ms, none behind, not catching up */
+    void *status_ctx;
+    /* Appends more Prometheus text to /metrics (wmstate's per-edge gauges): returns its length,
+     * 0 when it does not fit cap. NULL: nothing more. */
+    size_t (*extra_metrics)(void *ctx, char *buf, size_t cap);
+    void *extra_ctx;
 } api_opts_t;
 
 typedef struct api api_t;

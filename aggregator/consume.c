@@ -1,12 +1,15 @@
-/* consume.c: the aggregator's consumer of `hits` (see consume.h): partitions and rebalances,
- * then the batch loop. */
+/* consume.c: the aggregator's reader of `hits` (see consume.h): the partitions it reads, then
+ * the batch loop. */
 #include "consume.h"
 
 #include "ametrics.h"
 #include "clock.h"
 #include "hit.h"
+#include "hitcheck.h"
+#include "kassign.h"
 #include "kconsumer.h"
 #include "log.h"
+#include "replay.h"
 
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -14,35 +17,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "replay.h"
-
-#define BATCH_MAX 8192        /* messages taken from librdkafka at once */
-#define POLL_MS 100           /* longest wait for a message: ticks and signals stay timely */
-#define TICK_MS 1000          /* expiry, gauges, readiness */
-#define PARTITIONS_MAX 100000 /* partition ids we accept */
+#define BATCH_MAX 8192 /* messages taken from librdkafka at once */
+#define POLL_MS 100    /* longest wait for a message: ticks and signals stay timely */
+#define TICK_MS 1000   /* expiry, gauges, readiness */
 #define WATERMARK_TIMEOUT_MS 5000
+#define METADATA_TIMEOUT_MS 5000
 
-/* One partition of the topic, as this member knows it. */
+/* One partition of the topic. */
 typedef struct apart {
-    int owned;           /* assigned to this member now */
-    int revoked;         /* eager protocol: revoked, and may come right back (state kept) */
     int64_t applied;     /* highest offset applied to the windows; -1: none */
+    int64_t start;       /* offset reading started at (>= 0, or RD_KAFKA_OFFSET_END) */
     int64_t next;        /* next offset expected (lag); -1: unknown */
-    int64_t catchup_end; /* high watermark when assigned: caught up once next reaches it */
+    int64_t catchup_end; /* high watermark when reading started: caught up once next reaches it */
+    int64_t pos_ms;      /* newest message timestamp read; -1: none */
     int caught_up;
+    int dirty; /* read in this batch: wmstate to update */
 } apart_t;
 
 struct consume {
     consume_opts_t o;
-    kcons_t *kc;
+    kassign_t *ka;
     apart_t *parts;
-    int32_t nparts;
-    int assigned;          /* an assignment arrived (maybe empty) */
-    _Atomic int ready;     /* read by HTTP threads */
-    int64_t assigned_mono; /* when the last assignment arrived, for aggregator_catchup_ms */
-    int ready_dirty;       /* a partition caught up in this batch: readiness to recompute */
+    _Atomic int32_t nparts; /* read by HTTP threads (consume_partition_of) */
+    _Atomic int ready;      /* read by HTTP threads */
+    int64_t start_mono;     /* when reading (re)started, for aggregator_catchup_ms */
+    int64_t next_metadata;  /* mono ms of the next partition count check */
+    int said_no_topic;      /* the missing topic was logged */
     rd_kafka_resp_err_t last_kafka_err;
-    int reason_logged[AREJ_COUNT];
+    hit_tswin_t tswin; /* hit_validate's window around the message timestamp */
+    int reason_logged[AREJ_COUNT], invalid_logged[HITV_COUNT];
     /* one batch */
     rd_kafka_message_t *msgs[BATCH_MAX];
     hit_t hits[BATCH_MAX];
@@ -60,28 +63,6 @@ static apart_t *part_of(consume_t *c, int32_t id) {
     return id >= 0 && id < c->nparts ? &c->parts[id] : NULL;
 }
 
-static apart_t *part_get(consume_t *c, int32_t id) {
-    if (id < 0 || id >= PARTITIONS_MAX) return NULL;
-    if (id >= c->nparts) {
-        apart_t *p = realloc(c->parts, (size_t)(id + 1) * sizeof *p);
-        if (!p) return NULL;
-        for (int32_t i = c->nparts; i <= id; i++)
-            p[i] = (apart_t){0, 0, -1, -1, 0, 0};
-        c->parts = p;
-        c->nparts = id + 1;
-    }
-    return &c->parts[id];
-}
-
-/* Forgets a partition: its customers' windows and its offsets. */
-static void forget(consume_t *c, int32_t id) {
-    apart_t *p = part_of(c, id);
-    if (!p) return;
-    win_drop_partition(c->o.win, id);
-    replay_drop_partition(c->resends, id);
-    *p = (apart_t){0, 0, -1, -1, 0, 0};
-}
-
 static void window_gauges(consume_t *c) {
     win_stats_t st;
     win_stats(c->o.win, &st);
@@ -91,139 +72,142 @@ static void window_gauges(consume_t *c) {
 }
 
 static void update_ready(consume_t *c) {
-    int ready = c->assigned, owned = 0;
+    int ready = c->nparts > 0;
     for (int32_t i = 0; i < c->nparts; i++) {
-        if (!c->parts[i].owned) continue;
-        owned++;
-        if (!c->parts[i].caught_up) ready = 0;
+        apart_t *p = &c->parts[i];
+        if (!p->caught_up) ready = 0;
+        wms_partition(c->o.wms, i, p->caught_up, p->pos_ms);
+        p->dirty = 0;
     }
-    metric_set(&am_partitions, owned);
-    c->ready_dirty = 0;
+    metric_set(&am_partitions, c->nparts);
     if (ready && !atomic_load(&c->ready)) {
-        int64_t ms = clock_mono_ms() - c->assigned_mono;
+        int64_t ms = clock_mono_ms() - c->start_mono;
         metric_set(&am_catchup_ms, ms);
         window_gauges(c); /* /metrics shows the whole windows as soon as /readyz says ready */
-        log_info("caught up: windows complete", "partitions=%d catchup_ms=%" PRId64, owned, ms);
+        log_info("caught up: windows complete", "partitions=%" PRId32 " catchup_ms=%" PRId64,
+                 (int32_t)c->nparts, ms);
     }
     atomic_store(&c->ready, ready);
     metric_set(&am_ready, ready);
 }
 
 int consume_ready(void *ctx) {
-    return atomic_load(&((consume_t *)ctx)->ready);
+    /* wmstate's view, the one every window's catching_up shows: /readyz never disagrees. */
+    return !wms_catching_up(((consume_t *)ctx)->o.wms);
 }
 
-/* Start offsets of the partitions new to us: the first message of (now - window - slack).
- * Where the search fails, the end: the window then fills as hits come (logged). */
-static void seek_by_time(consume_t *c, rd_kafka_topic_partition_list_t *l, const int *fresh) {
-    rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(l->cnt);
-    for (int i = 0; i < l->cnt; i++)
-        if (fresh[i])
-            rd_kafka_topic_partition_list_add(q, l->elems[i].topic, l->elems[i].partition);
-    if (q->cnt) {
-        char err[512], qe[600];
-        int64_t since = clock_wall_ms() - (WIN_SECONDS + CONSUME_SEEK_SLACK_S) * 1000LL;
-        if (kcons_offsets_for_time(c->o.kafka, q, since, CONSUME_SEEK_TIMEOUT_MS, err, sizeof err) <
-            0)
-            log_warn("cannot find the offsets of the last minute: those partitions start at "
-                     "their end, their windows fill as hits come",
-                     "err=%s", log_quote(err, qe, sizeof qe));
-        for (int i = 0, j = 0; i < l->cnt; i++) {
-            if (!fresh[i]) continue;
-            int64_t off = q->elems[j++].offset;
-            l->elems[i].offset = off >= 0 ? off : RD_KAFKA_OFFSET_END;
-        }
+int32_t consume_partition_of(consume_t *c, const char *customer) {
+    int32_t n = atomic_load(&c->nparts);
+    if (n <= 0) return -1;
+    /* The key is never NULL, so the rkt argument is not used (librdkafka 2.0.2 rdkafka_msg.c). */
+    return rd_kafka_msg_partitioner_murmur2_random(NULL, customer, strlen(customer), n, NULL, NULL);
+}
+
+int consume_status(void *ctx, const char *customer, int64_t now_ms, int64_t from_ms, int64_t end_ms,
+                   wms_status_t *out) {
+    consume_t *c = ctx;
+    return wms_status(c->o.wms, consume_partition_of(c, customer), now_ms, from_ms, end_ms, out);
+}
+
+/* Start offsets of partitions [from, to): the first message of (now - window - slack). Where
+ * the search fails, the end: the window then fills as hits come (logged). */
+static void seek_by_time(consume_t *c, int32_t from, int32_t to) {
+    rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(to - from);
+    for (int32_t i = from; i < to; i++)
+        rd_kafka_topic_partition_list_add(q, c->o.kafka->topic, i);
+    char err[512], qe[600];
+    int64_t since = clock_wall_ms() - (WIN_SECONDS + CONSUME_SEEK_SLACK_S) * 1000LL;
+    if (kcons_offsets_for_time(c->o.kafka, q, since, CONSUME_SEEK_TIMEOUT_MS, err, sizeof err) < 0)
+        log_warn("cannot find the offsets of the last minute: those partitions start at "
+                 "their end, their windows fill as hits come",
+                 "err=%s", log_quote(err, qe, sizeof qe));
+    for (int i = 0; i < q->cnt; i++) {
+        int64_t off = q->elems[i].offset;
+        c->parts[from + i].start = off >= 0 ? off : RD_KAFKA_OFFSET_END;
     }
     rd_kafka_topic_partition_list_destroy(q);
 }
 
-/* The high watermark of each assigned partition: reading up to it makes us ready. */
-static void mark_catchup(consume_t *c, rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *l) {
-    for (int i = 0; i < l->cnt; i++) {
-        apart_t *p = part_of(c, l->elems[i].partition);
-        int64_t lo = 0, hi = 0, start = l->elems[i].offset;
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-            rk, l->elems[i].topic, l->elems[i].partition, &lo, &hi, WATERMARK_TIMEOUT_MS);
-        if (e) { /* unknown end: ready once reading reaches it (position, see tick) */
-            log_warn("cannot read the high watermark", "partition=%" PRId32 " err=%s",
-                     l->elems[i].partition, rd_kafka_err2name(e));
-            hi = INT64_MAX;
-        }
-        if (start == RD_KAFKA_OFFSET_END) start = hi;
-        p->catchup_end = hi;
-        p->next = start >= 0 && start != INT64_MAX ? start : -1;
-        p->caught_up = start >= 0 && start >= hi;
+/* The high watermark of partition id: reading up to it makes it caught up. */
+static void mark_catchup(consume_t *c, int32_t id) {
+    apart_t *p = &c->parts[id];
+    int64_t lo = 0, hi = 0, start = p->start;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+        kassign_handle(c->ka), c->o.kafka->topic, id, &lo, &hi, WATERMARK_TIMEOUT_MS);
+    if (e) { /* unknown end: caught up once the position reaches it (see tick) */
+        log_warn("cannot read the high watermark", "partition=%" PRId32 " err=%s", id,
+                 rd_kafka_err2name(e));
+        hi = INT64_MAX;
     }
+    if (start == RD_KAFKA_OFFSET_END) start = hi;
+    if (start == RD_KAFKA_OFFSET_BEGINNING) start = lo;
+    p->catchup_end = hi;
+    p->next = start >= 0 && start != INT64_MAX ? start : -1;
+    p->caught_up = start >= 0 && start >= hi;
 }
 
-static int on_assign(void *ctx, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *l, char *err,
-                     size_t errlen) {
-    consume_t *c = ctx;
-    int kept = 0, dropped = 0;
-    c->assigned_mono = clock_mono_ms(); /* catch-up time includes the offset search */
-    int *fresh = calloc((size_t)l->cnt + 1, sizeof *fresh);
-    if (!fresh) {
-        snprintf(err, errlen, "out of memory");
+/* Reads every partition: the known ones from where they are (re-assigning them is harmless:
+ * what was applied is skipped), partitions [old, n) from the time search (by_time, at start) or
+ * from their beginning (partitions added later hold only new messages). 0 or -1 (logged). */
+static int read_partitions(consume_t *c, int32_t n, int by_time) {
+    char err[512], q[600];
+    int32_t old = c->nparts;
+    apart_t *p = realloc(c->parts, (size_t)n * sizeof *p);
+    if (!p) {
+        log_error("out of memory", "partitions=%" PRId32, n);
         return -1;
     }
-    for (int i = 0; i < l->cnt; i++) {
-        apart_t *p = part_get(c, l->elems[i].partition);
-        if (!p) {
-            snprintf(err, errlen, "partition %" PRId32 ": out of range", l->elems[i].partition);
-            free(fresh);
-            return -1;
-        }
-        if (p->revoked && p->applied >= 0) { /* back at once: keep it, go on after it */
-            l->elems[i].offset = p->applied + 1;
-            kept++;
-        } else {
-            forget(c, l->elems[i].partition);
-            fresh[i] = 1;
-        }
-        p->revoked = 0;
-        p->owned = 1;
-    }
-    for (int32_t id = 0; id < c->nparts; id++) /* revoked and not given back: someone else's */
-        if (c->parts[id].revoked) {
-            forget(c, id);
-            dropped++;
-        }
+    c->parts = p;
+    for (int32_t i = old; i < n; i++)
+        p[i] = (apart_t){-1, RD_KAFKA_OFFSET_BEGINNING, -1, 0, -1, 0, 0};
     int64_t search_ms = clock_mono_ms();
-    seek_by_time(c, l, fresh);
+    if (by_time) seek_by_time(c, old, n);
     search_ms = clock_mono_ms() - search_ms;
-    mark_catchup(c, rk, l);
-    free(fresh);
-    c->assigned = 1;
-    atomic_store(&c->ready, 0);
-    metric_add(&am_rebalances, 1);
+    for (int32_t i = old; i < n; i++)
+        mark_catchup(c, i);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+    for (int32_t i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(l, c->o.kafka->topic, i)->offset =
+            p[i].applied >= 0 ? p[i].applied + 1 : p[i].next >= 0 ? p[i].next : p[i].start;
+    int rc = kassign_set(c->ka, l, err, sizeof err);
+    if (rc < 0) log_error("cannot read the partitions", "err=%s", log_quote(err, q, sizeof q));
     char list[1024];
     size_t o = 0;
     list[0] = 0;
-    for (int i = 0; i < l->cnt && o + 40 < sizeof list; i++)
-        o += (size_t)snprintf(list + o, sizeof list - o, "%s%" PRId32 "@%" PRId64, i ? "," : "",
+    for (int i = old; i < l->cnt && o + 40 < sizeof list; i++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%" PRId32 "@%" PRId64, i > old ? "," : "",
                               l->elems[i].partition, l->elems[i].offset);
-    log_info("partitions assigned", "count=%d kept=%d dropped=%d search_ms=%" PRId64 " start=%s",
-             l->cnt, kept, dropped, search_ms, list);
+    rd_kafka_topic_partition_list_destroy(l);
+    wms_set_partitions(c->o.wms, n);
+    atomic_store(&c->nparts, n);
+    c->start_mono = clock_mono_ms();
+    atomic_store(&c->ready, 0);
+    metric_add(&am_rebalances, 1);
+    log_info("reading partitions", "count=%" PRId32 " new=%" PRId32 " search_ms=%" PRId64 " start=%s",
+             n, n - old, search_ms, list);
     update_ready(c);
-    return 0;
+    return rc;
 }
 
-static void on_revoke(void *ctx, rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *l) {
-    consume_t *c = ctx;
-    const char *proto = rd_kafka_rebalance_protocol(rk);
-    /* Eager: every partition is revoked before each assignment, most come right back. */
-    int at_once = rd_kafka_assignment_lost(rk) || (proto && strcmp(proto, "COOPERATIVE") == 0);
-    for (int i = 0; i < l->cnt; i++) {
-        apart_t *p = part_of(c, l->elems[i].partition);
-        if (!p || !p->owned) continue;
-        p->owned = 0;
-        if (at_once)
-            forget(c, l->elems[i].partition);
-        else
-            p->revoked = 1;
+/* Follows the partition count: at start (waiting for the topic until stop), then every
+ * CONSUME_METADATA_MS. Partitions never go away in Kafka: a smaller count is ignored. */
+static int follow_partitions(consume_t *c) {
+    char err[512], q[600];
+    int64_t now = clock_mono_ms();
+    if (now < c->next_metadata) return 0;
+    c->next_metadata = now + (c->nparts ? CONSUME_METADATA_MS : 1000);
+    int n = kassign_partitions(c->ka, METADATA_TIMEOUT_MS, err, sizeof err);
+    if (n == 0) snprintf(err, sizeof err, "topic %s does not exist", c->o.kafka->topic);
+    if (n <= 0) {
+        if (c->nparts == 0 && !c->said_no_topic++)
+            log_warn("topic not readable yet: trying every second", "err=%s",
+                     log_quote(err, q, sizeof q));
+        return 0;
     }
-    log_info("partitions revoked", "count=%d freed=%s", l->cnt, at_once ? "yes" : "pending");
-    update_ready(c);
+    if (n <= c->nparts) return 0;
+    if (c->nparts > 0)
+        log_info("partitions added to the topic", "from=%" PRId32 " to=%d", (int32_t)c->nparts, n);
+    return read_partitions(c, n, c->nparts == 0);
 }
 
 /* ---- set-up -----------------------------------------------------------------------------------
@@ -236,6 +220,7 @@ consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
         return NULL;
     }
     c->o = *o;
+    c->tswin = hit_tswin_consumer(hit_tswin_default());
     c->resends = replay_new();
     if (!c->resends) {
         snprintf(err, errlen, "out of memory");
@@ -251,7 +236,7 @@ consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
      * 4-5 s; the queue must hold about a second of our work (~1M hits, ~250 MB) for the fetches
      * never to stall. That memory is used only while catching up: live traffic never queues. */
     const char *defaults[] = {"client.id",
-                              "aggregator",
+                              o->instance ? o->instance : "aggregator",
                               "auto.offset.reset",
                               "earliest",
                               "fetch.wait.max.ms",
@@ -261,9 +246,8 @@ consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
                               "queued.max.messages.kbytes",
                               "262144",
                               NULL};
-    kcons_hooks_t hooks = {on_assign, on_revoke, c};
-    c->kc = kcons_new(o->kafka, o->group, defaults, &hooks, err, errlen);
-    if (!c->kc) {
+    c->ka = kassign_new(o->kafka, o->group, defaults, err, errlen);
+    if (!c->ka) {
         consume_free(c);
         return NULL;
     }
@@ -272,7 +256,7 @@ consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
 
 void consume_free(consume_t *c) {
     if (!c) return;
-    kcons_free(c->kc); /* leaves the group: on_revoke may run, so free the rest after */
+    kassign_free(c->ka);
     free(c->parts);
     free(c->scratch);
     replay_free(c->resends);
@@ -303,6 +287,15 @@ static void reject(consume_t *c, arej_t reason, const rd_kafka_message_t *m, con
              m->partition, m->offset, log_quote(why, q, sizeof q));
 }
 
+static void invalid(consume_t *c, int reason, const rd_kafka_message_t *m) {
+    metric_add(&am_invalid[reason], 1);
+    if (c->invalid_logged[reason]) return;
+    c->invalid_logged[reason] = 1;
+    log_warn("hit not counted: not a valid hit (only the first of each reason is logged)",
+             "reason=%s partition=%" PRId32 " offset=%" PRId64, hitv_name(reason), m->partition,
+             m->offset);
+}
+
 static int reserve_scratch(consume_t *c, size_t n) {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
@@ -313,6 +306,20 @@ static int reserve_scratch(consume_t *c, size_t n) {
     c->scratch = s;
     c->scratch_cap = total;
     return 0;
+}
+
+/* A watermark message: into wmstate, never a hit. */
+static void take_watermark(consume_t *c, const rd_kafka_message_t *m, int64_t sent_ms) {
+    wm_t w;
+    char err[256];
+    const char *buf = m->payload ? (const char *)m->payload : "";
+    if (wm_decode(&w, buf, m->len, err, sizeof err) < 0) {
+        reject(c, AREJ_WATERMARK, m, err);
+        return;
+    }
+    metric_add(&am_watermarks, 1);
+    if (wms_note(c->o.wms, m->partition, w.edge, strlen(w.edge), w.wm_ms, sent_ms) < 0)
+        reject(c, AREJ_MEMORY, m, "out of memory");
 }
 
 /* Decodes the messages worth decoding into c->hits; returns how many hits. */
@@ -326,18 +333,32 @@ static size_t decode_batch(consume_t *c, size_t n) {
             continue;
         }
         apart_t *p = part_of(c, m->partition);
-        if (!p || !p->owned) { /* fetched before a revocation */
+        if (!p) { /* cannot happen: we read only the partitions we know */
             metric_add(&am_stale, 1);
             continue;
         }
         metric_add(&am_messages, 1);
-        if (m->offset <= p->applied) { /* never count a message twice */
-            metric_add(&am_duplicates, 1);
-            continue;
+        if (m->offset <= p->applied) {
+            /* We assign every partition at exactly applied + 1, so librdkafka hands out a lower
+             * offset only when the log starts again below it: the topic was made anew, or the
+             * broker lost its tail (auto.offset.reset moved us to its start). These are new
+             * messages; a record sent before is still dropped by its (edge, src, off) mark. */
+            metric_add(&am_log_resets, 1);
+            log_warn("partition log starts again below what was read: topic made anew?",
+                     "partition=%" PRId32 " offset=%" PRId64 " applied=%" PRId64, m->partition,
+                     m->offset, p->applied);
+            p->applied = m->offset - 1;
         }
         p->applied = m->offset;
         p->next = m->offset + 1;
-        if (!p->caught_up && p->next >= p->catchup_end) p->caught_up = c->ready_dirty = 1;
+        p->dirty = 1;
+        int64_t ts = rd_kafka_message_timestamp(m, NULL);
+        if (ts > p->pos_ms) p->pos_ms = ts;
+        if (!p->caught_up && p->next >= p->catchup_end) p->caught_up = 1;
+        if (wm_key_is(m->key, m->key_len)) {
+            take_watermark(c, m, ts >= 0 ? ts : clock_wall_ms());
+            continue;
+        }
         hit_t *h = &c->hits[nh];
         const char *buf = m->payload ? (const char *)m->payload : "";
         int rc = hit_decode(h, buf, m->len, c->scratch + used, m->len, err, sizeof err);
@@ -346,8 +367,10 @@ static size_t decode_batch(consume_t *c, size_t n) {
             reject(c, (arej_t)(rc >= -HIT_ERR_COUNT + 1 ? -rc - 1 : AREJ_SYNTAX), m, err);
             continue;
         }
-        if (h->bytes > WIN_HIT_BYTES_MAX) {
-            reject(c, AREJ_BYTES, m, "bytes above WIN_HIT_BYTES_MAX (10^13)");
+        /* The same rule as billing's, around the time the record was sent (hitcheck.h). */
+        int v = hit_validate(h, ts >= 0 ? ts : clock_wall_ms(), &c->tswin);
+        if (v != HITV_OK) {
+            invalid(c, v, m);
             continue;
         }
         if (replay_seen(c->resends, m->partition, h->edge.p, h->edge.n, h->src.p, h->src.n, h->off,
@@ -362,15 +385,7 @@ static size_t decode_batch(consume_t *c, size_t n) {
     return nh;
 }
 
-static void process_batch(consume_t *c, size_t n) {
-    if (reserve_scratch(c, n) < 0) { /* nothing taken: the batch is refused whole */
-        for (size_t i = 0; i < n; i++)
-            reject(c, AREJ_MEMORY, c->msgs[i], "out of memory");
-        return;
-    }
-    size_t nh = decode_batch(c, n);
-    win_add_batch(c->o.win, c->hits, c->hparts, nh, clock_wall_ms(), c->results);
-    metric_add(&am_hits_consumed, (int64_t)nh);
+static void count_results(consume_t *c, size_t nh) {
     int64_t added = 0, late = 0, future = 0, expired = 0;
     for (size_t i = 0; i < nh; i++) {
         switch (c->results[i]) {
@@ -398,22 +413,45 @@ static void process_batch(consume_t *c, size_t n) {
     metric_add(&am_hits_late, late);
     metric_add(&am_hits_future, future);
     metric_add(&am_hits_expired, expired);
-    if (c->ready_dirty) update_ready(c);
+}
+
+static void process_batch(consume_t *c, size_t n) {
+    if (n == 0) return;
+    if (reserve_scratch(c, n) < 0) { /* nothing taken: the batch is refused whole */
+        for (size_t i = 0; i < n; i++)
+            reject(c, AREJ_MEMORY, c->msgs[i], "out of memory");
+        return;
+    }
+    size_t nh = decode_batch(c, n);
+    win_add_batch(c->o.win, c->hits, c->hparts, nh, clock_wall_ms(), c->results);
+    metric_add(&am_hits_consumed, (int64_t)nh);
+    count_results(c, nh);
+    /* The hits are in the windows before wmstate says their seconds are read. */
+    int changed = 0;
+    for (int32_t i = 0; i < c->nparts; i++) {
+        apart_t *p = &c->parts[i];
+        if (!p->dirty) continue;
+        changed |= p->caught_up;
+        wms_partition(c->o.wms, i, p->caught_up, p->pos_ms);
+        p->dirty = 0;
+    }
+    if (changed && !atomic_load(&c->ready)) update_ready(c);
 }
 
 /* ---- every second ------------------------------------------------------------------------------
  */
 
 static void tick(consume_t *c) {
-    rd_kafka_t *rk = kcons_handle(c->kc);
-    win_expire(c->o.win, clock_wall_ms());
+    rd_kafka_t *rk = kassign_handle(c->ka);
+    int64_t now = clock_wall_ms();
+    win_expire(c->o.win, now);
+    wms_sweep(c->o.wms, now);
     /* A source silent for 10 minutes has no line left in any window: its mark can go. */
-    replay_evict(c->resends, (uint64_t)(clock_wall_ms() / 1000) - 600);
+    replay_evict(c->resends, (uint64_t)(now / 1000) - 600);
     window_gauges(c);
     int64_t lag = 0;
     for (int32_t id = 0; id < c->nparts; id++) {
         apart_t *p = &c->parts[id];
-        if (!p->owned) continue;
         int64_t lo, hi;
         if (rd_kafka_get_watermark_offsets(rk, c->o.kafka->topic, id, &lo, &hi) == 0 &&
             p->next >= 0 && hi > p->next)
@@ -445,8 +483,13 @@ int consume_run(consume_t *c, void (*on_tick)(void *ctx), void *ctx) {
     int rc = 0;
     int64_t next_tick = clock_mono_ms() + TICK_MS, next_log = 0;
     if (c->o.metrics_interval_s > 0) next_log = clock_mono_ms() + c->o.metrics_interval_s * 1000LL;
+    c->start_mono = clock_mono_ms();
     while (!*c->o.stop) {
-        int n = kcons_poll(c->kc, c->msgs, BATCH_MAX, POLL_MS, err, sizeof err);
+        if (follow_partitions(c) < 0) {
+            rc = 1;
+            break;
+        }
+        int n = kassign_poll(c->ka, c->msgs, BATCH_MAX, POLL_MS, err, sizeof err);
         if (n < 0) {
             log_error("kafka consumer failed: stopping", "err=%s", log_quote(err, q, sizeof q));
             rc = 1;

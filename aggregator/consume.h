@@ -1,31 +1,37 @@
-/* consume.h: the aggregator's consumer of `hits`: group member -> hit_decode -> windows.
+/* consume.h: the aggregator's reader of `hits`: every partition -> hit_decode -> hit_validate
+ * -> windows, and the edges' watermarks -> wmstate.
  *
- *   kcons (group member, start offsets ours) -> skip what was applied -> hit_decode (bad
- *   records counted by reason) -> win_add_batch (late / future counted) -> win_expire each second
+ *   kassign (every partition, start offsets ours, no group) -> skip what was applied ->
+ *   watermark ("#wm" key) -> wmstate | hit_decode (bad records counted by reason) ->
+ *   hit_validate (invalid hits counted by reason) -> win_add_batch (late / future counted)
  *
- * No state store: on assignment a new partition starts at the first offset of (now -
+ * Every instance reads every partition of the topic itself (kassign.h): its state is only the
+ * last minute, a cache of Kafka. At start each partition begins at the first offset of (now -
  * WIN_SECONDS - CONSUME_SEEK_SLACK_S) by message timestamp (kcons_offsets_for_time), so the
- * windows are whole again as soon as that minute is read back, seconds after a restart.
+ * windows are exact as soon as that minute is read back, seconds after a start, with no group
+ * to wait for; and any instance answers any customer. The partition count is read again every
+ * CONSUME_METADATA_MS: partitions added later are read from their beginning. `-G GROUP` only
+ * names the client (group.id); partitions are not split between instances.
  *
- * Exactly once per instance: each partition remembers the highest offset it applied, and a
- * message at or below it is skipped. The eager rebalance protocol (librdkafka's default
- * assignors) revokes every partition before each assignment: a revoked partition is only
- * pending until the assignment that follows; if it comes back its windows are kept and reading
- * resumes right after the applied offset, else its customers' windows are freed, so that two
- * members never both hold a customer. With a cooperative assignor, or when partitions are lost,
- * revoked partitions are freed at once.
+ * Exactly once per instance: each partition is assigned at exactly the offset after the last
+ * one it applied, so no message is read twice; a lower offset can only mean that the log
+ * started again (topic made anew): those are new messages, counted
+ * (aggregator_partition_log_resets_total), and the collector's resends among them are still
+ * dropped by their (edge, src, off) marks (replay.h).
  *
- * Ready (aggregator_ready, /readyz) once there is an assignment and every owned partition has
- * been read up to the high watermark it had when assigned.
+ * Ready (consume_ready, /readyz) once every partition has been read up to the high watermark it
+ * had when reading started; until then every window says "catching_up": true (wmstate.h).
  *
- * Threads: consume_run runs the Kafka client and writes the windows on the caller's thread;
- * HTTP threads only read the windows (window.h's lock) and consume_ready (an atomic). */
+ * Threads: consume_run runs the Kafka client and writes the windows and wmstate on the
+ * caller's thread; HTTP threads only read them (their own locks), consume_ready and
+ * consume_status (atomics and wmstate's lock). */
 #ifndef CONSUME_H
 #define CONSUME_H
 
 #include "kafka.h"
 #include "metrics.h"
 #include "window.h"
+#include "wmstate.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -35,12 +41,15 @@
  * timestamps may be a little off, and a hit older than the window costs nothing (counted as
  * expired, not kept). */
 #define CONSUME_SEEK_SLACK_S 5
-#define CONSUME_SEEK_TIMEOUT_MS 15000 /* the offset search at one assignment, all partitions */
+#define CONSUME_SEEK_TIMEOUT_MS 15000 /* the offset search at start, all partitions */
+#define CONSUME_METADATA_MS 5000      /* how often the partition count is read again */
 
 typedef struct consume_opts {
     const kopts_t *kafka;         /* brokers, topic, -X properties */
-    const char *group;            /* consumer group */
+    const char *group;            /* group.id (names the client; no group is joined) */
+    const char *instance;         /* this instance's name: client.id */
     win_t *win;                   /* the windows (borrowed) */
+    wms_t *wms;                   /* watermarks and reading state (borrowed) */
     int metrics_interval_s;       /* logfmt metrics line every N s (0: only at exit) */
     metric_t *const *log_metrics; /* extra metrics for that line (api.h's), nlog_metrics */
     size_t nlog_metrics;
@@ -49,8 +58,8 @@ typedef struct consume_opts {
 
 typedef struct consume consume_t;
 
-/* Creates the group member (it joins on the first poll). NULL with err on bad Kafka
- * properties. The caller owns the result: consume_free. */
+/* Creates the client (it connects on the first poll). NULL with err on bad Kafka properties.
+ * The caller owns the result: consume_free. */
 consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen);
 
 /* Consumes until *stop is set (0) or the consumer fails for good (1, logged). Calls tick(ctx)
@@ -60,7 +69,16 @@ int consume_run(consume_t *c, void (*tick)(void *ctx), void *ctx);
 /* 1 once caught up (see above); any thread. The signature of api_opts_t.ready. */
 int consume_ready(void *c);
 
-/* Leaves the group and frees the consumer (the windows stay the caller's). NULL is fine. */
+/* The partition of customer (the collector's partitioner: murmur2 of the id, as Kafka's Java
+ * client), -1 while the partition count is unknown. Any thread. */
+int32_t consume_partition_of(consume_t *c, const char *customer);
+
+/* The completeness keys of a customer's window (wms_status on its partition). Any thread; the
+ * signature of api_opts_t.status. */
+int consume_status(void *c, const char *customer, int64_t now_ms, int64_t from_ms, int64_t end_ms,
+                   wms_status_t *out);
+
+/* Frees the consumer (the windows and wmstate stay the caller's). NULL is fine. */
 void consume_free(consume_t *c);
 
 #endif

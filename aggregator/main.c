@@ -1,11 +1,13 @@
 /* aggregator: live per-customer windows of the last minute of hits, for the dashboard.
  *
- *   consume (group member on `hits`, seek to now - 60 s) -> window (1-second buckets)
+ *   consume (every partition of `hits`, from now - 65 s) -> window (1-second buckets)
+ *                                                        -> wmstate (edge watermarks)
  *     -> api (HTTP: /v1/customers/{customer}/window, /metrics, /readyz, the page)
  *
  * main only reads options, wires the stages and runs the consumer's loop on this thread; the
  * HTTP server answers on its own threads. */
 #include "api.h"
+#include "clock.h"
 #include "ametrics.h"
 #include "consume.h"
 #include "kafka.h"
@@ -18,9 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define AGGREGATOR_VERSION "aggregator 0.1.0"
 #define DEFAULT_LISTEN "127.0.0.1:8080"
+#define INSTANCE_MAX 255
 
 static volatile sig_atomic_t stop_flag, reload_flag;
 /* The consumer, once created, for /readyz (asked on the HTTP threads). */
@@ -43,7 +47,7 @@ static void on_hup(int sig) {
 
 typedef struct opts {
     kopts_t kafka;
-    const char *group, *listen, *tokens;
+    const char *group, *listen, *tokens, *instance;
     int metrics_interval_s;
     unsigned rate_per_s;
 } opts_t;
@@ -53,8 +57,12 @@ static void usage(FILE *f) {
             "usage: aggregator [kafka options] [-G GROUP] [--listen ADDR:PORT] --tokens FILE\n"
             "Consumes hit records and serves each customer's window of the last minute (by\n"
             "event time, one-second buckets) over HTTP, with a dashboard page.\n\n"
-            "  -G, --group GROUP          consumer group (default " CONSUME_DEFAULT_GROUP ");\n"
-            "                             instances in one group share the partitions\n"
+            "  -G, --group GROUP          the Kafka group.id the client names itself with\n"
+            "                             (default " CONSUME_DEFAULT_GROUP "). No group is joined:\n"
+            "                             every instance reads every partition, so any instance\n"
+            "                             answers any customer and a restart is exact in seconds\n"
+            "      --instance-id ID       this instance's name: Kafka client.id and the\n"
+            "                             aggregator_info metric (default: the host name)\n"
             "  -l, --listen ADDR:PORT     HTTP address (default " DEFAULT_LISTEN "); [::]:PORT\n"
             "                             for every address, PORT 0 for any free port\n"
             "  -T, --tokens FILE          CUSTOMER_ID SHA256_HEX per line; '*' an operator token\n"
@@ -66,7 +74,10 @@ static void usage(FILE *f) {
             "  -h, --help                 this text\n"
             "  -V, --version              the version\n" KOPTS_HELP
             "\nHits older than the window when read, or more than %d s ahead of the clock, are\n"
-            "counted (aggregator_hits_late_total, aggregator_hits_future_total) and not kept.\n",
+            "counted (aggregator_hits_late_total, aggregator_hits_future_total) and not kept.\n"
+            "Every window says up to when it is complete (complete_to_ms, from the edges'\n"
+            "watermarks), which edges are behind (edges_behind) and whether this instance is\n"
+            "still reading the last minute back (catching_up; /readyz is 503 meanwhile).\n",
             API_RATE_DEFAULT, WIN_FUTURE_S);
 }
 
@@ -75,7 +86,7 @@ static int bad(const char *msg) {
     return 2;
 }
 
-enum { OPT_MINT = 256, OPT_RATE };
+enum { OPT_MINT = 256, OPT_RATE, OPT_INSTANCE };
 
 static int parse_number(const char *opt, const char *arg, long max, long *out) {
     char *end, msg[300];
@@ -94,7 +105,8 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
         {"listen", 1, 0, 'l'},    {"tokens", 1, 0, 'T'},
         {"rate", 1, 0, OPT_RATE}, {"metrics-interval", 1, 0, OPT_MINT},
         {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
-        {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
+        {"version", 0, 0, 'V'},   {"instance-id", 1, 0, OPT_INSTANCE},
+        {0, 0, 0, 0}};
     char err[512], msg[600];
     long v;
     memset(o, 0, sizeof *o);
@@ -114,6 +126,11 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
         case 'G':
             if (!*optarg) return bad("--group: empty group name");
             o->group = optarg;
+            break;
+        case OPT_INSTANCE:
+            if (!*optarg || strlen(optarg) > INSTANCE_MAX)
+                return bad("--instance-id: expected 1 to 255 characters");
+            o->instance = optarg;
             break;
         case 'l':
             o->listen = optarg;
@@ -172,11 +189,42 @@ static void on_tick(void *ctx) {
         log_info("tokens reloaded", "%s", "");
 }
 
+/* The instance name (--instance-id, else the host name) and aggregator_info's label. */
+static void set_instance(opts_t *o) {
+    static char host[INSTANCE_MAX + 1], info[INSTANCE_MAX * 2 + 16];
+    if (!o->instance) {
+        if (gethostname(host, sizeof host) < 0 || !host[0]) snprintf(host, sizeof host, "aggregator");
+        host[sizeof host - 1] = 0;
+        o->instance = host;
+    }
+    size_t k = (size_t)snprintf(info, sizeof info, "instance=\""); /* escaped as Prometheus wants */
+    for (const char *p = o->instance; *p && k + 4 < sizeof info; p++) {
+        if (*p == '\\' || *p == '"') info[k++] = '\\';
+        info[k++] = *p == '\n' ? ' ' : *p;
+    }
+    snprintf(info + k, sizeof info - k, "\"");
+    am_info.labels = info;
+    metric_set(&am_info, 1);
+}
+
+/* /metrics: wmstate's per-edge gauges after the program's metrics. */
+static size_t edge_metrics(void *ctx, char *buf, size_t cap) {
+    return wms_metrics(ctx, clock_wall_ms(), metric_get(&am_catchup_ms), buf, cap, NULL);
+}
+
+static int status(void *ctx, const char *customer, int64_t now_ms, int64_t from_ms, int64_t end_ms,
+                  wms_status_t *out) {
+    consume_t *c = atomic_load(&consumer);
+    if (c) return consume_status(c, customer, now_ms, from_ms, end_ms, out);
+    return wms_status(ctx, -1, now_ms, from_ms, end_ms, out); /* nothing read: catching up */
+}
+
 int main(int argc, char **argv) {
     opts_t o;
     char err[1024], q[1100];
     int rc = parse_opts(&o, argc, argv);
     if (rc) return rc;
+    set_instance(&o);
 
     struct sigaction sa = {0};
     sa.sa_handler = on_stop;
@@ -187,9 +235,10 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
 
     win_t *win = win_new();
+    wms_t *wms = wms_new();
     consume_t *cons = NULL;
     api_t *api = NULL;
-    if (!win) {
+    if (!win || !wms) {
         log_error("out of memory", "%s", "");
         return 1;
     }
@@ -202,7 +251,11 @@ int main(int argc, char **argv) {
                      .nmetrics = ametrics_count,
                      .ready = ready,
                      .ready_ctx = NULL,
-                     .rate_per_s = o.rate_per_s};
+                     .rate_per_s = o.rate_per_s,
+                     .status = status,
+                     .status_ctx = wms,
+                     .extra_metrics = edge_metrics,
+                     .extra_ctx = wms};
     api = api_start(&ao, err, sizeof err);
     if (!api) {
         fprintf(stderr, "aggregator: %s\n", err);
@@ -211,7 +264,9 @@ int main(int argc, char **argv) {
     }
     consume_opts_t co = {.kafka = &o.kafka,
                          .group = o.group,
+                         .instance = o.instance,
                          .win = win,
+                         .wms = wms,
                          .metrics_interval_s = o.metrics_interval_s,
                          .log_metrics = api_metrics,
                          .nlog_metrics = api_nmetrics,
@@ -223,14 +278,16 @@ int main(int argc, char **argv) {
         goto out;
     }
     atomic_store(&consumer, cons);
-    log_info("aggregator started", "version=\"%s\" listen=%s port=%u group=%s topic=%s brokers=%s",
-             AGGREGATOR_VERSION, log_quote(o.listen, q, sizeof q), api_port(api), o.group,
-             o.kafka.topic, o.kafka.brokers);
+    log_info("aggregator started",
+             "version=\"%s\" listen=%s port=%u instance=%s group=%s topic=%s brokers=%s",
+             AGGREGATOR_VERSION, log_quote(o.listen, q, sizeof q), api_port(api), o.instance,
+             o.group, o.kafka.topic, o.kafka.brokers);
     rc = consume_run(cons, on_tick, api);
     log_info("aggregator stopping", "rc=%d", rc);
 out:
     api_stop(api);      /* no request reads the windows (or asks ready) after this */
-    consume_free(cons); /* leaves the group */
+    consume_free(cons);
     win_free(win);
+    wms_free(wms);
     return rc;
 }

@@ -21,7 +21,7 @@ void replay_free(replay_t *r);
 int replay_seen(replay_t *r, int32_t partition, const char *edge, size_t edgelen, const char *src,
                 size_t srclen, uint64_t off, uint64_t now_s);
 
-/* Forgets every mark of a partition that left this member. */
+/* Forgets every mark of a partition (unused since every partition is always read; kept). */
 void replay_drop_partition(replay_t *r, int32_t partition);
 
 /* Forgets marks not touched since before idle_before_s: a source that stopped long ago. */

@@ -42,6 +42,8 @@ static int fail(parser_t *p, const char *what, const char *tok, size_t n, const 
     return cfg_fail(&at, p->err, p->errlen, what, tok, n, why);
 }
 
+/* The one rule of every stage (custid.h), so that a tokens file never names a customer that
+ * the host map or the database would refuse. */
 int tokens_customer_ok(const char *s, size_t n) {
     return custid_valid(s, n);
 }

@@ -21,7 +21,7 @@
  * have no hit left in range. About 800 bytes per (customer, country, region) key.
  *
  * Partitions: the hit's message key is its customer, so one customer lives in exactly one
- * partition of `hits`, and the consumer that owns the partition holds the customer. Entries
+ * partition of `hits` (every instance reads every partition: consume.h). Entries
  * are kept per (customer, partition) anyway, and reads merge them, so that a customer seen in
  * two partitions (a producer using another partitioner, partitions added) is still summed
  * exactly and win_drop_partition() still drops exactly what the partition brought.
@@ -33,6 +33,7 @@
 #define WINDOW_H
 
 #include "hit.h"
+#include "hitcheck.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -41,10 +42,10 @@
 #define WIN_FUTURE_S 2 /* hits up to this many seconds ahead of the clock are kept */
 #define WIN_RING (WIN_SECONDS + WIN_FUTURE_S) /* slots per key: seconds [n-59, n+2] */
 #define WIN_COUNTRY_LEN 2                     /* ISO 3166-1 alpha-2 */
-/* One hit's bytes above this are refused by the consumer (reason "bytes"): 10 TB in one
- * request. It keeps a one-second slot from overflowing under any real traffic (2^64 / 10^13 =
- * 1.8 million such hits in one second of one key), and billing uses the same bound. */
-#define WIN_HIT_BYTES_MAX 10000000000000ULL
+/* One hit's bytes above this are refused by the consumer (hit_validate's reason "bytes"): 10 TB
+ * in one request. It keeps a one-second slot from overflowing under any real traffic (2^64 /
+ * 10^13 = 1.8 million such hits in one second of one key); every stage uses the same bound. */
+#define WIN_HIT_BYTES_MAX HIT_BYTES_MAX
 
 typedef struct win win_t;
 
@@ -115,11 +116,9 @@ win_add_result_t win_add(win_t *w, const hit_t *h, int32_t part, int64_t now_ms)
  * the customer in that range (out is still a valid window: zero totals, a zero series, no
  * countries or regions), or -1 when out of memory (out is empty). Always win_result_free(out).
  *
- * The seam for "any instance answers any customer": 1 means "not held here", either because
- * the customer had no hit in the last minute or because another member of the group owns its
- * partition. A remote lookup goes in the caller's handling of 1 (or behind win_reader_t): find
- * the partition of the customer (murmur2 of the id, as the collector's producer partitions),
- * the member that owns it (the group's assignment), and ask that member's API. */
+ * Every instance reads every partition (consume.h), so 1 means that the customer had no hit in
+ * the last minute, whichever instance is asked; whether the minute is complete is wmstate.h's
+ * answer. win_reader_t stays the seam should a store ever hold only part of the customers. */
 int win_read(win_t *w, const char *customer, int seconds, int64_t now_ms, win_result_t *out);
 void win_result_free(win_result_t *r);
 

@@ -9,6 +9,14 @@
 #     (default 100,000) for SECONDS_FRESH (default 20) seconds, with a probe hit every 200 ms;
 #     each probe is timed from its write into the producer (kcat) until the API shows it.
 #     p50/p99. The producer, kcat and the broker share this machine's 2 cores with the aggregator.
+#  3. restart-to-exact: right after 2 (the topic then holds its RATE x SECONDS_FRESH hits of the
+#     last minute), the aggregator is killed with -9 and started again with its defaults: the time
+#     from its start until /readyz says 200, and until the probe customer's window again holds
+#     every probe (exact), and the hits it read back meanwhile. Every instance reads every
+#     partition (no group), so no session timeout is waited for.
+#  4. watermark cost: WM_EDGES (default 100) edges x 16 partitions x WM_ROUNDS (default 20)
+#     watermark messages (key "#wm") produced at once; the aggregator's CPU to take them, per
+#     message, and what that makes of the edges' one watermark per partition per second.
 # Prints logfmt lines beginning with bench=aggregator_*. Figures only: nothing here fails on a
 # timing (only on a wrong count).
 source "$(dirname "$0")/../tests/integration/lib.sh"
@@ -59,7 +67,7 @@ wait_for 120 ready || { tail "$TMP/agg.log"; fail "aggregator did not catch up";
 c1=$(cpu_ticks $agg)
 added=$(metric aggregator_hits_added_total)
 [ "$added" = "$HITS" ] || fail "hits added $added, want $HITS"
-catchup_ms=$(metric aggregator_catchup_milliseconds)
+catchup_ms=$(metric aggregator_catchup_seconds | awk '{printf "%d", $1 * 1000}')
 awk -v n="$HITS" -v ms="$catchup_ms" -v cpu=$((c1 - c0)) -v hz="$hz" -v rss="$(rss_mb $agg)" \
     -v keys="$(metric aggregator_window_keys)" -v wmem="$(metric aggregator_window_memory_bytes)" 'BEGIN {
   printf "bench=aggregator_catchup hits=%d catchup_ms=%d hits_per_s=%.0f cpu_s=%.2f hits_per_cpu_s=%.0f target_per_core=1000000 window_keys=%d window_mb=%.1f rss_mb=%.1f\n",
@@ -144,3 +152,54 @@ awk -v r="$RATE" -v p="$produced" -v d="$DURATION" -v n="$probes" -v p50="$p50" 
     -v cpu=$((c1 - c0)) -v hz="$hz" -v rss="$(rss_mb $agg)" 'BEGIN {
   printf "bench=aggregator_freshness offered_hits_per_s=%d produced=%d hits_per_s=%.0f probes=%d freshness_p50_ms=%d freshness_p99_ms=%d freshness_max_ms=%d target_p99_ms=1000 cpu_s=%.1f cpu_share=%.2f rss_mb=%.1f\n",
     r, p, p / d, n, p50, p99, pmax, cpu / hz, cpu / hz / d, rss }'
+
+# ---- 3. restart-to-exact after kill -9 -----------------------------------------------------------
+probe_hits() {
+    curl -fsS -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$port/v1/customers/probe/window?seconds=60" | jq .hits
+}
+before=$(probe_hits)
+[ "$before" = "$probes" ] || fail "the probe window holds $before, not $probes, before the kill"
+kill -KILL $agg
+wait $agg 2> /dev/null || true
+"$BIN/aggregator" --listen "127.0.0.1:$port" --tokens "$ROOT/tools/demo-tokens" --rate 100000 \
+    --metrics-interval 0 2>> "$TMP/agg.log" &
+agg=$!
+track_pid $agg
+t0=$(date +%s%N)
+wait_for 120 ready || { tail "$TMP/agg.log"; fail "aggregator not ready after the restart"; }
+t_ready=$((($(date +%s%N) - t0) / 1000000))
+cpu_restart=$(cpu_ticks $agg)
+probe_exact() { [ "$(probe_hits 2> /dev/null)" = "$probes" ]; }
+wait_for 60 probe_exact || fail "the probe window holds $(probe_hits), not $probes, after the restart"
+t_exact=$((($(date +%s%N) - t0) / 1000000))
+echo "bench=aggregator_restart design=every_partition restart_to_ready_ms=$t_ready restart_to_exact_ms=$t_exact cpu_s_to_ready=$(awk -v c="$cpu_restart" -v hz="$hz" 'BEGIN {printf "%.2f", c / hz}') catchup_ms=$(metric aggregator_catchup_seconds | awk '{printf "%d", $1 * 1000}') hits_read_back=$(metric aggregator_messages_total) target_ms=10000"
+
+# ---- 4. the cost of watermarks ---------------------------------------------------------------------
+WM_EDGES=${WM_EDGES:-100}
+WM_ROUNDS=${WM_ROUNDS:-20}
+wm0=$(metric aggregator_watermarks_total)
+nparts=$(metric aggregator_partitions)
+for ((p = 0; p < nparts; p++)); do
+    python3 -c '
+import sys, time
+edges, rounds = int(sys.argv[1]), int(sys.argv[2])
+now = int(time.time() * 1000)
+for r in range(rounds):
+    for e in range(edges):
+        print("#wm\t{\"v\":1,\"kind\":\"watermark\",\"edge\":\"edge-%03d\",\"wm_ms\":%d}" % (e, now - (rounds - r) * 1000))
+' "$WM_EDGES" "$WM_ROUNDS" > "$TMP/wm.$p.tsv"
+done
+c0=$(cpu_ticks $agg)
+t0=$(date +%s%N)
+for ((p = 0; p < nparts; p++)); do
+    kcat -P -b "$KAFKA_BROKERS" -t hits -p "$p" -K $'\t' -z lz4 < "$TMP/wm.$p.tsv" || fail "kcat watermarks"
+done
+want=$((wm0 + WM_EDGES * WM_ROUNDS * nparts))
+wm_read() { [ "$(metric aggregator_watermarks_total)" -ge "$want" ]; }
+wait_for 60 wm_read || fail "watermarks read: $(metric aggregator_watermarks_total), want $want"
+c1=$(cpu_ticks $agg)
+awk -v n=$((WM_EDGES * WM_ROUNDS * nparts)) -v e="$WM_EDGES" -v p="$nparts" -v cpu=$((c1 - c0)) -v hz="$hz" \
+    -v edges="$(metric aggregator_edges)" 'BEGIN {
+  us = cpu / hz * 1e6 / n
+  printf "bench=aggregator_watermarks messages=%d cpu_s=%.2f us_per_watermark=%.1f edges=%d partitions=%d per_s_at_1_per_partition=%d cpu_share_at_1_per_partition=%.4f\n",
+    n, cpu / hz, us, edges, p, e * p, e * p * us / 1e6 }'

@@ -78,6 +78,13 @@ int kassign_remove(kassign_t *k, const int32_t *partitions, size_t n, char *err,
     return change(k, partitions, NULL, n, err, errlen);
 }
 
+int kassign_set(kassign_t *k, const rd_kafka_topic_partition_list_t *l, char *err, size_t errlen) {
+    rd_kafka_resp_err_t e = rd_kafka_assign(k->rk, l);
+    if (!e) return 0;
+    snprintf(err, errlen, "assign: %s", rd_kafka_err2str(e));
+    return -1;
+}
+
 int kassign_poll(kassign_t *k, rd_kafka_message_t **msgs, size_t max, int timeout_ms, char *err,
                  size_t errlen) {
     if (max == 0) return 0;

@@ -1,8 +1,12 @@
 /* kassign.h: a Kafka consumer of exactly the partitions the program assigns, with no group
  * membership.
  *
- * Used where something other than Kafka's group protocol decides who reads which partition
- * (billing: advisory locks in PostgreSQL, see billing/owner.h). Nothing here joins a group, so
+ * Used where something other than Kafka's group protocol decides who reads which partition:
+ * billing (advisory locks in PostgreSQL, see billing/owner.h) adds and removes partitions one by
+ * one (kassign_add / kassign_remove); the aggregator, whose state is only a cache of the last
+ * minute, reads every partition itself (kassign_set), so that a restart is exact as soon as that
+ * minute is read back and any instance answers for any customer. A program uses one style or
+ * the other, never both on one consumer. Nothing here joins a group, so
  * nothing waits for a dead member's session: partitions are added and removed at once, each
  * started at the offset the program gives. Messages come in batches from one queue, as with
  * kconsumer.h.
@@ -31,6 +35,10 @@ int kassign_add(kassign_t *k, const int32_t *partitions, const int64_t *offsets,
 /* Stops consuming partitions[0..n). Messages of them already in the queue may still come out of
  * kassign_poll: the caller drops what it no longer owns. 0, or -1 with err. */
 int kassign_remove(kassign_t *k, const int32_t *partitions, size_t n, char *err, size_t errlen);
+
+/* Reads exactly the partitions of l (topic, partition, offset: an offset >= 0 or
+ * RD_KAFKA_OFFSET_BEGINNING / _END), replacing what was read before. 0, or -1 with err. */
+int kassign_set(kassign_t *k, const rd_kafka_topic_partition_list_t *l, char *err, size_t errlen);
 
 /* Up to max messages, waiting at most timeout_ms for the first (as kcons_poll). Messages with
  * .err set are for the caller to inspect. -1 with err on a fatal consumer error. */

@@ -2,6 +2,13 @@
 // it: rates, totals, two 60-second charts, top countries and regions. No library, no outside
 // asset: the page's Content-Security-Policy only allows this origin, and no inline script.
 //
+// Completeness: hits take a second or two to arrive, so the newest seconds of a window are
+// still filling. The window says up to when it is complete (complete_to_ms: every edge has
+// delivered its hits before it); seconds after it are provisional. The charts draw them as
+// hatched bars of what came so far under a hatched band, never as a line dropping towards
+// zero, and the rate cards use complete seconds only. A banner says when edges are behind
+// (listed, with how far) or when the aggregator is still catching up after a start.
+//
 // The token comes from the sign-in form or from the URL fragment (#customer=acme&token=...,
 // which the demo prints); it is kept in sessionStorage (this tab only) and the fragment is
 // removed from the address bar at once.
@@ -187,7 +194,7 @@
       if (r.status === 200 && r.body) {
         render(r.body);
         showError('board-error', '');
-        setStatus('live', 'live');
+        if (r.body.catching_up) setStatus('wait', 'catching up'); else setStatus('live', 'live');
       } else if (r.status === 401) {
         signOut(explain(r));
         return;
@@ -214,14 +221,57 @@
     $('total-bytes-exact').textContent = '';
     for (const id of ['countries', 'regions']) $(id).tBodies[0].replaceChildren();
     $('end-time').textContent = '–';
+    $('completeness').hidden = true;
     drawCharts();
+  }
+
+  // Start of the first provisional second: complete_to_ms, never beyond the current second
+  // (which is still going). An answer without the key (an older aggregator) is complete up to
+  // its current second.
+  function completeTo(w) {
+    const c = typeof w.complete_to_ms === 'number' ? w.complete_to_ms : w.end_ms;
+    return Math.min(c, w.end_ms);
+  }
+  const isFinal = (w, p) => p.t_ms + 1000 <= completeTo(w);
+
+  function ago(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 120) return s + ' s';
+    if (s < 7200) return Math.round(s / 60) + ' min';
+    return Math.round(s / 3600) + ' h';
+  }
+
+  function showCompleteness(w) {
+    const el = $('completeness');
+    const behind = Array.isArray(w.edges_behind) ? w.edges_behind : [];
+    const parts = [];
+    let s = 'ok';
+    if (w.catching_up) {
+      s = 'catching-up';
+      parts.push('Catching up: this aggregator is still reading back the last minute, the ' +
+        'numbers are filling in.');
+    }
+    if (behind.length) {
+      if (s === 'ok') s = 'behind';
+      const now = Date.now();
+      const list = behind.slice(0, 5).map((e) =>
+        e.edge + ' (delivered up to ' + fmtTime(e.watermark_ms) + ', ' + ago(now - e.watermark_ms) + ' behind)');
+      parts.push('Late data from ' + behind.length + (behind.length === 1 ? ' edge: ' : ' edges: ') +
+        list.join(', ') + (behind.length > 5 ? ', …' : '') + '.');
+    }
+    if (s !== 'ok') parts.push('Seconds after ' + fmtTime(completeTo(w)) + ' are provisional.');
+    el.dataset.state = s;
+    el.textContent = parts.join(' ');
+    el.hidden = s === 'ok';
   }
 
   function render(w) {
     state.last = w;
     const series = Array.isArray(w.series) ? w.series : [];
-    // The last second is still filling: the rate is that of the RATE_S whole seconds before it.
-    const tail = series.length > RATE_S ? series.slice(-RATE_S - 1, -1) : series;
+    // The newest seconds are still filling: the rate is that of the RATE_S complete seconds
+    // before them (or of what there is, while nothing is complete yet).
+    const done = series.filter((p) => isFinal(w, p));
+    const tail = done.length ? done.slice(-RATE_S) : series.slice(-RATE_S);
     const n = tail.length || 1;
     const hps = tail.reduce((a, p) => a + p.hits, 0) / n;
     const bps = tail.reduce((a, p) => a + p.bytes, 0) / n;
@@ -235,6 +285,7 @@
     $('span-bytes').textContent = w.seconds + ' s';
     $('end-time').textContent = fmtTime(w.end_ms);
     $('updated').textContent = 'last read ' + fmtTime(Date.now());
+    showCompleteness(w);
     fillTable('countries', w.countries, w.hits, (c) => c.country + ' ' + countryName(c.country));
     fillTable('regions', w.regions, w.hits,
       (r) => r.country + (r.region ? '-' + r.region : ' (region unknown)'));
@@ -298,7 +349,8 @@
     g.clearRect(0, 0, cssW, cssH);
     const w = state.last;
     const series = w && Array.isArray(w.series) ? w.series : [];
-    const end = w ? w.end_ms : Date.now();
+    // Second t occupies [x(t), x(t + 1000)): the last slot is the current second.
+    const end = (w ? w.end_ms : Math.floor(Date.now() / 1000) * 1000) + 1000;
     const start = end - WINDOW_S * 1000;
     const max = niceMax(series.reduce((a, p) => Math.max(a, p[key]), 0) * 1.1);
     const L = 64, R = 8, T = 10, B = 22;
@@ -322,26 +374,34 @@
       g.textAlign = s === 60 ? 'left' : s === 0 ? 'right' : 'center'; // the ends stay inside
       g.fillText(s ? '-' + s + ' s' : 'now', x(end - s * 1000), T + ph + 6);
     }
+    cv.dataset.provisional = '0';
     if (!series.length) return;
 
-    // One point per second, at the middle of its second; the area under it filled.
     const color = cssVar(colorKey === 'hits' ? '--hits' : '--bytes');
-    g.beginPath();
-    series.forEach((p, i) => {
-      const px = x(p.t_ms + 500), py = y(p[key]);
-      if (i === 0) g.moveTo(px, py); else g.lineTo(px, py);
-    });
-    g.strokeStyle = color;
-    g.lineWidth = 2;
-    g.lineJoin = 'round';
-    g.stroke();
-    g.lineTo(x(series[series.length - 1].t_ms + 500), y(0));
-    g.lineTo(x(series[0].t_ms + 500), y(0));
-    g.closePath();
-    g.globalAlpha = 0.15;
-    g.fillStyle = color;
-    g.fill();
-    g.globalAlpha = 1;
+    const done = series.filter((p) => isFinal(w, p));
+    const prov = series.filter((p) => !isFinal(w, p));
+    cv.dataset.provisional = String(prov.length);
+    if (prov.length) drawProvisional(g, prov, key, color, x, y, T, ph, L + pw);
+
+    // Complete seconds: one point per second, at the middle of its second; the area under it.
+    if (done.length) {
+      g.beginPath();
+      done.forEach((p, i) => {
+        const px = x(p.t_ms + 500), py = y(p[key]);
+        if (i === 0) g.moveTo(px, py); else g.lineTo(px, py);
+      });
+      g.strokeStyle = color;
+      g.lineWidth = 2;
+      g.lineJoin = 'round';
+      g.stroke();
+      g.lineTo(x(done[done.length - 1].t_ms + 500), y(0));
+      g.lineTo(x(done[0].t_ms + 500), y(0));
+      g.closePath();
+      g.globalAlpha = 0.15;
+      g.fillStyle = color;
+      g.fill();
+      g.globalAlpha = 1;
+    }
 
     const hi = state.hover[cv.id];
     if (hi >= 0 && hi < series.length) {
@@ -351,7 +411,8 @@
       g.beginPath(); g.moveTo(px, T); g.lineTo(px, T + ph); g.stroke();
       g.fillStyle = color;
       g.beginPath(); g.arc(px, py, 3.5, 0, 2 * Math.PI); g.fill();
-      const label = fmtTime(p.t_ms) + '  ' + (key === 'hits' ? fmtInt(p.hits) + ' hits/s' : fmt(p.bytes));
+      const label = fmtTime(p.t_ms) + '  ' + (key === 'hits' ? fmtInt(p.hits) + ' hits/s' : fmt(p.bytes)) +
+        (isFinal(w, p) ? '' : '  (provisional, so far)');
       g.font = '12px system-ui, sans-serif';
       const tw = g.measureText(label).width + 10;
       const bx = Math.min(Math.max(px - tw / 2, L), L + pw - tw);
@@ -364,12 +425,52 @@
     }
   }
 
+  // Provisional seconds: a hatched band from the first of them to the right edge, and per
+  // second a hatched bar with a dashed outline up to what arrived so far ("at least this").
+  function hatch(g) {
+    const c = document.createElement('canvas');
+    c.width = c.height = 8;
+    const h = c.getContext('2d');
+    h.strokeStyle = cssVar('--prov');
+    h.lineWidth = 2;
+    h.beginPath(); h.moveTo(-2, 10); h.lineTo(10, -2); h.moveTo(6, 10); h.lineTo(10, 6);
+    h.moveTo(-2, 2); h.lineTo(2, -2); h.stroke();
+    return g.createPattern(c, 'repeat');
+  }
+
+  function drawProvisional(g, prov, key, color, x, y, T, ph, right) {
+    const x0 = x(prov[0].t_ms);
+    g.fillStyle = hatch(g);
+    g.fillRect(x0, T, right - x0, ph);
+    g.strokeStyle = cssVar('--muted');
+    g.setLineDash([3, 3]);
+    g.lineWidth = 1;
+    g.beginPath(); g.moveTo(Math.round(x0) + 0.5, T); g.lineTo(Math.round(x0) + 0.5, T + ph); g.stroke();
+    for (const p of prov) {
+      if (!(p[key] > 0)) continue;
+      const bx = x(p.t_ms) + 1, bw = Math.max(2, x(p.t_ms + 1000) - x(p.t_ms) - 2);
+      const top = y(p[key]), h = T + ph - top;
+      g.globalAlpha = 0.35;
+      g.fillStyle = color;
+      g.fillRect(bx, top, bw, h);
+      g.globalAlpha = 1;
+      g.strokeStyle = color;
+      g.strokeRect(bx + 0.5, top + 0.5, bw - 1, h - 1);
+    }
+    g.setLineDash([]);
+    g.font = '11px system-ui, sans-serif';
+    g.fillStyle = cssVar('--muted');
+    g.textAlign = 'right';
+    g.textBaseline = 'top';
+    if (right - x0 > 70) g.fillText('provisional', right - 4, T + 2);
+  }
+
   function hoverAt(cv, ev) {
     const w = state.last;
     const series = w && Array.isArray(w.series) ? w.series : [];
     const rect = cv.getBoundingClientRect();
     const L = 64, R = 8, pw = rect.width - L - R;
-    const t = w ? w.end_ms - WINDOW_S * 1000 + ((ev.clientX - rect.left - L) / pw) * WINDOW_S * 1000 : 0;
+    const t = w ? w.end_ms + 1000 - WINDOW_S * 1000 + ((ev.clientX - rect.left - L) / pw) * WINDOW_S * 1000 : 0;
     let best = -1, bestD = Infinity;
     series.forEach((p, i) => {
       const d = Math.abs(p.t_ms + 500 - t);

@@ -83,6 +83,8 @@ def main():
             "type": record(now, "acme", 1, "US", "CA", 1).replace('"bytes":1', '"bytes":"1"'),
             "version": record(now, "acme", 1, "US", "CA", 1, v=2),
             "bytes": record(now, "acme", 10 ** 14, "US", "CA", 1),
+            # billing refuses a lower-case country: so must the live window (hitcheck.h)
+            "country": record(now, "acme", 1, "us", "CA", 1),
         }
         for reason, value in bad.items():
             out.write("acme\t%s\n" % value)

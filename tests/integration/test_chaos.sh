@@ -20,7 +20,7 @@ start_one() {
                    -s "$TMP/state" "$TMP/logs/access.log" 2>> "$TMP/collector.log" & ;;
     billing) "$BIN/billing" run 2>> "$TMP/billing.log" & ;;
     aggregator) "$BIN/aggregator" --listen "127.0.0.1:$port" --tokens "$ROOT/tools/demo-tokens" \
-                    "${KAFKA_FAST_GROUP[@]}" 2>> "$TMP/aggregator.log" & ;;
+                    2>> "$TMP/aggregator.log" & ;;
   esac
   pid[$1]=$!
   track_pid $!

@@ -27,15 +27,14 @@ EOF
 # A bad tokens file stops the start: exit 2, one line naming FILE:LINE.
 printf 'acme %s\nglobex not-a-hash\n' "$(sha x)" > "$TMP/bad-tokens"
 set +e
-"$BIN/aggregator" --listen 127.0.0.1:0 --tokens "$TMP/bad-tokens" "${KAFKA_FAST_GROUP[@]}" \
+"$BIN/aggregator" --listen 127.0.0.1:0 --tokens "$TMP/bad-tokens" \
     > /dev/null 2> "$TMP/bad-start.err"
 rc=$?
 set -e
 assert_eq "$rc" 2 "exit status with a bad tokens file"
 grep -q "$TMP/bad-tokens:2: " "$TMP/bad-start.err" || { cat "$TMP/bad-start.err"; fail "no FILE:LINE"; }
 
-"$BIN/aggregator" --listen 127.0.0.1:0 --tokens "$TMP/tokens" "${KAFKA_FAST_GROUP[@]}" \
-    2> "$TMP/aggregator.log" &
+"$BIN/aggregator" --listen 127.0.0.1:0 --tokens "$TMP/tokens" 2> "$TMP/aggregator.log" &
 AGG=$!
 track_pid "$AGG"
 wait_for 15 grep -q 'msg="aggregator started"' "$TMP/aggregator.log" ||
@@ -80,7 +79,9 @@ echo "ok: the window holds the 32 hits of acme"
 
 # ---- 200: exactly the contract's shape and numbers ----------------------------------------------
 assert_eq "$(get '/v1/customers/acme/window?seconds=60' "$T_ACME")" 200 "acme reads acme"
-assert_eq "$(jq -c 'keys' "$TMP/body")" '["bytes","countries","customer","end_ms","hits","regions","seconds","series"]' "window keys"
+assert_eq "$(jq -c 'keys' "$TMP/body")" '["bytes","catching_up","complete_to_ms","countries","customer","edges_behind","end_ms","hits","regions","seconds","series"]' "window keys"
+# No edge has sent a watermark yet and everything is read: complete up to the current second.
+assert_eq "$(jq -c '[.complete_to_ms == .end_ms, .edges_behind, .catching_up]' "$TMP/body")" '[true,[],false]' "completeness without watermarks"
 assert_eq "$(jq -c '[.customer, .seconds, .hits, .bytes]' "$TMP/body")" '["acme",60,32,17700]' "window totals"
 assert_eq "$(jq -c '.countries' "$TMP/body")" \
     '[{"country":"US","hits":20,"bytes":16000},{"country":"DE","hits":6,"bytes":1200},{"country":"ZZ","hits":4,"bytes":400},{"country":"CA","hits":2,"bytes":100}]' \
@@ -163,6 +164,51 @@ chrome "$OUT/dashboard-401.html" "$URL/#customer=acme&token=nope" --window-size=
 grep -q 'role="alert"[^>]*>This token is not accepted' "$OUT/dashboard-401.html" ||
     fail "no 401 message on the page"
 echo "ok: the page explains 403 and 401"
+
+# ---- provisional seconds and late edges ----------------------------------------------------------
+# Edge e1 (the edge of every hit above) says it has delivered up to 1.5 s before the hits' "now":
+# the seconds from then on are provisional (the hits of now and now - 1 s are drawn as hatched
+# bars, never as a dip), and e1, by now more than 5 s behind the clock, is named on the page.
+WM=$((now - 1500))
+for ((p = 0; p < 16; p++)); do
+    printf '#wm\t{"v":1,"kind":"watermark","edge":"e1","wm_ms":%d}\n' "$WM" |
+        kcat -P -b "$KAFKA_BROKERS" -t hits -p "$p" -K $'\t' || fail "kcat watermark"
+done
+behind() { [[ "$(get /v1/customers/acme/window "$T_ACME")" == 200 ]] && jq -e --argjson wm "$WM" '.edges_behind == [{"edge":"e1","watermark_ms":$wm}] and .complete_to_ms == $wm' "$TMP/body" > /dev/null; }
+wait_for 10 behind || fail "e1 not behind: $(cat "$TMP/body" | jq -c '{complete_to_ms, edges_behind}')"
+echo "ok: e1 behind, acme complete to its watermark"
+chrome "$OUT/dashboard-provisional.html" "$page" --window-size=1280,1000
+dom=$OUT/dashboard-provisional.html
+grep -q 'id="completeness" class="notice banner" role="status" data-state="behind">Late data from 1 edge: e1 (delivered up to ' "$dom" ||
+    fail "no banner naming e1 (see $dom)"
+grep -q 'Seconds after [0-9:]* are provisional.</p>' "$dom" || fail "the banner does not say which seconds are provisional (see $dom)"
+prov=$(grep -o 'id="chart-hits"[^>]*data-provisional="[0-9]*"' "$dom" | grep -o '[0-9]*"$' | tr -d '"')
+assert_ge "${prov:-0}" 2 "provisional seconds drawn in the hits chart"
+grep -q 'id="total-hits" data-value="32">32<' "$dom" || fail "the totals changed (see $dom)"
+chrome "$OUT/dashboard-provisional-desktop.png" "$page" --window-size=1280,1000
+chrome "$OUT/dashboard-provisional-phone.png" "$page" --window-size=390,1700
+echo "ok: the page names the late edge and draws $prov provisional seconds (screenshots dashboard-provisional-*.png)"
+
+# ---- catching up ----------------------------------------------------------------------------------
+# A second aggregator started while Kafka refuses connections cannot read anything: it answers,
+# but every window says catching_up (and /readyz 503), and the page says so instead of showing
+# an empty minute as if there were no traffic.
+kafka_down
+"$BIN/aggregator" --listen 127.0.0.1:0 --tokens "$TMP/tokens" 2> "$TMP/aggregator2.log" &
+track_pid $!
+wait_for 15 grep -q 'msg="aggregator started"' "$TMP/aggregator2.log" || fail "second aggregator did not start"
+port2=$(grep -o 'msg="aggregator started".* port=[0-9]*' "$TMP/aggregator2.log" | grep -o '[0-9]*$')
+assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port2/readyz")" 503 "/readyz while nothing is read"
+assert_eq "$(curl -s -H "Authorization: Bearer $T_ACME" "http://127.0.0.1:$port2/v1/customers/acme/window" | jq -c '[.catching_up, .hits]')" \
+    '[true,0]' "a window while nothing is read says catching_up"
+chrome "$OUT/dashboard-catching-up.html" "http://127.0.0.1:$port2/#customer=acme&token=$T_ACME" --window-size=1280,1000
+grep -q 'id="completeness" class="notice banner" role="status" data-state="catching-up">Catching up: ' "$OUT/dashboard-catching-up.html" ||
+    fail "no catching-up banner (see $OUT/dashboard-catching-up.html)"
+grep -q 'id="status" class="status" data-state="wait">catching up<' "$OUT/dashboard-catching-up.html" ||
+    fail "the status pill does not say catching up (see $OUT/dashboard-catching-up.html)"
+chrome "$OUT/dashboard-catching-up-desktop.png" "http://127.0.0.1:$port2/#customer=acme&token=$T_ACME" --window-size=1280,1000
+kafka_up
+echo "ok: the page says the instance is catching up (dashboard-catching-up-desktop.png)"
 
 # ---- SIGHUP: new tokens take over; a bad file keeps the old ones ---------------------------------
 printf 'acme %s\n' "$(sha "$T_ACME2")" > "$TMP/tokens"

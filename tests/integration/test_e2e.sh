@@ -14,7 +14,7 @@ grep -q '^\*\.video\.acme\.example acme$' "$TMP/hosts" || { cat "$TMP/hosts"; fa
 
 port=$((20000 + RANDOM % 20000))
 "$BIN/aggregator" --listen "127.0.0.1:$port" --tokens "$ROOT/tools/demo-tokens" \
-    "${KAFKA_FAST_GROUP[@]}" 2> "$TMP/aggregator.log" &
+    2> "$TMP/aggregator.log" &
 track_pid $!
 
 mkdir -p "$TMP/logs"

@@ -201,8 +201,13 @@ START_TEST(test_window_has_the_contract_shape_and_numbers) {
     ck_assert_str_eq(header(&r, "Content-Type"), "application/json");
     ck_assert_str_eq(header(&r, "Cache-Control"), "no-store");
     json_t *j = json_of(&r);
-    ck_assert_uint_eq(json_object_size(j), 8);
+    ck_assert_uint_eq(json_object_size(j), 11);
     ck_assert_str_eq(json_string_value(json_object_get(j, "customer")), "acme");
+    /* Without a status source (no consumer): complete to end_ms, nobody behind. */
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "complete_to_ms")),
+                     json_integer_value(json_object_get(j, "end_ms")));
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "edges_behind")), 0);
+    ck_assert(json_is_false(json_object_get(j, "catching_up")));
     ck_assert_int_eq(json_integer_value(json_object_get(j, "seconds")), 60);
     ck_assert_int_eq(json_integer_value(json_object_get(j, "hits")), 7);
     ck_assert_int_eq(json_integer_value(json_object_get(j, "bytes")), 377);
@@ -459,6 +464,65 @@ START_TEST(test_metrics_healthz_readyz) {
 }
 END_TEST
 
+/* Every customer on partition 0 of a real wmstate, as consume_status would answer. */
+static int status_p0(void *ctx, const char *customer, int64_t now_ms, int64_t from_ms,
+                     int64_t end_ms, wms_status_t *out) {
+    (void)customer;
+    return wms_status(ctx, 0, now_ms, from_ms, end_ms, out);
+}
+
+static size_t edge_metrics(void *ctx, char *buf, size_t cap) {
+    return wms_metrics(ctx, (int64_t)time(NULL) * 1000, -1, buf, cap, NULL);
+}
+
+START_TEST(test_window_carries_completeness_and_metrics_the_edges) {
+    char err[512];
+    wms_t *wms = wms_new();
+    ck_assert_ptr_nonnull(wms);
+    int64_t now = (int64_t)time(NULL) * 1000;
+    wms_set_partitions(wms, 2);
+    wms_partition(wms, 0, 1, now);
+    ck_assert_int_eq(wms_note(wms, 0, "edge-ok", 7, now - 1000, now - 500), 0);
+    ck_assert_int_eq(wms_note(wms, 0, "edge-late", 9, now - 20000, now - 19000), 0);
+    api_stop(A);
+    api_opts_t o = {.listen = "127.0.0.1:0",
+                    .tokens_path = tokens_path,
+                    .win = W,
+                    .status = status_p0,
+                    .status_ctx = wms,
+                    .extra_metrics = edge_metrics,
+                    .extra_ctx = wms};
+    A = api_start(&o, err, sizeof err);
+    ck_assert_msg(A != NULL, "api_start: %s", err);
+    resp_t r;
+    get("/v1/customers/acme/window", "acme-t", &r);
+    ck_assert_int_eq(r.code, 200);
+    json_t *j = json_of(&r);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "complete_to_ms")), now - 20000);
+    char *eb = json_dumps(json_object_get(j, "edges_behind"), JSON_COMPACT);
+    char want[128];
+    snprintf(want, sizeof want, "[{\"edge\":\"edge-late\",\"watermark_ms\":%lld}]",
+             (long long)(now - 20000));
+    ck_assert_str_eq(eb, want);
+    free(eb);
+    /* partition 1 not read yet: the instance is catching up */
+    ck_assert(json_is_true(json_object_get(j, "catching_up")));
+    json_decref(j);
+    done(&r);
+    get("/metrics", NULL, &r);
+    ck_assert_int_eq(r.code, 200);
+    snprintf(want, sizeof want, "\naggregator_edge_watermark_seconds{edge=\"edge-late\"} %lld.000\n",
+             (long long)(now - 20000) / 1000);
+    ck_assert_ptr_nonnull(strstr(r.body, want));
+    ck_assert_ptr_nonnull(strstr(r.body, "\naggregator_edges_behind 1\n"));
+    ck_assert_ptr_nonnull(strstr(r.body, "\naggregator_catching_up 1\n"));
+    done(&r);
+    api_stop(A);
+    A = NULL;
+    wms_free(wms);
+}
+END_TEST
+
 START_TEST(test_page_is_served_with_security_headers_and_etag) {
     resp_t r;
     get("/", NULL, &r);
@@ -576,6 +640,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_oversized_headers_are_refused_by_the_server);
     tcase_add_test(tc, test_rate_limit_answers_429_with_retry_after);
     tcase_add_test(tc, test_metrics_healthz_readyz);
+    tcase_add_test(tc, test_window_carries_completeness_and_metrics_the_edges);
     tcase_add_test(tc, test_page_is_served_with_security_headers_and_etag);
     tcase_add_test(tc, test_reload_swaps_tokens_and_keeps_them_on_a_bad_file);
     tcase_add_test(tc, test_bad_start_configurations_name_the_culprit);
