@@ -43,6 +43,9 @@ static int send_all(wmk_t *w, publisher_t *p, const char *edge, int64_t wm, int6
     int n = wm_encode(edge, strlen(edge), wm, val, sizeof val);
     int parts = pub_partitions(p, now_ms), sent = 0;
     if (n < 0) return 0; /* cannot be: edge is at most HIT_STR_MAX bytes (checked at start) */
+    /* A whole round still unconfirmed (Kafka away or slow): another would only queue up stale
+     * ones; at most two rounds wait in the producer's queue, however long Kafka is away. */
+    if (pub_wm_outstanding(p) >= parts && parts > 0) return 0;
     for (int32_t i = 0; i < parts; i++)
         if (pub_send_wm(p, i, val, (size_t)n) == PUB_QUEUED) sent++;
     w->sent += (uint64_t)sent;

@@ -35,8 +35,9 @@
  * 1 Hz is E x P messages a second in the topic (100 edges x 16 partitions: 1,600/s of ~70
  * bytes, ~112 kB/s before compression), and each partition's readers get E a second whatever
  * the traffic. The bound: at most P watermarks per interval per collector (one per partition;
- * they are skipped, not queued, when the producer's queue is full), so at most
- * E x P x 1000 / interval_ms messages a second in all. With thousands of edges, lengthen the
+ * they are skipped, not queued, when the producer's queue is full, and no round is queued
+ * while a whole earlier round is unconfirmed, so at most 2 x P wait in memory while Kafka is
+ * away), so at most E x P x 1000 / interval_ms messages a second in all. With thousands of edges, lengthen the
  * interval (--watermark-interval) or cut P.
  *
  * Prefix wmk_. The state machine (wmk_offer, wmk_confirmed, wmk_due, wmk_is_late) is pure and
