@@ -50,7 +50,6 @@ static int send_all(wmk_t *w, publisher_t *p, const char *edge, int64_t wm, int6
         if (pub_send_wm(p, i, val, (size_t)n) == PUB_QUEUED) sent++;
     w->sent += (uint64_t)sent;
     metric_add(&cstats_wm_sent, sent);
-    metric_set(&cstats_wm_ms, wm);
     return sent;
 }
 
@@ -64,7 +63,9 @@ void wmk_step(wmk_t *w, tail_t *t, publisher_t *p, const char *edge, int64_t now
         }
     }
     int64_t wm = wmk_due(w, now_ms);
-    if (wm >= 0) send_all(w, p, edge, wm, now_ms);
+    if (wm < 0) return;
+    metric_set(&cstats_wm_ms, wm); /* what the edge tells now, even if Kafka cannot take it */
+    send_all(w, p, edge, wm, now_ms);
 }
 
 int64_t wmk_final(wmk_t *w, tail_t *t, publisher_t *p, const char *edge, int timeout_ms) {
@@ -73,6 +74,7 @@ int64_t wmk_final(wmk_t *w, tail_t *t, publisher_t *p, const char *edge, int tim
     if (tail_marks_take(t, &w->marks) < 0 || !tail_marks_passed(t, &w->marks)) return -1;
     if (wm < w->ready) wm = w->ready; /* never back, even if the wall clock stepped */
     w->ready = w->published = wm;
+    metric_set(&cstats_wm_ms, wm);
     /* now 0: the cached partition count, or metadata fetched now if never had (--once). */
     if (send_all(w, p, edge, wm, 0) == 0) return -1;
     pub_flush(p, timeout_ms);
