@@ -125,6 +125,40 @@ static int opt_duration(const char *name, const char *arg, int64_t *out, char *m
     return 0;
 }
 
+/* The options that take a number, a duration or a level: 0, or -1 with the complaint in msg. */
+static int parse_value(opts_t *o, int c, const char *arg, char *msg, size_t n) {
+    char *end;
+    long v = strtol(arg, &end, 10);
+    int num = *arg && !*end;
+    switch (c) {
+    case OPT_MINT:
+        if (!num || v < 0 || v > 86400) {
+            snprintf(msg, n, "--metrics-interval %s: expected seconds 0..86400", arg);
+            return -1;
+        }
+        o->metrics_interval_s = (int)v;
+        return 0;
+    case OPT_WMINT:
+        if (!num || v < 10 || v > 3600000) {
+            snprintf(msg, n, "--watermark-interval %s: expected ms 10..3600000", arg);
+            return -1;
+        }
+        o->wm_interval_ms = v;
+        return 0;
+    case OPT_MAXAGE: return opt_duration("--max-age", arg, &o->tswin.past_ms, msg, n);
+    case OPT_MAXAHEAD: return opt_duration("--max-ahead", arg, &o->tswin.ahead_ms, msg, n);
+    default: {
+        int l = log_level_parse(arg);
+        if (l < 0) {
+            snprintf(msg, n, "--log-level %s: expected debug, info, warn or error", arg);
+            return -1;
+        }
+        log_min_level = (log_level_t)l;
+        return 0;
+    }
+    }
+}
+
 static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
     static const struct option longopts[] = {
         KOPTS_LONGOPTS,
@@ -171,44 +205,13 @@ static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
         case OPT_REJECT: o->reject_topic = optarg; break;
         case OPT_GEOC: o->geo_country_key = optarg; break;
         case OPT_GEOR: o->geo_region_key = optarg; break;
-        case OPT_MINT: {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || end == optarg || v < 0 || v > 86400) {
-                snprintf(msg, sizeof msg, "--metrics-interval %s: expected seconds 0..86400", optarg);
-                return bad(msg);
-            }
-            o->metrics_interval_s = (int)v;
-            break;
-        }
+        case OPT_MINT:
         case OPT_MAXAGE:
-            if (opt_duration("--max-age", optarg, &o->tswin.past_ms, msg, sizeof msg) < 0)
-                return bad(msg);
-            break;
         case OPT_MAXAHEAD:
-            if (opt_duration("--max-ahead", optarg, &o->tswin.ahead_ms, msg, sizeof msg) < 0)
-                return bad(msg);
+        case OPT_WMINT:
+        case 'v':
+            if (parse_value(o, c, optarg, msg, sizeof msg) < 0) return bad(msg);
             break;
-        case OPT_WMINT: {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || end == optarg || v < 10 || v > 3600000) {
-                snprintf(msg, sizeof msg, "--watermark-interval %s: expected ms 10..3600000",
-                         optarg);
-                return bad(msg);
-            }
-            o->wm_interval_ms = v;
-            break;
-        }
-        case 'v': {
-            int l = log_level_parse(optarg);
-            if (l < 0) {
-                snprintf(msg, sizeof msg, "--log-level %s: expected debug, info, warn or error", optarg);
-                return bad(msg);
-            }
-            log_min_level = (log_level_t)l;
-            break;
-        }
         case 'h': usage(stdout); exit(0);
         case 'V': puts(COLLECTOR_VERSION); exit(0);
         default:

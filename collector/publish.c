@@ -161,7 +161,8 @@ int pub_send_wm(publisher_t *p, int32_t partition, const char *val, size_t n) {
 
 int pub_partitions(publisher_t *p, int64_t now_ms) {
     if (now_ms < p->meta_next) return p->partitions;
-    p->meta_next = now_ms + PUB_META_REFRESH_MS;
+    /* Unknown yet (Kafka not reachable at start): ask again at the next watermark. */
+    p->meta_next = now_ms + (p->partitions ? PUB_META_REFRESH_MS : 1000);
     const struct rd_kafka_metadata *md = NULL;
     if (rd_kafka_metadata(p->rk, 0, p->hits, &md, PUB_META_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return p->partitions;

@@ -61,9 +61,9 @@ int pub_restart(publisher_t *p, char *err, size_t errlen);
  * Returns PUB_QUEUED, PUB_FULL (skipped: the queue is for lines first) or PUB_FATAL. */
 int pub_send_wm(publisher_t *p, int32_t partition, const char *val, size_t n);
 
-/* Partitions of the hit topic, from metadata fetched at most every PUB_META_REFRESH_MS (a
- * blocking request of at most PUB_META_TIMEOUT_MS; on failure the last count is kept). 0 while
- * no metadata was ever had. now_ms is monotonic. */
+/* Partitions of the hit topic, from metadata fetched at most every PUB_META_REFRESH_MS (every
+ * second while never had), a blocking request of at most PUB_META_TIMEOUT_MS; on failure the
+ * last count is kept. 0 while no metadata was ever had. now_ms is monotonic. */
 #define PUB_META_REFRESH_MS 10000
 #define PUB_META_TIMEOUT_MS 500
 int pub_partitions(publisher_t *p, int64_t now_ms);
