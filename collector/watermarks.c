@@ -17,8 +17,10 @@ void wmk_fini(wmk_t *w) {
 }
 
 int wmk_offer(wmk_t *w, int64_t t_ms) {
+    if (t_ms < 0) return 0;
+    t_ms -= t_ms % WMK_GRAIN_MS;
     /* W never goes back: a T not after the ready one (the wall clock stepped back) waits. */
-    if (t_ms < 0 || w->pending >= 0 || t_ms <= w->ready) return 0;
+    if (w->pending >= 0 || t_ms <= w->ready) return 0;
     w->pending = t_ms;
     return 1;
 }
@@ -30,7 +32,12 @@ void wmk_confirmed(wmk_t *w) {
 }
 
 int64_t wmk_due(wmk_t *w, int64_t now_ms) {
-    if (w->ready < 0 || now_ms < w->next_send) return -1;
+    if (w->ready < 0) return -1;
+    /* A W that moved goes out at once (but not twice in half an interval): consumers then see
+     * the edge at most about a second behind, not two. */
+    int early = w->ready > w->published && now_ms >= w->last_send + w->interval_ms / 2;
+    if (now_ms < w->next_send && !early) return -1;
+    w->last_send = now_ms;
     w->next_send = now_ms + w->interval_ms;
     w->published = w->ready;
     return w->ready;
@@ -71,6 +78,7 @@ void wmk_step(wmk_t *w, tail_t *t, publisher_t *p, const char *edge, int64_t now
 int64_t wmk_final(wmk_t *w, tail_t *t, publisher_t *p, const char *edge, int timeout_ms) {
     int64_t wm = tail_caught_up_ms(t);
     if (wm < 0 || pub_outstanding(p) > 0) return -1;
+    wm -= wm % WMK_GRAIN_MS;
     if (tail_marks_take(t, &w->marks) < 0 || !tail_marks_passed(t, &w->marks)) return -1;
     if (wm < w->ready) wm = w->ready; /* never back, even if the wall clock stepped */
     w->ready = w->published = wm;

@@ -1,6 +1,7 @@
 /* The watermark rule (collector/watermarks.h): W = T is published only once every line read
  * before T was taken is confirmed. The state machine: nothing before the tail is first caught
- * up, one pending T at a time, W sent every interval (again when idle) and never backwards,
+ * up, one pending T at a time, W a whole second, sent every interval (again when idle) and
+ * early when it moved (not within half an interval), never backwards,
  * late lines are those before the published W. The tail's side: tail_caught_up_ms appears only
  * once a pass found every file at its end, and marks pass only when every line handed out
  * before them is confirmed: acks in any order, a rewind that hands lines out again, a file
@@ -47,10 +48,26 @@ START_TEST(test_sent_every_interval_also_when_it_does_not_move) {
     ck_assert_int_eq(wmk_due(&w, 500), -1);   /* not due yet */
     ck_assert_int_eq(wmk_due(&w, 1099), -1);
     ck_assert_int_eq(wmk_due(&w, 1100), 5000); /* idle: the same W again */
-    ck_assert_int_eq(wmk_offer(&w, 5800), 1);
+    ck_assert_int_eq(wmk_offer(&w, 6800), 1);
     wmk_confirmed(&w);
     ck_assert_int_eq(wmk_due(&w, 1500), -1); /* a newer W waits for the interval */
-    ck_assert_int_eq(wmk_due(&w, 2100), 5800);
+    ck_assert_int_eq(wmk_due(&w, 2100), 6000);
+    wmk_fini(&w);
+}
+END_TEST
+
+START_TEST(test_a_moved_watermark_goes_out_early_but_not_within_half_an_interval) {
+    wmk_t w;
+    wmk_init(&w, 1000);
+    wmk_offer(&w, 5000);
+    wmk_confirmed(&w);
+    ck_assert_int_eq(wmk_due(&w, 100), 5000);
+    wmk_offer(&w, 6000);
+    wmk_confirmed(&w);
+    ck_assert_int_eq(wmk_due(&w, 599), -1);   /* within half an interval */
+    ck_assert_int_eq(wmk_due(&w, 600), 6000); /* moved: at once after it */
+    ck_assert_int_eq(wmk_due(&w, 1200), -1);  /* unchanged: the whole interval */
+    ck_assert_int_eq(wmk_due(&w, 1600), 6000);
     wmk_fini(&w);
 }
 END_TEST
@@ -65,6 +82,18 @@ START_TEST(test_watermark_never_goes_back) {
     ck_assert_int_eq(wmk_due(&w, 0), 5000);
     wmk_confirmed(&w); /* nothing pending: no change */
     ck_assert_int_eq(w.ready, 5000);
+    wmk_fini(&w);
+}
+END_TEST
+
+START_TEST(test_watermark_is_a_whole_second) {
+    wmk_t w;
+    wmk_init(&w, 1000);
+    ck_assert_int_eq(wmk_offer(&w, 5999), 1);
+    ck_assert_int_eq(w.pending, 5000); /* a line stamped 5000 may have been written at 5999 */
+    wmk_confirmed(&w);
+    ck_assert_int_eq(wmk_offer(&w, 5500), 0); /* same second: nothing new */
+    ck_assert_int_eq(wmk_offer(&w, 6000), 1);
     wmk_fini(&w);
 }
 END_TEST
@@ -206,7 +235,9 @@ int main(void) {
     tcase_add_test(sm, test_nothing_is_sent_before_the_tail_is_caught_up);
     tcase_add_test(sm, test_a_pending_time_is_sent_only_after_confirmation);
     tcase_add_test(sm, test_sent_every_interval_also_when_it_does_not_move);
+    tcase_add_test(sm, test_a_moved_watermark_goes_out_early_but_not_within_half_an_interval);
     tcase_add_test(sm, test_watermark_never_goes_back);
+    tcase_add_test(sm, test_watermark_is_a_whole_second);
     tcase_add_test(sm, test_late_lines_are_those_before_the_published_watermark);
     suite_add_tcase(s, sm);
     TCase *tl = tcase_create("tail");
