@@ -83,6 +83,8 @@ int64_t wmk_final(wmk_t *w, tail_t *t, publisher_t *p, const char *edge, int tim
     if (wm < w->ready) wm = w->ready; /* never back, even if the wall clock stepped */
     w->ready = w->published = wm;
     metric_set(&cstats_wm_ms, wm);
+    /* The last round of the loop may still be waiting: let it settle, or send_all skips. */
+    pub_flush(p, timeout_ms);
     /* now 0: the cached partition count, or metadata fetched now if never had (--once). */
     if (send_all(w, p, edge, wm, 0) == 0) return -1;
     pub_flush(p, timeout_ms);

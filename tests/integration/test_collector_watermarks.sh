@@ -7,7 +7,8 @@
 #  - a collector stopped with SIGSTOP sends none (its watermark stays behind), and catches up
 #    after SIGCONT;
 #  - while Kafka is down the watermark does not pass the lines Kafka has not confirmed, and
-#    after the outage every line precedes the watermarks that cover it.
+#    after the outage every line precedes the watermarks that cover it;
+#  - a line dated before the published watermark (late) is still published, and counted.
 source "$(dirname "$0")/lib.sh"
 start_kafka_mock
 
@@ -147,8 +148,17 @@ echo "after (c): $order (outage from $down to $up)"
 [[ "$order" == *"hits=40 "* ]] || fail "hits after the outage: $order"
 [[ "$order" == *"violations=0" ]] || fail "a watermark came before lines written before it: $order"
 
+# ---- a late line: dated before the published watermark, still published, and counted --------
+off=$(stat -c %s "$TMP/access.log")
+printf '10.0.0.9 - - [%s +0000] "GET /late HTTP/1.1" 200 41 "-" "ua" a.example\n' \
+    "$(date -u -d '30 seconds ago' +%d/%b/%Y:%H:%M:%S)" >> "$TMP/access.log"
+echo "$off $(now_ms)" >> "$TMP/written"
+wait_for 20 hits_at_least 41 || fail "the late line was not published"
+
 kill -TERM $cpid
 wait $cpid || fail "collector exit status"
+grep 'msg="final metrics"' "$TMP/c.log" | grep -q ' late_lines=1 ' || fail "late line not counted"
+echo "ok: the late line was published and counted"
 grep -q 'msg="last watermark sent"' "$TMP/c.log" || fail "no last watermark at SIGTERM"
 grep 'msg="final metrics"' "$TMP/c.log" | grep -o 'watermarks_sent=[0-9]* watermark_ms=[0-9]* late_lines=[0-9]*'
 grep -q 'balanced=yes' "$TMP/c.log" || fail "books"
