@@ -32,6 +32,9 @@ metric_t cstats_rejected[PROC_KINDS] = {
 metric_t cstats_wm_sent = METRIC_COUNTER("watermarks_sent", "collector_watermarks_sent_total",
                                          NULL, "Watermark messages handed to Kafka (one per "
                                                "partition per interval)");
+metric_t cstats_wm_failed = METRIC_COUNTER(
+    "watermarks_failed", "collector_watermarks_failed_total", NULL,
+    "Watermark messages Kafka did not confirm (harmless: the next interval sends again)");
 metric_t cstats_wm_ms = METRIC_GAUGE("watermark_ms", "collector_watermark_ms", NULL,
                                      "The last watermark published (ms since epoch; 0: none yet)");
 metric_t cstats_late_lines =
@@ -60,7 +63,7 @@ static metric_t *const all[] = {&cstats_lines_read,     &cstats_hits_published,
                                 &cstats_rejected[PROC_COUNTRY],
                                 &cstats_rejected[PROC_BYTES],
                                 &cstats_rejected[PROC_TEXT],
-                                &cstats_wm_sent, &cstats_wm_ms, &cstats_late_lines,
+                                &cstats_wm_sent, &cstats_wm_failed, &cstats_wm_ms, &cstats_late_lines,
                                 &cstats_lag_bytes,
                                 &cstats_inflight,        &cstats_backpressure_waits,
                                 &cstats_producer_restarts, &cstats_delivery_errors};

@@ -57,6 +57,7 @@ static int send_all(wmk_t *w, publisher_t *p, const char *edge, int64_t wm, int6
         if (pub_send_wm(p, i, val, (size_t)n) == PUB_QUEUED) sent++;
     w->sent += (uint64_t)sent;
     metric_add(&cstats_wm_sent, sent);
+    metric_set(&cstats_wm_failed, (int64_t)pub_wm_failed(p));
     return sent;
 }
 

@@ -160,6 +160,6 @@ wait $cpid || fail "collector exit status"
 grep 'msg="final metrics"' "$TMP/c.log" | grep -q ' late_lines=1 ' || fail "late line not counted"
 echo "ok: the late line was published and counted"
 grep -q 'msg="last watermark sent"' "$TMP/c.log" || fail "no last watermark at SIGTERM"
-grep 'msg="final metrics"' "$TMP/c.log" | grep -o 'watermarks_sent=[0-9]* watermark_ms=[0-9]* late_lines=[0-9]*'
+grep 'msg="final metrics"' "$TMP/c.log" | grep -o 'watermarks_sent=.* late_lines=[0-9]*'
 grep -q 'balanced=yes' "$TMP/c.log" || fail "books"
 echo ok
