@@ -81,8 +81,8 @@ void wmk_init(wmk_t *w, int64_t interval_ms);
 void wmk_fini(wmk_t *w);
 
 /* The tail is caught up to t_ms (tail_caught_up_ms, -1: not yet). Returns 1 when the caller
- * must take marks now (t_ms, rounded down to WMK_GRAIN_MS, became pending), 0 otherwise (one wait at a time: a newer T is
- * offered again once the pending one passes). */
+ * must take marks now (t_ms, rounded down to WMK_GRAIN_MS, became pending), 0 otherwise (one
+ * wait at a time: a newer T is offered again once the pending one passes). */
 int wmk_offer(wmk_t *w, int64_t t_ms);
 /* The pending marks passed: the pending T becomes the W to publish. */
 void wmk_confirmed(wmk_t *w);
