@@ -90,8 +90,8 @@ int64_t wmk_final(wmk_t *w, tail_t *t, publisher_t *p, const char *edge, int tim
     if (send_all(w, p, edge, wm, 0) == 0) return -1;
     pub_flush(p, timeout_ms);
     if (pub_wm_outstanding(p) > 0) {
-        log_warn("last watermark not confirmed in time", "wm_ms=%lld outstanding=%d",
-                 (long long)wm, pub_wm_outstanding(p));
+        log_warn("last watermark not confirmed in time", "wm_ms=%lld outstanding=%d", (long long)wm,
+                 pub_wm_outstanding(p));
         return -1;
     }
     return wm;

@@ -14,8 +14,9 @@
  * has reached its mark (tail_marks_passed), T becomes "ready". The ready W is produced to
  * EVERY partition of the hit topic, with an explicit partition and key WM_KEY: as soon as it
  * moved (but not within half an interval of the last send), and every interval (default
- * WM_INTERVAL_MS) even if it did not move (an idle edge keeps telling it is complete). Because the lines were confirmed before the watermark was produced, they
- * precede it in their partitions whatever happens to the producer afterwards.
+ * WM_INTERVAL_MS) even if it did not move (an idle edge keeps telling it is complete). Because the
+ * lines were confirmed before the watermark was produced, they precede it in their partitions
+ * whatever happens to the producer afterwards.
  *
  * Consequences, all intended:
  * - Kafka away: lines stay unconfirmed, the pending marks never pass, W stops (the watermarks

@@ -29,9 +29,9 @@ END_TEST
 START_TEST(test_a_pending_time_is_sent_only_after_confirmation) {
     wmk_t w;
     wmk_init(&w, 1000);
-    ck_assert_int_eq(wmk_offer(&w, 5000), 1);  /* caller takes marks */
-    ck_assert_int_eq(wmk_due(&w, 0), -1);      /* not confirmed: nothing to send */
-    ck_assert_int_eq(wmk_offer(&w, 6000), 0);  /* one wait at a time */
+    ck_assert_int_eq(wmk_offer(&w, 5000), 1); /* caller takes marks */
+    ck_assert_int_eq(wmk_due(&w, 0), -1);     /* not confirmed: nothing to send */
+    ck_assert_int_eq(wmk_offer(&w, 6000), 0); /* one wait at a time */
     wmk_confirmed(&w);
     ck_assert_int_eq(wmk_due(&w, 10), 5000);
     ck_assert_int_eq(w.published, 5000);
@@ -45,7 +45,7 @@ START_TEST(test_sent_every_interval_also_when_it_does_not_move) {
     wmk_offer(&w, 5000);
     wmk_confirmed(&w);
     ck_assert_int_eq(wmk_due(&w, 100), 5000);
-    ck_assert_int_eq(wmk_due(&w, 500), -1);   /* not due yet */
+    ck_assert_int_eq(wmk_due(&w, 500), -1); /* not due yet */
     ck_assert_int_eq(wmk_due(&w, 1099), -1);
     ck_assert_int_eq(wmk_due(&w, 1100), 5000); /* idle: the same W again */
     ck_assert_int_eq(wmk_offer(&w, 6800), 1);
@@ -125,7 +125,8 @@ static size_t take(tail_t *t, size_t want) {
 static void reach_end(tail_t *t) {
     tail_line_t l;
     int r;
-    while ((r = tail_next(t, &l, 0)) == 1) ck_assert_msg(0, "unexpected line");
+    while ((r = tail_next(t, &l, 0)) == 1)
+        ck_assert_msg(0, "unexpected line");
     ck_assert_int_eq(r, 0);
 }
 

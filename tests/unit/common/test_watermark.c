@@ -41,7 +41,8 @@ START_TEST(test_encoded_form_is_the_documented_one) {
     int n = wm_encode("edge-fra-1", 10, 1764021898000, buf, sizeof buf);
     ck_assert_int_gt(n, 0);
     buf[n] = 0;
-    ck_assert_str_eq(buf, "{\"v\":1,\"kind\":\"watermark\",\"edge\":\"edge-fra-1\",\"wm_ms\":1764021898000}");
+    ck_assert_str_eq(
+        buf, "{\"v\":1,\"kind\":\"watermark\",\"edge\":\"edge-fra-1\",\"wm_ms\":1764021898000}");
 }
 END_TEST
 
@@ -69,7 +70,8 @@ START_TEST(test_small_buffer_refused_never_overrun) {
     char buf[64 + 8];
     memset(buf, 'X', sizeof buf);
     ck_assert_int_eq(wm_encode("edge-fra-1", 10, 1764021898000, buf, 64), -1);
-    for (size_t i = 64; i < sizeof buf; i++) ck_assert_int_eq(buf[i], 'X');
+    for (size_t i = 64; i < sizeof buf; i++)
+        ck_assert_int_eq(buf[i], 'X');
     ck_assert_int_eq(wm_encode("e", 1, 1, buf, 0), -1);
 }
 END_TEST
@@ -100,8 +102,8 @@ START_TEST(test_bad_values_are_refused) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         wm_t w;
         char err[256] = "";
-        ck_assert_msg(wm_decode(&w, bad[i], strlen(bad[i]), err, sizeof err) == -1,
-                      "accepted: %s", bad[i]);
+        ck_assert_msg(wm_decode(&w, bad[i], strlen(bad[i]), err, sizeof err) == -1, "accepted: %s",
+                      bad[i]);
         ck_assert_msg(err[0], "no reason for: %s", bad[i]);
     }
 }
@@ -109,13 +111,14 @@ END_TEST
 
 START_TEST(test_edge_longer_than_the_bound_is_refused) {
     static char text[HIT_STR_MAX + 128];
-    int n = snprintf(text, sizeof text, "{\"v\":1,\"kind\":\"watermark\",\"edge\":\"%0*d\",\"wm_ms\":1}",
+    int n = snprintf(text, sizeof text,
+                     "{\"v\":1,\"kind\":\"watermark\",\"edge\":\"%0*d\",\"wm_ms\":1}",
                      HIT_STR_MAX + 1, 0);
     wm_t w;
     char err[256];
     ck_assert_int_eq(wm_decode(&w, text, (size_t)n, err, sizeof err), -1);
-    n = snprintf(text, sizeof text, "{\"v\":1,\"kind\":\"watermark\",\"edge\":\"%0*d\",\"wm_ms\":1}",
-                 HIT_STR_MAX, 0);
+    n = snprintf(text, sizeof text,
+                 "{\"v\":1,\"kind\":\"watermark\",\"edge\":\"%0*d\",\"wm_ms\":1}", HIT_STR_MAX, 0);
     ck_assert_int_eq(wm_decode(&w, text, (size_t)n, err, sizeof err), 0);
     ck_assert_uint_eq(strlen(w.edge), HIT_STR_MAX);
 }
