@@ -4,18 +4,25 @@
 
 #include <string.h>
 
-static const char *const reason_names[PROC_KINDS] = {
-    "hit", "parse", "timestamp", "unknown_host", "too_long", "customer", "country", "bytes", "text"};
+static const char *const reason_names[PROC_KINDS] = {"hit",          "parse",    "timestamp",
+                                                     "unknown_host", "too_long", "customer",
+                                                     "country",      "bytes",    "text"};
 
 /* hit_validate's reasons as the collector's; the names are the same words (hitv_name). */
 static proc_reason_t of_hitv(int v) {
     switch (v) {
-    case HITV_CUSTOMER: return PROC_CUSTOMER;
-    case HITV_COUNTRY: return PROC_COUNTRY;
-    case HITV_BYTES: return PROC_BYTES;
-    case HITV_TIMESTAMP: return PROC_TIMESTAMP;
-    case HITV_TEXT: return PROC_TEXT;
-    default: return PROC_PARSE;
+    case HITV_CUSTOMER:
+        return PROC_CUSTOMER;
+    case HITV_COUNTRY:
+        return PROC_COUNTRY;
+    case HITV_BYTES:
+        return PROC_BYTES;
+    case HITV_TIMESTAMP:
+        return PROC_TIMESTAMP;
+    case HITV_TEXT:
+        return PROC_TEXT;
+    default:
+        return PROC_PARSE;
     }
 }
 
