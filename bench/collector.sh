@@ -24,10 +24,12 @@ report() { # name lines timefile
       n, l, w, (w > 0 ? l / w : 0), c, c * 1e6 / l, r / 1024 }'
 }
 
+# --max-age: the log is from 2015, older than the default time window (35 days).
 /usr/bin/time -v -o "$TMP/collector.time" "$BIN/collector" --once -c "$TMP/hosts" -g "$GEODB" \
-    --default-host www.example.org -e bench -s "$TMP/state" "$big" 2> "$TMP/collector.log" \
+    --default-host www.example.org --max-age 36500d -e bench -s "$TMP/state" "$big" 2> "$TMP/collector.log" \
     || { tail -5 "$TMP/collector.log"; fail "collector failed"; }
-got=$(kcat_produced hits)
+# The topic also holds the last watermark of --once, one per partition: not records of lines.
+got=$(($(kcat_produced hits) - $(kcat_wm_dump '%o\n' | wc -l)))
 [ "$got" = "$lines" ] || fail "collector: $got records in the topic for $lines lines"
 report collector "$lines" "$TMP/collector.time"
 read -r our_cpu _ < <(cpu_of "$TMP/collector.time")

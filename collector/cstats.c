@@ -22,7 +22,24 @@ metric_t cstats_rejected[PROC_KINDS] = {
                    "reason=\"unknown_host\"", ""),
     METRIC_COUNTER("rejected_too_long", "collector_lines_rejected_total", "reason=\"too_long\"",
                    ""),
+    METRIC_COUNTER("rejected_customer", "collector_lines_rejected_total", "reason=\"customer\"",
+                   ""),
+    METRIC_COUNTER("rejected_country", "collector_lines_rejected_total", "reason=\"country\"",
+                   ""),
+    METRIC_COUNTER("rejected_bytes", "collector_lines_rejected_total", "reason=\"bytes\"", ""),
+    METRIC_COUNTER("rejected_text", "collector_lines_rejected_total", "reason=\"text\"", ""),
 };
+metric_t cstats_wm_sent = METRIC_COUNTER("watermarks_sent", "collector_watermarks_sent_total",
+                                         NULL, "Watermark messages handed to Kafka (one per "
+                                               "partition per interval)");
+metric_t cstats_wm_failed = METRIC_COUNTER(
+    "watermarks_failed", "collector_watermarks_failed_total", NULL,
+    "Watermark messages Kafka did not confirm (harmless: the next interval sends again)");
+metric_t cstats_wm_ms = METRIC_GAUGE("watermark_ms", "collector_watermark_ms", NULL,
+                                     "The last watermark published (ms since epoch; 0: none yet)");
+metric_t cstats_late_lines =
+    METRIC_COUNTER("late_lines", "collector_late_lines_total", NULL,
+                   "Hits whose time is before the watermark already published (still sent)");
 metric_t cstats_lag_bytes = METRIC_GAUGE("lag_bytes", "collector_lag_bytes", NULL,
                                          "Bytes in the files beyond the confirmed positions");
 metric_t cstats_inflight = METRIC_GAUGE("inflight", "collector_inflight_lines", NULL,
@@ -41,7 +58,13 @@ static metric_t *const all[] = {&cstats_lines_read,     &cstats_hits_published,
                                 &cstats_hits_confirmed, &cstats_rejected[PROC_PARSE],
                                 &cstats_rejected[PROC_TIMESTAMP],
                                 &cstats_rejected[PROC_UNKNOWN_HOST],
-                                &cstats_rejected[PROC_TOO_LONG], &cstats_lag_bytes,
+                                &cstats_rejected[PROC_TOO_LONG],
+                                &cstats_rejected[PROC_CUSTOMER],
+                                &cstats_rejected[PROC_COUNTRY],
+                                &cstats_rejected[PROC_BYTES],
+                                &cstats_rejected[PROC_TEXT],
+                                &cstats_wm_sent, &cstats_wm_failed, &cstats_wm_ms, &cstats_late_lines,
+                                &cstats_lag_bytes,
                                 &cstats_inflight,        &cstats_backpressure_waits,
                                 &cstats_producer_restarts, &cstats_delivery_errors};
 

@@ -15,7 +15,8 @@
 
 extern metric_t cstats_lines_read, cstats_hits_published, cstats_hits_confirmed,
     cstats_rejected[PROC_KINDS], cstats_lag_bytes, cstats_inflight, cstats_backpressure_waits,
-    cstats_producer_restarts, cstats_delivery_errors;
+    cstats_producer_restarts, cstats_delivery_errors, cstats_wm_sent, cstats_wm_failed,
+    cstats_wm_ms, cstats_late_lines;
 
 /* Books of one source (src): lines read for the first time, and how they settled. */
 typedef struct cstats_src {

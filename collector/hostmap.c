@@ -7,6 +7,7 @@
 #include "hostmap.h"
 
 #include "cfgfile.h"
+#include "custid.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -152,11 +153,8 @@ static int add_entry(parser_t *p, const char *host, size_t hn, const char *cust,
     size_t n = wild ? kn - 2 : kn;
     const char *why = key[0] == '[' ? literal_problem(k, n) : name_problem(k, n);
     if (why) return fail(p, "host", host, hn, wild && n == 0 ? "is a bad wildcard" : why);
-    if (cn > HOSTMAP_CUSTOMER_MAX)
-        return fail(p, "customer id", cust, cn, "is longer than 64 bytes");
-    for (size_t i = 0; i < cn; i++)
-        if (!is_name_char(cust[i]) && !(cust[i] >= 'A' && cust[i] <= 'Z'))
-            return fail(p, "customer id", cust, cn, "may hold only letters, digits, '.', '_', '-'");
+    if (!custid_valid(cust, cn))
+        return fail(p, "customer id", cust, cn, "is not a valid customer id (" CUSTID_RULE ")");
     if (2 * (m->count + 1) > m->mask + 1 && grow(m) < 0) {
         snprintf(p->err, p->errlen, "%s:%u: out of memory", p->name, p->line);
         return -1;

@@ -13,7 +13,7 @@
  * Blank lines are fine, and so is an empty file (a map that knows no host). HOST is a DNS name
  * (letters, digits, '-', '_', '.'; no empty label; at most HOSTMAP_HOST_MAX bytes) or a bracketed
  * IPv6 literal ([2001:db8::1]); it is compared case-insensitively and one trailing '.' is
- * ignored; it carries no port. CUSTOMER_ID is 1..HOSTMAP_CUSTOMER_MAX bytes of [A-Za-z0-9._-].
+ * ignored; it carries no port. CUSTOMER_ID follows custid.h (CUSTID_RULE).
  * The same host listed twice for one customer is allowed; for two customers it is an error.
  * A bad line is an error naming "FILE:LINE: problem" (the collector exits 2 with it).
  *
@@ -24,6 +24,7 @@
 #ifndef HOSTMAP_H
 #define HOSTMAP_H
 
+#include "custid.h"
 #include "hit.h" /* slice_t */
 
 #include <stddef.h>
@@ -31,7 +32,7 @@
 /* Longest host a map entry may have: the longest DNS name. Longer looked-up hosts are unknown. */
 #define HOSTMAP_HOST_MAX 253
 /* Longest customer id. */
-#define HOSTMAP_CUSTOMER_MAX 64
+#define HOSTMAP_CUSTOMER_MAX CUSTID_MAX
 /* Largest map file hostmap_load reads. */
 #define HOSTMAP_FILE_MAX (256u << 20)
 

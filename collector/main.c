@@ -11,8 +11,10 @@
 #include "process.h"
 #include "publish.h"
 #include "tail.h"
+#include "watermarks.h"
 #include "cstats.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -26,6 +28,9 @@
  * is still unconfirmed then is sent again by the next run (positions never pass it). */
 #define SHUTDOWN_FLUSH_MS 30000
 #define SAVE_INTERVAL_MS 1000
+/* How long the last watermark (--once, or a stop) waits for Kafka; it is not a line: the exit
+ * status does not depend on it. */
+#define FINAL_WM_FLUSH_MS 5000
 
 static volatile sig_atomic_t stop_flag, reload_flag;
 
@@ -43,6 +48,8 @@ typedef struct opts {
     const char *customers, *geoip, *format, *default_host, *edge, *state_dir, *reject_topic;
     const char *geo_country_key, *geo_region_key;
     int once, metrics_interval_s;
+    hit_tswin_t tswin;      /* --max-age, --max-ahead */
+    int64_t wm_interval_ms; /* --watermark-interval */
     char edge_buf[256];
 } opts_t;
 
@@ -62,6 +69,10 @@ static void usage(FILE *f) {
             "  -s, --state-dir DIR        where read positions are kept between runs\n"
             "      --once                 read every PATH to its end, wait for Kafka, exit\n"
             "      --reject-topic NAME    dead letters (default hits.rejected)\n"
+            "      --max-age DURATION     refuse hits older than this (reason timestamp; default\n"
+            "                             35d; forms 35d, 24h, 90m, 3600s)\n"
+            "      --max-ahead DURATION   refuse hits this far ahead of the clock (default 1d)\n"
+            "      --watermark-interval MS  between watermarks to every partition (default 1000)\n"
             "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only "
             "at exit)\n"
             "  -v, --log-level LEVEL      debug, info (default), warn, error\n"
@@ -74,7 +85,79 @@ static int bad(const char *msg) {
     return 2;
 }
 
-enum { OPT_ONCE = 256, OPT_REJECT, OPT_DEFHOST, OPT_GEOC, OPT_GEOR, OPT_MINT };
+enum {
+    OPT_ONCE = 256,
+    OPT_REJECT,
+    OPT_DEFHOST,
+    OPT_GEOC,
+    OPT_GEOR,
+    OPT_MINT,
+    OPT_MAXAGE,
+    OPT_MAXAHEAD,
+    OPT_WMINT
+};
+
+/* "35d", "24h", "90m", "3600s" (or bare seconds) into ms; -1 if not such a duration of at most
+ * 100 years. */
+static int64_t duration_ms(const char *s) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v < 0 || !isdigit((unsigned char)s[0])) return -1;
+    int64_t unit = 1000;
+    if (*end == 'd') unit = 86400000;
+    else if (*end == 'h') unit = 3600000;
+    else if (*end == 'm') unit = 60000;
+    if (*end && *end != 's' && unit == 1000) return -1;
+    if (*end && end[1]) return -1;
+    if (v > 100LL * 366 * 86400000 / unit) return -1; /* 100 years: replaying any old log */
+    return v * unit;
+}
+
+/* Sets the option's value from a duration, or writes the one-line complaint into msg. */
+static int opt_duration(const char *name, const char *arg, int64_t *out, char *msg, size_t n) {
+    int64_t v = duration_ms(arg);
+    if (v <= 0) {
+        snprintf(msg, n, "%s %s: expected a duration such as 35d, 24h, 90m or 3600s", name, arg);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The options that take a number, a duration or a level: 0, or -1 with the complaint in msg. */
+static int parse_value(opts_t *o, int c, const char *arg, char *msg, size_t n) {
+    char *end;
+    long v = strtol(arg, &end, 10);
+    int num = *arg && !*end;
+    switch (c) {
+    case OPT_MINT:
+        if (!num || v < 0 || v > 86400) {
+            snprintf(msg, n, "--metrics-interval %s: expected seconds 0..86400", arg);
+            return -1;
+        }
+        o->metrics_interval_s = (int)v;
+        return 0;
+    case OPT_WMINT:
+        if (!num || v < 10 || v > 3600000) {
+            snprintf(msg, n, "--watermark-interval %s: expected ms 10..3600000", arg);
+            return -1;
+        }
+        o->wm_interval_ms = v;
+        return 0;
+    case OPT_MAXAGE: return opt_duration("--max-age", arg, &o->tswin.past_ms, msg, n);
+    case OPT_MAXAHEAD: return opt_duration("--max-ahead", arg, &o->tswin.ahead_ms, msg, n);
+    default: {
+        int l = log_level_parse(arg);
+        if (l < 0) {
+            snprintf(msg, n, "--log-level %s: expected debug, info, warn or error", arg);
+            return -1;
+        }
+        log_min_level = (log_level_t)l;
+        return 0;
+    }
+    }
+}
 
 static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
     static const struct option longopts[] = {
@@ -90,6 +173,9 @@ static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
         {"geo-country-key", 1, 0, OPT_GEOC},
         {"geo-region-key", 1, 0, OPT_GEOR},
         {"metrics-interval", 1, 0, OPT_MINT},
+        {"max-age", 1, 0, OPT_MAXAGE},
+        {"max-ahead", 1, 0, OPT_MAXAHEAD},
+        {"watermark-interval", 1, 0, OPT_WMINT},
         {"log-level", 1, 0, 'v'},
         {"help", 0, 0, 'h'},
         {"version", 0, 0, 'V'},
@@ -100,6 +186,8 @@ static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
     o->format = "combined";
     o->reject_topic = "hits.rejected";
     o->metrics_interval_s = 10;
+    o->tswin = hit_tswin_default();
+    o->wm_interval_ms = WM_INTERVAL_MS;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, KOPTS_SHORTOPTS "c:g:f:e:s:v:hV", longopts, NULL)) != -1) {
@@ -117,25 +205,13 @@ static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
         case OPT_REJECT: o->reject_topic = optarg; break;
         case OPT_GEOC: o->geo_country_key = optarg; break;
         case OPT_GEOR: o->geo_region_key = optarg; break;
-        case OPT_MINT: {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || end == optarg || v < 0 || v > 86400) {
-                snprintf(msg, sizeof msg, "--metrics-interval %s: expected seconds 0..86400", optarg);
-                return bad(msg);
-            }
-            o->metrics_interval_s = (int)v;
+        case OPT_MINT:
+        case OPT_MAXAGE:
+        case OPT_MAXAHEAD:
+        case OPT_WMINT:
+        case 'v':
+            if (parse_value(o, c, optarg, msg, sizeof msg) < 0) return bad(msg);
             break;
-        }
-        case 'v': {
-            int l = log_level_parse(optarg);
-            if (l < 0) {
-                snprintf(msg, sizeof msg, "--log-level %s: expected debug, info, warn or error", optarg);
-                return bad(msg);
-            }
-            log_min_level = (log_level_t)l;
-            break;
-        }
         case 'h': usage(stdout); exit(0);
         case 'V': puts(COLLECTOR_VERSION); exit(0);
         default:
@@ -166,6 +242,7 @@ typedef struct app {
     format_t *fmt;
     proc_t proc;
     cstats_t stats;
+    wmk_t wm;
     int need_rewind; /* a record failed in follow mode: resend from the confirmed positions */
     uint64_t failed; /* --once: records Kafka refused for good */
 } app_t;
@@ -222,7 +299,11 @@ static int send_line(app_t *a, const tail_line_t *l) {
     proc_out_t out;
     char err[512];
     proc_line(&a->proc, l->src, l->src_len, l->off, l->p, l->n, l->too_long, &out);
-    if (!l->reread) cstats_read_src(&a->stats, l->src, l->src_len);
+    if (!l->reread) {
+        cstats_read_src(&a->stats, l->src, l->src_len);
+        if (out.kind == PROC_HIT && wmk_is_late(&a->wm, out.ts_ms))
+            metric_add(&cstats_late_lines, 1);
+    }
     tail_tag(a->tail, l->token, (int)out.kind);
     for (;;) {
         int r = pub_send(a->pub, out.kind != PROC_HIT, out.key, out.keylen, out.val, out.n,
@@ -261,6 +342,7 @@ static int run(app_t *a) {
     char err[512];
     int64_t next_save = clock_mono_ms() + SAVE_INTERVAL_MS;
     int64_t next_metrics = clock_mono_ms() + (int64_t)a->o.metrics_interval_s * 1000;
+    int64_t next_wm = 0;
     unsigned since_poll = 0;
     int rc = 0;
     while (!stop_flag) {
@@ -290,6 +372,10 @@ static int run(app_t *a) {
             break;
         }
         int64_t now = clock_mono_ms();
+        if (!a->o.once && now >= next_wm) {
+            wmk_step(&a->wm, a->tail, a->pub, a->o.edge, now);
+            next_wm = now + WMK_STEP_MS;
+        }
         if (now >= next_save) {
             save_positions(a);
             cstats_update_lag(&a->stats, a->tail);
@@ -324,6 +410,11 @@ static void drain(app_t *a) {
         }
     }
     save_positions(a);
+    /* The last watermark: only if every line read is confirmed (wmk_final checks). */
+    if (!a->failed && stop_flag < 2) {
+        int64_t wm = wmk_final(&a->wm, a->tail, a->pub, a->o.edge, FINAL_WM_FLUSH_MS);
+        if (wm >= 0) log_info("last watermark sent", "wm_ms=%lld", (long long)wm);
+    }
 }
 
 static int open_stages(app_t *a, char **paths, int npaths) {
@@ -343,7 +434,7 @@ static int open_stages(app_t *a, char **paths, int npaths) {
     }
     a->fmt = format_new(a->o.format, err, sizeof err);
     if (!a->fmt) return bad(err);
-    proc_cfg_t pc = {a->fmt, a->map, a->geo, a->o.default_host, a->o.edge};
+    proc_cfg_t pc = {a->fmt, a->map, a->geo, a->o.default_host, a->o.edge, a->o.tswin, NULL};
     proc_init(&a->proc, &pc);
     tail_opts_t to = {.paths = (const char *const *)paths,
                       .npaths = npaths,
@@ -385,6 +476,7 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
 
     cstats_init(&a.stats);
+    wmk_init(&a.wm, a.o.wm_interval_ms);
     rc = open_stages(&a, argv + first, argc - first);
     if (rc == 0) {
         log_info("collector started", "edge=%s brokers=%s topic=%s once=%d paths=%d", a.o.edge,
@@ -401,6 +493,7 @@ int main(int argc, char **argv) {
         }
     }
     close_stages(&a);
+    wmk_fini(&a.wm);
     cstats_fini(&a.stats);
     return rc;
 }

@@ -1,9 +1,30 @@
 #include "process.h"
 
+#include "clock.h"
+
 #include <string.h>
 
-static const char *const reason_names[PROC_KINDS] = {"hit", "parse", "timestamp", "unknown_host",
-                                                     "too_long"};
+static const char *const reason_names[PROC_KINDS] = {"hit",          "parse",    "timestamp",
+                                                     "unknown_host", "too_long", "customer",
+                                                     "country",      "bytes",    "text"};
+
+/* hit_validate's reasons as the collector's; the names are the same words (hitv_name). */
+static proc_reason_t of_hitv(int v) {
+    switch (v) {
+    case HITV_CUSTOMER:
+        return PROC_CUSTOMER;
+    case HITV_COUNTRY:
+        return PROC_COUNTRY;
+    case HITV_BYTES:
+        return PROC_BYTES;
+    case HITV_TIMESTAMP:
+        return PROC_TIMESTAMP;
+    case HITV_TEXT:
+        return PROC_TEXT;
+    default:
+        return PROC_PARSE;
+    }
+}
 
 const char *proc_reason_name(proc_reason_t r) {
     return r < PROC_KINDS ? reason_names[r] : "unknown";
@@ -11,6 +32,8 @@ const char *proc_reason_name(proc_reason_t r) {
 
 void proc_init(proc_t *p, const proc_cfg_t *cfg) {
     p->cfg = *cfg;
+    if (!p->cfg.now_ms) p->cfg.now_ms = clock_wall_ms;
+    if (p->cfg.tswin.past_ms <= 0 && p->cfg.tswin.ahead_ms <= 0) p->cfg.tswin = hit_tswin_default();
 }
 
 static slice_t s_of(const char *s) {
@@ -28,6 +51,7 @@ static void reject(proc_t *p, proc_reason_t why, const char *src, size_t srclen,
     int len = reject_encode(&r, p->buf, sizeof p->buf);
     /* sizeof buf >= REJECT_ENCODED_MAX, which always fits: len cannot be negative */
     out->kind = why;
+    out->ts_ms = 0;
     out->key = src;
     out->keylen = srclen;
     out->val = p->buf;
@@ -71,14 +95,21 @@ void proc_line(proc_t *p, const char *src, size_t srclen, uint64_t off, const ch
                .edge = s_of(p->cfg.edge),
                .src = {src, srclen},
                .off = off};
+    int v = hit_validate(&h, p->cfg.now_ms(), &p->cfg.tswin);
+    if (v != HITV_OK) {
+        reject(p, of_hitv(v), src, srclen, off, line, n, out);
+        return;
+    }
     int len = hit_encode(&h, p->buf, sizeof p->buf);
     if (len < 0) {
-        /* A value no reader could take back (bytes above INT64_MAX, a src or edge longer than
-         * HIT_STR_MAX): the line is refused, never published as an empty record. */
+        /* A value no reader could take back (a src or edge longer than HIT_STR_MAX; bytes
+         * cannot get here, hit_validate bounds them): the line is refused, never published as
+         * an empty record. */
         reject(p, PROC_PARSE, src, srclen, off, line, n, out);
         return;
     }
     out->kind = PROC_HIT;
+    out->ts_ms = rec.ts_ms;
     out->key = customer.p;
     out->keylen = customer.n;
     out->val = p->buf;

@@ -2,13 +2,21 @@
  *
  * A line becomes a hit (parse -> host map -> geo -> encode) or, if any step refuses it, a
  * dead-letter record naming the reason. Every line gives exactly one record, which is what makes
- * the collector's books balance: lines read = hits confirmed + lines rejected. */
+ * the collector's books balance: lines read = hits confirmed + lines rejected.
+ *
+ * Every hit passes hit_validate (common/hitcheck.h), the rule the aggregator and billing apply
+ * too, before it is encoded: a hit they would refuse never leaves the edge, it becomes a dead
+ * letter whose reason is hitv_name() of the check that failed. That check is the only one for
+ * those reasons here: a time outside the window (ts against this edge's clock) is `timestamp`,
+ * bytes above HIT_BYTES_MAX are `bytes`. A time field that cannot be read at all is also
+ * `timestamp` (from the parser). */
 #ifndef PROCESS_H
 #define PROCESS_H
 
 #include "format.h"
 #include "geo.h"
 #include "hit.h"
+#include "hitcheck.h"
 #include "hostmap.h"
 
 #include <stdint.h>
@@ -20,6 +28,10 @@ typedef enum proc_reason {
     PROC_TIMESTAMP,        /* the time field is not a valid time */
     PROC_UNKNOWN_HOST,     /* no host, or a host the map does not know */
     PROC_TOO_LONG,         /* longer than LINE_MAX_BYTES */
+    PROC_CUSTOMER,         /* hit_validate: not a valid customer id (cannot come from the map) */
+    PROC_COUNTRY,          /* hit_validate: the country is not two letters A-Z */
+    PROC_BYTES,            /* hit_validate: more than HIT_BYTES_MAX bytes */
+    PROC_TEXT,             /* hit_validate: a NUL in edge or src */
     PROC_KINDS
 } proc_reason_t;
 
@@ -31,6 +43,8 @@ typedef struct proc_cfg {
     geo_t *geo;               /* borrowed; NULL: every client is ZZ / "" */
     const char *default_host; /* for formats without a host; NULL: such lines are unknown_host */
     const char *edge;         /* this edge's id */
+    hit_tswin_t tswin;        /* accepted event times around the clock (--max-age, --max-ahead) */
+    int64_t (*now_ms)(void);  /* the clock ts is checked against; NULL: clock_wall_ms */
 } proc_cfg_t;
 
 /* The record made from one line: valid until the next proc_line call. */
@@ -40,6 +54,7 @@ typedef struct proc_out {
     size_t keylen;
     const char *val; /* the encoded JSON record */
     size_t n;
+    int64_t ts_ms; /* a hit's event time (ms since epoch); 0 for a rejection */
 } proc_out_t;
 
 typedef struct proc {

@@ -1,6 +1,7 @@
 #include "publish.h"
 
 #include "log.h"
+#include "watermark.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,6 +15,10 @@ struct publisher {
     atomic_int fatal;      /* set by the error callback, acted on by pub_poll */
     atomic_int brokers_down;
     int outstanding;       /* queued, no callback yet (only touched on the caller's thread) */
+    int wm_outstanding;    /* watermarks queued, no callback yet */
+    uint64_t wm_failed;    /* watermarks not confirmed */
+    int partitions;        /* of the hit topic, from metadata; 0: not known yet */
+    int64_t meta_next;     /* monotonic ms of the next metadata refresh */
 };
 
 /* The per-message opaque is the caller's token; which topic it went to is known from the
@@ -21,6 +26,15 @@ struct publisher {
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     publisher_t *p = opaque;
     (void)rk;
+    /* A watermark: its key cannot be a line's (customer ids never start with '#', dead letters
+     * are keyed by src, which never is "#wm"). It says nothing about any line. */
+    if (m->rkt == p->hits && wm_key_is(m->key, m->key_len)) {
+        p->wm_outstanding--;
+        if (m->err && m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
+            m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+            p->wm_failed++;
+        return;
+    }
     p->outstanding--;
     if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
         return; /* pub_restart purged it; the caller resends from its confirmed position */
@@ -98,7 +112,7 @@ static void drop_producer(publisher_t *p) {
     rd_kafka_destroy(p->rk);
     p->rk = NULL;
     p->hits = p->rejects = NULL;
-    p->outstanding = 0;
+    p->outstanding = p->wm_outstanding = 0;
 }
 
 publisher_t *pub_new(const pub_opts_t *o, char *err, size_t errlen) {
@@ -128,6 +142,47 @@ int pub_send(publisher_t *p, int is_reject, const char *key, size_t keylen, cons
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) return PUB_FULL;
     if (e == RD_KAFKA_RESP_ERR__FATAL) atomic_store(&p->fatal, 1);
     return PUB_FATAL;
+}
+
+int pub_send_wm(publisher_t *p, int32_t partition, const char *val, size_t n) {
+    if (atomic_load(&p->fatal)) return PUB_FATAL;
+    if (rd_kafka_produce(p->hits, partition, RD_KAFKA_MSG_F_COPY, (void *)val, n, WM_KEY,
+                         WM_KEY_LEN, NULL) == 0) {
+        p->wm_outstanding++;
+        return PUB_QUEUED;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_last_error();
+    if (e == RD_KAFKA_RESP_ERR__FATAL) {
+        atomic_store(&p->fatal, 1);
+        return PUB_FATAL;
+    }
+    return PUB_FULL; /* queue full, or a partition that went away: the next interval retries */
+}
+
+int pub_partitions(publisher_t *p, int64_t now_ms) {
+    if (now_ms < p->meta_next) return p->partitions;
+    /* Unknown yet (Kafka not reachable at start): ask again at the next watermark. */
+    p->meta_next = now_ms + (p->partitions ? PUB_META_REFRESH_MS : 1000);
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(p->rk, 0, p->hits, &md, PUB_META_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return p->partitions;
+    if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0) {
+        int n = md->topics[0].partition_cnt;
+        if (p->partitions && n != p->partitions)
+            log_info("hit topic partitions changed: watermarks follow", "topic=%s from=%d to=%d",
+                     p->o.kafka->topic, p->partitions, n);
+        p->partitions = n;
+    }
+    rd_kafka_metadata_destroy(md);
+    return p->partitions;
+}
+
+int pub_wm_outstanding(const publisher_t *p) {
+    return p->wm_outstanding;
+}
+
+uint64_t pub_wm_failed(const publisher_t *p) {
+    return p->wm_failed;
 }
 
 int pub_poll(publisher_t *p, int timeout_ms, char *err, size_t errlen) {

@@ -55,6 +55,23 @@ int pub_flush(publisher_t *p, int timeout_ms);
  * delivered to the caller, whose tokens become stale on rewind) and a new producer is made. */
 int pub_restart(publisher_t *p, char *err, size_t errlen);
 
+/* Queues one watermark value (watermark.h) to one partition of the hit topic, keyed WM_KEY.
+ * Watermarks are not records of lines: their deliveries never reach the ack callback and are
+ * not in pub_outstanding(); a failed one is only counted (the next interval sends again).
+ * Returns PUB_QUEUED, PUB_FULL (skipped: the queue is for lines first) or PUB_FATAL. */
+int pub_send_wm(publisher_t *p, int32_t partition, const char *val, size_t n);
+
+/* Partitions of the hit topic, from metadata fetched at most every PUB_META_REFRESH_MS (every
+ * second while never had), a blocking request of at most PUB_META_TIMEOUT_MS; on failure the
+ * last count is kept. 0 while no metadata was ever had. now_ms is monotonic. */
+#define PUB_META_REFRESH_MS 10000
+#define PUB_META_TIMEOUT_MS 500
+int pub_partitions(publisher_t *p, int64_t now_ms);
+
+/* Watermarks queued and not yet reported, and those Kafka did not confirm since the start. */
+int pub_wm_outstanding(const publisher_t *p);
+uint64_t pub_wm_failed(const publisher_t *p);
+
 /* Records queued and not yet reported. */
 int pub_outstanding(const publisher_t *p);
 

@@ -235,10 +235,17 @@ static void wait_events(tail_t *t, int ms) {
 static int next_slow(tail_t *t, tail_line_t *out, int timeout_ms) {
     int64_t deadline = clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
-        int64_t now = clock_mono_ms();
-        if (!t->o.once && tscan_passes(t, now) < 0) return -1;
+        int64_t now = clock_mono_ms(), wall = clock_wall_ms();
+        if (!t->o.once) {
+            int64_t due = t->next_scan;
+            if (tscan_passes(t, now) < 0) return -1;
+            if (t->next_scan != due) t->scan_wall = wall; /* the patterns were scanned */
+        }
         int full = 0, r = t->nslots ? try_sources(t, out, &full) : 0;
         if (r != 0) return r;
+        /* Nothing anywhere and no backpressure: every line written before this pass began (and
+         * before the last scan found the files) is handed out. */
+        if (!full) t->caught_up = wall < t->scan_wall ? wall : t->scan_wall;
         close_finished(t, now);
         if ((t->o.once || t->stdin_only) && all_drained(t)) return TAIL_DONE;
         now = clock_mono_ms();
@@ -287,6 +294,41 @@ void tail_tag(tail_t *t, uint64_t token, int tag) {
 void tail_rewind_all(tail_t *t) {
     for (uint32_t i = 0; i < t->nslots; i++)
         if (t->slot[i]) t->inflight -= src_rewind(t->slot[i]);
+}
+
+int64_t tail_caught_up_ms(const tail_t *t) {
+    return t->caught_up;
+}
+
+int tail_marks_take(const tail_t *t, tail_marks_t *m) {
+    m->n = 0;
+    for (uint32_t i = 0; i < t->nslots; i++) {
+        const source_t *s = t->slot[i];
+        if (!s || !s->hw) continue; /* nothing handed out: nothing to wait for */
+        if (m->n == m->cap) {
+            size_t cap = m->cap ? 2 * m->cap : 16;
+            tail_mark_t *v = realloc(m->v, cap * sizeof *v);
+            if (!v) return -1;
+            m->v = v;
+            m->cap = cap;
+        }
+        m->v[m->n++] = (tail_mark_t){s->id, s->hw, s->gen};
+    }
+    return 0;
+}
+
+int tail_marks_passed(const tail_t *t, const tail_marks_t *m) {
+    for (size_t k = 0; k < m->n; k++) {
+        const source_t *s = tail_find_id(t, m->v[k].id);
+        if (!s || !s->has_id || s->gen != m->v[k].gen) continue; /* closed or truncated since */
+        if (s->confirmed < m->v[k].off) return 0;
+    }
+    return 1;
+}
+
+void tail_marks_fini(tail_marks_t *m) {
+    free(m->v);
+    memset(m, 0, sizeof *m);
 }
 
 uint64_t tail_inflight(const tail_t *t) {
@@ -461,6 +503,8 @@ tail_t *tail_new(const tail_opts_t *o, char *err, size_t errlen) {
     t->o = *o;
     t->o.paths = NULL;
     t->lock_fd = t->ino_fd = -1;
+    t->caught_up = -1;
+    t->scan_wall = clock_wall_ms(); /* tscan_start below finds the files there now */
     t->poll_ms = o->poll_ms > 0 ? o->poll_ms : TAIL_POLL_MS;
     t->grace_ms = o->grace_ms > 0 ? o->grace_ms : TAIL_ROTATE_GRACE_MS;
     uint32_t want = o->inflight_max ? o->inflight_max : TAIL_INFLIGHT_MAX;

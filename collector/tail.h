@@ -136,6 +136,37 @@ void tail_rewind_all(tail_t *t);
  * positions) and at exit. */
 int tail_save(tail_t *t, char *err, size_t errlen);
 
+/* ---- what watermarks need (collector/watermarks.h) ---------------------------------------- */
+
+/* A wall-clock time T (ms since epoch) such that every line written to a followed file before T
+ * has been handed out: the start of the last pass that found every source at its end (no line,
+ * no backpressure), and no later than the start of the last scan of the patterns (a file
+ * created before that scan is known). -1 until the first such pass. --once: the pass that ended
+ * the run. */
+int64_t tail_caught_up_ms(const tail_t *t);
+
+/* How far each open source has handed lines out, taken at one moment: the furthest line end
+ * handed out (which a rewind does not lower), per source id and identity generation. */
+typedef struct tail_mark {
+    uint64_t id;  /* the source (never reused within a tail) */
+    uint64_t off; /* its furthest line end handed out */
+    uint32_t gen; /* its identity generation then: a truncation since ends the wait */
+} tail_mark_t;
+
+typedef struct tail_marks {
+    tail_mark_t *v;
+    size_t n, cap;
+} tail_marks_t;
+
+/* Records every source's furthest line handed out into m (replacing what it held). 0, or -1
+ * when out of memory. */
+int tail_marks_take(const tail_t *t, tail_marks_t *m);
+/* 1 when every line handed out before m was taken is confirmed: each source's confirmed position
+ * reached its mark; a source closed since (closed only once everything is confirmed) or
+ * truncated since (its old lines are gone from it) no longer holds the marks back. Else 0. */
+int tail_marks_passed(const tail_t *t, const tail_marks_t *m);
+void tail_marks_fini(tail_marks_t *m);
+
 uint64_t tail_inflight(const tail_t *t);  /* lines handed out, not yet confirmed */
 uint64_t tail_lag_bytes(const tail_t *t); /* bytes in the sources beyond the confirmed positions */
 int tail_nsources(const tail_t *t);       /* sources open now */

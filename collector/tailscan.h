@@ -42,6 +42,8 @@ struct tail {
     tail_watch_t *watches;
     int nwatches;
     int64_t next_scan;   /* monotonic ms of the next scan of the patterns */
+    int64_t scan_wall;   /* wall ms at the start of the last scan of the patterns */
+    int64_t caught_up;   /* tail_caught_up_ms(), -1: not yet */
     int rescan, refresh; /* inotify said: a directory changed / a file was written */
     uint64_t (*bad)[2];  /* (dev, ino) of files that could not be opened: reported once */
     size_t nbad;

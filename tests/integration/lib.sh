@@ -41,12 +41,23 @@
 #   assert_eq ACTUAL EXPECTED MSG       fail unless equal (as strings)
 #   assert_ge ACTUAL MIN MSG            fail unless the integer ACTUAL >= MIN
 #   wait_for TIMEOUT_S CMD...           run CMD every 0.1 s until it succeeds; 1 on timeout
-#   kcat_count TOPIC                    messages stored in TOPIC (sum of high - low watermarks);
-#                                       note that asking about a topic makes the mock create it
-#                                       (with 4 partitions) if it does not exist
-#   kcat_dump TOPIC [FORMAT]            every message of TOPIC, kcat -f FORMAT (default '%s\n';
-#                                       '%k\t%s\n' adds the key); each partition in order, the
-#                                       partitions interleaved
+#   Watermarks: the collector also writes edge watermark messages (key "#wm", common/watermark.h)
+#   into `hits`, one per partition a second. kcat_count, kcat_dump, topic_at_least, hits_at_least
+#   and distinct_at_least count and show HITS ONLY: they leave out every message keyed "#wm", so
+#   "messages in hits" means hit records. kcat_wm_dump shows the watermarks alone;
+#   kcat_produced (a benchmark's count by offsets) includes them.
+#   kcat_count TOPIC                    messages stored in TOPIC, without "#wm" ones: for `hits`
+#                                       the messages are read (keys only), for other topics the
+#                                       sum of high - low watermarks; note that asking about a
+#                                       topic makes the mock create it (with 4 partitions) if it
+#                                       does not exist
+#   kcat_dump TOPIC [FORMAT]            every message of TOPIC but "#wm" ones, kcat -f FORMAT
+#                                       (default '%s\n'; '%k\t%s\n' adds the key; one line per
+#                                       message); each partition in order, partitions interleaved
+#   kcat_wm_dump [FORMAT]               the watermark messages of `hits` only (default
+#                                       '%p\t%o\t%s\n': partition, offset, value)
+#   kcat_produced TOPIC                 messages ever produced to TOPIC (sum of high watermarks,
+#                                       watermark messages included)
 #   kcat_produce TOPIC                  stdin lines `KEY<TAB>VALUE` (or just VALUE) to TOPIC
 #   topic_at_least TOPIC N, hits_at_least N, distinct_at_least N
 #                                       for wait_for: TOPIC holds >= N messages; `hits` does;
@@ -157,22 +168,36 @@ _kcat_watermarks() {
         jq --arg t "$topic" '[.[$t] | to_entries[] | .value | objects | .offset] | add // 0'
 }
 
-# Messages TOPIC holds now: the mock drops a partition's oldest batches beyond ~5 MB, and the
-# low watermark moves with them, so this counts what a reader from the beginning would get.
 # Messages ever produced to TOPIC (sum of high watermarks): unlike kcat_count, not reduced by
 # the mock's ~5 MB-per-partition retention. For benchmarks that produce more than it keeps.
 kcat_produced() {
     _kcat_watermarks "$1" -1
 }
 
+# Messages TOPIC holds now: the mock drops a partition's oldest batches beyond ~5 MB, and the
+# low watermark moves with them, so this counts what a reader from the beginning would get.
+# Watermark messages (key "#wm") are not counted.
 kcat_count() {
-    local hi lo
+    local hi lo keys
+    if [[ "$1" == hits ]]; then # watermarks are among the hits: read the keys, leave them out
+        keys=$(kcat -C -b "$KAFKA_BROKERS" -t hits -o beginning -e -q -f '%k\n') || return 1
+        printf '%s' "$keys" | grep -cvx '#wm' || true
+        return 0
+    fi
     hi=$(_kcat_watermarks "$1" -1) && lo=$(_kcat_watermarks "$1" -2) || return 1
     echo $((hi - lo))
 }
 
+# Each message as KEY<US>FORMATTED (US = \x1f, in no key or JSON value), watermarks dropped, the
+# key cut off again.
 kcat_dump() {
-    kcat -C -b "$KAFKA_BROKERS" -t "$1" -o beginning -e -q -f "${2:-%s\n}"
+    kcat -C -b "$KAFKA_BROKERS" -t "$1" -o beginning -e -q -f $'%k\x1f'"${2:-%s\n}" |
+        { grep -av $'^#wm\x1f' || true; } | cut -d $'\x1f' -f 2-
+}
+
+kcat_wm_dump() {
+    kcat -C -b "$KAFKA_BROKERS" -t hits -o beginning -e -q -f $'%k\x1f'"${1:-%p\t%o\t%s\n}" |
+        { grep -a $'^#wm\x1f' || true; } | cut -d $'\x1f' -f 2-
 }
 
 kcat_produce() {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every line of the real Apache log is accounted for: 10,000 lines in, 10,000 hits out (the one
+# A log older than the window (35 days) is refused line by line as `timestamp`; replayed with
+# --max-age, every line of the real Apache log is accounted for: 10,000 lines in, 10,000 hits out (the one
 # line with a user agent cut off is accepted), bytes to the byte, and the collector's books
 # balance per source. Then a second run with the state dir publishes nothing new.
 source "$(dirname "$0")/lib.sh"
@@ -7,7 +8,15 @@ start_kafka_mock
 
 log=$TEST_DATA/apache_logs
 printf 'www.example.org acme\n' > "$TMP/hosts"
-"$BIN/collector" --once -c "$TMP/hosts" -g "$GEODB" --default-host www.example.org \
+# The log is from May 2015: with the default window (35 days back) every line is refused as
+# `timestamp`, none is published. Replaying an old log is what --max-age is for.
+"$BIN/collector" --once -c "$TMP/hosts" --default-host www.example.org -e edge-old "$log" \
+    2> "$TMP/collector0.log" || { cat "$TMP/collector0.log"; fail "collector --once (default window) failed"; }
+assert_eq "$(kcat_count hits)" 0 "hits of a 2015 log with the default window"
+assert_eq "$(kcat_dump hits.rejected | jq -r .reason | sort | uniq -c | awk '{print $2 "=" $1}')" \
+    "timestamp=$(wc -l < "$log")" "rejects of a 2015 log with the default window"
+rejected_before=$(kcat_count hits.rejected)
+"$BIN/collector" --once -c "$TMP/hosts" -g "$GEODB" --default-host www.example.org --max-age 36500d \
     -e edge-test -s "$TMP/state" "$log" 2> "$TMP/collector.log" || { cat "$TMP/collector.log"; fail "collector --once failed"; }
 
 lines=$(wc -l < "$log")
@@ -23,13 +32,13 @@ assert_eq "$(jq -s 'map(.off) | sort | .[1]' "$TMP/hits")" "$second" "offset of 
 # The first line, exactly: 83.149.9.216 [17/May/2015:10:05:03 +0000] 200 203023.
 jq -c 'select(.off == 0) | [.v, .ts, .customer, .host, .bytes, .status, .edge]' "$TMP/hits" > "$TMP/first"
 assert_eq "$(cat "$TMP/first")" '[1,1431857103000,"acme","www.example.org",203023,200,"edge-test"]' "first record"
-assert_eq "$(kcat_count hits.rejected)" 0 "rejected lines"
+assert_eq "$(kcat_count hits.rejected)" "$rejected_before" "rejected lines (none more)"
 grep -q 'msg="source totals".*lines_read=10000 hits_confirmed=10000 rejected=0 .*balanced=yes' "$TMP/collector.log" \
     || { cat "$TMP/collector.log"; fail "books of the source do not balance"; }
 grep -q 'lines_read=10000 hits_published=10000 hits_confirmed=10000' "$TMP/collector.log" || fail "final metrics"
 
 # Run again: every line is confirmed already, so nothing is published twice.
-"$BIN/collector" --once -c "$TMP/hosts" --default-host www.example.org -e edge-test \
+"$BIN/collector" --once -c "$TMP/hosts" --default-host www.example.org -e edge-test --max-age 36500d \
     -s "$TMP/state" "$log" 2> "$TMP/collector2.log" || fail "second run failed"
 assert_eq "$(kcat_count hits)" "$lines" "hit records after a second run"
 echo "ok: $lines lines, $want_bytes bytes"

@@ -106,6 +106,16 @@ assert_eq "$(cat "$TMP/assert.err")" "FAIL: on purpose: got 'a', expected 'b'" "
 (assert_ge 2 3 x > /dev/null 2>&1) && fail "assert_ge passed on 2 >= 3"
 hits_at_least 1000 || fail "hits_at_least 1000"
 hits_at_least 1001 && fail "hits_at_least 1001"
+# Watermark messages (key "#wm") in `hits` are not hits: the helpers leave them out.
+for p in 0 1 2; do
+    printf '{"v":1,"kind":"watermark","edge":"h","wm_ms":%d}\n' "$p" |
+        kcat -P -b "$KAFKA_BROKERS" -t hits -p "$p" -k '#wm' || fail "produce a watermark"
+done
+assert_eq "$(kcat_wm_dump '%p\n' | sort | tr '\n' ' ')" "0 1 2 " "partitions of the watermarks (kcat_wm_dump)"
+assert_eq "$(kcat_count hits)" 1000 "messages in hits, watermarks left out (kcat_count)"
+assert_eq "$(kcat_dump hits '%k\t%s\n' | sort | cmp -s - "$TMP/got" && echo same)" same \
+    "kcat_dump hits, watermarks left out"
+hits_at_least 1001 && fail "hits_at_least counted watermarks"
 [[ -x "$BIN/loggen" ]] || fail "no $BIN/loggen: build it (make)"
 "$BIN/loggen" --help | grep -qF -- "$LOGGEN_FORMAT" || fail "LOGGEN_FORMAT differs from loggen's format"
 echo "ok: LOGGEN_FORMAT is loggen's"
