@@ -76,7 +76,8 @@ for t in "${tests[@]}"; do
         continue
     fi
     log=$work/$name.log
-    scratch=$work/$name.tmp
+    # Short: PostgreSQL's socket lives under it, and a socket path must fit 107 bytes.
+    scratch=$work/$((passed + failed))
     mkdir -p "$scratch" && chmod 711 "$scratch"
     start=$SECONDS
     TMPDIR=$scratch timeout -k 10 "$TEST_TIMEOUT" bash "$t" > "$log" 2>&1 < /dev/null &
