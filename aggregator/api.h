@@ -44,7 +44,7 @@
 #define API_BURST_FACTOR 2   /* a client may send this many seconds' worth at once */
 #define API_RATE_MAX 1000000 /* a larger rate_per_s is taken as this */
 
-/* The completeness keys of a customer's window (consume.h's consume_status): 0, or -1 when out
+/* The completeness keys of a customer's window (feed.h's feed_status): 0, or -1 when out
  * of memory (the request gets 500). */
 typedef int (*api_status_fn)(void *ctx, const char *customer, int64_t now_ms, int64_t from_ms,
                              int64_t end_ms, wms_status_t *out);

@@ -8,8 +8,8 @@
  * HTTP server answers on its own threads. */
 #include "api.h"
 #include "clock.h"
-#include "ametrics.h"
-#include "consume.h"
+#include "astats.h"
+#include "feed.h"
 #include "kafka.h"
 #include "log.h"
 #include "window.h"
@@ -28,12 +28,12 @@
 
 static volatile sig_atomic_t stop_flag, reload_flag;
 /* The consumer, once created, for /readyz (asked on the HTTP threads). */
-static _Atomic(consume_t *) consumer;
+static _Atomic(feed_t *) consumer;
 
 static int ready(void *ctx) {
     (void)ctx;
-    consume_t *c = atomic_load(&consumer);
-    return c && consume_ready(c);
+    feed_t *c = atomic_load(&consumer);
+    return c && feed_ready(c);
 }
 
 static void on_stop(int sig) {
@@ -58,7 +58,7 @@ static void usage(FILE *f) {
             "Consumes hit records and serves each customer's window of the last minute (by\n"
             "event time, one-second buckets) over HTTP, with a dashboard page.\n\n"
             "  -G, --group GROUP          the Kafka group.id the client names itself with\n"
-            "                             (default " CONSUME_DEFAULT_GROUP "). No group is joined:\n"
+            "                             (default " FEED_DEFAULT_GROUP "). No group is joined:\n"
             "                             every instance reads every partition, so any instance\n"
             "                             answers any customer and a restart is exact in seconds\n"
             "      --instance-id ID       this instance's name: Kafka client.id and the\n"
@@ -111,7 +111,7 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
     long v;
     memset(o, 0, sizeof *o);
     kopts_init(&o->kafka);
-    o->group = CONSUME_DEFAULT_GROUP;
+    o->group = FEED_DEFAULT_GROUP;
     o->listen = DEFAULT_LISTEN;
     o->metrics_interval_s = 10;
     const char *env = getenv("LOG_LEVEL"); /* -v, read after it, wins */
@@ -203,19 +203,19 @@ static void set_instance(opts_t *o) {
         info[k++] = *p == '\n' ? ' ' : *p;
     }
     snprintf(info + k, sizeof info - k, "\"");
-    am_info.labels = info;
-    metric_set(&am_info, 1);
+    astats_info.labels = info;
+    metric_set(&astats_info, 1);
 }
 
 /* /metrics: wmstate's per-edge gauges after the program's metrics. */
 static size_t edge_metrics(void *ctx, char *buf, size_t cap) {
-    return wms_metrics(ctx, clock_wall_ms(), metric_get(&am_catchup_ms), buf, cap, NULL);
+    return wms_metrics(ctx, clock_wall_ms(), metric_get(&astats_catchup_ms), buf, cap, NULL);
 }
 
 static int status(void *ctx, const char *customer, int64_t now_ms, int64_t from_ms, int64_t end_ms,
                   wms_status_t *out) {
-    consume_t *c = atomic_load(&consumer);
-    if (c) return consume_status(c, customer, now_ms, from_ms, end_ms, out);
+    feed_t *c = atomic_load(&consumer);
+    if (c) return feed_status(c, customer, now_ms, from_ms, end_ms, out);
     return wms_status(ctx, -1, now_ms, from_ms, end_ms, out); /* nothing read: catching up */
 }
 
@@ -236,7 +236,7 @@ int main(int argc, char **argv) {
 
     win_t *win = win_new();
     wms_t *wms = wms_new();
-    consume_t *cons = NULL;
+    feed_t *cons = NULL;
     api_t *api = NULL;
     if (!win || !wms) {
         log_error("out of memory", "%s", "");
@@ -247,8 +247,8 @@ int main(int argc, char **argv) {
     api_opts_t ao = {.listen = o.listen,
                      .tokens_path = o.tokens,
                      .win = win,
-                     .metrics = ametrics_all,
-                     .nmetrics = ametrics_count,
+                     .metrics = astats_all,
+                     .nmetrics = astats_count,
                      .ready = ready,
                      .ready_ctx = NULL,
                      .rate_per_s = o.rate_per_s,
@@ -262,16 +262,16 @@ int main(int argc, char **argv) {
         rc = 2;
         goto out;
     }
-    consume_opts_t co = {.kafka = &o.kafka,
-                         .group = o.group,
-                         .instance = o.instance,
-                         .win = win,
-                         .wms = wms,
-                         .metrics_interval_s = o.metrics_interval_s,
-                         .log_metrics = api_metrics,
-                         .nlog_metrics = api_nmetrics,
-                         .stop = &stop_flag};
-    cons = consume_new(&co, err, sizeof err);
+    feed_opts_t co = {.kafka = &o.kafka,
+                      .group = o.group,
+                      .instance = o.instance,
+                      .win = win,
+                      .wms = wms,
+                      .metrics_interval_s = o.metrics_interval_s,
+                      .log_metrics = api_metrics,
+                      .nlog_metrics = api_nmetrics,
+                      .stop = &stop_flag};
+    cons = feed_new(&co, err, sizeof err);
     if (!cons) {
         fprintf(stderr, "aggregator: %s\n", err);
         rc = 2;
@@ -282,11 +282,11 @@ int main(int argc, char **argv) {
              "version=\"%s\" listen=%s port=%u instance=%s group=%s topic=%s brokers=%s",
              AGGREGATOR_VERSION, log_quote(o.listen, q, sizeof q), api_port(api), o.instance,
              o.group, o.kafka.topic, o.kafka.brokers);
-    rc = consume_run(cons, on_tick, api);
+    rc = feed_run(cons, on_tick, api);
     log_info("aggregator stopping", "rc=%d", rc);
 out:
     api_stop(api);      /* no request reads the windows (or asks ready) after this */
-    consume_free(cons);
+    feed_free(cons);
     win_free(win);
     wms_free(wms);
     return rc;

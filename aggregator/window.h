@@ -21,7 +21,7 @@
  * have no hit left in range. About 800 bytes per (customer, country, region) key.
  *
  * Partitions: the hit's message key is its customer, so one customer lives in exactly one
- * partition of `hits` (every instance reads every partition: consume.h). Entries
+ * partition of `hits` (every instance reads every partition: feed.h). Entries
  * are kept per (customer, partition) anyway, and reads merge them, so that a customer seen in
  * two partitions (a producer using another partitioner, partitions added) is still summed
  * exactly and win_drop_partition() still drops exactly what the partition brought.
@@ -116,7 +116,7 @@ win_add_result_t win_add(win_t *w, const hit_t *h, int32_t part, int64_t now_ms)
  * the customer in that range (out is still a valid window: zero totals, a zero series, no
  * countries or regions), or -1 when out of memory (out is empty). Always win_result_free(out).
  *
- * Every instance reads every partition (consume.h), so 1 means that the customer had no hit in
+ * Every instance reads every partition (feed.h), so 1 means that the customer had no hit in
  * the last minute, whichever instance is asked; whether the minute is complete is wmstate.h's
  * answer. win_reader_t stays the seam should a store ever hold only part of the customers. */
 int win_read(win_t *w, const char *customer, int seconds, int64_t now_ms, win_result_t *out);

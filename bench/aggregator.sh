@@ -19,7 +19,7 @@
 #     message, and what that makes of the edges' one watermark per partition per second.
 # Prints logfmt lines beginning with bench=aggregator_*. Figures only: nothing here fails on a
 # timing (only on a wrong count).
-source "$(dirname "$0")/../tests/integration/lib.sh"
+source "$(dirname "$0")/../tests/integration/lib/lib.sh"
 HITS=${HITS:-1000000}
 RATE=${RATE:-100000}
 DURATION=${SECONDS_FRESH:-20}

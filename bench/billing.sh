@@ -7,8 +7,8 @@
 # Knobs: HITS; BILLING_ARGS (more options for billing run, e.g. "-X queued.min.messages=100000");
 # METRICS_INTERVAL (log a metrics line every N s); PERF (a command prefix, e.g.
 # "perf record -g -o /tmp/billing.perf --").
-source "$(dirname "$0")/../tests/integration/lib.sh"
-source "$(dirname "$0")/../tests/integration/billing_lib.sh"
+source "$(dirname "$0")/../tests/integration/lib/lib.sh"
+source "$(dirname "$0")/../tests/integration/lib/billing_lib.sh"
 HITS=${HITS:-1000000}
 
 billing_setup

@@ -2,7 +2,7 @@
 # Collector benchmark: 1,000,000 real lines (data/apache_logs x 100) with --once into kafka-mock,
 # and beside it, in the same run, syslog-ng doing the same job (parse, geoip2, kafka-c with lz4)
 # on the same file and broker. Prints lines/s, CPU-seconds (user+sys) and peak memory of each.
-source "$(dirname "$0")/../tests/integration/lib.sh"
+source "$(dirname "$0")/../tests/integration/lib/lib.sh"
 REPEAT=${REPEAT:-100}
 
 start_kafka_mock

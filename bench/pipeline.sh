@@ -4,7 +4,7 @@
 # whether the collector kept up with loggen, billing's lag at the end, dashboard freshness
 # p50/p99 (a probe line appended to the log every 200 ms, timed until the aggregator's API shows
 # it), CPU-seconds per component and peak memory per process. Then the highest rate that held.
-source "$(dirname "$0")/../tests/integration/lib.sh"
+source "$(dirname "$0")/../tests/integration/lib/lib.sh"
 RATES=${RATES:-"25000 50000 100000 200000 300000"}
 STEP=${STEP:-20}
 

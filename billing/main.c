@@ -1,7 +1,7 @@
 /* billing: byte totals in PostgreSQL, exactly once, and monthly invoices.
  *
  *   billing migrate   schema/NNN_name.sql -> PostgreSQL, each once, in order (migrate.c)
- *   billing run       Kafka `hits` -> consume -> rollup -> store: usage_hourly (consume.c)
+ *   billing run       Kafka `hits` -> consume -> rollup -> store: usage_hourly (meter.c)
  *   billing hosts     customer_hosts -> the collector's host map (hosts.c)
  *   billing invoice   usage_hourly + plans -> invoices (invoice.c)
  *   billing status    edges' watermarks, edge months, rejects -> how far billing is (status.c)
@@ -9,7 +9,7 @@
  *
  * main only reads options, wires the stages and runs them. */
 #include "bstats.h"
-#include "consume.h"
+#include "meter.h"
 #include "hosts.h"
 #include "invoice.h"
 #include "kafka.h"
@@ -233,7 +233,7 @@ static void run_usage(void) {
            "UTC hour and country, written with the Kafka offsets in one transaction.\n\n" KOPTS_HELP
            "  -G, --group GROUP        names the stored offsets and the members sharing the\n"
            "                           partitions (locks in PostgreSQL, not a Kafka group)\n"
-           "                           (default " CONSUME_DEFAULT_GROUP ")\n"
+           "                           (default " METER_DEFAULT_GROUP ")\n"
            "      --once               take every partition no live member holds, consume each up\n"
            "                           to its end as it was when taken, write, exit\n"
            "      --instance-id ID     this member's name in PostgreSQL (application_name;\n"
@@ -246,7 +246,7 @@ static void run_usage(void) {
            "      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
            "      --metrics-interval N seconds between metrics log lines (default 10, 0 = only "
            "at exit)\n" COMMON_HELP,
-           CONSUME_DEFAULT_FLUSH_MS, CONSUME_DEFAULT_FLUSH_ROWS);
+           METER_DEFAULT_FLUSH_MS, METER_DEFAULT_FLUSH_ROWS);
 }
 
 enum {
@@ -260,7 +260,7 @@ enum {
     OPT_INSTANCE
 };
 
-static int parse_run(int argc, char **argv, consume_opts_t *o, kopts_t *k, const char **metrics) {
+static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const char **metrics) {
     static const struct option lo[] = {KOPTS_LONGOPTS,
                                        {"group", 1, 0, 'G'},
                                        {"once", 0, 0, OPT_ONCE},
@@ -341,17 +341,17 @@ static int parse_run(int argc, char **argv, consume_opts_t *o, kopts_t *k, const
 
 static int cmd_run(int argc, char **argv) {
     static kopts_t k;
-    consume_opts_t o = {&k,
-                        CONSUME_DEFAULT_GROUP,
-                        NULL,
-                        STORE_WRITER_ROLE,
-                        0,
-                        CONSUME_DEFAULT_FLUSH_MS,
-                        CONSUME_DEFAULT_FLUSH_ROWS,
-                        10,
-                        &stop_flag,
-                        NULL,
-                        NULL};
+    meter_opts_t o = {&k,
+                      METER_DEFAULT_GROUP,
+                      NULL,
+                      STORE_WRITER_ROLE,
+                      0,
+                      METER_DEFAULT_FLUSH_MS,
+                      METER_DEFAULT_FLUSH_ROWS,
+                      10,
+                      &stop_flag,
+                      NULL,
+                      NULL};
     const char *metrics = NULL;
     char err[1024], host[200], instance[64];
     kopts_init(&k);
@@ -376,15 +376,15 @@ static int cmd_run(int argc, char **argv) {
     metric_t *const *ms = bstats_all(&nm);
     mhttp_t *http = NULL;
     if (metrics && !(http = mhttp_start(metrics, ms, nm, err, sizeof err))) return bad("run", err);
-    consume_t *c = consume_new(&o, err, sizeof err);
+    meter_t *c = meter_new(&o, err, sizeof err);
     if (!c) {
         mhttp_stop(http);
         return bad("run", err);
     }
     log_info("billing run started", "brokers=%s topic=%s group=%s instance=%s once=%d flush_ms=%d",
              k.brokers, k.topic, o.group, o.instance, o.once, o.flush_ms);
-    rc = consume_run(c);
-    consume_free(c);
+    rc = meter_run(c);
+    meter_free(c);
     mhttp_stop(http);
     if (rc == 1) log_error("billing run failed", "once=%d", o.once);
     return rc;

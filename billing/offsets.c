@@ -1,7 +1,7 @@
 /* offsets.c: `billing offsets` and `billing offsets reset` (see offsets.h). */
 #include "offsets.h"
 
-#include "consume.h"
+#include "meter.h"
 #include "kassign.h"
 #include "log.h"
 #include "owner.h"
@@ -49,7 +49,7 @@ static void usage(void) {
         "reset), then the live members. `reset` moves stored offsets after a person decided;\n"
         "each reset is kept in billing_offset_resets. Replay marks stay as they are (they\n"
         "name log lines, not Kafka offsets): hits read again are not billed twice.\n\n" KOPTS_HELP
-        "  -G, --group GROUP        the offsets' group (default " CONSUME_DEFAULT_GROUP ")\n"
+        "  -G, --group GROUP        the offsets' group (default " METER_DEFAULT_GROUP ")\n"
         "      --partition N        reset: this partition\n"
         "      --all                reset: every partition of the topic\n"
         "      --to WHERE           reset: earliest (Kafka's first offset), latest (its end),\n"
@@ -362,7 +362,7 @@ out:
 }
 
 int offsets_main(int argc, char **argv) {
-    opts_t o = {.group = CONSUME_DEFAULT_GROUP};
+    opts_t o = {.group = METER_DEFAULT_GROUP};
     char err[1024], qq[1100];
     prow_t *rows = NULL;
     PGconn *c = NULL;

@@ -127,7 +127,7 @@ int owner_connect(owner_t *o, int member, int *config, char *err, size_t errlen)
     PQclear(res);
     /* A member that hangs (SIGSTOP, a stalled loop) must not keep its partitions for ever: the
      * server ends a session idle this long, and its locks with it. A live member looks every
-     * OWN_LOOK_MS (billing/consume_int.h), far more often. PostgreSQL 14 and later; older servers
+     * OWN_LOOK_MS (billing/meter_int.h), far more often. PostgreSQL 14 and later; older servers
      * ignore it here (a hung member then holds its partitions until it is killed). */
     PQclear(PQexec(o->conn,
                    "SELECT set_config('idle_session_timeout', '" OWNER_IDLE_TIMEOUT "', false)"));

@@ -25,8 +25,8 @@ mkdir -p run
 export TMPDIR="$ROOT/run"   # the harness makes its scratch dir here: the project's ignored folder
 export KEEP_TMP=1        # keep the demo's logs and state for a look afterwards
 # The test harness starts and stops kafka-mock and PostgreSQL; the demo uses the same code.
-# shellcheck source=../tests/integration/lib.sh
-source "$ROOT/tests/integration/lib.sh"
+# shellcheck source=../tests/integration/lib/lib.sh
+source "$ROOT/tests/integration/lib/lib.sh"
 RUN=$TMP
 say() { printf '\033[1m%s\033[0m\n' "$*"; }
 

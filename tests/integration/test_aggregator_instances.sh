@@ -3,7 +3,7 @@
 # splits them), so each answers every customer, and each answer equals the truth exactly. Then
 # one is killed with -9 while the other keeps answering exactly, and its successor is exact
 # again within 10 s of its start.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 TOKEN=demo-operator-token
 declare -A PORT PID
@@ -36,7 +36,7 @@ answers() { # NAME -> "CUSTOMER [hits,bytes]" lines, as the instance answers the
 }
 exact() { [[ "$(answers "$1" 2> /dev/null)" == "$(truth)" ]]; }
 stream() { # N SEED
-    python3 "$ROOT/tests/integration/aggregator_hits.py" --hits "$1" --customers 30 --seed "$2" \
+    python3 "$ROOT/tests/integration/lib/aggregator_hits.py" --hits "$1" --customers 30 --seed "$2" \
         --spread-ms 3000 --truth "$TMP/truth.$2.json" > "$TMP/stream.$2.tsv"
     kcat_produce hits < "$TMP/stream.$2.tsv" || fail "kcat produce"
 }

@@ -3,7 +3,7 @@
 # with default options. Within 10 s of its start its windows equal the truth exactly; while it
 # reads the last minute back it says so (every window "catching_up": true, /readyz 503), and no
 # window that says "catching_up": false holds less than the hits Kafka had before the kill.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 TOKEN=demo-operator-token
 port=$((20000 + RANDOM % 20000))
@@ -29,7 +29,7 @@ answers() { # "CUSTOMER [hits,bytes]" lines, as the aggregator answers them (one
 }
 exact() { [[ "$(answers 2> /dev/null)" == "$(truth)" ]]; }
 stream() { # N SEED SPREAD_MS: produce, then mark the stream as in Kafka
-    python3 "$ROOT/tests/integration/aggregator_hits.py" --hits "$1" --customers 20 --seed "$2" \
+    python3 "$ROOT/tests/integration/lib/aggregator_hits.py" --hits "$1" --customers 20 --seed "$2" \
         --spread-ms "$3" --truth "$TMP/truth.$2.json" > "$TMP/stream.$2.tsv"
     kcat -P -b "$KAFKA_BROKERS" -t hits -K $'\t' -z lz4 < "$TMP/stream.$2.tsv" && touch "$TMP/done.$2"
 }

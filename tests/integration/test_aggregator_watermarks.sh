@@ -5,7 +5,7 @@
 # appears in edges_behind within 10 s with its last watermark, complete_to_ms stops advancing
 # for the customers of every partition while the other edge keeps reporting, /metrics shows it
 # (a valid Prometheus text), and the watermark messages are never counted as hits.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 TOKEN=demo-operator-token
 port=$((20000 + RANDOM % 20000))
@@ -52,7 +52,7 @@ track_pid $!
 edge_writer edge-b &
 track_pid $!
 
-python3 "$ROOT/tests/integration/aggregator_hits.py" --hits 5000 --customers 10 --seed 3 \
+python3 "$ROOT/tests/integration/lib/aggregator_hits.py" --hits 5000 --customers 10 --seed 3 \
     --spread-ms 3000 --truth "$TMP/truth.json" > "$TMP/stream.tsv"
 kcat_produce hits < "$TMP/stream.tsv" || fail "kcat produce"
 all_whole() {

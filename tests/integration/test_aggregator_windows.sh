@@ -3,7 +3,7 @@
 # aggregator. Each customer's window equals the truth exactly (totals, countries, regions, the
 # series), late and future hits and bad records are counted and kept out, and after a restart
 # (SIGTERM, then kill -9) the same windows are whole again within seconds, with no state store.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 TOKEN=demo-operator-token
 
@@ -36,7 +36,7 @@ start_aggregator
 wait_for 30 ready || { tail "$TMP/aggregator.log"; fail "aggregator not ready (empty topic)"; }
 echo "ok: ready on an empty topic"
 
-python3 "$ROOT/tests/integration/aggregator_hits.py" --hits 20000 --customers 10 --seed 7 \
+python3 "$ROOT/tests/integration/lib/aggregator_hits.py" --hits 20000 --customers 10 --seed 7 \
     --spread-ms 4000 --late 3 --future 2 --bad --truth "$TMP/truth.json" > "$TMP/stream.tsv"
 kcat_produce hits < "$TMP/stream.tsv" || fail "kcat produce"
 produced_at=$SECONDS

@@ -3,7 +3,7 @@
 # members are started and killed with -9 again and again (two at a time at moments, some killed
 # before they ever took a partition), then one `billing run --once` finishes: usage_hourly equals
 # loggen's truth exactly. Every member runs with default options.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 N=${CHAOS_LINES:-1000000}
 ROUNDS=${CHAOS_ROUNDS:-14}
 start_kafka_mock

@@ -4,8 +4,8 @@
 # (it landed) and the COMMIT itself of another (it did not). billing reconnects, reads the
 # stored offsets, and decides per partition: landed -> its sums are dropped from memory (written
 # already); not landed -> written again. usage_hourly ends exact: never twice, never lost.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 
 gen_stream "$TMP/s.tsv" "$TMP/t.json" --hits 40000 --seed 66 --replays 10 --bad 1
@@ -21,7 +21,7 @@ producer=$!
 track_pid $producer
 
 mkdir -p "$TMP/proxy"
-python3 "$ROOT/tests/integration/pg_commit_proxy.py" "$TMP/proxy" "$PGHOST/.s.PGSQL.5432" \
+python3 "$ROOT/tests/integration/lib/pg_commit_proxy.py" "$TMP/proxy" "$PGHOST/.s.PGSQL.5432" \
     "4:reply,9:request" > "$TMP/proxy.log" 2>&1 &
 track_pid $!
 wait_for 10 test -S "$TMP/proxy/.s.PGSQL.5432" || fail "the proxy did not start"

@@ -2,8 +2,8 @@
 # A member whose database does not exist is misconfigured: `billing run` (and --once) exits 2
 # at once with one error line naming the database, and holds no partition meanwhile: a second,
 # healthy member bills every hit.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 gen_stream "$TMP/s.tsv" "$TMP/t.json" --hits 400 --seed 91
 produce "$TMP/s.tsv"

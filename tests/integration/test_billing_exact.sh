@@ -6,8 +6,8 @@
 # from `customers` (billed all the same). Then the tail of the stream sent again plus a second
 # stream: the replays are recognised from the marks stored by the first run.
 PG_TIMEZONE=Asia/Kolkata
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 pg_psql -f "$ROOT/tools/demo-customers.sql" > /dev/null
 

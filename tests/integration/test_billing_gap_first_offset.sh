@@ -3,8 +3,8 @@
 # removed hits nobody billed): `billing run --once` exits 1 naming the partition, writes
 # nothing; after `billing offsets reset --partition P --to earliest --reason ...` the hits
 # still in Kafka are billed exactly once. Partitions that start at 0 need no reset.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 
 gen_stream "$TMP/big.tsv" "$TMP/big.json" --hits 60000 --seed 81 --src-tag big --replays 0 --bad 0

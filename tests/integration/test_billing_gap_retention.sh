@@ -3,8 +3,8 @@
 # batches): `billing run --once` exits 1 with one line naming the partition, its stored offset
 # and Kafka's range, and writes nothing. After `billing offsets reset --partition P --to
 # earliest --reason ...`, every hit still in Kafka is billed exactly once.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 
 gen_stream "$TMP/a.tsv" "$TMP/a.json" --hits 4000 --seed 71 --src-tag a

@@ -4,8 +4,8 @@
 # offset and Kafka's range, and writes nothing. `billing offsets` shows the gaps. After
 # `billing offsets reset --all --to earliest --reason ...` the new hits are billed exactly once,
 # and each reset is in billing_offset_resets.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 
 gen_stream "$TMP/a.tsv" "$TMP/a.json" --hits 8000 --seed 61 --src-tag a

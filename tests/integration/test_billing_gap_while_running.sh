@@ -3,8 +3,8 @@
 # arrive in one partition): Kafka can no longer serve its next offset. billing exits 1 with one
 # line naming the partition, its offset and Kafka's range, instead of jumping ahead silently;
 # the hits it had read before are billed exactly, nothing of the lost stretch is written.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 gen_stream "$TMP/a.tsv" "$TMP/a.json" --hits 4000 --seed 31 --src-tag a
 produce "$TMP/a.tsv"

@@ -6,7 +6,7 @@
 # stale draft deleted when its usage can no longer be priced, and a finalized invoice printed
 # the same after its usage changed (which is reported). Bad --month values exit 2.
 PG_TIMEZONE=America/New_York
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 start_pg
 "$BIN/billing" migrate > "$TMP/migrate.log" 2>&1 || { cat "$TMP/migrate.log"; fail "billing migrate"; }
 

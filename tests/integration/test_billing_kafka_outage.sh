@@ -2,8 +2,8 @@
 # Kafka goes away (every broker refuses connections, messages kept) while billing run consumes a
 # stream, then comes back: billing waits, resumes, and usage_hourly is exact. The
 # metrics are served on /metrics in Prometheus text format all along.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 
 gen_stream "$TMP/s1.tsv" "$TMP/t1.json" --hits 20000 --seed 55 --replays 10 --bad 1

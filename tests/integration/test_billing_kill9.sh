@@ -5,8 +5,8 @@
 # restarted member, with default options, commits new usage within 10 s of its start: the dead
 # member's partitions are free as soon as its PostgreSQL session ends (advisory locks), there is
 # no Kafka session to wait out.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 KILLS=${KILLS:-6}
 RESUME_MAX_MS=10000
 billing_setup

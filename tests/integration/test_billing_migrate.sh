@@ -4,7 +4,7 @@
 # codes, dangling references, changes to final invoices) and accepts usage of an unknown customer.
 # The roles: billing_reader reads only, billing_writer writes usage but not customers. billing
 # hosts prints the host map. Usage errors exit 2 with one line naming the fault.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 start_pg
 
 # ---- command line ----------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 # `billing run --once` beside a live member: it leaves the member's partitions to it and exits 0
 # at once (no waiting for a group); once the member is killed with -9, the next --once takes
 # every partition at once, and usage is exact.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 gen_stream "$TMP/s.tsv" "$TMP/t.json" --hits 6000 --seed 17
 "$BIN/billing" run 2> "$TMP/member.log" &

@@ -4,8 +4,8 @@
 # into the same key: billing goes on and the sum is exact (numeric). And a row PostgreSQL refuses
 # for any other reason (here a constraint added by hand refusing one customer) is held back in
 # billing_usage_held with its error, while every other customer is billed and the offsets move on.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 pg_psql -f "$ROOT/tools/demo-customers.sql" > /dev/null
 

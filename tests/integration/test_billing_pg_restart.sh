@@ -2,8 +2,8 @@
 # PostgreSQL restarted (clean shutdown) and crashed (immediate stop, recovery on start) while
 # billing run consumes a stream and writes every 50 ms: billing pauses, retries with backoff,
 # resumes, and usage_hourly is exact. Each outage is logged once, not once per retry.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 
 gen_stream "$TMP/s.tsv" "$TMP/t.json" --hits 60000 --seed 33 --replays 20 --bad 1

@@ -5,8 +5,8 @@
 # writes. Thawed, the first still holds those sums and
 # tries to write them: the offsets' compare-and-set refuses (their stored offsets moved), it
 # drops them and goes on. At the end usage_hourly is exact: nothing written twice or lost.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 
 gen_stream "$TMP/s.tsv" "$TMP/t.json" --hits 60000 --seed 44 --replays 20 --bad 1

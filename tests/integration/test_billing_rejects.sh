@@ -3,8 +3,8 @@
 # become exactly one billing_rejects row with the decoder's or hit_validate's reason, and the
 # valid records around them are billed exactly. Watermark messages are neither hits nor rejects.
 # A replay of the whole topic (stored offsets moved back) adds no reject and no usage twice.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 pg_psql -f "$ROOT/tools/demo-customers.sql" > /dev/null
 

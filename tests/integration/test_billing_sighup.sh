@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SIGHUP does not stop `billing run` (collector and aggregator reload on it; billing has nothing
 # to reload and says so), and it goes on billing.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 "$BIN/billing" run 2> "$TMP/run.log" &
 pid=$!

@@ -8,8 +8,8 @@
 #     they are billed past it or retired (`billing edges retire`); drafts print, marked;
 #   - this month (not ended plus the grace) is never complete: --finalize refused, and
 #     --force-incomplete --reason TEXT finalizes it anyway, the reason kept and printed.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/billing_lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
+source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
 pg_psql -f "$ROOT/tools/demo-customers.sql" > /dev/null
 

@@ -3,7 +3,7 @@
 # and the aggregator several times each at random moments, and restart PostgreSQL once. Then:
 # usage_hourly equals the truth exactly, and the aggregator's window is whole again after its
 # last restart.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 N=${CHAOS_LINES:-120000}
 start_kafka_mock
 start_pg

@@ -3,7 +3,7 @@
 # --max-age, every line of the real Apache log is accounted for: 10,000 lines in, 10,000 hits out (the one
 # line with a user agent cut off is accepted), bytes to the byte, and the collector's books
 # balance per source. Then a second run with the state dir publishes nothing new.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 
 log=$TEST_DATA/apache_logs

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kill -9 mid-run, several times, then restart: every line is published at least once, and a
 # line sent again carries the same (src, off) and the same record.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 
 mkdir -p "$TMP/logs"

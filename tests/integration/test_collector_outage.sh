@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kafka unreachable for a while: the collector pauses (bounded memory), says so in its log,
 # keeps retrying, and once the broker is back every line arrives: nothing lost.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 
 mkdir -p "$TMP/logs"

@@ -3,7 +3,7 @@
 # goes on: among them absurd times (year 3000, 1970: reason timestamp, by the --max-age and
 # --max-ahead window around the collector's clock) and bytes above 10^13 (reason bytes);
 # bad options and files exit 2 naming the culprit.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 
 fmt='$remote_addr - $remote_user [$time_local] "$request" $status $bytes_sent "$http_referer" "$http_user_agent" $host'

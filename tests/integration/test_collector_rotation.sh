@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Following: rename rotation (several, while lines are being written) and copytruncate lose
 # no line and double none; every file gets its own src.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 
 mkdir -p "$TMP/logs"

@@ -9,7 +9,7 @@
 #  - while Kafka is down the watermark does not pass the lines Kafka has not confirmed, and
 #    after the outage every line precedes the watermarks that cover it;
 #  - a line dated before the published watermark (late) is still published, and counted.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 
 fmt='$remote_addr - $remote_user [$time_local] "$request" $status $bytes_sent "$http_referer" "$http_user_agent" $host'

@@ -5,7 +5,7 @@
 # within 10 s it appears in edges_behind with its last watermark (window and /metrics), and
 # complete_to_ms stops advancing, while the other edge's hits keep arriving. Thawed (SIGCONT), it
 # leaves edges_behind and complete_to_ms moves on.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 
 "$BIN/loggen" --print-hosts > "$TMP/hosts"

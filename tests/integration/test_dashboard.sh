@@ -5,7 +5,7 @@
 # the old ones; at start it is exit 2 naming FILE:LINE); and the dashboard page, loaded in headless
 # Chromium with the token in the URL fragment, shows those numbers. Screenshots (desktop and
 # phone width) and the rendered DOM go to build/test-output/dashboard/ ($TEST_OUTPUT to change).
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 command -v chromium > /dev/null || fail "no chromium: apt-get install chromium (Debian package)"
 OUT=${TEST_OUTPUT:-$ROOT/build/test-output}/dashboard
 mkdir -p "$OUT"

@@ -2,7 +2,7 @@
 # End to end: loggen writes N lines with known totals -> collector -> kafka-mock -> aggregator
 # and billing. The windows equal the truth for the last minute, usage_hourly equals the truth,
 # and an invoice equals the amount computed here, independently, from the truth and the plan.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 start_pg
 N=${E2E_LINES:-20000}
@@ -55,7 +55,7 @@ check_invoice() { # customer plan minimum per10k decimals
   got=$(awk -F, '$5 == "TOTAL" {print $9}' "$TMP/$1.csv")
   pg_psql -c "select coalesce(json_agg(z), '[]') from plan_zones z where plan_id = '$2'" > "$TMP/zones.json"
   pg_psql -c "select coalesce(json_agg(t), '[]') from plan_tiers t where plan_id = '$2'" > "$TMP/tiers.json"
-  want=$(python3 "$ROOT/tests/integration/invoice_oracle.py" "$TMP/truth.json" "$1" "$month" \
+  want=$(python3 "$ROOT/tests/integration/lib/invoice_oracle.py" "$TMP/truth.json" "$1" "$month" \
       "$TMP/zones.json" "$TMP/tiers.json" "$3" "$4" "$5")
   assert_eq "$got" "$want" "$1's invoice total"
 }

@@ -3,7 +3,7 @@
 # messages and their partitions, shares partitions between consumer-group members and survives
 # a broker outage; the throwaway PostgreSQL keeps committed rows across a restart and a crash;
 # and lib.sh's cleanup leaves no process and no file behind, however a test ends.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/lib.sh"
 
 # ---- kafka-mock: command line -----------------------------------------------------------------
 assert_eq "$("$BIN/kafka-mock" --version)" "kafka-mock 0.1.0" "kafka-mock --version"
@@ -144,7 +144,7 @@ if pg_psql -c 'SELECT * FROM no_such_table' > /dev/null 2>&1; then fail "pg_psql
 chmod 711 "$TMP"
 mkdir -m 711 "$TMP/children"
 cat > "$TMP/child.sh" <<'EOF'
-source "$ROOT/tests/integration/lib.sh"
+source "$ROOT/tests/integration/lib/lib.sh"
 start_kafka_mock
 start_pg
 sleep 1000 &

@@ -464,7 +464,7 @@ START_TEST(test_metrics_healthz_readyz) {
 }
 END_TEST
 
-/* Every customer on partition 0 of a real wmstate, as consume_status would answer. */
+/* Every customer on partition 0 of a real wmstate, as feed_status would answer. */
 static int status_p0(void *ctx, const char *customer, int64_t now_ms, int64_t from_ms,
                      int64_t end_ms, wms_status_t *out) {
     (void)customer;

@@ -1,9 +1,8 @@
 /* Unit tests of billing's in-memory state: rollup.c (sums per partition, customer, UTC hour,
- * country), marks.c (replay marks), consume_check (what is refused before summing), and the
- * array literals store.c sends PostgreSQL. */
+ * country), marks.c (replay marks), what is refused before summing (bstats.c's reasons,
+ * hit_validate with the consumer's window), and the array literals store.c sends PostgreSQL. */
 #include "../../../billing/bstats.h"
 #include "../../../common/hitcheck.h"
-#include "../../../billing/consume.h"
 #include "../../../billing/marks.h"
 #include "../../../billing/rollup.h"
 #include "../../../billing/store.h"
@@ -377,7 +376,7 @@ START_TEST(test_entries_keep_their_address_while_the_table_grows) {
 }
 END_TEST
 
-/* ---- what billing refuses before summing (consume_check) ------------------------------------ */
+/* ---- what billing refuses before summing (bstats.c, hit_validate) ---------------------------- */
 
 static hit_t good_hit(void) {
     hit_t h = {0};

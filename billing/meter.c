@@ -1,4 +1,4 @@
-#include "consume_int.h"
+#include "meter_int.h"
 
 #include "clock.h"
 #include "log.h"
@@ -11,12 +11,12 @@
 
 /* ---- rejects -------------------------------------------------------------------------------- */
 
-/* A reject is logged for every reason, at most CONSUME_REJECT_LOG_PER_MIN lines per reason and
+/* A reject is logged for every reason, at most METER_REJECT_LOG_PER_MIN lines per reason and
  * minute; the rest are counted and said in one line when the minute ends (a flood of one bad
  * producer must not drown the log, and a rare reason is never hidden behind a frequent one). */
 /* Ends the reject log's minute when it is over (or at exit: force): one line per reason with
  * the rejects not logged in it. */
-static void reject_log_roll(consume_t *c, int force) {
+static void reject_log_roll(meter_t *c, int force) {
     int64_t now = clock_wall_ms();
     if (!force && now - c->rej_window_start < 60000) return;
     for (int r = 0; r < BREJ_COUNT; r++) {
@@ -29,10 +29,10 @@ static void reject_log_roll(consume_t *c, int force) {
     c->rej_window_start = now;
 }
 
-static void log_reject(consume_t *c, const rd_kafka_message_t *m, int reason, const char *why) {
+static void log_reject(meter_t *c, const rd_kafka_message_t *m, int reason, const char *why) {
     char q[512];
     reject_log_roll(c, 0);
-    if (c->rej_logged[reason] >= CONSUME_REJECT_LOG_PER_MIN) {
+    if (c->rej_logged[reason] >= METER_REJECT_LOG_PER_MIN) {
         c->rej_unlogged[reason]++;
         return;
     }
@@ -42,7 +42,7 @@ static void log_reject(consume_t *c, const rd_kafka_message_t *m, int reason, co
              bstats_reason_name(reason), m->partition, m->offset, log_quote(why, q, sizeof q));
 }
 
-static void reject(consume_t *c, item_t *it, int reason, const char *why) {
+static void reject(meter_t *c, item_t *it, int reason, const char *why) {
     it->kind = ITEM_REJECT;
     it->reason = reason;
     log_reject(c, it->msg, reason, why);
@@ -55,7 +55,7 @@ static int64_t kafka_ts(const rd_kafka_message_t *m) {
 }
 
 /* A watermark message: valid -> ITEM_WM (applied in order in the second pass), else a reject. */
-static void classify_wm(consume_t *c, item_t *it) {
+static void classify_wm(meter_t *c, item_t *it) {
     const rd_kafka_message_t *m = it->msg;
     wm_t w;
     char err[256];
@@ -67,7 +67,7 @@ static void classify_wm(consume_t *c, item_t *it) {
 
 /* The side tables of a flush, from the rollup as it is now (store_set_side). */
 static int side_fill(void *ctx, store_side_t *b) {
-    consume_t *c = ctx;
+    meter_t *c = ctx;
     size_t em = rollup_edge_months(c->rollup) + 1, wm = rollup_watermarks(c->rollup) + 1,
            rej = rollup_rejects(c->rollup) + 1;
     if (em > c->side_em_cap) {
@@ -101,9 +101,9 @@ static int side_fill(void *ctx, store_side_t *b) {
  * after a failure. Never blocks the loop for long, never stops billing. */
 #define TOPIC_CHECK_MS (5 * 60 * 1000)
 #define TOPIC_RETRY_MS (30 * 1000)
-static void topic_check(consume_t *c) {
+static void topic_check(meter_t *c) {
     char err[512], q[600];
-    int32_t n = c->own_parts; /* kept current from Kafka's metadata by consume_own.c */
+    int32_t n = c->own_parts; /* kept current from Kafka's metadata by meter_own.c */
     c->next_topic_check = clock_mono_ms() + TOPIC_RETRY_MS;
     if (n <= 0) return;
     int rc = n == c->topic_parts ? STORE_OK : store_topic_partitions(c->store, n, err, sizeof err);
@@ -117,7 +117,7 @@ static void topic_check(consume_t *c) {
 }
 
 /* After a committed flush: usage rows PostgreSQL refused were kept in billing_usage_held. */
-static void note_held(consume_t *c) {
+static void note_held(meter_t *c) {
     size_t n = store_take_held(c->store);
     if (!n) return;
     metric_add(&bstats_held, (int64_t)n);
@@ -127,8 +127,8 @@ static void note_held(consume_t *c) {
 
 /* ---- set-up ---------------------------------------------------------------------------------- */
 
-consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
-    consume_t *c = calloc(1, sizeof *c);
+meter_t *meter_new(const meter_opts_t *o, char *err, size_t errlen) {
+    meter_t *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -145,7 +145,7 @@ consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
     }
     store_set_side(c->store, side_fill, c);
     /* A stored offset out of range (retention passed it, the topic made anew) is an error, never
-     * a silent jump (auto.offset.reset=error: consume_own.c stops on it). Partition EOF events
+     * a silent jump (auto.offset.reset=error: meter_own.c stops on it). Partition EOF events
      * tell --once where each partition ends. queued.min.messages: librdkafka 2.0.2 compares it
      * with the one consumer queue of all partitions, and pauses fetching for a second when it is
      * exceeded, which happens during every flush at the default (100000): measured 190k hits/s
@@ -163,11 +163,11 @@ consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
     }
     return c;
 fail:
-    consume_free(c);
+    meter_free(c);
     return NULL;
 }
 
-void consume_free(consume_t *c) {
+void meter_free(meter_t *c) {
     if (!c) return;
     kassign_free(c->kc);
     owner_free(c->owner); /* closing its session frees every lock it held */
@@ -192,7 +192,7 @@ void consume_free(consume_t *c) {
 
 /* ---- one batch ------------------------------------------------------------------------------- */
 
-static int queue_pending(consume_t *c, mark_t *e) {
+static int queue_pending(meter_t *c, mark_t *e) {
     if (c->npending == c->pending_cap) {
         size_t cap = c->pending_cap ? c->pending_cap * 2 : 64;
         mark_t **p = realloc(c->pending, cap * sizeof *p);
@@ -211,7 +211,7 @@ static int queue_pending(consume_t *c, mark_t *e) {
 
 /* First pass over one message: decode and check it, find its replay mark. 0, or -1 when out
  * of memory. */
-static int classify(consume_t *c, item_t *it, size_t *scratch_used) {
+static int classify(meter_t *c, item_t *it, size_t *scratch_used) {
     rd_kafka_message_t *m = it->msg;
     char err[256];
     it->kind = ITEM_SKIP;
@@ -219,10 +219,10 @@ static int classify(consume_t *c, item_t *it, size_t *scratch_used) {
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
             it->kind = ITEM_EOF;
         else
-            consume_kafka_error(c, m);
+            meter_kafka_error(c, m);
         return 0;
     }
-    const part_t *p = consume_part(c, m->partition);
+    const part_t *p = meter_part(c, m->partition);
     if (!p || !p->owned) return 0; /* fetched before a revocation */
     if (wm_key_is(m->key, m->key_len)) {
         classify_wm(c, it);
@@ -254,7 +254,7 @@ static int classify(consume_t *c, item_t *it, size_t *scratch_used) {
 }
 
 /* The stored marks of every source first seen in this batch: one query. */
-static int load_pending(consume_t *c) {
+static int load_pending(meter_t *c) {
     char err[1024];
     for (size_t i = 0; i < c->npending; i++) {
         const mark_t *e = c->pending[i];
@@ -263,9 +263,9 @@ static int load_pending(consume_t *c) {
     for (;;) {
         int rc = store_read_marks(c->store, c->pkeys, c->npending, c->pvals, err, sizeof err);
         if (rc == STORE_OK) break;
-        if (consume_db_wait(c, rc, err) < 0) return -1;
+        if (meter_db_wait(c, rc, err) < 0) return -1;
     }
-    consume_db_up(c);
+    meter_db_up(c);
     for (size_t i = 0; i < c->npending; i++)
         marks_loaded(c->pending[i], c->pvals[i]);
     metric_set(&bstats_marks, (int64_t)marks_count(c->marks));
@@ -279,7 +279,7 @@ typedef struct tally {
 
 /* A record in its partition's order: a watermark is kept, a reject is held for billing_rejects,
  * a hit is summed unless it is a replay. 0, or -1 when out of memory. */
-static int apply_record(consume_t *c, const item_t *it, tally_t *t) {
+static int apply_record(meter_t *c, const item_t *it, tally_t *t) {
     const rd_kafka_message_t *m = it->msg;
     if (it->kind == ITEM_WM) {
         wm_t w;
@@ -307,10 +307,10 @@ static int apply_record(consume_t *c, const item_t *it, tally_t *t) {
 }
 
 /* Second pass, in order: each message moves its partition's next offset exactly once. */
-static int apply(consume_t *c, const item_t *it, tally_t *t) {
+static int apply(meter_t *c, const item_t *it, tally_t *t) {
     const rd_kafka_message_t *m = it->msg;
     if (it->kind == ITEM_SKIP) return 0;
-    part_t *p = consume_part(c, m->partition);
+    part_t *p = meter_part(c, m->partition);
     if (!p || !p->owned) return 0;
     if (it->kind == ITEM_EOF) {
         /* Everything before the end was delivered: offsets up to it hold no message for us. */
@@ -320,7 +320,7 @@ static int apply(consume_t *c, const item_t *it, tally_t *t) {
         }
         return 0;
     }
-    if (c->kafka_down || c->last_kafka_err) consume_kafka_up(c);
+    if (c->kafka_down || c->last_kafka_err) meter_kafka_up(c);
     if (p->next >= 0 && m->offset != p->next) {
         /* Kafka delivers a partition from where we assigned or sought it, in order. Below the
          * next offset: Kafka reset ours (the stored offset was beyond the log: the topic made
@@ -346,7 +346,7 @@ static int apply(consume_t *c, const item_t *it, tally_t *t) {
     return 0;
 }
 
-static int process(consume_t *c, int n) {
+static int process(meter_t *c, int n) {
     int rc = -1;
     size_t need = 1, used = 0;
     c->batch_no++;
@@ -387,7 +387,7 @@ out:
 /* ---- --once ---------------------------------------------------------------------------------- */
 
 /* Every owned partition consumed up to its end at start. */
-static int once_reached(consume_t *c) {
+static int once_reached(meter_t *c) {
     if (!c->assigned) return 0;
     for (int32_t id = 0; id < c->nparts; id++) {
         const part_t *p = &c->parts[id];
@@ -400,7 +400,7 @@ static int once_reached(consume_t *c) {
 
 /* ---- the loop -------------------------------------------------------------------------------- */
 
-static void update_lag(consume_t *c) {
+static void update_lag(meter_t *c) {
     rd_kafka_t *rk = kassign_handle(c->kc);
     int64_t lag = 0;
     for (int32_t id = 0; id < c->nparts; id++) {
@@ -424,15 +424,15 @@ static void log_metrics(const char *msg) {
 }
 
 /* Whether memory should be written now: the interval passed, or the size bound is reached. */
-static int flush_due(consume_t *c, int64_t now, int64_t next_flush) {
+static int flush_due(meter_t *c, int64_t now, int64_t next_flush) {
     if (!c->progress) return 0;
     /* rollup_bytes_held bounds every row's bytes, merged across partitions too. */
     return now >= next_flush || rollup_rows(c->rollup) + marks_count(c->marks) >= c->o.flush_rows ||
            rollup_bytes_held(c->rollup) >= ROW_BYTES_FLUSH ||
-           rollup_rejects(c->rollup) >= CONSUME_REJECTS_FLUSH || (c->o.once && once_reached(c));
+           rollup_rejects(c->rollup) >= METER_REJECTS_FLUSH || (c->o.once && once_reached(c));
 }
 
-int consume_run(consume_t *c) {
+int meter_run(meter_t *c) {
     char err[512], q[600];
     int done = 0;
     int64_t now = clock_mono_ms(), next_flush = now + c->o.flush_ms;
@@ -441,7 +441,7 @@ int consume_run(consume_t *c) {
         int timeout = POLL_MAX_MS;
         if (c->progress && next_flush - now < timeout)
             timeout = next_flush > now ? (int)(next_flush - now) : 0;
-        if (consume_own_tick(c, now) < 0) break;
+        if (meter_own_tick(c, now) < 0) break;
         int n = kassign_poll(c->kc, c->msgs, BATCH_MAX, timeout, err, sizeof err);
         if (n < 0) {
             log_error("kafka consumer failed", "err=%s", log_quote(err, q, sizeof q));
@@ -453,7 +453,7 @@ int consume_run(consume_t *c) {
         if (now >= c->next_topic_check) topic_check(c);
         reject_log_roll(c, 0);
         if (flush_due(c, now, next_flush)) {
-            if (consume_flush(c) < 0) break;
+            if (meter_flush(c) < 0) break;
             note_held(c);
             next_flush = clock_mono_ms() + c->o.flush_ms;
             update_lag(c);
@@ -472,14 +472,14 @@ int consume_run(consume_t *c) {
         c->progress) { /* stopped: write what is held, a little patiently */
         c->final = 1;
         c->final_deadline = clock_mono_ms() + SHUTDOWN_FLUSH_MS;
-        if (consume_flush(c) < 0 && !c->failed)
+        if (meter_flush(c) < 0 && !c->failed)
             log_warn("stopping with unwritten sums: the next run consumes them again",
                      "hits=%" PRIu64, rollup_hits(c->rollup));
     }
     update_lag(c);
     reject_log_roll(c, 1);
     log_metrics("final metrics");
-    consume_own_drop_all(c, "stopping");
+    meter_own_drop_all(c, "stopping");
     if (c->config_error) return 2;
     if (c->failed) return 1;
     return c->o.once && !done ? 1 : 0;

@@ -1,7 +1,7 @@
 # billing_lib.sh: what the billing integration tests share; sourced after lib.sh.
 #
 #   billing_setup                    kafka-mock + PostgreSQL + `billing migrate`
-#   gen_stream OUT TRUTH ARGS...     tests/integration/billing_hits.py ARGS > OUT, truth to TRUTH
+#   gen_stream OUT TRUTH ARGS...     tests/integration/lib/billing_hits.py ARGS > OUT, truth to TRUTH
 #   produce FILE                     FILE's `KEY<TAB>VALUE` lines to topic hits (lz4, as the
 #                                    collector sends them)
 #   flood FILE PARTITION             FILE's lines to one partition, uncompressed: past ~5 MB the
@@ -23,7 +23,7 @@ billing_setup() {
 gen_stream() {
     local out=$1 truth=$2
     shift 2
-    python3 "$ROOT/tests/integration/billing_hits.py" --truth "$truth" "$@" > "$out" ||
+    python3 "$ROOT/tests/integration/lib/billing_hits.py" --truth "$truth" "$@" > "$out" ||
         fail "billing_hits.py $*"
 }
 

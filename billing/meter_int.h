@@ -1,10 +1,10 @@
-/* consume_int.h: the state `billing run` shares between consume.c (the loop and the batches),
- * consume_state.c (partitions, waiting out outages, flushes) and consume_own.c (taking and
+/* meter_int.h: the state `billing run` shares between meter.c (the loop and the batches),
+ * meter_state.c (partitions, waiting out outages, flushes) and meter_own.c (taking and
  * releasing partitions, offset gaps). Private to them. */
-#ifndef CONSUME_INT_H
-#define CONSUME_INT_H
+#ifndef METER_INT_H
+#define METER_INT_H
 
-#include "consume.h"
+#include "meter.h"
 
 #include "bstats.h"
 #include "hitcheck.h"
@@ -50,8 +50,8 @@ typedef struct item {
     mark_t *mark; /* ITEM_HIT: the replay mark of (edge, src, partition) */
 } item_t;
 
-struct consume {
-    consume_opts_t o;
+struct meter {
+    meter_opts_t o;
     kassign_t *kc; /* the Kafka consumer of exactly the owned partitions */
     store_t *store;
     rollup_t *rollup;
@@ -85,9 +85,9 @@ struct consume {
     int64_t db_down_since;
     int backoff_ms;
     rd_kafka_resp_err_t last_kafka_err;
-    /* ---- ownership (consume_own.c, owner.h): partitions by advisory locks, not Kafka's group */
+    /* ---- ownership (meter_own.c, owner.h): partitions by advisory locks, not Kafka's group */
     owner_t *owner;
-    int32_t own_parts;    /* partitions of the topic (Kafka metadata); 0 until known */
+    int32_t own_parts;      /* partitions of the topic (Kafka metadata); 0 until known */
     uint8_t *other;         /* [own_parts]: held by another session at the last look */
     int64_t next_look;      /* monotonic ms of the next look at pg_locks */
     int64_t owner_retry_at; /* monotonic ms of the next connection attempt */
@@ -99,7 +99,7 @@ struct consume {
     int meta_logged;    /* a metadata failure was logged */
     int config_error;   /* a configuration error (missing database, bad credentials): exit 2 */
     int members, rank;  /* live members and our place, at the last look */
-    /* ---- records: rejects, watermarks, completeness (consume.c; bdata) ---- */
+    /* ---- records: rejects, watermarks, completeness (meter.c; bdata) ---- */
     hit_tswin_t tswin;                /* hit_validate's window around the Kafka timestamp */
     int64_t rej_window_start;         /* wall ms: the minute the reject log counts in */
     int rej_logged[BREJ_COUNT];       /* reject lines logged in that minute, per reason */
@@ -112,33 +112,33 @@ struct consume {
     size_t side_em_cap, side_wm_cap, side_rej_cap;
 };
 
-/* consume_state.c */
-part_t *consume_part(consume_t *c, int32_t id);     /* NULL if never seen */
-part_t *consume_part_get(consume_t *c, int32_t id); /* created on first use; NULL: bad id/OOM */
-int consume_stopping(consume_t *c);
-int consume_nap(consume_t *c, int ms);
-void consume_kafka_error(consume_t *c, const rd_kafka_message_t *m);
-void consume_kafka_up(consume_t *c);
-void consume_kafka_down(consume_t *c, rd_kafka_resp_err_t e, const char *detail);
-int consume_db_wait(consume_t *c, int rc, const char *err);
-void consume_db_up(consume_t *c);
-int consume_read_offsets(consume_t *c, const int32_t *ids, size_t n, int64_t *out);
-void consume_forget(consume_t *c, int32_t id);
+/* meter_state.c */
+part_t *meter_part(meter_t *c, int32_t id);     /* NULL if never seen */
+part_t *meter_part_get(meter_t *c, int32_t id); /* created on first use; NULL: bad id/OOM */
+int meter_stopping(meter_t *c);
+int meter_nap(meter_t *c, int ms);
+void meter_kafka_error(meter_t *c, const rd_kafka_message_t *m);
+void meter_kafka_up(meter_t *c);
+void meter_kafka_down(meter_t *c, rd_kafka_resp_err_t e, const char *detail);
+int meter_db_wait(meter_t *c, int rc, const char *err);
+void meter_db_up(meter_t *c);
+int meter_read_offsets(meter_t *c, const int32_t *ids, size_t n, int64_t *out);
+void meter_forget(meter_t *c, int32_t id);
 /* Writes what memory holds (one transaction; conflicts and unknown commits resolved, outages
  * waited out). 0 when everything held is written, -1 when failed or stopping. */
-int consume_flush(consume_t *c);
+int meter_flush(meter_t *c);
 
-/* consume_own.c: taking and releasing partitions (owner.h) */
+/* meter_own.c: taking and releasing partitions (owner.h) */
 #define OWN_LOOK_MS 500       /* how often members look at pg_locks and rebalance */
 #define OWN_RETRY_MAX_MS 5000 /* longest wait between two connection attempts */
 #define ONCE_DB_WAIT_MS 60000 /* --once gives up (exit 1) on a database away this long */
 #define WATERMARK_TIMEOUT_MS 5000
 /* Runs the ownership protocol when due: connect, look, take or release. -1 when billing must
  * stop (c->failed or c->config_error set), else 0. */
-int consume_own_tick(consume_t *c, int64_t now);
+int meter_own_tick(meter_t *c, int64_t now);
 /* Kafka could not fetch an owned partition at its offset (auto.offset.reset=error): a gap. */
-void consume_own_gap(consume_t *c, int32_t id);
+void meter_own_gap(meter_t *c, int32_t id);
 /* Drops every partition at once (the owner connection is lost, or the end). */
-void consume_own_drop_all(consume_t *c, const char *why);
+void meter_own_drop_all(meter_t *c, const char *why);
 
 #endif

@@ -64,7 +64,7 @@
 #                                       `hits` holds >= N distinct (src, off) pairs
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 BIN=$(realpath -m "${BIN:-$ROOT/bin}")
 GEODB=$(realpath -m "${GEODB:-$ROOT/build/test-geo.mmdb}")
 SHARED_DATA=$(realpath -m "${SHARED_DATA:-$ROOT/../shared/data}")

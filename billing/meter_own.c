@@ -1,4 +1,4 @@
-/* consume_own.c: the partitions a `billing run` member reads, taken and released by advisory
+/* meter_own.c: the partitions a `billing run` member reads, taken and released by advisory
  * locks in PostgreSQL (owner.h), and the offset-gap rule of the contract.
  *
  * Every OWN_LOOK_MS the member looks at pg_locks: M live members (member slots), its rank r
@@ -19,7 +19,7 @@
  * error line naming the partition, the stored offset and the range, and writes nothing for it
  * until a person decides (`billing offsets reset`). The same holds while reading:
  * auto.offset.reset=error makes a fetch outside the range an error, never a silent jump. */
-#include "consume_int.h"
+#include "meter_int.h"
 
 #include "clock.h"
 #include "log.h"
@@ -32,7 +32,7 @@
 /* ---- dropping and gaps ------------------------------------------------------------------------
  */
 
-static void unassign(consume_t *c, const int32_t *ids, size_t n) {
+static void unassign(meter_t *c, const int32_t *ids, size_t n) {
     char err[512];
     if (kassign_remove(c->kc, ids, n, err, sizeof err) < 0) {
         log_error("cannot stop reading partitions: stopping", "err=%s", err);
@@ -41,14 +41,14 @@ static void unassign(consume_t *c, const int32_t *ids, size_t n) {
 }
 
 /* The ids of the owned partitions, into ids (room for nparts); their count. */
-static size_t owned_ids(consume_t *c, int32_t *ids) {
+static size_t owned_ids(meter_t *c, int32_t *ids) {
     size_t n = 0;
     for (int32_t id = 0; id < c->nparts; id++)
         if (c->parts[id].owned) ids[n++] = id;
     return n;
 }
 
-void consume_own_drop_all(consume_t *c, const char *why) {
+void meter_own_drop_all(meter_t *c, const char *why) {
     int32_t *ids = calloc((size_t)c->nparts + 1, sizeof *ids);
     if (!ids) {
         c->failed = 1;
@@ -58,7 +58,7 @@ void consume_own_drop_all(consume_t *c, const char *why) {
     uint64_t held = rollup_hits(c->rollup);
     if (n) unassign(c, ids, n);
     for (size_t i = 0; i < n; i++) {
-        consume_forget(c, ids[i]);
+        meter_forget(c, ids[i]);
         c->parts[ids[i]].owned = 0;
     }
     metric_add(&bstats_partitions, -(int64_t)n);
@@ -71,7 +71,7 @@ void consume_own_drop_all(consume_t *c, const char *why) {
     free(ids);
 }
 
-static void say_gap(consume_t *c, int32_t id, int64_t stored, int64_t lo, int64_t hi) {
+static void say_gap(meter_t *c, int32_t id, int64_t stored, int64_t lo, int64_t hi) {
     char s[24];
     if (stored >= 0)
         snprintf(s, sizeof s, "%" PRId64, stored);
@@ -85,14 +85,14 @@ static void say_gap(consume_t *c, int32_t id, int64_t stored, int64_t lo, int64_
     c->failed = 1;
 }
 
-void consume_own_gap(consume_t *c, int32_t id) {
-    part_t *p = consume_part(c, id);
+void meter_own_gap(meter_t *c, int32_t id) {
+    part_t *p = meter_part(c, id);
     int64_t lo = -1, hi = -1;
     if (!p || !p->owned || c->failed) return;
     rd_kafka_query_watermark_offsets(kassign_handle(c->kc), c->o.kafka->topic, id, &lo, &hi,
                                      WATERMARK_TIMEOUT_MS);
     unassign(c, &id, 1);
-    consume_forget(c, id);
+    meter_forget(c, id);
     p->owned = 0;
     metric_add(&bstats_partitions, -1);
     say_gap(c, id, p->next >= 0 ? p->next : p->stored, lo, hi);
@@ -115,9 +115,9 @@ static void describe(const int32_t *ids, const int64_t *offs, size_t n, char *bu
 }
 
 /* The owner connection failed: nothing is held any more. */
-static void owner_lost(consume_t *c, const char *err) {
+static void owner_lost(meter_t *c, const char *err) {
     char q[600];
-    consume_own_drop_all(c, "owner connection lost");
+    meter_own_drop_all(c, "owner connection lost");
     owner_disconnect(c->owner);
     if (!c->owner_down) {
         log_warn("owner session lost (database away, or this member stalled longer than "
@@ -130,16 +130,16 @@ static void owner_lost(consume_t *c, const char *err) {
 
 /* Starts reading the locked partitions ids[0..n) at their stored offsets, after the gap check.
  * A partition whose range Kafka cannot tell now is released again (tried at a later look). */
-static int start_reading(consume_t *c, int32_t *ids, size_t n) {
+static int start_reading(meter_t *c, int32_t *ids, size_t n) {
     char err[512], list[1024];
     int64_t *stored = calloc(n + 1, sizeof *stored), *start = calloc(n + 1, sizeof *start);
     size_t k = 0;
     int rc = -1, kafka_away = 0;
     if (!stored || !start) goto out;
-    if (consume_read_offsets(c, ids, n, stored) < 0) goto out;
+    if (meter_read_offsets(c, ids, n, stored) < 0) goto out;
     for (size_t i = 0; i < n; i++) {
         int64_t lo = -1, hi = -1;
-        part_t *p = consume_part_get(c, ids[i]);
+        part_t *p = meter_part_get(c, ids[i]);
         if (!p) goto out;
         rd_kafka_resp_err_t e =
             kafka_away ? RD_KAFKA_RESP_ERR__TRANSPORT
@@ -147,7 +147,7 @@ static int start_reading(consume_t *c, int32_t *ids, size_t n) {
                                                           ids[i], &lo, &hi, WATERMARK_TIMEOUT_MS);
         if (e) { /* asked once per look: the rest wait for the next one */
             if (!kafka_away++)
-                consume_kafka_down(c, e, "cannot read the partitions' ranges: not taken for now");
+                meter_kafka_down(c, e, "cannot read the partitions' ranges: not taken for now");
             if (owner_release(c->owner, ids[i], err, sizeof err) < 0) goto out;
             continue;
         }
@@ -155,7 +155,7 @@ static int start_reading(consume_t *c, int32_t *ids, size_t n) {
             say_gap(c, ids[i], stored[i], lo, hi);
             goto out;
         }
-        consume_forget(c, ids[i]);
+        meter_forget(c, ids[i]);
         /* owned only once Kafka reads it (below): a gap in a later partition leaves it unread */
         *p = (part_t){0, stored[i], stored[i] >= 0 ? stored[i] : 0, lo, c->o.once ? hi : -1, 0};
         ids[k] = ids[i];
@@ -179,7 +179,7 @@ out:
 }
 
 /* Takes up to want free partitions (other[] clear, not owned), preferred ones first. */
-static int take(consume_t *c, int want) {
+static int take(meter_t *c, int want) {
     char err[512];
     int32_t *ids = calloc((size_t)c->own_parts + 1, sizeof *ids);
     size_t n = 0;
@@ -187,7 +187,7 @@ static int take(consume_t *c, int want) {
     if (!ids) goto out;
     for (int pass = 0; pass < (c->o.once ? 1 : 2) && (int)n < want; pass++) {
         for (int32_t id = 0; id < c->own_parts && (int)n < want; id++) {
-            const part_t *p = consume_part(c, id);
+            const part_t *p = meter_part(c, id);
             int preferred = c->members > 0 && id % c->members == c->rank;
             if (c->other[id] || (p && p->owned) || (pass == 0 && !preferred && !c->o.once))
                 continue;
@@ -210,7 +210,7 @@ out:
 
 /* Writes what is held, then stops reading `count` partitions, not preferred ones first, and
  * unlocks them: the next owner starts at what was just written. */
-static int release(consume_t *c, int count) {
+static int release(meter_t *c, int count) {
     char err[512], list[1024];
     int32_t *ids = calloc((size_t)c->nparts + 1, sizeof *ids);
     size_t n = 0;
@@ -221,10 +221,10 @@ static int release(consume_t *c, int count) {
             int preferred = id % c->members == c->rank;
             if (c->parts[id].owned && preferred == pass) ids[n++] = id;
         }
-    if (consume_flush(c) < 0) goto out;
+    if (meter_flush(c) < 0) goto out;
     unassign(c, ids, n);
     for (size_t i = 0; i < n; i++) {
-        consume_forget(c, ids[i]);
+        meter_forget(c, ids[i]);
         c->parts[ids[i]].owned = 0;
     }
     metric_add(&bstats_partitions, -(int64_t)n);
@@ -246,7 +246,7 @@ out:
  */
 
 /* The topic's partition count, once. 0 while unknown. */
-static int learn_partitions(consume_t *c) {
+static int learn_partitions(meter_t *c) {
     char err[512];
     int n = kassign_partitions(c->kc, 2000, err, sizeof err);
     if (n == 0) snprintf(err, sizeof err, "the topic does not exist");
@@ -260,7 +260,7 @@ static int learn_partitions(consume_t *c) {
         }
         return 0;
     }
-    if (n > PARTITIONS_MAX || !consume_part_get(c, n - 1) || !(c->other = calloc((size_t)n, 1))) {
+    if (n > PARTITIONS_MAX || !meter_part_get(c, n - 1) || !(c->other = calloc((size_t)n, 1))) {
         log_error("too many partitions or out of memory", "partitions=%d", n);
         c->failed = 1;
         return 0;
@@ -271,7 +271,7 @@ static int learn_partitions(consume_t *c) {
 }
 
 /* Connects the owner session when due. 1 connected, 0 not (yet), -1 stop. */
-static int connect_owner(consume_t *c, int64_t now) {
+static int connect_owner(meter_t *c, int64_t now) {
     char err[1024], q[1100];
     int config;
     if (owner_connected(c->owner)) return 1;
@@ -308,7 +308,7 @@ static int connect_owner(consume_t *c, int64_t now) {
     return 0;
 }
 
-int consume_own_tick(consume_t *c, int64_t now) {
+int meter_own_tick(meter_t *c, int64_t now) {
     char err[1024];
     if (c->o.hup && *c->o.hup) {
         *c->o.hup = 0;

@@ -1,8 +1,8 @@
-/* consume.c: the aggregator's reader of `hits` (see consume.h): the partitions it reads, then
+/* feed.c: the aggregator's reader of `hits` (see feed.h): the partitions it reads, then
  * the batch loop. */
-#include "consume.h"
+#include "feed.h"
 
-#include "ametrics.h"
+#include "astats.h"
 #include "clock.h"
 #include "hit.h"
 #include "hitcheck.h"
@@ -34,18 +34,18 @@ typedef struct apart {
     int dirty; /* read in this batch: wmstate to update */
 } apart_t;
 
-struct consume {
-    consume_opts_t o;
+struct feed {
+    feed_opts_t o;
     kassign_t *ka;
     apart_t *parts;
-    _Atomic int32_t nparts; /* read by HTTP threads (consume_partition_of) */
+    _Atomic int32_t nparts; /* read by HTTP threads (feed_partition_of) */
     _Atomic int ready;      /* read by HTTP threads */
     int64_t start_mono;     /* when reading (re)started, for aggregator_catchup_ms */
     int64_t next_metadata;  /* mono ms of the next partition count check */
     int said_no_topic;      /* the missing topic was logged */
     rd_kafka_resp_err_t last_kafka_err;
     hit_tswin_t tswin; /* hit_validate's window around the message timestamp */
-    int reason_logged[AREJ_COUNT], invalid_logged[HITV_COUNT];
+    int reason_logged[ASTATS_REJ_COUNT], invalid_logged[HITV_COUNT];
     /* one batch */
     rd_kafka_message_t *msgs[BATCH_MAX];
     hit_t hits[BATCH_MAX];
@@ -59,19 +59,19 @@ struct consume {
 
 /* ---- partitions ----------------------------------------------------------------------------- */
 
-static apart_t *part_of(consume_t *c, int32_t id) {
+static apart_t *part_of(feed_t *c, int32_t id) {
     return id >= 0 && id < c->nparts ? &c->parts[id] : NULL;
 }
 
-static void window_gauges(consume_t *c) {
+static void window_gauges(feed_t *c) {
     win_stats_t st;
     win_stats(c->o.win, &st);
-    metric_set(&am_window_keys, (int64_t)st.keys);
-    metric_set(&am_window_customers, (int64_t)st.customers);
-    metric_set(&am_window_memory, (int64_t)st.bytes);
+    metric_set(&astats_window_keys, (int64_t)st.keys);
+    metric_set(&astats_window_customers, (int64_t)st.customers);
+    metric_set(&astats_window_memory, (int64_t)st.bytes);
 }
 
-static void update_ready(consume_t *c) {
+static void update_ready(feed_t *c) {
     int ready = c->nparts > 0;
     for (int32_t i = 0; i < c->nparts; i++) {
         apart_t *p = &c->parts[i];
@@ -79,45 +79,45 @@ static void update_ready(consume_t *c) {
         wms_partition(c->o.wms, i, p->caught_up, p->pos_ms);
         p->dirty = 0;
     }
-    metric_set(&am_partitions, c->nparts);
+    metric_set(&astats_partitions, c->nparts);
     if (ready && !atomic_load(&c->ready)) {
         int64_t ms = clock_mono_ms() - c->start_mono;
-        metric_set(&am_catchup_ms, ms);
+        metric_set(&astats_catchup_ms, ms);
         window_gauges(c); /* /metrics shows the whole windows as soon as /readyz says ready */
         log_info("caught up: windows complete", "partitions=%" PRId32 " catchup_ms=%" PRId64,
                  (int32_t)c->nparts, ms);
     }
     atomic_store(&c->ready, ready);
-    metric_set(&am_ready, ready);
+    metric_set(&astats_ready, ready);
 }
 
-int consume_ready(void *ctx) {
+int feed_ready(void *ctx) {
     /* wmstate's view, the one every window's catching_up shows: /readyz never disagrees. */
-    return !wms_catching_up(((consume_t *)ctx)->o.wms);
+    return !wms_catching_up(((feed_t *)ctx)->o.wms);
 }
 
-int32_t consume_partition_of(consume_t *c, const char *customer) {
+int32_t feed_partition_of(feed_t *c, const char *customer) {
     int32_t n = atomic_load(&c->nparts);
     if (n <= 0) return -1;
     /* The key is never NULL, so the rkt argument is not used (librdkafka 2.0.2 rdkafka_msg.c). */
     return rd_kafka_msg_partitioner_murmur2_random(NULL, customer, strlen(customer), n, NULL, NULL);
 }
 
-int consume_status(void *ctx, const char *customer, int64_t now_ms, int64_t from_ms, int64_t end_ms,
-                   wms_status_t *out) {
-    consume_t *c = ctx;
-    return wms_status(c->o.wms, consume_partition_of(c, customer), now_ms, from_ms, end_ms, out);
+int feed_status(void *ctx, const char *customer, int64_t now_ms, int64_t from_ms, int64_t end_ms,
+                wms_status_t *out) {
+    feed_t *c = ctx;
+    return wms_status(c->o.wms, feed_partition_of(c, customer), now_ms, from_ms, end_ms, out);
 }
 
 /* Start offsets of partitions [from, to): the first message of (now - window - slack). Where
  * the search fails, the end: the window then fills as hits come (logged). */
-static void seek_by_time(consume_t *c, int32_t from, int32_t to) {
+static void seek_by_time(feed_t *c, int32_t from, int32_t to) {
     rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(to - from);
     for (int32_t i = from; i < to; i++)
         rd_kafka_topic_partition_list_add(q, c->o.kafka->topic, i);
     char err[512], qe[600];
-    int64_t since = clock_wall_ms() - (WIN_SECONDS + CONSUME_SEEK_SLACK_S) * 1000LL;
-    if (kcons_offsets_for_time(c->o.kafka, q, since, CONSUME_SEEK_TIMEOUT_MS, err, sizeof err) < 0)
+    int64_t since = clock_wall_ms() - (WIN_SECONDS + FEED_SEEK_SLACK_S) * 1000LL;
+    if (kcons_offsets_for_time(c->o.kafka, q, since, FEED_SEEK_TIMEOUT_MS, err, sizeof err) < 0)
         log_warn("cannot find the offsets of the last minute: those partitions start at "
                  "their end, their windows fill as hits come",
                  "err=%s", log_quote(err, qe, sizeof qe));
@@ -129,7 +129,7 @@ static void seek_by_time(consume_t *c, int32_t from, int32_t to) {
 }
 
 /* The high watermark of partition id: reading up to it makes it caught up. */
-static void mark_catchup(consume_t *c, int32_t id) {
+static void mark_catchup(feed_t *c, int32_t id) {
     apart_t *p = &c->parts[id];
     int64_t lo = 0, hi = 0, start = p->start;
     rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
@@ -149,7 +149,7 @@ static void mark_catchup(consume_t *c, int32_t id) {
 /* Reads every partition: the known ones from where they are (re-assigning them is harmless:
  * what was applied is skipped), partitions [old, n) from the time search (by_time, at start) or
  * from their beginning (partitions added later hold only new messages). 0 or -1 (logged). */
-static int read_partitions(consume_t *c, int32_t n, int by_time) {
+static int read_partitions(feed_t *c, int32_t n, int by_time) {
     char err[512], q[600];
     int32_t old = c->nparts;
     apart_t *p = realloc(c->parts, (size_t)n * sizeof *p);
@@ -168,34 +168,37 @@ static int read_partitions(consume_t *c, int32_t n, int by_time) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
     for (int32_t i = 0; i < n; i++)
         rd_kafka_topic_partition_list_add(l, c->o.kafka->topic, i)->offset =
-            p[i].applied >= 0 ? p[i].applied + 1 : p[i].next >= 0 ? p[i].next : p[i].start;
+            p[i].applied >= 0 ? p[i].applied + 1
+            : p[i].next >= 0  ? p[i].next
+                              : p[i].start;
     int rc = kassign_set(c->ka, l, err, sizeof err);
     if (rc < 0) log_error("cannot read the partitions", "err=%s", log_quote(err, q, sizeof q));
     char list[1024];
     size_t o = 0;
     list[0] = 0;
     for (int i = old; i < l->cnt && o + 40 < sizeof list; i++)
-        o += (size_t)snprintf(list + o, sizeof list - o, "%s%" PRId32 "@%" PRId64, i > old ? "," : "",
-                              l->elems[i].partition, l->elems[i].offset);
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%" PRId32 "@%" PRId64,
+                              i > old ? "," : "", l->elems[i].partition, l->elems[i].offset);
     rd_kafka_topic_partition_list_destroy(l);
     wms_set_partitions(c->o.wms, n);
     atomic_store(&c->nparts, n);
     c->start_mono = clock_mono_ms();
     atomic_store(&c->ready, 0);
-    metric_add(&am_rebalances, 1);
-    log_info("reading partitions", "count=%" PRId32 " new=%" PRId32 " search_ms=%" PRId64 " start=%s",
-             n, n - old, search_ms, list);
+    metric_add(&astats_rebalances, 1);
+    log_info("reading partitions",
+             "count=%" PRId32 " new=%" PRId32 " search_ms=%" PRId64 " start=%s", n, n - old,
+             search_ms, list);
     update_ready(c);
     return rc;
 }
 
 /* Follows the partition count: at start (waiting for the topic until stop), then every
- * CONSUME_METADATA_MS. Partitions never go away in Kafka: a smaller count is ignored. */
-static int follow_partitions(consume_t *c) {
+ * FEED_METADATA_MS. Partitions never go away in Kafka: a smaller count is ignored. */
+static int follow_partitions(feed_t *c) {
     char err[512], q[600];
     int64_t now = clock_mono_ms();
     if (now < c->next_metadata) return 0;
-    c->next_metadata = now + (c->nparts ? CONSUME_METADATA_MS : 1000);
+    c->next_metadata = now + (c->nparts ? FEED_METADATA_MS : 1000);
     int n = kassign_partitions(c->ka, METADATA_TIMEOUT_MS, err, sizeof err);
     if (n == 0) snprintf(err, sizeof err, "topic %s does not exist", c->o.kafka->topic);
     if (n <= 0) {
@@ -213,8 +216,8 @@ static int follow_partitions(consume_t *c) {
 /* ---- set-up -----------------------------------------------------------------------------------
  */
 
-consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
-    consume_t *c = calloc(1, sizeof *c);
+feed_t *feed_new(const feed_opts_t *o, char *err, size_t errlen) {
+    feed_t *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -248,13 +251,13 @@ consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen) {
                               NULL};
     c->ka = kassign_new(o->kafka, o->group, defaults, err, errlen);
     if (!c->ka) {
-        consume_free(c);
+        feed_free(c);
         return NULL;
     }
     return c;
 }
 
-void consume_free(consume_t *c) {
+void feed_free(feed_t *c) {
     if (!c) return;
     kassign_free(c->ka);
     free(c->parts);
@@ -266,10 +269,10 @@ void consume_free(consume_t *c) {
 /* ---- one batch --------------------------------------------------------------------------------
  */
 
-static void kafka_error(consume_t *c, const rd_kafka_message_t *m) {
+static void kafka_error(feed_t *c, const rd_kafka_message_t *m) {
     char q[512];
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
-    metric_add(&am_kafka_errors, 1);
+    metric_add(&astats_kafka_errors, 1);
     if (m->err == c->last_kafka_err) return; /* said already */
     c->last_kafka_err = m->err;
     log_warn("kafka consumer error", "err=%s partition=%" PRId32 " detail=%s",
@@ -277,18 +280,18 @@ static void kafka_error(consume_t *c, const rd_kafka_message_t *m) {
              log_quote(rd_kafka_message_errstr(m), q, sizeof q));
 }
 
-static void reject(consume_t *c, arej_t reason, const rd_kafka_message_t *m, const char *why) {
+static void reject(feed_t *c, astats_rej_t reason, const rd_kafka_message_t *m, const char *why) {
     char q[512];
-    metric_add(&am_rejected[reason], 1);
+    metric_add(&astats_rejected[reason], 1);
     if (c->reason_logged[reason]) return;
     c->reason_logged[reason] = 1;
     log_warn("record not counted (only the first of each reason is logged)",
-             "reason=%s partition=%" PRId32 " offset=%" PRId64 " err=%s", arej_name(reason),
+             "reason=%s partition=%" PRId32 " offset=%" PRId64 " err=%s", astats_rej_name(reason),
              m->partition, m->offset, log_quote(why, q, sizeof q));
 }
 
-static void invalid(consume_t *c, int reason, const rd_kafka_message_t *m) {
-    metric_add(&am_invalid[reason], 1);
+static void invalid(feed_t *c, int reason, const rd_kafka_message_t *m) {
+    metric_add(&astats_invalid[reason], 1);
     if (c->invalid_logged[reason]) return;
     c->invalid_logged[reason] = 1;
     log_warn("hit not counted: not a valid hit (only the first of each reason is logged)",
@@ -296,7 +299,7 @@ static void invalid(consume_t *c, int reason, const rd_kafka_message_t *m) {
              m->offset);
 }
 
-static int reserve_scratch(consume_t *c, size_t n) {
+static int reserve_scratch(feed_t *c, size_t n) {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += c->msgs[i]->len;
@@ -309,21 +312,21 @@ static int reserve_scratch(consume_t *c, size_t n) {
 }
 
 /* A watermark message: into wmstate, never a hit. */
-static void take_watermark(consume_t *c, const rd_kafka_message_t *m, int64_t sent_ms) {
+static void take_watermark(feed_t *c, const rd_kafka_message_t *m, int64_t sent_ms) {
     wm_t w;
     char err[256];
     const char *buf = m->payload ? (const char *)m->payload : "";
     if (wm_decode(&w, buf, m->len, err, sizeof err) < 0) {
-        reject(c, AREJ_WATERMARK, m, err);
+        reject(c, ASTATS_REJ_WATERMARK, m, err);
         return;
     }
-    metric_add(&am_watermarks, 1);
+    metric_add(&astats_watermarks, 1);
     if (wms_note(c->o.wms, m->partition, w.edge, strlen(w.edge), w.wm_ms, sent_ms) < 0)
-        reject(c, AREJ_MEMORY, m, "out of memory");
+        reject(c, ASTATS_REJ_MEMORY, m, "out of memory");
 }
 
 /* Decodes the messages worth decoding into c->hits; returns how many hits. */
-static size_t decode_batch(consume_t *c, size_t n) {
+static size_t decode_batch(feed_t *c, size_t n) {
     size_t nh = 0, used = 0;
     char err[256];
     for (size_t i = 0; i < n; i++) {
@@ -334,16 +337,16 @@ static size_t decode_batch(consume_t *c, size_t n) {
         }
         apart_t *p = part_of(c, m->partition);
         if (!p) { /* cannot happen: we read only the partitions we know */
-            metric_add(&am_stale, 1);
+            metric_add(&astats_stale, 1);
             continue;
         }
-        metric_add(&am_messages, 1);
+        metric_add(&astats_messages, 1);
         if (m->offset <= p->applied) {
             /* We assign every partition at exactly applied + 1, so librdkafka hands out a lower
              * offset only when the log starts again below it: the topic was made anew, or the
              * broker lost its tail (auto.offset.reset moved us to its start). These are new
              * messages; a record sent before is still dropped by its (edge, src, off) mark. */
-            metric_add(&am_log_resets, 1);
+            metric_add(&astats_log_resets, 1);
             log_warn("partition log starts again below what was read: topic made anew?",
                      "partition=%" PRId32 " offset=%" PRId64 " applied=%" PRId64, m->partition,
                      m->offset, p->applied);
@@ -364,7 +367,8 @@ static size_t decode_batch(consume_t *c, size_t n) {
         int rc = hit_decode(h, buf, m->len, c->scratch + used, m->len, err, sizeof err);
         used += m->len;
         if (rc < 0) {
-            reject(c, (arej_t)(rc >= -HIT_ERR_COUNT + 1 ? -rc - 1 : AREJ_SYNTAX), m, err);
+            reject(c, (astats_rej_t)(rc >= -HIT_ERR_COUNT + 1 ? -rc - 1 : ASTATS_REJ_SYNTAX), m,
+                   err);
             continue;
         }
         /* The same rule as billing's, around the time the record was sent (hitcheck.h). */
@@ -375,7 +379,7 @@ static size_t decode_batch(consume_t *c, size_t n) {
         }
         if (replay_seen(c->resends, m->partition, h->edge.p, h->edge.n, h->src.p, h->src.n, h->off,
                         (uint64_t)(clock_wall_ms() / 1000)) == 1) {
-            metric_add(&am_replays, 1); /* the collector sent this line before */
+            metric_add(&astats_replays, 1); /* the collector sent this line before */
             continue;
         }
         c->hparts[nh] = m->partition;
@@ -385,7 +389,7 @@ static size_t decode_batch(consume_t *c, size_t n) {
     return nh;
 }
 
-static void count_results(consume_t *c, size_t nh) {
+static void count_results(feed_t *c, size_t nh) {
     int64_t added = 0, late = 0, future = 0, expired = 0;
     for (size_t i = 0; i < nh; i++) {
         switch (c->results[i]) {
@@ -399,32 +403,32 @@ static void count_results(consume_t *c, size_t nh) {
             future++;
             break;
         case WIN_OVERFLOW:
-            metric_add(&am_rejected[AREJ_OVERFLOW], 1);
+            metric_add(&astats_rejected[ASTATS_REJ_OVERFLOW], 1);
             break;
         case WIN_INVALID:
-            metric_add(&am_rejected[AREJ_RANGE], 1);
+            metric_add(&astats_rejected[ASTATS_REJ_RANGE], 1);
             break;
         default:
-            metric_add(&am_rejected[AREJ_MEMORY], 1);
+            metric_add(&astats_rejected[ASTATS_REJ_MEMORY], 1);
             break;
         }
     }
-    metric_add(&am_hits_added, added);
-    metric_add(&am_hits_late, late);
-    metric_add(&am_hits_future, future);
-    metric_add(&am_hits_expired, expired);
+    metric_add(&astats_hits_added, added);
+    metric_add(&astats_hits_late, late);
+    metric_add(&astats_hits_future, future);
+    metric_add(&astats_hits_expired, expired);
 }
 
-static void process_batch(consume_t *c, size_t n) {
+static void process_batch(feed_t *c, size_t n) {
     if (n == 0) return;
     if (reserve_scratch(c, n) < 0) { /* nothing taken: the batch is refused whole */
         for (size_t i = 0; i < n; i++)
-            reject(c, AREJ_MEMORY, c->msgs[i], "out of memory");
+            reject(c, ASTATS_REJ_MEMORY, c->msgs[i], "out of memory");
         return;
     }
     size_t nh = decode_batch(c, n);
     win_add_batch(c->o.win, c->hits, c->hparts, nh, clock_wall_ms(), c->results);
-    metric_add(&am_hits_consumed, (int64_t)nh);
+    metric_add(&astats_hits_consumed, (int64_t)nh);
     count_results(c, nh);
     /* The hits are in the windows before wmstate says their seconds are read. */
     int changed = 0;
@@ -441,7 +445,7 @@ static void process_batch(consume_t *c, size_t n) {
 /* ---- every second ------------------------------------------------------------------------------
  */
 
-static void tick(consume_t *c) {
+static void tick(feed_t *c) {
     rd_kafka_t *rk = kassign_handle(c->ka);
     int64_t now = clock_wall_ms();
     win_expire(c->o.win, now);
@@ -464,13 +468,13 @@ static void tick(consume_t *c) {
         if (rd_kafka_position(rk, l) == 0 && l->elems[0].offset >= p->catchup_end) p->caught_up = 1;
         rd_kafka_topic_partition_list_destroy(l);
     }
-    metric_set(&am_lag, lag);
+    metric_set(&astats_lag, lag);
     update_ready(c);
 }
 
-static void log_metrics(const consume_t *c, const char *msg) {
+static void log_metrics(const feed_t *c, const char *msg) {
     char buf[4096];
-    size_t n = metrics_logfmt(ametrics_all, ametrics_count, buf, sizeof buf);
+    size_t n = metrics_logfmt(astats_all, astats_count, buf, sizeof buf);
     if (c->o.nlog_metrics && n + 2 < sizeof buf) {
         buf[n++] = ' ';
         metrics_logfmt(c->o.log_metrics, c->o.nlog_metrics, buf + n, sizeof buf - n);
@@ -478,7 +482,7 @@ static void log_metrics(const consume_t *c, const char *msg) {
     log_info(msg, "%s", buf);
 }
 
-int consume_run(consume_t *c, void (*on_tick)(void *ctx), void *ctx) {
+int feed_run(feed_t *c, void (*on_tick)(void *ctx), void *ctx) {
     char err[1024], q[1100];
     int rc = 0;
     int64_t next_tick = clock_mono_ms() + TICK_MS, next_log = 0;

@@ -1,6 +1,6 @@
-/* consume.h: `billing run`, the consumer of `hits` that bills each hit exactly once.
+/* meter.h: `billing run`'s meter: reads `hits` and turns every hit into usage rows, exactly once.
  *
- *   owner (partitions owned by advisory locks in PostgreSQL, owner.h; consume_own.c) ->
+ *   owner (partitions owned by advisory locks in PostgreSQL, owner.h; meter_own.c) ->
  *   kassign (reads exactly those) -> watermark (key "#wm") or hit_decode + hit_validate ->
  *   replay marks (drop replays) -> rollup (sums per partition, customer, UTC hour, country; edge
  *   months, watermarks, rejects) -> store_flush (one transaction: usage, offsets by
@@ -9,7 +9,7 @@
  * Every record consumed is a hit, a watermark, or a reject: a record that cannot be billed
  * (the decoder's reasons, hit_validate's with the Kafka message timestamp as the reference, a
  * "#wm" value that is not a watermark) is written to billing_rejects in the flush that moves
- * the offset past it, logged (at most CONSUME_REJECT_LOG_PER_MIN lines per reason and minute,
+ * the offset past it, logged (at most METER_REJECT_LOG_PER_MIN lines per reason and minute,
  * the rest counted in one line) and counted in billing_hits_rejected_total{reason}.
  *
  * Exactly once, whatever happens:
@@ -36,8 +36,8 @@
  *
  * Flushes happen every flush_ms while there is progress, and as soon as the rows and dirty marks
  * held reach flush_rows. Flushes happen between two batches of messages, never inside one. */
-#ifndef CONSUME_H
-#define CONSUME_H
+#ifndef METER_H
+#define METER_H
 
 #include "hit.h"
 #include "kafka.h"
@@ -46,15 +46,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONSUME_DEFAULT_GROUP "billing"
-#define CONSUME_DEFAULT_FLUSH_MS 1000
-#define CONSUME_DEFAULT_FLUSH_ROWS 50000
+#define METER_DEFAULT_GROUP "billing"
+#define METER_DEFAULT_FLUSH_MS 1000
+#define METER_DEFAULT_FLUSH_ROWS 50000
 /* Rejects held in memory before a flush is due: bounds their memory (4 KiB of text each). */
-#define CONSUME_REJECTS_FLUSH 10000
+#define METER_REJECTS_FLUSH 10000
 /* Reject log lines per reason and minute; the rest is counted and said in one line. */
-#define CONSUME_REJECT_LOG_PER_MIN 10
+#define METER_REJECT_LOG_PER_MIN 10
 
-typedef struct consume_opts {
+typedef struct meter_opts {
     const kopts_t *kafka;        /* brokers, topic, -X properties */
     const char *group;           /* names the stored offsets and the lock space */
     const char *conninfo;        /* libpq conninfo or URI; "" = PG* environment */
@@ -67,20 +67,20 @@ typedef struct consume_opts {
     /* ownership (owner.h) */
     const char *instance;       /* this member's name: application_name of its owner session */
     volatile sig_atomic_t *hup; /* set by SIGHUP: logged, nothing to reload; NULL: unused */
-} consume_opts_t;
+} meter_opts_t;
 
-typedef struct consume consume_t;
+typedef struct meter meter_t;
 
 /* Creates the consumer (takes partitions on the first poll, owner.h). NULL with err on bad Kafka
- * properties. The caller owns the result: consume_free. */
-consume_t *consume_new(const consume_opts_t *o, char *err, size_t errlen);
+ * properties. The caller owns the result: meter_free. */
+meter_t *meter_new(const meter_opts_t *o, char *err, size_t errlen);
 
 /* Runs until --once is done or *stop is set; writes what it holds before returning. Returns 0
  * (done, or stopped), 2 on a configuration error (the database does not exist, authentication
  * failed: logged), 1 on a failure that retrying cannot fix (logged: an offset gap is one), or
  * with --once when stopped before the end. */
-int consume_run(consume_t *c);
+int meter_run(meter_t *c);
 
-void consume_free(consume_t *c);
+void meter_free(meter_t *c);
 
 #endif

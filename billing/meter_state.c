@@ -1,4 +1,4 @@
-#include "consume_int.h"
+#include "meter_int.h"
 
 #include "clock.h"
 #include "log.h"
@@ -11,12 +11,12 @@
 
 /* ---- partitions ---------------------------------------------------------------------------- */
 
-part_t *consume_part(consume_t *c, int32_t id) {
+part_t *meter_part(meter_t *c, int32_t id) {
     return id >= 0 && id < c->nparts ? &c->parts[id] : NULL;
 }
 
 /* The partition's state, created on first use. NULL for an id out of range or out of memory. */
-part_t *consume_part_get(consume_t *c, int32_t id) {
+part_t *meter_part_get(meter_t *c, int32_t id) {
     if (id < 0 || id >= PARTITIONS_MAX) return NULL;
     if (id >= c->nparts) {
         int32_t n = id + 1;
@@ -35,7 +35,7 @@ part_t *consume_part_get(consume_t *c, int32_t id) {
 }
 
 /* Forgets what memory holds for a partition: its sums and marks. */
-static uint64_t forget(consume_t *c, int32_t id) {
+static uint64_t forget(meter_t *c, int32_t id) {
     uint64_t dropped = rollup_drop_partition(c->rollup, id);
     marks_drop_partition(c->marks, id);
     metric_add(&bstats_dropped, (int64_t)dropped);
@@ -43,33 +43,33 @@ static uint64_t forget(consume_t *c, int32_t id) {
     return dropped;
 }
 
-void consume_forget(consume_t *c, int32_t id) {
+void meter_forget(meter_t *c, int32_t id) {
     forget(c, id);
 }
 
 /* ---- waiting for PostgreSQL and Kafka ----------------------------------------------------------
  */
 
-int consume_stopping(consume_t *c) {
+int meter_stopping(meter_t *c) {
     if (!*c->o.stop) return 0;
     if (!c->final) return 1;
     return *c->o.stop > 1 || clock_mono_ms() > c->final_deadline;
 }
 
 /* Sleeps ms in short steps; -1 as soon as we are stopping. */
-int consume_nap(consume_t *c, int ms) {
+int meter_nap(meter_t *c, int ms) {
     for (int slept = 0; slept < ms; slept += 50) {
-        if (consume_stopping(c)) return -1;
+        if (meter_stopping(c)) return -1;
         struct timespec t = {0, 50 * 1000000L};
         nanosleep(&t, NULL);
     }
-    return consume_stopping(c) ? -1 : 0;
+    return meter_stopping(c) ? -1 : 0;
 }
 
 /* After a failed PostgreSQL operation: a permanent error stops billing; a transient one (server
  * down or restarting) pauses consumption: logged once, retried after a growing wait. Returns 0
  * to retry, -1 to give up (failed, or stopping). */
-int consume_db_wait(consume_t *c, int rc, const char *err) {
+int meter_db_wait(meter_t *c, int rc, const char *err) {
     char q[1024];
     metric_add(&bstats_db_errors, 1);
     if (rc == STORE_FATAL) {
@@ -93,12 +93,12 @@ int consume_db_wait(consume_t *c, int rc, const char *err) {
         c->failed = 1;
         return -1;
     }
-    if (consume_nap(c, c->backoff_ms) < 0) return -1;
+    if (meter_nap(c, c->backoff_ms) < 0) return -1;
     c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
     return 0;
 }
 
-void consume_db_up(consume_t *c) {
+void meter_db_up(meter_t *c) {
     if (!c->db_down) return;
     log_info("database available again: consumption resumed", "down_ms=%" PRId64,
              clock_mono_ms() - c->db_down_since);
@@ -110,7 +110,7 @@ static int transport_error(rd_kafka_resp_err_t e) {
            e == RD_KAFKA_RESP_ERR__RESOLVE || e == RD_KAFKA_RESP_ERR__TIMED_OUT;
 }
 
-void consume_kafka_down(consume_t *c, rd_kafka_resp_err_t e, const char *detail) {
+void meter_kafka_down(meter_t *c, rd_kafka_resp_err_t e, const char *detail) {
     char q[512];
     if (c->kafka_down) return;
     c->kafka_down = 1;
@@ -118,15 +118,15 @@ void consume_kafka_down(consume_t *c, rd_kafka_resp_err_t e, const char *detail)
              log_quote(detail, q, sizeof q));
 }
 
-void consume_kafka_error(consume_t *c, const rd_kafka_message_t *m) {
+void meter_kafka_error(meter_t *c, const rd_kafka_message_t *m) {
     char q[512];
     metric_add(&bstats_kafka_errors, 1);
     if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) { /* auto.offset.reset=error */
-        consume_own_gap(c, m->partition);
+        meter_own_gap(c, m->partition);
         return;
     }
     if (transport_error(m->err)) {
-        consume_kafka_down(c, m->err, rd_kafka_message_errstr(m));
+        meter_kafka_down(c, m->err, rd_kafka_message_errstr(m));
         return;
     }
     if (m->err == c->last_kafka_err) return; /* said already */
@@ -136,33 +136,33 @@ void consume_kafka_error(consume_t *c, const rd_kafka_message_t *m) {
              log_quote(rd_kafka_message_errstr(m), q, sizeof q));
 }
 
-void consume_kafka_up(consume_t *c) {
+void meter_kafka_up(meter_t *c) {
     if (c->kafka_down) log_info("kafka available again", "%s", "");
     c->kafka_down = 0;
     c->last_kafka_err = RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 /* Stored offsets of ids[0..n), retried while PostgreSQL is away. 0, or -1 (failed/stopping). */
-static int read_offsets(consume_t *c, const int32_t *ids, size_t n, int64_t *out) {
+static int read_offsets(meter_t *c, const int32_t *ids, size_t n, int64_t *out) {
     char err[1024];
     for (;;) {
         int rc = store_read_offsets(c->store, ids, n, out, err, sizeof err);
         if (rc == STORE_OK) {
-            consume_db_up(c);
+            meter_db_up(c);
             return 0;
         }
-        if (consume_db_wait(c, rc, err) < 0) return -1;
+        if (meter_db_wait(c, rc, err) < 0) return -1;
     }
 }
 
-int consume_read_offsets(consume_t *c, const int32_t *ids, size_t n, int64_t *out) {
+int meter_read_offsets(meter_t *c, const int32_t *ids, size_t n, int64_t *out) {
     return read_offsets(c, ids, n, out);
 }
 
 /* Moves consumption of an owned partition back to its stored offset; memory for it is
  * forgotten. The seek waits, so no message fetched for the old position comes after it. */
-static void rewind_to(consume_t *c, int32_t id, int64_t stored) {
-    part_t *p = consume_part(c, id);
+static void rewind_to(meter_t *c, int32_t id, int64_t stored) {
+    part_t *p = meter_part(c, id);
     forget(c, id);
     p->stored = stored;
     p->next = stored >= 0 ? stored : -1;
@@ -184,7 +184,7 @@ static void rewind_to(consume_t *c, int32_t id, int64_t stored) {
 /* ---- flushes --------------------------------------------------------------------------------- */
 
 /* The offset moves of this flush: every owned partition consumed past its stored offset. */
-static size_t collect_offsets(consume_t *c) {
+static size_t collect_offsets(meter_t *c) {
     size_t n = 0;
     for (int32_t id = 0; id < c->nparts; id++) {
         const part_t *p = &c->parts[id];
@@ -195,7 +195,7 @@ static size_t collect_offsets(consume_t *c) {
 }
 
 /* Room for the rows and dirty marks held now. */
-static int reserve(consume_t *c) {
+static int reserve(meter_t *c) {
     size_t rows = rollup_rows(c->rollup) + 1, marks = marks_count(c->marks) + 1;
     if (rows > c->rows_cap) {
         store_row_t *r = realloc(c->rows, rows * sizeof *r);
@@ -212,7 +212,7 @@ static int reserve(consume_t *c) {
     return 0;
 }
 
-static void committed(consume_t *c, size_t noffs, size_t nrows) {
+static void committed(meter_t *c, size_t noffs, size_t nrows) {
     for (size_t i = 0; i < noffs; i++)
         c->parts[c->offs[i].partition].stored = c->offs[i].next;
     metric_add(&bstats_written, (int64_t)rollup_hits(c->rollup));
@@ -230,7 +230,7 @@ static void committed(consume_t *c, size_t noffs, size_t nrows) {
 /* Someone else moved these partitions' stored offsets: we lost them or were fenced. Their sums
  * were not written (the transaction rolled back) and must not be: drop them, start again from
  * what is stored. */
-static int resolve_conflicts(consume_t *c, size_t n) {
+static int resolve_conflicts(meter_t *c, size_t n) {
     int64_t *stored = calloc(n + 1, sizeof *stored);
     char list[512];
     size_t o = 0;
@@ -255,7 +255,7 @@ static int resolve_conflicts(consume_t *c, size_t n) {
 }
 
 /* COMMIT's connection dropped: whether it landed is read from the offsets, per partition. */
-static int resolve_unknown(consume_t *c, size_t noffs) {
+static int resolve_unknown(meter_t *c, size_t noffs) {
     int32_t *ids = calloc(noffs + 1, sizeof *ids);
     int64_t *stored = calloc(noffs + 1, sizeof *stored);
     size_t landed = 0, lost = 0, moved = 0;
@@ -289,7 +289,7 @@ out:
     return rc;
 }
 
-int consume_flush(consume_t *c) {
+int meter_flush(meter_t *c) {
     char err[1024], q[1100];
     while (!c->failed) {
         size_t noffs = collect_offsets(c), nconf = 0;
@@ -307,19 +307,19 @@ int consume_flush(consume_t *c) {
         int rc = store_flush(c->store, &b, c->conflicts, &nconf, err, sizeof err);
         metric_set(&bstats_tx_us_last, store_last_flush_us(c->store));
         if (rc == STORE_OK) {
-            consume_db_up(c);
+            meter_db_up(c);
             committed(c, noffs, b.nrows);
             return 0;
         }
         if (rc == STORE_CONFLICT) {
-            consume_db_up(c);
+            meter_db_up(c);
             if (resolve_conflicts(c, nconf) < 0) break;
         } else if (rc == STORE_UNKNOWN) {
             metric_add(&bstats_commit_unknown, 1);
             log_warn("connection lost during COMMIT: reading the stored offsets to decide",
                      "err=%s", log_quote(err, q, sizeof q));
             if (resolve_unknown(c, noffs) < 0) break;
-        } else if (consume_db_wait(c, rc, err) < 0) {
+        } else if (meter_db_wait(c, rc, err) < 0) {
             break;
         }
     }
