@@ -1,6 +1,6 @@
 /* aggregator: live per-customer windows of the last minute of hits, for the dashboard.
  *
- *   consume (every partition of `hits`, from now - 65 s) -> window (1-second buckets)
+ *   feed (every partition of `hits`, from now - 65 s) -> window (1-second buckets)
  *                                                        -> wmstate (edge watermarks)
  *     -> api (HTTP: /v1/customers/{customer}/window, /metrics, /readyz, the page)
  *
