@@ -9,9 +9,12 @@ source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 
 "$BIN/loggen" --print-hosts > "$TMP/hosts"
-port=$((20000 + RANDOM % 20000))
-"$BIN/aggregator" --listen "127.0.0.1:$port" --tokens "$ROOT/tools/demo-tokens" 2> "$TMP/aggregator.log" &
+# Port 0: any free port, read back from the start line (a fixed or random port may be another
+# test's, and then every answer would come from the wrong aggregator).
+"$BIN/aggregator" --listen 127.0.0.1:0 --tokens "$ROOT/tools/demo-tokens" 2> "$TMP/aggregator.log" &
 track_pid $!
+wait_for 10 grep -q 'msg="aggregator started"' "$TMP/aggregator.log" || fail "aggregator did not start"
+port=$(sed -n 's/.*msg="aggregator started".* port=\([0-9]*\).*/\1/p' "$TMP/aggregator.log")
 
 declare -A COLLECTOR
 for e in a b; do
@@ -44,7 +47,7 @@ echo "ok: both edges report, complete_to_ms within 4 s of the clock"
 
 kill -STOP "${COLLECTOR[b]}"
 stopped=$(now_ms)
-wait_for 10 edge_b_behind || fail "edge-b not in edges_behind 10 s after it stopped: $(window | jq -c .edges_behind)"
+wait_for 10 edge_b_behind || fail "edge-b not in edges_behind 10 s after it stopped: $(window | jq -c .edges_behind); $(curl -fsS "http://127.0.0.1:$port/metrics" | grep -E '^aggregator_edge_watermark' | tr '\n' ' ') now $(now_ms)"
 echo "ok: edge-b in edges_behind $(($(now_ms) - stopped)) ms after SIGSTOP"
 w=$(window)
 wm_b=$(jq -r '.edges_behind[0].watermark_ms' <<< "$w")
