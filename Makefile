@@ -125,21 +125,17 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(SUPPORT_OBJ) $(FUZZ_LIBS)
 fuzz: $(FUZZ_BIN)
 
 fuzz-run: deps-check $(FUZZ_BIN)
-	@fail=0; for f in $(FUZZ_BIN); do \
-	  n=$$(basename $$f); corpus=tests/fuzz/corpus/$$n; work=$(BUILD)/fuzz/work-$$n; \
-	  mkdir -p $$work; \
-	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=0 -artifact_prefix=$(BUILD)/fuzz/$$n- \
-	    $$work $$( [ -d $$corpus ] && echo $$corpus ) > $(BUILD)/fuzz/$$n.log 2>&1 \
-	    && echo "fuzz $$n: ok ($$(grep -c . $(BUILD)/fuzz/$$n.log) log lines)" \
-	    || { echo "fuzz $$n: FAILED"; tail -40 $(BUILD)/fuzz/$$n.log; fail=1; }; \
-	done; exit $$fail
+	@mkdir -p $(BUILD)/fuzz
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BIN)
 
 # ---- the whole test suite ----------------------------------------------------------------------
+# Builds run two jobs at a time (the build machines have 2 cores); tests print in order.
 test: deps
-	$(MAKE) all
+	$(MAKE) -j2 all $(UNIT_BIN) $(BUILD)/test-geo.mmdb
 	$(MAKE) unit
+	$(MAKE) -j2 BUILD=build/asan BINDIR=build/asan/bin SAN=asan $(patsubst $(BUILD)/%,build/asan/%,$(UNIT_BIN))
 	$(MAKE) BUILD=build/asan BINDIR=build/asan/bin SAN=asan unit
+	$(MAKE) -j2 BUILD=build/fuzz BINDIR=build/fuzz/bin SAN=fuzz fuzz
 	$(MAKE) BUILD=build/fuzz BINDIR=build/fuzz/bin SAN=fuzz fuzz-run
 	$(MAKE) integration
 
@@ -185,5 +181,8 @@ format:
 
 clean:
 	rm -rf build bin
+
+# Objects of the test and fuzz programs are kept, so that a second run does not build them again.
+.SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

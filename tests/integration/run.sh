@@ -3,11 +3,13 @@
 #
 #   bash tests/integration/run.sh [tests/integration/test_NAME.sh ...]   (default: all of them)
 #
-# For each test: `== NAME`, then `PASS NAME (Ns)` or `FAIL NAME (Ns)` followed by the end of the
-# test's output (all of it is kept in a log file). The last line is always
+# For each test: `== NAME` when it starts, then `PASS NAME (Ns)` or `FAIL NAME (Ns)` followed by
+# the end of the test's output (all of it is kept in a log file) when it ends; with JOBS > 1 the
+# lines of two tests interleave. The last line is always
 # `integration: N passed, M failed`; the exit status is 1 if any test failed.
 #
-# Environment: TEST_TIMEOUT (seconds per test, default 300), BIN (passed on to lib.sh),
+# Environment: TEST_TIMEOUT (seconds per test, default 300), JOBS (tests at a time, default 2),
+# BIN (passed on to lib.sh),
 # KEEP_LOGS=1 keeps the log directory even when every test passed.
 #
 # Each test runs under timeout(1), which puts it in a process group of its own and, on expiry,
@@ -35,11 +37,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/integration.XXXXXX")
 chmod 711 "$work" # lib.sh's PostgreSQL runs as user postgres and must reach its directory
 passed=0
 failed=0
-current_group=""
 
-# Ctrl-C reaches only our process group, not the test's (timeout gave it its own): pass it on.
+# Ctrl-C reaches only our process group, not the tests' (timeout gave each its own): pass it on.
 on_signal() {
-    [[ -n "$current_group" ]] && kill -TERM -- "-$current_group" 2> /dev/null
+    local p
+    for p in "${slot_pid[@]}"; do [[ -n "$p" ]] && kill -TERM -- "-$p" 2> /dev/null; done
     wait
     echo "integration: interrupted, logs in $work" >&2
     exit 130
@@ -66,30 +68,17 @@ reap_leftovers() {
     return $left
 }
 
-for t in "${tests[@]}"; do
-    name=$(basename "$t" .sh)
-    echo "== $name"
-    if [[ ! -f "$t" ]]; then
-        echo "FAIL $name (0s)"
-        echo "    no such test: $t"
-        failed=$((failed + 1))
-        continue
-    fi
-    log=$work/$name.log
-    # Short: PostgreSQL's socket lives under it, and a socket path must fit 107 bytes.
-    scratch=$work/$((passed + failed))
-    mkdir -p "$scratch" && chmod 711 "$scratch"
-    start=$SECONDS
-    TMPDIR=$scratch timeout -k 10 "$TEST_TIMEOUT" bash "$t" > "$log" 2>&1 < /dev/null &
-    current_group=$!
-    wait "$current_group"
+# A test's end: reap what it left, print PASS/FAIL. Args: slot.
+finish() {
+    local k=$1 rc=0 name=${slot_name[$1]} group=${slot_pid[$1]}
+    wait "$group"
     rc=$?
-    took=$((SECONDS - start))
-    leftovers=$(reap_leftovers "$current_group" "$scratch") || {
+    local took=$((SECONDS - slot_start[k])) log=$work/${slot_name[$k]}.log leftovers
+    leftovers=$(reap_leftovers "$group" "${slot_scratch[$k]}") || {
         echo "$leftovers" >> "$log"
         ((rc == 0)) && rc=1
     }
-    current_group=""
+    slot_pid[$k]=""
     if ((rc == 0)); then
         echo "PASS $name (${took}s)"
         passed=$((passed + 1))
@@ -100,6 +89,52 @@ for t in "${tests[@]}"; do
         tail -n "$SHOW_LINES" "$log" | sed 's/^/    /'
         failed=$((failed + 1))
     fi
+}
+
+# JOBS tests at a time (default 2, one per core of our build machines): most of a test's time is
+# spent waiting on its servers, not computing. Every test has its own scratch folder, broker,
+# database and ports, so two never meet; JOBS=1 runs them one by one.
+JOBS=${JOBS:-2}
+declare -a slot_pid slot_name slot_start slot_scratch
+n=0
+for t in "${tests[@]}"; do
+    name=$(basename "$t" .sh)
+    if [[ ! -f "$t" ]]; then
+        echo "FAIL $name (0s)"
+        echo "    no such test: $t"
+        failed=$((failed + 1))
+        continue
+    fi
+    # A free slot, waiting for a running test to end if there is none.
+    while :; do
+        free=-1
+        for ((k = 0; k < JOBS; k++)); do
+            if [[ -z "${slot_pid[$k]:-}" ]]; then
+                free=$k
+                break
+            fi
+            if ! kill -0 "${slot_pid[$k]}" 2> /dev/null; then
+                finish "$k"
+                free=$k
+                break
+            fi
+        done
+        ((free >= 0)) && break
+        sleep 0.2
+    done
+    echo "== $name"
+    # Short: PostgreSQL's socket lives under it, and a socket path must fit 107 bytes.
+    n=$((n + 1))
+    scratch=$work/$n
+    mkdir -p "$scratch" && chmod 711 "$scratch"
+    slot_name[$free]=$name
+    slot_scratch[$free]=$scratch
+    slot_start[$free]=$SECONDS
+    TMPDIR=$scratch timeout -k 10 "$TEST_TIMEOUT" bash "$t" > "$work/$name.log" 2>&1 < /dev/null &
+    slot_pid[$free]=$!
+done
+for ((k = 0; k < JOBS; k++)); do
+    [[ -n "${slot_pid[$k]:-}" ]] && finish "$k"
 done
 
 if ((failed == 0)) && [[ "${KEEP_LOGS:-0}" != 1 ]]; then
