@@ -14,6 +14,7 @@ int srctab_init(srctab_t *tab, tail_event_fn on_event, void *event_ctx) {
     posstore_init(&tab->tombs);
     tab->on_event = on_event;
     tab->event_ctx = event_ctx;
+    tab->dirty = 1; /* never written: the first save writes, even an empty table */
     tab->win.cap = TAIL_READ_BUF;
     tab->win.buf = malloc(tab->win.cap);
     return tab->win.buf ? 0 : -1;

@@ -36,7 +36,8 @@ typedef struct srctab {
     void *event_ctx;
 } srctab_t;
 
-/* An empty table whose events go to on_event (may be NULL). 0, or -1 when out of memory. */
+/* An empty table whose events go to on_event (may be NULL), dirty: its first srctab_save()
+ * writes. 0, or -1 when out of memory. */
 int srctab_init(srctab_t *tab, tail_event_fn on_event, void *event_ctx);
 /* Frees every source, the window and the tombstones. */
 void srctab_fini(srctab_t *tab);

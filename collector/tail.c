@@ -24,12 +24,12 @@ struct tail {
     int stdin_only;    /* every pattern is "-": TAIL_DONE at its end even when following */
     uint32_t cur;      /* the slot being read */
     uint32_t ring_max; /* lines in flight per source, a power of two */
-    int grace_ms;
-    char *state_dir; /* NULL: no positions kept */
-    int lock_fd;
+    int grace_ms;      /* a detached file quiet this long, all confirmed, is closed */
+    char *state_dir;   /* NULL: no positions kept */
+    int lock_fd;       /* holds the flock of STATE_DIR/lock: one collector per directory */
     int64_t scan_wall; /* wall ms at the start of the last scan of the patterns */
     int64_t caught_up; /* tail_caught_up_ms(), -1: not yet */
-    char err[1024];
+    char err[1024];    /* tail_error(); the scanner writes its failures here too */
 };
 
 static int is_final(const tail_t *t, const source_t *s, int64_t now) {
@@ -322,9 +322,9 @@ tail_t *tail_new(const tail_opts_t *o, char *err, size_t errlen) {
         snprintf(err, errlen, "-: out of memory");
         goto fail;
     }
-    /* Saved at once: every file found is known to the next run even if this one is killed
-     * within a second (a file rotated away in between is then still found and finished). */
-    t->tab.dirty = 1;
+    /* Saved at once (a new table is dirty): every file found is known to the next run even if
+     * this one is killed within a second (a file rotated away in between is then still found
+     * and finished). */
     if (tail_save(t, err, errlen) < 0) goto fail;
     posstore_fini(&ps);
     return t;
