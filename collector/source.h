@@ -14,7 +14,7 @@
 #define SOURCE_H
 
 #include "hit.h"
-#include "tail.h"
+#include "taildefs.h"
 
 #include <stddef.h>
 #include <stdint.h>

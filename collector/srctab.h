@@ -14,7 +14,7 @@
 
 #include "posstore.h"
 #include "source.h"
-#include "tail.h"
+#include "taildefs.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -42,7 +42,7 @@ int srctab_init(srctab_t *tab, tail_event_fn on_event, void *event_ctx);
 /* Frees every source, the window and the tombstones. */
 void srctab_fini(srctab_t *tab);
 
-/* ---- events, for the log (tail.h lists them) ---------------------------------------------- */
+/* ---- events, for the log (taildefs.h lists them) ------------------------------------------- */
 
 void srctab_event_at(const srctab_t *tab, const char *event, const char *path, const char *src,
                      uint64_t off);

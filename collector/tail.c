@@ -3,6 +3,7 @@
  * kept by the table (srctab.c); finding the files (globs, rotation, truncation, resuming) is
  * tailscan.c's. */
 #include "srctab.h"
+#include "tail.h"
 #include "tailscan.h"
 
 #include "clock.h"
@@ -304,7 +305,8 @@ tail_t *tail_new(const tail_opts_t *o, char *err, size_t errlen) {
         snprintf(err, errlen, "no PATH given");
         goto fail;
     }
-    if (tscan_init(&t->scan, &t->tab, o, o->poll_ms > 0 ? o->poll_ms : TAIL_POLL_MS, t->err,
+    int poll_ms = o->poll_ms > 0 ? o->poll_ms : TAIL_POLL_MS;
+    if (tscan_init(&t->scan, &t->tab, o->paths, o->npaths, o->once, poll_ms, t->err,
                    sizeof t->err) < 0) {
         snprintf(err, errlen, "%s", t->err);
         goto fail;

@@ -47,23 +47,23 @@ static int same_dir(const char *a, const char *b) {
 
 /* ---- patterns ------------------------------------------------------------------------------ */
 
-int tscan_init(tscan_t *sc, srctab_t *tab, const tail_opts_t *o, int poll_ms, char *err,
-               size_t errlen) {
+int tscan_init(tscan_t *sc, srctab_t *tab, const char *const *paths, int npaths, int once,
+               int poll_ms, char *err, size_t errlen) {
     char cwd[POSSTORE_PATH_MAX];
     memset(sc, 0, sizeof *sc);
     sc->tab = tab;
     sc->err = err;
     sc->errlen = errlen;
-    sc->once = o->once;
+    sc->once = once;
     sc->poll_ms = poll_ms;
     sc->ino_fd = -1;
-    sc->pats = calloc((size_t)o->npaths, sizeof *sc->pats);
-    sc->pat_glob = calloc((size_t)o->npaths, 1);
-    sc->pat_missing = calloc((size_t)o->npaths, 1);
+    sc->pats = calloc((size_t)npaths, sizeof *sc->pats);
+    sc->pat_glob = calloc((size_t)npaths, 1);
+    sc->pat_missing = calloc((size_t)npaths, 1);
     if (!sc->pats || !sc->pat_glob || !sc->pat_missing) goto nomem;
-    sc->npats = o->npaths; /* entries not set yet are NULL: tscan_fini frees all */
-    for (int i = 0; i < o->npaths; i++) {
-        const char *p = o->paths[i];
+    sc->npats = npaths; /* entries not set yet are NULL: tscan_fini frees all */
+    for (int i = 0; i < npaths; i++) {
+        const char *p = paths[i];
         if (!p || !*p) {
             snprintf(err, errlen, "an empty PATH");
             return -1;

@@ -11,7 +11,6 @@
 
 #include "posstore.h"
 #include "srctab.h"
-#include "tail.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -42,11 +41,12 @@ typedef struct tscan {
     size_t nbad;
 } tscan_t;
 
-/* Takes the patterns of o (made absolute: a relative one is relative to the working directory
- * now, not to the next run's) for files that go to tab; failures are described in err (kept).
- * 0, or -1 with err; tscan_fini() in both cases. */
-int tscan_init(tscan_t *sc, srctab_t *tab, const tail_opts_t *o, int poll_ms, char *err,
-               size_t errlen);
+/* Takes the npaths patterns of paths (files, globs, or "-" for stdin; made absolute: a relative
+ * one is relative to the working directory now, not to the next run's) for files that go to
+ * tab; once: --once (tail.h). Failures are described in err (kept). 0, or -1 with err;
+ * tscan_fini() in both cases. */
+int tscan_init(tscan_t *sc, srctab_t *tab, const char *const *paths, int npaths, int once,
+               int poll_ms, char *err, size_t errlen);
 /* Follow mode: watches the patterns' directories (inotify). Then finds the files of every
  * pattern and resumes them from ps (the loaded state file); entries that match no file are
  * finished (a rotated file found in the same directory) or dropped. 0, or -1 with sc->err. */
