@@ -1,20 +1,20 @@
 /* source.h: one log source of the tail (tail.h): an open file or stdin, split into lines, with
  * the ring of lines handed out and not yet confirmed.
  *
- * A file is read with pread() into a window shared by all sources (tail_t owns it), so a source
- * costs no buffer while it waits; a line handed out points into that window. The confirmed
- * position is the end of the longest run of confirmed lines from the oldest one in flight:
- * tokens come back in any order (Kafka confirms per partition), the position only moves over a
- * prefix without gaps. stdin cannot be read twice, so its lines stay in memory (as records) until
- * confirmed, to be handed out again after a rewind.
+ * A file is read with pread() into a window shared by all sources (the table, srctab.h, owns
+ * it), so a source costs no buffer while it waits; a line handed out points into that window. The
+ * confirmed position is the end of the longest run of confirmed lines from the oldest one in
+ * flight: tokens come back in any order (Kafka confirms per partition), the position only moves
+ * over a prefix without gaps. stdin cannot be read twice, so its lines stay in memory (as records)
+ * until confirmed, to be handed out again after a rewind.
  *
- * Internal to tail.c: the caller keeps sources in slots and decides when they are read, finished
- * or closed. */
+ * Internal to the tail module: the table (srctab.c) keeps sources in slots and counts their lines
+ * in flight; tail.c and tailscan.c decide when they are read, finished or closed. */
 #ifndef SOURCE_H
 #define SOURCE_H
 
 #include "hit.h"
-#include "tail.h"
+#include "taildefs.h"
 
 #include <stddef.h>
 #include <stdint.h>
