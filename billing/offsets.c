@@ -3,6 +3,7 @@
 
 #include "consume.h"
 #include "kassign.h"
+#include "cli.h"
 #include "log.h"
 #include "owner.h"
 #include "store.h"
@@ -16,7 +17,6 @@
 
 #define OFFSETS_TIMEOUT_MS 5000 /* Kafka metadata and watermark queries */
 #define REASON_MAX 1000
-#define OFFSETS_VERSION "billing 0.1.0" /* the same as BILLING_VERSION in billing/main.c */
 
 enum { TO_NONE, TO_EARLIEST, TO_LATEST, TO_OFFSET };
 
@@ -119,15 +119,13 @@ static int parse(int argc, char **argv, opts_t *o) {
                 return bad("--to: expected earliest, latest or an offset >= 0");
             break;
         case 'v':
-            if (log_level_parse(optarg) < 0)
-                return bad("--log-level: expected debug, info, warn or error");
-            log_min_level = (log_level_t)log_level_parse(optarg);
+            if (cli_log_level(optarg, err, sizeof err) < 0) return bad(err);
             break;
         case 'h':
             usage();
             return 0;
         case 'V':
-            puts(OFFSETS_VERSION);
+            cli_version("billing");
             return 0;
         default:
             snprintf(err, sizeof err,

@@ -25,7 +25,7 @@
 typedef struct opts {
     kopts_t kafka;
     const char *customers, *geoip, *format, *default_host, *edge, *state_dir, *reject_topic;
-    const char *geo_country_key, *geo_region_key, *log_level;
+    const char *geo_country_key, *geo_region_key;
     int once, metrics_interval_s;
     hit_tswin_t tswin;      /* --max-age, --max-ahead */
     int64_t wm_interval_ms; /* --watermark-interval */
@@ -136,6 +136,7 @@ static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
     o->metrics_interval_s = 10;
     o->tswin = hit_tswin_default();
     o->wm_interval_ms = WM_INTERVAL_MS;
+    if (cli_log_level(NULL, err, sizeof err) < 0) return bad(err); /* -v overrides it */
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, KOPTS_SHORTOPTS "c:g:f:e:s:v:hV", longopts, NULL)) != -1) {
@@ -148,7 +149,9 @@ static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
         case 'f': o->format = optarg; break;
         case 'e': o->edge = optarg; break;
         case 's': o->state_dir = optarg; break;
-        case 'v': o->log_level = optarg; break;
+        case 'v':
+            if (cli_log_level(optarg, err, sizeof err) < 0) return bad(err);
+            break;
         case OPT_DEFHOST: o->default_host = optarg; break;
         case OPT_ONCE: o->once = 1; break;
         case OPT_REJECT: o->reject_topic = optarg; break;
@@ -168,7 +171,6 @@ static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
             return bad(msg);
         }
     }
-    if (cli_log_level(o->log_level, err, sizeof err) < 0) return bad(err);
     if (optind >= argc) return bad("no PATH given (a file, a quoted glob, or - for stdin)");
     if (!o->customers) return bad("--customers FILE is required (the host map)");
     if (!o->edge) {
