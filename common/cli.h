@@ -9,7 +9,9 @@
  *     sets cli_reload (the program re-reads what it can, or logs that there is nothing), and
  *     SIGPIPE is ignored (a closed socket is an error return, not a death). Handlers only set
  *     flags; the main loops act on them.
- *   - the log level: -v/--log-level LEVEL, else $LOG_LEVEL, else info;
+ *   - the log level: -v/--log-level LEVEL, else $LOG_LEVEL, else info; a program calls
+ *     cli_log_level(NULL) before its options and cli_log_level(optarg) for -v, so a bad value of
+ *     either is bad usage;
  *   - numbers, durations and ADDR:PORT values, with one error message style:
  *     "--OPTION VALUE: expected ...", for exit status 2;
  *   - the version line, "PROGRAM VERSION". */
