@@ -6,7 +6,6 @@
  * main only reads options, opens the stages and wires them; deliver.c runs the loop (when
  * positions advance, backpressure, the drain on a stop), watermarks.c the edge watermarks. */
 #include "cli.h"
-#include "clock.h"
 #include "cstats.h"
 #include "deliver.h"
 #include "kafka.h"
