@@ -47,7 +47,8 @@ static void usage(FILE *f) {
             "Consumes hit records and serves each customer's window of the last minute (by\n"
             "event time, one-second buckets) over HTTP, with a dashboard page.\n\n"
             "  -G, --group GROUP          the Kafka group.id the client names itself with\n"
-            "                             (default " CONSUME_DEFAULT_GROUP "). No group is joined:\n"
+            "                             (default " CONSUME_DEFAULT_GROUP
+            "). No group is joined:\n"
             "                             every instance reads every partition, so any instance\n"
             "                             answers any customer and a restart is exact in seconds\n"
             "      --instance-id ID       this instance's name: Kafka client.id and the\n"
@@ -77,13 +78,17 @@ static int bad(const char *msg) {
 enum { OPT_MINT = 256, OPT_RATE, OPT_INSTANCE };
 
 static int parse_opts(opts_t *o, int argc, char **argv) {
-    static const struct option longopts[] = {
-        KOPTS_LONGOPTS,           {"group", 1, 0, 'G'},
-        {"listen", 1, 0, 'l'},    {"tokens", 1, 0, 'T'},
-        {"rate", 1, 0, OPT_RATE}, {"metrics-interval", 1, 0, OPT_MINT},
-        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
-        {"version", 0, 0, 'V'},   {"instance-id", 1, 0, OPT_INSTANCE},
-        {0, 0, 0, 0}};
+    static const struct option longopts[] = {KOPTS_LONGOPTS,
+                                             {"group", 1, 0, 'G'},
+                                             {"listen", 1, 0, 'l'},
+                                             {"tokens", 1, 0, 'T'},
+                                             {"rate", 1, 0, OPT_RATE},
+                                             {"metrics-interval", 1, 0, OPT_MINT},
+                                             {"log-level", 1, 0, 'v'},
+                                             {"help", 0, 0, 'h'},
+                                             {"version", 0, 0, 'V'},
+                                             {"instance-id", 1, 0, OPT_INSTANCE},
+                                             {0, 0, 0, 0}};
     char err[512], msg[600], host[256];
     unsigned port;
     long v;
@@ -166,7 +171,8 @@ static void on_tick(void *ctx) {
 static void set_instance(opts_t *o) {
     static char host[INSTANCE_MAX + 1], info[INSTANCE_MAX * 2 + 16];
     if (!o->instance) {
-        if (gethostname(host, sizeof host) < 0 || !host[0]) snprintf(host, sizeof host, "aggregator");
+        if (gethostname(host, sizeof host) < 0 || !host[0])
+            snprintf(host, sizeof host, "aggregator");
         host[sizeof host - 1] = 0;
         o->instance = host;
     }
@@ -247,12 +253,12 @@ int main(int argc, char **argv) {
     log_info("aggregator started",
              "version=\"aggregator %s\" listen=%s port=%u instance=%s group=%s topic=%s "
              "brokers=%s",
-             CDN_VERSION, log_quote(o.listen, q, sizeof q), api_port(api), o.instance,
-             o.group, o.kafka.topic, o.kafka.brokers);
+             CDN_VERSION, log_quote(o.listen, q, sizeof q), api_port(api), o.instance, o.group,
+             o.kafka.topic, o.kafka.brokers);
     rc = consume_run(cons, on_tick, api);
     log_info("aggregator stopping", "rc=%d", rc);
 out:
-    api_stop(api);      /* no request reads the windows (or asks ready) after this */
+    api_stop(api); /* no request reads the windows (or asks ready) after this */
     consume_free(cons);
     win_free(win);
     wms_free(wms);

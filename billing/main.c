@@ -398,7 +398,7 @@ int main(int argc, char **argv) {
     static const struct {
         const char *name;
         int (*main)(int argc, char **argv);
-    } commands[] = {{"migrate", cmd_migrate}, {"run", cmd_run},         {"hosts", cmd_hosts},
+    } commands[] = {{"migrate", cmd_migrate},  {"run", cmd_run},          {"hosts", cmd_hosts},
                     {"invoice", invoice_main}, {"offsets", offsets_main}, {"status", status_main},
                     {"edges", edges_main}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

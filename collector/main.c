@@ -32,35 +32,35 @@ typedef struct opts {
 } opts_t;
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: collector [options] PATH...\n"
-            "Follows access logs (files, quoted globs, or - for stdin) and publishes one JSON hit\n"
-            "record per request to Kafka.\n\n"
-            "  -c, --customers FILE       host map: HOST CUSTOMER_ID per line (re-read on SIGHUP)\n"
-            "  -g, --geoip FILE           MaxMind DB (GeoIP2/GeoLite2 City or Country)\n"
-            "      --geo-country-key PATH dotted key of the country code (default country.iso_code)\n"
-            "      --geo-region-key PATH  dotted key of the region (default subdivisions.0.iso_code)\n"
-            "  -f, --format F             combined (default), vhost_combined, json, or an nginx\n"
-            "                             log_format string\n"
-            "      --default-host HOST    host for lines whose format has no host (required with\n"
-            "                             such a format: combined, or a log_format without $host,\n"
-            "                             $http_host or $server_name)\n"
-            "  -e, --edge-id ID           this edge's name (default: the hostname)\n"
-            "  -s, --state-dir DIR        where read positions are kept between runs\n"
-            "      --once                 read every PATH to its end, wait for Kafka, exit\n"
-            "      --reject-topic NAME    dead letters (default hits.rejected)\n"
-            "      --max-age DURATION     refuse hits older than this (reason timestamp; default\n"
-            "                             35d; forms 35d, 24h, 90m, 3600s, 500ms)\n"
-            "      --max-ahead DURATION   refuse hits this far ahead of the clock (default 1d)\n"
-            "      --watermark-interval MS  between watermarks to every partition (default 1000)\n"
-            "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only "
-            "at exit)\n" CLI_LOG_HELP
-            "  -h, --help                 this text\n"
-            "  -V, --version              the version\n" KOPTS_HELP
-            "\nSIGHUP re-reads the host map. SIGTERM stops reading and waits up to %d s for Kafka\n"
-            "to confirm what is queued; a second SIGTERM stops waiting. Positions never pass an\n"
-            "unconfirmed line: the next run sends it again.\n",
-            DELIVER_DRAIN_MS / 1000);
+    fprintf(
+        f,
+        "usage: collector [options] PATH...\n"
+        "Follows access logs (files, quoted globs, or - for stdin) and publishes one JSON hit\n"
+        "record per request to Kafka.\n\n"
+        "  -c, --customers FILE       host map: HOST CUSTOMER_ID per line (re-read on SIGHUP)\n"
+        "  -g, --geoip FILE           MaxMind DB (GeoIP2/GeoLite2 City or Country)\n"
+        "      --geo-country-key PATH dotted key of the country code (default country.iso_code)\n"
+        "      --geo-region-key PATH  dotted key of the region (default subdivisions.0.iso_code)\n"
+        "  -f, --format F             combined (default), vhost_combined, json, or an nginx\n"
+        "                             log_format string\n"
+        "      --default-host HOST    host for lines whose format has no host (required with\n"
+        "                             such a format: combined, or a log_format without $host,\n"
+        "                             $http_host or $server_name)\n"
+        "  -e, --edge-id ID           this edge's name (default: the hostname)\n"
+        "  -s, --state-dir DIR        where read positions are kept between runs\n"
+        "      --once                 read every PATH to its end, wait for Kafka, exit\n"
+        "      --reject-topic NAME    dead letters (default hits.rejected)\n"
+        "      --max-age DURATION     refuse hits older than this (reason timestamp; default\n"
+        "                             35d; forms 35d, 24h, 90m, 3600s, 500ms)\n"
+        "      --max-ahead DURATION   refuse hits this far ahead of the clock (default 1d)\n"
+        "      --watermark-interval MS  between watermarks to every partition (default 1000)\n"
+        "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only "
+        "at exit)\n" CLI_LOG_HELP "  -h, --help                 this text\n"
+        "  -V, --version              the version\n" KOPTS_HELP
+        "\nSIGHUP re-reads the host map. SIGTERM stops reading and waits up to %d s for Kafka\n"
+        "to confirm what is queued; a second SIGTERM stops waiting. Positions never pass an\n"
+        "unconfirmed line: the next run sends it again.\n",
+        DELIVER_DRAIN_MS / 1000);
 }
 
 static int bad(const char *msg) {
@@ -101,32 +101,33 @@ static int parse_value(opts_t *o, int c, const char *arg, char *err, size_t n) {
         if (cli_long("--watermark-interval", arg, 10, 3600000, &v, err, n) < 0) return -1;
         o->wm_interval_ms = v;
         return 0;
-    case OPT_MAXAGE: return window_bound("--max-age", arg, &o->tswin.past_ms, err, n);
-    default: return window_bound("--max-ahead", arg, &o->tswin.ahead_ms, err, n);
+    case OPT_MAXAGE:
+        return window_bound("--max-age", arg, &o->tswin.past_ms, err, n);
+    default:
+        return window_bound("--max-ahead", arg, &o->tswin.ahead_ms, err, n);
     }
 }
 
 static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
-    static const struct option longopts[] = {
-        KOPTS_LONGOPTS,
-        {"customers", 1, 0, 'c'},
-        {"geoip", 1, 0, 'g'},
-        {"format", 1, 0, 'f'},
-        {"default-host", 1, 0, OPT_DEFHOST},
-        {"edge-id", 1, 0, 'e'},
-        {"state-dir", 1, 0, 's'},
-        {"once", 0, 0, OPT_ONCE},
-        {"reject-topic", 1, 0, OPT_REJECT},
-        {"geo-country-key", 1, 0, OPT_GEOC},
-        {"geo-region-key", 1, 0, OPT_GEOR},
-        {"metrics-interval", 1, 0, OPT_MINT},
-        {"max-age", 1, 0, OPT_MAXAGE},
-        {"max-ahead", 1, 0, OPT_MAXAHEAD},
-        {"watermark-interval", 1, 0, OPT_WMINT},
-        {"log-level", 1, 0, 'v'},
-        {"help", 0, 0, 'h'},
-        {"version", 0, 0, 'V'},
-        {0, 0, 0, 0}};
+    static const struct option longopts[] = {KOPTS_LONGOPTS,
+                                             {"customers", 1, 0, 'c'},
+                                             {"geoip", 1, 0, 'g'},
+                                             {"format", 1, 0, 'f'},
+                                             {"default-host", 1, 0, OPT_DEFHOST},
+                                             {"edge-id", 1, 0, 'e'},
+                                             {"state-dir", 1, 0, 's'},
+                                             {"once", 0, 0, OPT_ONCE},
+                                             {"reject-topic", 1, 0, OPT_REJECT},
+                                             {"geo-country-key", 1, 0, OPT_GEOC},
+                                             {"geo-region-key", 1, 0, OPT_GEOR},
+                                             {"metrics-interval", 1, 0, OPT_MINT},
+                                             {"max-age", 1, 0, OPT_MAXAGE},
+                                             {"max-ahead", 1, 0, OPT_MAXAHEAD},
+                                             {"watermark-interval", 1, 0, OPT_WMINT},
+                                             {"log-level", 1, 0, 'v'},
+                                             {"help", 0, 0, 'h'},
+                                             {"version", 0, 0, 'V'},
+                                             {0, 0, 0, 0}};
     char err[512], msg[600];
     memset(o, 0, sizeof *o);
     kopts_init(&o->kafka);
@@ -143,27 +144,51 @@ static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
         if (k < 0) return bad(err);
         if (k > 0) continue;
         switch (c) {
-        case 'c': o->customers = optarg; break;
-        case 'g': o->geoip = optarg; break;
-        case 'f': o->format = optarg; break;
-        case 'e': o->edge = optarg; break;
-        case 's': o->state_dir = optarg; break;
+        case 'c':
+            o->customers = optarg;
+            break;
+        case 'g':
+            o->geoip = optarg;
+            break;
+        case 'f':
+            o->format = optarg;
+            break;
+        case 'e':
+            o->edge = optarg;
+            break;
+        case 's':
+            o->state_dir = optarg;
+            break;
         case 'v':
             if (cli_log_level(optarg, err, sizeof err) < 0) return bad(err);
             break;
-        case OPT_DEFHOST: o->default_host = optarg; break;
-        case OPT_ONCE: o->once = 1; break;
-        case OPT_REJECT: o->reject_topic = optarg; break;
-        case OPT_GEOC: o->geo_country_key = optarg; break;
-        case OPT_GEOR: o->geo_region_key = optarg; break;
+        case OPT_DEFHOST:
+            o->default_host = optarg;
+            break;
+        case OPT_ONCE:
+            o->once = 1;
+            break;
+        case OPT_REJECT:
+            o->reject_topic = optarg;
+            break;
+        case OPT_GEOC:
+            o->geo_country_key = optarg;
+            break;
+        case OPT_GEOR:
+            o->geo_region_key = optarg;
+            break;
         case OPT_MINT:
         case OPT_MAXAGE:
         case OPT_MAXAHEAD:
         case OPT_WMINT:
             if (parse_value(o, c, optarg, err, sizeof err) < 0) return bad(err);
             break;
-        case 'h': usage(stdout); exit(0);
-        case 'V': cli_version("collector"); exit(0);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            cli_version("collector");
+            exit(0);
         default:
             snprintf(msg, sizeof msg, "unknown or incomplete option '%s' (see --help)",
                      argv[optind - 1]);
@@ -258,8 +283,8 @@ static int open_stages(app_t *a, char **paths, int npaths) {
     a->tail = tail_new(&to, err, sizeof err);
     if (!a->tail) return bad(err);
     if (!a->o.state_dir && !a->o.once)
-        log_warn("no --state-dir: read positions are not kept, a restart reads files again",
-                 "%s", "");
+        log_warn("no --state-dir: read positions are not kept, a restart reads files again", "%s",
+                 "");
     pub_opts_t po = {&a->o.kafka, a->o.reject_topic, a->o.once, deliver_ack, &a->dl};
     a->pub = pub_new(&po, err, sizeof err);
     if (!a->pub) return bad(err);

@@ -78,14 +78,11 @@ static int topic_name_ok(const char *s) {
 
 /* Returns 0 to run, 1 when --help/--version is done, 2 for bad usage (reported in one line). */
 static int parse_args(int argc, char **argv, mock_opts_t *o) {
-    static const struct option longopts[] = {{"brokers", 1, 0, 'b'},
-                                             {"partitions", 1, 0, 'p'},
-                                             {"topic", 1, 0, 't'},
-                                             {"bootstrap-file", 1, 0, 'f'},
-                                             {"log-level", 1, 0, 'v'},
-                                             {"help", 0, 0, 'h'},
-                                             {"version", 0, 0, 'V'},
-                                             {0, 0, 0, 0}};
+    static const struct option longopts[] = {
+        {"brokers", 1, 0, 'b'},   {"partitions", 1, 0, 'p'},
+        {"topic", 1, 0, 't'},     {"bootstrap-file", 1, 0, 'f'},
+        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
+        {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
     *o = (mock_opts_t){.brokers = 1, .partitions = 16};
     opterr = 0; /* we name the option at fault ourselves */
     int c, li = 0;

@@ -27,33 +27,34 @@
 
 typedef struct opts {
     const char *out, *truth, *networks, *rotate_mode;
-    double rate;          /* lines per second; 0 = as fast as possible */
-    uint64_t lines;       /* 0 = until --duration or a signal */
-    int64_t duration_ms;  /* 0 = no limit */
+    double rate;           /* lines per second; 0 = as fast as possible */
+    uint64_t lines;        /* 0 = until --duration or a signal */
+    int64_t duration_ms;   /* 0 = no limit */
     uint64_t rotate_every; /* lines between rotations; 0 = never */
-    double bad_ratio;     /* share of lines for unknown hosts (rejected by the collector) */
+    double bad_ratio;      /* share of lines for unknown hosts (rejected by the collector) */
     uint64_t seed;
     int print_hosts;
 } opts_t;
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: loggen [options]\n"
-            "Writes CDN access-log lines in the format\n  %s\n\n"
-            "  -o, --out FILE          log file (default access.log; - for stdout)\n"
-            "  -r, --rate N            lines per second (default 1000; 0 = as fast as possible)\n"
-            "  -n, --lines N           write exactly N lines, then exit\n"
-            "  -d, --duration D        stop after D (seconds, or 500ms, 90s, 15m, 2h)\n"
-            "      --rotate-every N    rotate the file every N lines\n"
-            "      --rotate-mode M     rename, copytruncate, or both (alternating; default rename)\n"
-            "      --truth FILE        write the totals of what was written as JSON\n"
-            "      --networks FILE     client networks (default tests/data/geo-networks.tsv)\n"
-            "      --bad-ratio F       share of lines for hosts no customer owns (default 0)\n"
-            "      --seed N            random seed (default: time)\n"
-            "      --print-hosts       print the host map of the demo customers and exit\n"
-            "  -v, --log-level LEVEL   debug, info (default), warn, error; else $LOG_LEVEL\n"
-            "  -h, --help, -V, --version\n",
-            LOGGEN_FORMAT);
+    fprintf(
+        f,
+        "usage: loggen [options]\n"
+        "Writes CDN access-log lines in the format\n  %s\n\n"
+        "  -o, --out FILE          log file (default access.log; - for stdout)\n"
+        "  -r, --rate N            lines per second (default 1000; 0 = as fast as possible)\n"
+        "  -n, --lines N           write exactly N lines, then exit\n"
+        "  -d, --duration D        stop after D (seconds, or 500ms, 90s, 15m, 2h)\n"
+        "      --rotate-every N    rotate the file every N lines\n"
+        "      --rotate-mode M     rename, copytruncate, or both (alternating; default rename)\n"
+        "      --truth FILE        write the totals of what was written as JSON\n"
+        "      --networks FILE     client networks (default tests/data/geo-networks.tsv)\n"
+        "      --bad-ratio F       share of lines for hosts no customer owns (default 0)\n"
+        "      --seed N            random seed (default: time)\n"
+        "      --print-hosts       print the host map of the demo customers and exit\n"
+        "  -v, --log-level LEVEL   debug, info (default), warn, error; else $LOG_LEVEL\n"
+        "  -h, --help, -V, --version\n",
+        LOGGEN_FORMAT);
 }
 
 static int bad(const char *msg) {
@@ -80,10 +81,14 @@ static int parse_value(opts_t *o, int c, const char *arg, char *err, size_t n) {
     long v = 0;
     int rc;
     switch (c) {
-    case 'r': return parse_real("--rate", arg, 0, 1e8, &o->rate, err, n);
-    case 'B': return parse_real("--bad-ratio", arg, 0, 1, &o->bad_ratio, err, n);
-    case 'd': return cli_duration_ms("--duration", arg, &o->duration_ms, err, n);
-    case 'v': return cli_log_level(arg, err, n);
+    case 'r':
+        return parse_real("--rate", arg, 0, 1e8, &o->rate, err, n);
+    case 'B':
+        return parse_real("--bad-ratio", arg, 0, 1, &o->bad_ratio, err, n);
+    case 'd':
+        return cli_duration_ms("--duration", arg, &o->duration_ms, err, n);
+    case 'v':
+        return cli_log_level(arg, err, n);
     case 'n':
         rc = cli_long("--lines", arg, 1, 1000000000000L, &v, err, n);
         o->lines = (uint64_t)v;
@@ -107,14 +112,12 @@ static int parse_value(opts_t *o, int c, const char *arg, char *err, size_t n) {
 }
 
 static int parse_opts(opts_t *o, int argc, char **argv) {
-    static const struct option lo[] = {{"out", 1, 0, 'o'},         {"rate", 1, 0, 'r'},
-                                       {"lines", 1, 0, 'n'},       {"duration", 1, 0, 'd'},
-                                       {"rotate-every", 1, 0, 'R'}, {"rotate-mode", 1, 0, 'M'},
-                                       {"truth", 1, 0, 'T'},       {"networks", 1, 0, 'N'},
-                                       {"bad-ratio", 1, 0, 'B'},   {"seed", 1, 0, 'S'},
-                                       {"print-hosts", 0, 0, 'P'}, {"log-level", 1, 0, 'v'},
-                                       {"help", 0, 0, 'h'},
-                                       {"version", 0, 0, 'V'},     {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {"out", 1, 0, 'o'},      {"rate", 1, 0, 'r'},         {"lines", 1, 0, 'n'},
+        {"duration", 1, 0, 'd'}, {"rotate-every", 1, 0, 'R'}, {"rotate-mode", 1, 0, 'M'},
+        {"truth", 1, 0, 'T'},    {"networks", 1, 0, 'N'},     {"bad-ratio", 1, 0, 'B'},
+        {"seed", 1, 0, 'S'},     {"print-hosts", 0, 0, 'P'},  {"log-level", 1, 0, 'v'},
+        {"help", 0, 0, 'h'},     {"version", 0, 0, 'V'},      {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->out = "access.log";
     o->rate = 1000;
@@ -127,10 +130,18 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
     if (cli_log_level(NULL, err, sizeof err) < 0) return bad(err); /* -v overrides it */
     while ((c = getopt_long(argc, argv, "o:r:n:d:v:hV", lo, NULL)) != -1) {
         switch (c) {
-        case 'o': o->out = optarg; break;
-        case 'T': o->truth = optarg; break;
-        case 'N': o->networks = optarg; break;
-        case 'P': o->print_hosts = 1; break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'T':
+            o->truth = optarg;
+            break;
+        case 'N':
+            o->networks = optarg;
+            break;
+        case 'P':
+            o->print_hosts = 1;
+            break;
         case 'r':
         case 'n':
         case 'd':
@@ -141,10 +152,15 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
         case 'v':
             if (parse_value(o, c, optarg, err, sizeof err) < 0) return bad(err);
             break;
-        case 'h': usage(stdout); exit(0);
-        case 'V': cli_version("loggen"); exit(0);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            cli_version("loggen");
+            exit(0);
         default:
-            fprintf(stderr, "loggen: unknown or incomplete option '%s' (see --help)\n", argv[optind - 1]);
+            fprintf(stderr, "loggen: unknown or incomplete option '%s' (see --help)\n",
+                    argv[optind - 1]);
             return 2;
         }
     }
@@ -179,7 +195,8 @@ static FILE *rotate(FILE *f, const char *path, int copytruncate) {
     FILE *in = fopen(path, "r"), *out = fopen(a, "w");
     char buf[1 << 16];
     size_t n;
-    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, out);
     if (in) fclose(in);
     if (out) fclose(out);
     if (ftruncate(fileno(f), 0) != 0) perror("loggen: ftruncate");

@@ -115,7 +115,8 @@ START_TEST(test_reason_names_are_hitv_names) {
     ck_assert_str_eq(reason_of(&o, buf, sizeof buf), hitv_name(HITV_TIMESTAMP));
     o = run(&p, "01/Dec/2026:09:59:00 +0000", "10000000000001", NULL);
     ck_assert_str_eq(reason_of(&o, buf, sizeof buf), hitv_name(HITV_BYTES));
-    const char *line = "10.0.0.1 - - [01/Dec/2026:09:59:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"ua\"";
+    const char *line =
+        "10.0.0.1 - - [01/Dec/2026:09:59:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"ua\"";
     proc_line(&p, "src\0x", 5, 0, line, strlen(line), 0, &o); /* a NUL in src */
     ck_assert_int_eq(o.kind, PROC_TEXT);
     ck_assert_str_eq(reason_of(&o, buf, sizeof buf), hitv_name(HITV_TEXT));
