@@ -3,6 +3,7 @@
  * the bounds (rate, method, body) and answers; on_done frees the request's state. */
 #include "api.h"
 
+#include "cli.h"
 #include "clock.h"
 #include "dashboard_assets.h"
 #include "jsonw.h"
@@ -417,28 +418,13 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
 
 /* ---- start, reload, stop -------------------------------------------------------------------- */
 
-/* "ADDR:PORT" into *ss; 0, or -1 with err. */
+/* "ADDR:PORT" (common/cli.h's rule, PORT 0 allowed) into *ss; 0, or -1 with err. */
 static int parse_listen(const char *s, struct sockaddr_storage *ss, char *err, size_t errlen) {
     char host[API_LISTEN_MAX], port[8];
-    const char *colon = strrchr(s, ':');
-    size_t hn = colon ? (size_t)(colon - s) : 0;
-    const char *h = s;
-    if (colon && hn >= 2 && s[0] == '[' && s[hn - 1] == ']') {
-        h++;
-        hn -= 2;
-    } else if (colon && memchr(s, ':', hn)) {
-        colon = NULL; /* an IPv6 address without brackets */
-    }
-    const char *p = colon ? colon + 1 : "";
-    if (!colon || !*p || strlen(p) > 5 || strspn(p, "0123456789") != strlen(p) || atoi(p) > 65535 ||
-        hn >= sizeof host) {
-        snprintf(err, errlen, "--listen %s: expected ADDR:PORT, e.g. 127.0.0.1:8080 or [::]:8080",
-                 s);
-        return -1;
-    }
-    memcpy(host, h, hn);
-    host[hn] = 0;
-    snprintf(port, sizeof port, "%s", p);
+    unsigned pn;
+    if (cli_addr("--listen", s, 1, host, sizeof host, &pn, err, errlen) < 0) return -1;
+    size_t hn = strlen(host);
+    snprintf(port, sizeof port, "%u", pn);
     struct addrinfo hints = {0}, *ai = NULL;
     hints.ai_family = hn ? AF_UNSPEC : AF_INET;
     hints.ai_socktype = SOCK_STREAM;

@@ -6,9 +6,10 @@
  *
  * main only reads options, wires the stages and runs the consumer's loop on this thread; the
  * HTTP server answers on its own threads. */
-#include "api.h"
-#include "clock.h"
 #include "astats.h"
+#include "api.h"
+#include "cli.h"
+#include "clock.h"
 #include "feed.h"
 #include "kafka.h"
 #include "log.h"
@@ -16,17 +17,14 @@
 
 #include <getopt.h>
 #include <stdatomic.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define AGGREGATOR_VERSION "aggregator 0.1.0"
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define INSTANCE_MAX 255
 
-static volatile sig_atomic_t stop_flag, reload_flag;
 /* The consumer, once created, for /readyz (asked on the HTTP threads). */
 static _Atomic(feed_t *) consumer;
 
@@ -34,15 +32,6 @@ static int ready(void *ctx) {
     (void)ctx;
     feed_t *c = atomic_load(&consumer);
     return c && feed_ready(c);
-}
-
-static void on_stop(int sig) {
-    (void)sig;
-    stop_flag = 1;
-}
-static void on_hup(int sig) {
-    (void)sig;
-    reload_flag = 1;
 }
 
 typedef struct opts {
@@ -58,7 +47,8 @@ static void usage(FILE *f) {
             "Consumes hit records and serves each customer's window of the last minute (by\n"
             "event time, one-second buckets) over HTTP, with a dashboard page.\n\n"
             "  -G, --group GROUP          the Kafka group.id the client names itself with\n"
-            "                             (default " FEED_DEFAULT_GROUP "). No group is joined:\n"
+            "                             (default " FEED_DEFAULT_GROUP
+            "). No group is joined:\n"
             "                             every instance reads every partition, so any instance\n"
             "                             answers any customer and a restart is exact in seconds\n"
             "      --instance-id ID       this instance's name: Kafka client.id and the\n"
@@ -69,8 +59,7 @@ static void usage(FILE *f) {
             "                             (re-read on SIGHUP)\n"
             "      --rate N               requests per second per client address (default %d)\n"
             "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
-            "                             at exit)\n"
-            "  -v, --log-level LEVEL      debug, info (default), warn, error\n"
+            "                             at exit)\n" CLI_LOG_HELP
             "  -h, --help                 this text\n"
             "  -V, --version              the version\n" KOPTS_HELP
             "\nHits older than the window when read, or more than %d s ahead of the clock, are\n"
@@ -88,34 +77,27 @@ static int bad(const char *msg) {
 
 enum { OPT_MINT = 256, OPT_RATE, OPT_INSTANCE };
 
-static int parse_number(const char *opt, const char *arg, long max, long *out) {
-    char *end, msg[300];
-    long v = strtol(arg, &end, 10);
-    if (*end || end == arg || v < 0 || v > max) {
-        snprintf(msg, sizeof msg, "%s %s: expected a number 0..%ld", opt, arg, max);
-        return bad(msg);
-    }
-    *out = v;
-    return 0;
-}
-
 static int parse_opts(opts_t *o, int argc, char **argv) {
-    static const struct option longopts[] = {
-        KOPTS_LONGOPTS,           {"group", 1, 0, 'G'},
-        {"listen", 1, 0, 'l'},    {"tokens", 1, 0, 'T'},
-        {"rate", 1, 0, OPT_RATE}, {"metrics-interval", 1, 0, OPT_MINT},
-        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
-        {"version", 0, 0, 'V'},   {"instance-id", 1, 0, OPT_INSTANCE},
-        {0, 0, 0, 0}};
-    char err[512], msg[600];
+    static const struct option longopts[] = {KOPTS_LONGOPTS,
+                                             {"group", 1, 0, 'G'},
+                                             {"listen", 1, 0, 'l'},
+                                             {"tokens", 1, 0, 'T'},
+                                             {"rate", 1, 0, OPT_RATE},
+                                             {"metrics-interval", 1, 0, OPT_MINT},
+                                             {"log-level", 1, 0, 'v'},
+                                             {"help", 0, 0, 'h'},
+                                             {"version", 0, 0, 'V'},
+                                             {"instance-id", 1, 0, OPT_INSTANCE},
+                                             {0, 0, 0, 0}};
+    char err[512], msg[600], host[256];
+    unsigned port;
     long v;
     memset(o, 0, sizeof *o);
     kopts_init(&o->kafka);
     o->group = FEED_DEFAULT_GROUP;
     o->listen = DEFAULT_LISTEN;
     o->metrics_interval_s = 10;
-    const char *env = getenv("LOG_LEVEL"); /* -v, read after it, wins */
-    if (env && log_level_parse(env) >= 0) log_min_level = (log_level_t)log_level_parse(env);
+    if (cli_log_level(NULL, err, sizeof err) < 0) return bad(err); /* -v overrides it */
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, KOPTS_SHORTOPTS "G:l:T:v:hV", longopts, NULL)) != -1) {
@@ -133,34 +115,30 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
             o->instance = optarg;
             break;
         case 'l':
+            if (cli_addr("--listen", optarg, 1, host, sizeof host, &port, err, sizeof err) < 0)
+                return bad(err);
             o->listen = optarg;
             break;
         case 'T':
             o->tokens = optarg;
             break;
         case OPT_RATE:
-            if (parse_number("--rate", optarg, 1000000, &v)) return 2;
+            if (cli_long("--rate", optarg, 0, 1000000, &v, err, sizeof err) < 0) return bad(err);
             o->rate_per_s = (unsigned)v;
             break;
         case OPT_MINT:
-            if (parse_number("--metrics-interval", optarg, 86400, &v)) return 2;
+            if (cli_long("--metrics-interval", optarg, 0, 86400, &v, err, sizeof err) < 0)
+                return bad(err);
             o->metrics_interval_s = (int)v;
             break;
-        case 'v': {
-            int l = log_level_parse(optarg);
-            if (l < 0) {
-                snprintf(msg, sizeof msg, "--log-level %s: expected debug, info, warn or error",
-                         optarg);
-                return bad(msg);
-            }
-            log_min_level = (log_level_t)l;
+        case 'v':
+            if (cli_log_level(optarg, err, sizeof err) < 0) return bad(err);
             break;
-        }
         case 'h':
             usage(stdout);
             exit(0);
         case 'V':
-            puts(AGGREGATOR_VERSION);
+            cli_version("aggregator");
             exit(0);
         default:
             snprintf(msg, sizeof msg, "unknown or incomplete option '%s' (see --help)",
@@ -180,8 +158,8 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
 static void on_tick(void *ctx) {
     api_t *api = ctx;
     char err[1024], q[1100];
-    if (!reload_flag) return;
-    reload_flag = 0;
+    if (!cli_reload) return;
+    cli_reload = 0;
     if (api_reload_tokens(api, err, sizeof err) < 0)
         log_error("tokens not reloaded: the previous set stays", "err=%s",
                   log_quote(err, q, sizeof q));
@@ -193,7 +171,8 @@ static void on_tick(void *ctx) {
 static void set_instance(opts_t *o) {
     static char host[INSTANCE_MAX + 1], info[INSTANCE_MAX * 2 + 16];
     if (!o->instance) {
-        if (gethostname(host, sizeof host) < 0 || !host[0]) snprintf(host, sizeof host, "aggregator");
+        if (gethostname(host, sizeof host) < 0 || !host[0])
+            snprintf(host, sizeof host, "aggregator");
         host[sizeof host - 1] = 0;
         o->instance = host;
     }
@@ -225,14 +204,7 @@ int main(int argc, char **argv) {
     int rc = parse_opts(&o, argc, argv);
     if (rc) return rc;
     set_instance(&o);
-
-    struct sigaction sa = {0};
-    sa.sa_handler = on_stop;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sa.sa_handler = on_hup;
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_signals_install();
 
     win_t *win = win_new();
     wms_t *wms = wms_new();
@@ -263,14 +235,14 @@ int main(int argc, char **argv) {
         goto out;
     }
     feed_opts_t co = {.kafka = &o.kafka,
-                      .group = o.group,
-                      .instance = o.instance,
-                      .win = win,
-                      .wms = wms,
-                      .metrics_interval_s = o.metrics_interval_s,
-                      .log_metrics = api_metrics,
-                      .nlog_metrics = api_nmetrics,
-                      .stop = &stop_flag};
+                         .group = o.group,
+                         .instance = o.instance,
+                         .win = win,
+                         .wms = wms,
+                         .metrics_interval_s = o.metrics_interval_s,
+                         .log_metrics = api_metrics,
+                         .nlog_metrics = api_nmetrics,
+                         .stop = &cli_stop};
     cons = feed_new(&co, err, sizeof err);
     if (!cons) {
         fprintf(stderr, "aggregator: %s\n", err);
@@ -279,13 +251,14 @@ int main(int argc, char **argv) {
     }
     atomic_store(&consumer, cons);
     log_info("aggregator started",
-             "version=\"%s\" listen=%s port=%u instance=%s group=%s topic=%s brokers=%s",
-             AGGREGATOR_VERSION, log_quote(o.listen, q, sizeof q), api_port(api), o.instance,
-             o.group, o.kafka.topic, o.kafka.brokers);
+             "version=\"aggregator %s\" listen=%s port=%u instance=%s group=%s topic=%s "
+             "brokers=%s",
+             CDN_VERSION, log_quote(o.listen, q, sizeof q), api_port(api), o.instance, o.group,
+             o.kafka.topic, o.kafka.brokers);
     rc = feed_run(cons, on_tick, api);
     log_info("aggregator stopping", "rc=%d", rc);
 out:
-    api_stop(api);      /* no request reads the windows (or asks ready) after this */
+    api_stop(api); /* no request reads the windows (or asks ready) after this */
     feed_free(cons);
     win_free(win);
     wms_free(wms);

@@ -1,5 +1,7 @@
 #include "edges.h"
 
+#include "cli.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,25 +46,14 @@ int64_t edges_month_start_ms(int year, int month) {
 }
 
 int edges_duration_parse(const char *s, int64_t *ms) {
-    static const struct {
-        const char *suffix;
-        int64_t ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
-    if (!s || !*s) return -1;
-    if (!strcmp(s, "0")) {
-        *ms = 0;
-        return 0;
-    }
-    char *end;
-    if (*s < '0' || *s > '9') return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
-        if (strcmp(end, units[i].suffix)) continue;
-        if (v > 366ULL * 86400000 / (unsigned long long)units[i].ms) return -1;
-        *ms = (int64_t)v * units[i].ms;
-        return 0;
-    }
-    return -1;
+    char err[256];
+    int64_t v;
+    /* common/cli.h's durations, narrowed to what --grace always took: a unit is required (only
+     * "0" goes without one) and at most 366 days. */
+    if (!s || (strspn(s, "0123456789") == strlen(s) && strcmp(s, "0") != 0)) return -1;
+    if (cli_duration_ms("--grace", s, &v, err, sizeof err) < 0 || v > 366LL * 86400000) return -1;
+    *ms = v;
+    return 0;
 }
 
 char *edges_duration_format(int64_t ms, char *buf, size_t cap) {

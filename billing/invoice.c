@@ -23,6 +23,7 @@
 #include "edges_db.h"
 #include "invoice_db.h"
 #include "invoice_fmt.h"
+#include "cli.h"
 #include "log.h"
 #include "pricing.h"
 #include "store.h"
@@ -34,7 +35,6 @@
 #include <string.h>
 #include <time.h>
 
-#define INVOICE_VERSION "billing 0.1.0" /* the same as BILLING_VERSION in billing/main.c */
 #define INVOICE_ERR_MAX 1024
 
 typedef struct opts {
@@ -182,15 +182,13 @@ static int parse(int argc, char **argv, opts_t *o) {
             o->role = optarg;
             break;
         case 'v':
-            if (log_level_parse(optarg) < 0)
-                return bad("--log-level: expected debug, info, warn or error");
-            log_min_level = (log_level_t)log_level_parse(optarg);
+            if (cli_log_level(optarg, msg, sizeof msg) < 0) return bad(msg);
             break;
         case 'h':
             usage();
             return 0;
         case 'V':
-            puts(INVOICE_VERSION);
+            cli_version("billing");
             return 0;
         default:
             snprintf(msg, sizeof msg,

@@ -1,7 +1,7 @@
 /* billing: byte totals in PostgreSQL, exactly once, and monthly invoices.
  *
  *   billing migrate   schema/NNN_name.sql -> PostgreSQL, each once, in order (migrate.c)
- *   billing run       Kafka `hits` -> consume -> rollup -> store: usage_hourly (meter.c)
+ *   billing run       Kafka `hits` -> meter -> rollup -> store: usage_hourly (meter.c)
  *   billing hosts     customer_hosts -> the collector's host map (hosts.c)
  *   billing invoice   usage_hourly + plans -> invoices (invoice.c)
  *   billing status    edges' watermarks, edge months, rejects -> how far billing is (status.c)
@@ -9,6 +9,7 @@
  *
  * main only reads options, wires the stages and runs them. */
 #include "bstats.h"
+#include "cli.h"
 #include "meter.h"
 #include "hosts.h"
 #include "invoice.h"
@@ -22,27 +23,10 @@
 
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define BILLING_VERSION "billing 0.1.0"
-
-static volatile sig_atomic_t stop_flag; /* counts SIGINT/SIGTERM: the second one hurries */
-
-static volatile sig_atomic_t hup_flag; /* SIGHUP: logged by the loop, nothing to reload */
-
-static void on_stop(int sig) {
-    (void)sig;
-    if (stop_flag < 2) stop_flag++;
-}
-
-static void on_hup(int sig) {
-    (void)sig;
-    hup_flag = 1;
-}
 
 static int bad(const char *cmd, const char *msg) {
     fprintf(stderr, "billing%s%s: %s\n", cmd ? " " : "", cmd ? cmd : "", msg);
@@ -59,14 +43,11 @@ static int bad_option(const char *cmd, char **argv) {
 
 /* A whole number in [lo, hi] for option name, or -1 (reported). */
 static long number(const char *cmd, const char *name, const char *s, long lo, long hi) {
-    char *end, msg[256];
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) {
-        snprintf(msg, sizeof msg, "%s %s: expected a whole number %ld..%ld", name, s, lo, hi);
-        bad(cmd, msg);
-        return -1;
-    }
-    return v;
+    char msg[256];
+    long v;
+    if (cli_long(name, s, lo, hi, &v, msg, sizeof msg) == 0) return v;
+    bad(cmd, msg);
+    return -1;
 }
 
 static int check_db(const char *cmd, const char *conninfo) {
@@ -83,17 +64,15 @@ static int check_db(const char *cmd, const char *conninfo) {
 }
 
 static int set_level(const char *cmd, const char *arg) {
-    int l = log_level_parse(arg);
-    if (l < 0) return bad(cmd, "--log-level: expected debug, info, warn or error");
-    log_min_level = (log_level_t)l;
-    return 0;
+    char msg[256];
+    return cli_log_level(arg, msg, sizeof msg) < 0 ? bad(cmd, msg) : 0;
 }
 
 #define DB_HELP                                                                                    \
     "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"     \
     "                           libpq's PG* environment variables)\n"
 #define COMMON_HELP                                                                                \
-    "  -v, --log-level LEVEL    debug, info (default), warn, error\n"                              \
+    "  -v, --log-level LEVEL    debug, info (default), warn, error; else $LOG_LEVEL\n"             \
     "  -h, --help               this text\n"                                                       \
     "  -V, --version            the version\n"
 
@@ -138,7 +117,7 @@ static int cmd_migrate(int argc, char **argv) {
                 "else " MIGRATE_SYSTEM_DIR ")\n" DB_HELP COMMON_HELP);
             return 0;
         case 'V':
-            puts(BILLING_VERSION);
+            cli_version("billing");
             return 0;
         default:
             return bad_option("migrate", argv);
@@ -201,7 +180,7 @@ static int cmd_hosts(int argc, char **argv) {
                    "; '' keeps the login role)\n" COMMON_HELP);
             return 0;
         case 'V':
-            puts(BILLING_VERSION);
+            cli_version("billing");
             return 0;
         default:
             return bad_option("hosts", argv);
@@ -275,7 +254,8 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
                                        {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},
                                        {0, 0, 0, 0}};
-    char err[512], host[256], port[16];
+    char err[512], host[256];
+    unsigned port;
     long v;
     int c;
     opterr = 0;
@@ -311,10 +291,8 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
             o->flush_rows = (size_t)v;
             break;
         case OPT_METRICS:
-            if (mhttp_parse_addr(optarg, host, sizeof host, port, sizeof port) < 0) {
-                snprintf(err, sizeof err, "--metrics %s: expected ADDR:PORT", optarg);
+            if (cli_addr("--metrics", optarg, 0, host, sizeof host, &port, err, sizeof err) < 0)
                 return bad("run", err);
-            }
             *metrics = optarg;
             break;
         case OPT_MINT:
@@ -328,7 +306,7 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
             run_usage();
             exit(0);
         case 'V':
-            puts(BILLING_VERSION);
+            cli_version("billing");
             exit(0);
         default:
             return bad_option("run", argv);
@@ -342,16 +320,16 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
 static int cmd_run(int argc, char **argv) {
     static kopts_t k;
     meter_opts_t o = {&k,
-                      METER_DEFAULT_GROUP,
-                      NULL,
-                      STORE_WRITER_ROLE,
-                      0,
-                      METER_DEFAULT_FLUSH_MS,
-                      METER_DEFAULT_FLUSH_ROWS,
-                      10,
-                      &stop_flag,
-                      NULL,
-                      NULL};
+                        METER_DEFAULT_GROUP,
+                        NULL,
+                        STORE_WRITER_ROLE,
+                        0,
+                        METER_DEFAULT_FLUSH_MS,
+                        METER_DEFAULT_FLUSH_ROWS,
+                        10,
+                        &cli_stop,
+                        NULL,
+                        NULL};
     const char *metrics = NULL;
     char err[1024], host[200], instance[64];
     kopts_init(&k);
@@ -363,14 +341,8 @@ static int cmd_run(int argc, char **argv) {
         snprintf(instance, sizeof instance, "%.50s:%ld", host, (long)getpid());
         o.instance = instance;
     }
-    o.hup = &hup_flag;
-    struct sigaction sa = {0};
-    sa.sa_handler = on_stop;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sa.sa_handler = on_hup;
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    o.hup = &cli_reload; /* SIGHUP: logged by the loop, nothing to reload */
+    cli_signals_install();
 
     size_t nm;
     metric_t *const *ms = bstats_all(&nm);
@@ -407,8 +379,8 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-    const char *env = getenv("LOG_LEVEL");
-    if (env && log_level_parse(env) >= 0) log_min_level = (log_level_t)log_level_parse(env);
+    char err[256];
+    if (cli_log_level(NULL, err, sizeof err) < 0) return bad(NULL, err); /* -v overrides it */
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -419,14 +391,14 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-        puts(BILLING_VERSION);
+        cli_version("billing");
         return 0;
     }
     /* Each command parses argv[1..]: its name stands where getopt expects the program's. */
     static const struct {
         const char *name;
         int (*main)(int argc, char **argv);
-    } commands[] = {{"migrate", cmd_migrate}, {"run", cmd_run},         {"hosts", cmd_hosts},
+    } commands[] = {{"migrate", cmd_migrate},  {"run", cmd_run},          {"hosts", cmd_hosts},
                     {"invoice", invoice_main}, {"offsets", offsets_main}, {"status", status_main},
                     {"edges", edges_main}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

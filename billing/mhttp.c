@@ -1,5 +1,7 @@
 #include "mhttp.h"
 
+#include "cli.h"
+
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -18,26 +20,6 @@ struct mhttp {
     metric_t *const *ms;
     size_t n;
 };
-
-int mhttp_parse_addr(const char *addr, char *host, size_t hostcap, char *port, size_t portcap) {
-    const char *colon = strrchr(addr, ':');
-    if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1)) return -1;
-    long p = atol(colon + 1);
-    if (p < 1 || p > 65535) return -1;
-    const char *h = addr;
-    size_t hn = (size_t)(colon - addr);
-    if (hn >= 2 && h[0] == '[' && h[hn - 1] == ']') { /* [IPv6]:port */
-        h++;
-        hn -= 2;
-    } else if (memchr(h, ':', hn)) {
-        return -1; /* an IPv6 address needs its brackets */
-    }
-    if (hn >= hostcap || strlen(colon + 1) >= portcap) return -1;
-    memcpy(host, h, hn);
-    host[hn] = 0;
-    snprintf(port, portcap, "%s", colon + 1);
-    return 0;
-}
 
 static void send_all(int fd, const char *p, size_t n) {
     while (n > 0) {
@@ -111,11 +93,10 @@ static void *loop(void *arg) {
 }
 
 static int listen_on(const char *addr, char *err, size_t errlen) {
-    char host[256], port[16];
-    if (mhttp_parse_addr(addr, host, sizeof host, port, sizeof port) < 0) {
-        snprintf(err, errlen, "--metrics %s: expected ADDR:PORT", addr);
-        return -1;
-    }
+    char host[256], port[8];
+    unsigned pn;
+    if (cli_addr("--metrics", addr, 0, host, sizeof host, &pn, err, errlen) < 0) return -1;
+    snprintf(port, sizeof port, "%u", pn);
     struct addrinfo hints = {0}, *ai = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;

@@ -21,11 +21,8 @@
 
 typedef struct mhttp mhttp_t;
 
-/* Splits "ADDR:PORT" ("127.0.0.1:9101", "[::1]:9101", ":9101" for every address) into host
- * (empty for any) and port. 0, or -1 if malformed. */
-int mhttp_parse_addr(const char *addr, char *host, size_t hostcap, char *port, size_t portcap);
-
-/* Listens on addr and serves ms[0..n) (borrowed: they must outlive the server) until
+/* Listens on addr ("ADDR:PORT" by common/cli.h's rule, PORT 1..65535: "127.0.0.1:9101",
+ * "[::1]:9101", ":9101" for every address) and serves ms[0..n) (borrowed: they must outlive the server) until
  * mhttp_stop. NULL with err (bad address, port in use). */
 mhttp_t *mhttp_start(const char *addr, metric_t *const *ms, size_t n, char *err, size_t errlen);
 

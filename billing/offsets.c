@@ -3,12 +3,14 @@
 
 #include "meter.h"
 #include "kassign.h"
+#include "cli.h"
 #include "log.h"
 #include "owner.h"
 #include "store.h"
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,6 @@
 
 #define OFFSETS_TIMEOUT_MS 5000 /* Kafka metadata and watermark queries */
 #define REASON_MAX 1000
-#define OFFSETS_VERSION "billing 0.1.0" /* the same as BILLING_VERSION in billing/main.c */
 
 enum { TO_NONE, TO_EARLIEST, TO_LATEST, TO_OFFSET };
 
@@ -65,11 +66,12 @@ static void usage(void) {
 }
 
 static int parse_to(opts_t *o, const char *s) {
-    char *end;
+    char err[256];
+    long v;
     if (!strcmp(s, "earliest")) return o->to = TO_EARLIEST, 0;
     if (!strcmp(s, "latest")) return o->to = TO_LATEST, 0;
-    o->to_offset = strtoll(s, &end, 10);
-    if (!*s || *end || o->to_offset < 0) return -1;
+    if (cli_long("--to", s, 0, LONG_MAX, &v, err, sizeof err) < 0) return -1;
+    o->to_offset = v;
     o->to = TO_OFFSET;
     return 0;
 }
@@ -80,7 +82,8 @@ static int parse(int argc, char **argv, opts_t *o) {
         {"role", 1, 0, 'r'}, {"partition", 1, 0, 'p'}, {"all", 0, 0, 'a'},
         {"to", 1, 0, 'T'},   {"reason", 1, 0, 'R'},    {"log-level", 1, 0, 'v'},
         {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
-    char err[512], *end;
+    char err[512];
+    long v;
     int c;
     if (argc > 1 && !strcmp(argv[1], "reset")) {
         o->reset = 1;
@@ -110,24 +113,22 @@ static int parse(int argc, char **argv, opts_t *o) {
             o->reason = optarg;
             break;
         case 'p':
-            o->partition = strtoll(optarg, &end, 10);
-            if (!*optarg || *end || o->partition < 0 || o->partition > INT32_MAX)
-                return bad("--partition: expected a partition number");
+            if (cli_long("--partition", optarg, 0, INT32_MAX, &v, err, sizeof err) < 0)
+                return bad(err);
+            o->partition = v;
             break;
         case 'T':
             if (parse_to(o, optarg) < 0)
                 return bad("--to: expected earliest, latest or an offset >= 0");
             break;
         case 'v':
-            if (log_level_parse(optarg) < 0)
-                return bad("--log-level: expected debug, info, warn or error");
-            log_min_level = (log_level_t)log_level_parse(optarg);
+            if (cli_log_level(optarg, err, sizeof err) < 0) return bad(err);
             break;
         case 'h':
             usage();
             return 0;
         case 'V':
-            puts(OFFSETS_VERSION);
+            cli_version("billing");
             return 0;
         default:
             snprintf(err, sizeof err,

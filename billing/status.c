@@ -2,6 +2,7 @@
 
 #include "edges_db.h"
 #include "jsonw.h"
+#include "cli.h"
 #include "log.h"
 #include "pricing.h"
 #include "store.h"
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#define STATUS_VERSION "billing 0.1.0" /* the same as BILLING_VERSION in billing/main.c */
 #define STATUS_DEFAULT_TOPIC "hits"
 
 typedef struct sopts {
@@ -42,12 +42,10 @@ static int common_opt(const char *cmd, int c, sopts_t *o, char **argv) {
         o->topic = optarg;
         return -1;
     case 'v':
-        if (log_level_parse(optarg) < 0)
-            return bad(cmd, "--log-level: expected debug, info, warn or error");
-        log_min_level = (log_level_t)log_level_parse(optarg);
+        if (cli_log_level(optarg, msg, sizeof msg) < 0) return bad(cmd, msg);
         return -1;
     case 'V':
-        puts(STATUS_VERSION);
+        cli_version("billing");
         return 0;
     default:
         snprintf(msg, sizeof msg, "unknown or incomplete option '%.200s' (see billing %s --help)",

@@ -26,10 +26,6 @@ static proc_reason_t of_hitv(int v) {
     }
 }
 
-const char *proc_reason_name(proc_reason_t r) {
-    return r < PROC_KINDS ? reason_names[r] : "unknown";
-}
-
 void proc_init(proc_t *p, const proc_cfg_t *cfg) {
     p->cfg = *cfg;
     if (!p->cfg.now_ms) p->cfg.now_ms = clock_wall_ms;

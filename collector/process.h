@@ -35,8 +35,6 @@ typedef enum proc_reason {
     PROC_KINDS
 } proc_reason_t;
 
-const char *proc_reason_name(proc_reason_t r);
-
 typedef struct proc_cfg {
     format_t *fmt;            /* borrowed; format_parse needs it mutable (scratch) */
     const hostmap_t *map;     /* borrowed; swapped by the caller on SIGHUP between lines */

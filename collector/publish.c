@@ -13,7 +13,8 @@ struct publisher {
     rd_kafka_t *rk;
     rd_kafka_topic_t *hits, *rejects;
     atomic_int fatal;      /* set by the error callback, acted on by pub_poll */
-    atomic_int brokers_down;
+    atomic_int brokers_down; /* all brokers down reported, not yet a delivery since: the
+                                two log lines (down, reachable again) come once each */
     int outstanding;       /* queued, no callback yet (only touched on the caller's thread) */
     int wm_outstanding;    /* watermarks queued, no callback yet */
     uint64_t wm_failed;    /* watermarks not confirmed */
@@ -208,10 +209,6 @@ int pub_restart(publisher_t *p, char *err, size_t errlen) {
 
 int pub_outstanding(const publisher_t *p) {
     return p->outstanding;
-}
-
-int pub_broker_down(const publisher_t *p) {
-    return atomic_load(&((publisher_t *)p)->brokers_down);
 }
 
 void pub_free(publisher_t *p) {

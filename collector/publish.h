@@ -75,10 +75,6 @@ uint64_t pub_wm_failed(const publisher_t *p);
 /* Records queued and not yet reported. */
 int pub_outstanding(const publisher_t *p);
 
-/* Whether the client currently sees at least one broker up (from librdkafka's error events):
- * for the backpressure log line. */
-int pub_broker_down(const publisher_t *p);
-
 void pub_free(publisher_t *p);
 
 #endif

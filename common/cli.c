@@ -91,16 +91,18 @@ int cli_addr(const char *opt, const char *arg, int allow_any_port, char *host, s
     const char *h = arg;
     size_t hn = colon ? (size_t)(colon - arg) : 0;
     long p = -1;
+    int ok_host = colon != NULL; /* "" (":8080") is every address */
     if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
         strlen(colon + 1) <= 5)
         p = strtol(colon + 1, NULL, 10);
     if (hn >= 2 && h[0] == '[' && h[hn - 1] == ']') { /* [IPv6]:PORT */
         h++;
         hn -= 2;
+        ok_host = hn > 0;
     } else if (colon && memchr(h, ':', hn)) {
-        hn = 0; /* an IPv6 address needs its brackets */
+        ok_host = 0; /* an IPv6 address needs its brackets */
     }
-    if (p < (allow_any_port ? 0 : 1) || p > 65535 || hn == 0 || hn >= hostcap) {
+    if (p < (allow_any_port ? 0 : 1) || p > 65535 || !ok_host || hn >= hostcap) {
         snprintf(err, errlen,
                  "%s %s: expected ADDR:PORT with a port from %d to 65535, e.g. "
                  "127.0.0.1:8080 or [::1]:8080",

@@ -9,7 +9,9 @@
  *     sets cli_reload (the program re-reads what it can, or logs that there is nothing), and
  *     SIGPIPE is ignored (a closed socket is an error return, not a death). Handlers only set
  *     flags; the main loops act on them.
- *   - the log level: -v/--log-level LEVEL, else $LOG_LEVEL, else info;
+ *   - the log level: -v/--log-level LEVEL, else $LOG_LEVEL, else info; a program calls
+ *     cli_log_level(NULL) before its options and cli_log_level(optarg) for -v, so a bad value of
+ *     either is bad usage;
  *   - numbers, durations and ADDR:PORT values, with one error message style:
  *     "--OPTION VALUE: expected ...", for exit status 2;
  *   - the version line, "PROGRAM VERSION". */
@@ -47,9 +49,10 @@ int cli_long(const char *opt, const char *arg, long lo, long hi, long *out, char
  * number is seconds. Into milliseconds, at most 100 years. 0, or -1 with err. */
 int cli_duration_ms(const char *opt, const char *arg, int64_t *out_ms, char *err, size_t errlen);
 
-/* ADDR:PORT: a host name or IPv4 address, or an IPv6 address in brackets ([::1]:8080), and a
- * port 1..65535, or 0 ("any free port") when allow_any_port. host gets the address without
- * brackets ("" is refused), port the decimal port. 0, or -1 with err. */
+/* ADDR:PORT: a host name or IPv4 address, an IPv6 address in brackets ([::1]:8080), or nothing
+ * (":8080": every address), and a port 1..65535, or 0 ("any free port") when allow_any_port.
+ * host gets the address without brackets ("" for every address), port the decimal port. 0, or
+ * -1 with err. */
 int cli_addr(const char *opt, const char *arg, int allow_any_port, char *host, size_t hostcap,
              unsigned *port, char *err, size_t errlen);
 

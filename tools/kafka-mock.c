@@ -7,9 +7,11 @@
  * those only 4 partitions: pass every topic a test relies on with --topic.
  *
  * The bootstrap list is the first line of stdout, and goes to --bootstrap-file by rename(2), so
- * a reader never sees half a line. SIGINT/SIGTERM stop the cluster. For chaos tests, SIGUSR1
+ * a reader never sees half a line. SIGINT/SIGTERM stop the cluster (common/cli.h's handlers);
+ * SIGHUP does nothing. For chaos tests, SIGUSR1
  * takes every broker down (connections dropped and refused, messages kept) and SIGUSR2 brings
  * them back on the same ports. */
+#include "cli.h"
 #include "log.h"
 
 #include <errno.h>
@@ -23,7 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MOCK_VERSION "0.1.0"
 #define MOCK_MAX_BROKERS 32
 #define MOCK_MAX_PARTITIONS 1024
 #define MOCK_MAX_TOPICS 64
@@ -38,16 +39,16 @@ typedef struct mock_opts {
     const char *bootstrap_file;          /* --bootstrap-file, or NULL */
 } mock_opts_t;
 
-/* Indexed by signal number: SIGINT, SIGUSR1, SIGUSR2 and SIGTERM are all below 32. */
+/* The chaos signals, indexed by signal number (SIGUSR1 and SIGUSR2 are below 32). */
 static volatile sig_atomic_t got_signal[32];
 
-static void on_signal(int sig) {
+static void on_chaos(int sig) {
     got_signal[sig] = 1;
 }
 
 static void usage(void) {
     printf("Usage: kafka-mock [--brokers N] [--partitions P] [--topic NAME]... "
-           "[--bootstrap-file FILE]\n"
+           "[--bootstrap-file FILE] [-v LEVEL]\n"
            "Runs librdkafka's in-memory mock Kafka cluster on 127.0.0.1 until SIGINT or SIGTERM;\n"
            "prints its bootstrap list as the first line of stdout.\n\n"
            "  --brokers N            brokers, 1-%d (default 1)\n"
@@ -55,16 +56,17 @@ static void usage(void) {
            "  --topic NAME           topic to create, repeatable, up to %d (default: hits and\n"
            "                         hits.rejected); names of 1-%d [a-zA-Z0-9._-]\n"
            "  --bootstrap-file FILE  also write the bootstrap list to FILE, atomically\n"
+           "  -v, --log-level LEVEL  debug, info (default), warn, error; else $LOG_LEVEL\n"
            "  --help, --version\n\n"
            "SIGUSR1 takes every broker down (messages kept), SIGUSR2 brings them back up.\n",
            MOCK_MAX_BROKERS, MOCK_MAX_PARTITIONS, MOCK_MAX_TOPICS, MOCK_TOPIC_NAME_MAX);
 }
 
-/* A whole decimal number in [lo, hi], or -1. */
+/* A whole decimal number in [lo, hi] (lo >= 0), or -1. */
 static int parse_count(const char *s, long lo, long hi) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    return (*s && !*end && v >= lo && v <= hi) ? (int)v : -1;
+    char err[256];
+    long v;
+    return cli_long("", s, lo, hi, &v, err, sizeof err) == 0 ? (int)v : -1;
 }
 
 /* Kafka's rule: 1-249 of [a-zA-Z0-9._-], and not "." or "..". */
@@ -76,17 +78,24 @@ static int topic_name_ok(const char *s) {
 
 /* Returns 0 to run, 1 when --help/--version is done, 2 for bad usage (reported in one line). */
 static int parse_args(int argc, char **argv, mock_opts_t *o) {
-    static const struct option longopts[] = {{"brokers", 1, 0, 'b'},
-                                             {"partitions", 1, 0, 'p'},
-                                             {"topic", 1, 0, 't'},
-                                             {"bootstrap-file", 1, 0, 'f'},
-                                             {"help", 0, 0, 'h'},
-                                             {"version", 0, 0, 'V'},
-                                             {0, 0, 0, 0}};
+    static const struct option longopts[] = {
+        {"brokers", 1, 0, 'b'},   {"partitions", 1, 0, 'p'},
+        {"topic", 1, 0, 't'},     {"bootstrap-file", 1, 0, 'f'},
+        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
+        {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
     *o = (mock_opts_t){.brokers = 1, .partitions = 16};
     opterr = 0; /* we name the option at fault ourselves */
     int c, li = 0;
-    while ((c = getopt_long(argc, argv, ":", longopts, &li)) != -1) {
+    char err[256];
+    if (cli_log_level(NULL, err, sizeof err) < 0) { /* -v overrides it */
+        fprintf(stderr, "kafka-mock: %s\n", err);
+        return 2;
+    }
+    while ((c = getopt_long(argc, argv, ":v:", longopts, &li)) != -1) {
+        if (c == 'v' && cli_log_level(optarg, err, sizeof err) < 0) {
+            fprintf(stderr, "kafka-mock: %s\n", err);
+            return 2;
+        }
         if (c == 'b' && (o->brokers = parse_count(optarg, 1, MOCK_MAX_BROKERS)) < 0) goto bad;
         if (c == 'p' && (o->partitions = parse_count(optarg, 1, MOCK_MAX_PARTITIONS)) < 0) goto bad;
         if (c == 't' && (!topic_name_ok(optarg) || o->ntopics == MOCK_MAX_TOPICS)) goto bad;
@@ -94,7 +103,7 @@ static int parse_args(int argc, char **argv, mock_opts_t *o) {
         if (c == 'f' && !*optarg) goto bad;
         if (c == 'f') o->bootstrap_file = optarg;
         if (c == 'h') usage();
-        if (c == 'V') printf("kafka-mock " MOCK_VERSION "\n");
+        if (c == 'V') cli_version("kafka-mock");
         if (c == 'h' || c == 'V') return 1;
         if (c == '?' || c == ':') {
             fprintf(stderr, "kafka-mock: %s option %s (see --help)\n",
@@ -138,7 +147,7 @@ static int write_atomically(const char *path, const char *line, char *err, size_
 /* Sleeps until SIGINT/SIGTERM, acting on the chaos signals between naps. */
 static void run_until_stopped(rd_kafka_mock_cluster_t *mc) {
     const struct timespec tick = {0, MOCK_TICK_NS};
-    while (!got_signal[SIGINT] && !got_signal[SIGTERM]) {
+    while (!cli_stop) {
         nanosleep(&tick, NULL);
         if (got_signal[SIGUSR1]) {
             got_signal[SIGUSR1] = 0;
@@ -198,15 +207,12 @@ int main(int argc, char **argv) {
     char err[512], q[512], q2[512];
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc == 1 ? 0 : 2;
-    const char *lvl = getenv("LOG_LEVEL");
-    if (lvl && log_level_parse(lvl) >= 0) log_min_level = (log_level_t)log_level_parse(lvl);
 
-    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: nanosleep wakes early */
+    cli_signals_install(); /* no SA_RESTART, here too: nanosleep wakes early */
+    struct sigaction sa = {.sa_handler = on_chaos};
     sigemptyset(&sa.sa_mask);
-    const int sigs[] = {SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        sigaction(sigs[i], &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
 
     rd_kafka_mock_cluster_t *mc = NULL;
     rd_kafka_t *rk = mock_start(&o, &mc, err, sizeof err);

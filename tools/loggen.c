@@ -7,14 +7,16 @@
  * access.log) or by copytruncate, as logrotate would. With --lines N it writes exactly N lines
  * and, with --truth FILE, the totals a correct pipeline must arrive at, computed here
  * independently of the collector. */
+#include "cli.h"
 #include "clock.h"
+#include "log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,66 +25,99 @@
 
 #include "loggen_model.h"
 
-#define LOGGEN_VERSION "loggen 0.1.0"
-
-static volatile sig_atomic_t stop_flag;
-static void on_stop(int sig) {
-    (void)sig;
-    stop_flag = 1;
-}
-
 typedef struct opts {
     const char *out, *truth, *networks, *rotate_mode;
-    double rate;          /* lines per second; 0 = as fast as possible */
-    uint64_t lines;       /* 0 = until --duration or a signal */
-    double duration;      /* seconds; 0 = no limit */
+    double rate;           /* lines per second; 0 = as fast as possible */
+    uint64_t lines;        /* 0 = until --duration or a signal */
+    int64_t duration_ms;   /* 0 = no limit */
     uint64_t rotate_every; /* lines between rotations; 0 = never */
-    double bad_ratio;     /* share of lines for unknown hosts (rejected by the collector) */
+    double bad_ratio;      /* share of lines for unknown hosts (rejected by the collector) */
     uint64_t seed;
     int print_hosts;
 } opts_t;
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: loggen [options]\n"
-            "Writes CDN access-log lines in the format\n  %s\n\n"
-            "  -o, --out FILE          log file (default access.log; - for stdout)\n"
-            "  -r, --rate N            lines per second (default 1000; 0 = as fast as possible)\n"
-            "  -n, --lines N           write exactly N lines, then exit\n"
-            "  -d, --duration S        stop after S seconds\n"
-            "      --rotate-every N    rotate the file every N lines\n"
-            "      --rotate-mode M     rename, copytruncate, or both (alternating; default rename)\n"
-            "      --truth FILE        write the totals of what was written as JSON\n"
-            "      --networks FILE     client networks (default tests/data/geo-networks.tsv)\n"
-            "      --bad-ratio F       share of lines for hosts no customer owns (default 0)\n"
-            "      --seed N            random seed (default: time)\n"
-            "      --print-hosts       print the host map of the demo customers and exit\n"
-            "  -h, --help, -V, --version\n",
-            LOGGEN_FORMAT);
+    fprintf(
+        f,
+        "usage: loggen [options]\n"
+        "Writes CDN access-log lines in the format\n  %s\n\n"
+        "  -o, --out FILE          log file (default access.log; - for stdout)\n"
+        "  -r, --rate N            lines per second (default 1000; 0 = as fast as possible)\n"
+        "  -n, --lines N           write exactly N lines, then exit\n"
+        "  -d, --duration D        stop after D (seconds, or 500ms, 90s, 15m, 2h)\n"
+        "      --rotate-every N    rotate the file every N lines\n"
+        "      --rotate-mode M     rename, copytruncate, or both (alternating; default rename)\n"
+        "      --truth FILE        write the totals of what was written as JSON\n"
+        "      --networks FILE     client networks (default tests/data/geo-networks.tsv)\n"
+        "      --bad-ratio F       share of lines for hosts no customer owns (default 0)\n"
+        "      --seed N            random seed (default: time)\n"
+        "      --print-hosts       print the host map of the demo customers and exit\n"
+        "  -v, --log-level LEVEL   debug, info (default), warn, error; else $LOG_LEVEL\n"
+        "  -h, --help, -V, --version\n",
+        LOGGEN_FORMAT);
 }
 
-static int bad(const char *what, const char *val) {
-    fprintf(stderr, "loggen: %s %s: invalid value\n", what, val ? val : "");
+static int bad(const char *msg) {
+    fprintf(stderr, "loggen: %s\n", msg);
     return 2;
 }
 
-static int parse_num(const char *s, double lo, double hi, double *out) {
+/* A fraction or rate (the only options that are not whole numbers): a decimal in [lo, hi]. */
+static int parse_real(const char *opt, const char *s, double lo, double hi, double *out, char *err,
+                      size_t errlen) {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) return -1;
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        snprintf(err, errlen, "%s %s: expected a number from %g to %g", opt, s, lo, hi);
+        return -1;
+    }
     *out = v;
     return 0;
 }
 
+/* The options with a value to check: 0, or -1 with the complaint in err. */
+static int parse_value(opts_t *o, int c, const char *arg, char *err, size_t n) {
+    long v = 0;
+    int rc;
+    switch (c) {
+    case 'r':
+        return parse_real("--rate", arg, 0, 1e8, &o->rate, err, n);
+    case 'B':
+        return parse_real("--bad-ratio", arg, 0, 1, &o->bad_ratio, err, n);
+    case 'd':
+        return cli_duration_ms("--duration", arg, &o->duration_ms, err, n);
+    case 'v':
+        return cli_log_level(arg, err, n);
+    case 'n':
+        rc = cli_long("--lines", arg, 1, 1000000000000L, &v, err, n);
+        o->lines = (uint64_t)v;
+        return rc;
+    case 'R':
+        rc = cli_long("--rotate-every", arg, 1, 1000000000000L, &v, err, n);
+        o->rotate_every = (uint64_t)v;
+        return rc;
+    case 'S':
+        rc = cli_long("--seed", arg, 0, LONG_MAX, &v, err, n);
+        o->seed = (uint64_t)v;
+        return rc;
+    default:
+        if (strcmp(arg, "rename") && strcmp(arg, "copytruncate") && strcmp(arg, "both")) {
+            snprintf(err, n, "--rotate-mode %s: expected rename, copytruncate or both", arg);
+            return -1;
+        }
+        o->rotate_mode = arg;
+        return 0;
+    }
+}
+
 static int parse_opts(opts_t *o, int argc, char **argv) {
-    static const struct option lo[] = {{"out", 1, 0, 'o'},         {"rate", 1, 0, 'r'},
-                                       {"lines", 1, 0, 'n'},       {"duration", 1, 0, 'd'},
-                                       {"rotate-every", 1, 0, 'R'}, {"rotate-mode", 1, 0, 'M'},
-                                       {"truth", 1, 0, 'T'},       {"networks", 1, 0, 'N'},
-                                       {"bad-ratio", 1, 0, 'B'},   {"seed", 1, 0, 'S'},
-                                       {"print-hosts", 0, 0, 'P'}, {"help", 0, 0, 'h'},
-                                       {"version", 0, 0, 'V'},     {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {"out", 1, 0, 'o'},      {"rate", 1, 0, 'r'},         {"lines", 1, 0, 'n'},
+        {"duration", 1, 0, 'd'}, {"rotate-every", 1, 0, 'R'}, {"rotate-mode", 1, 0, 'M'},
+        {"truth", 1, 0, 'T'},    {"networks", 1, 0, 'N'},     {"bad-ratio", 1, 0, 'B'},
+        {"seed", 1, 0, 'S'},     {"print-hosts", 0, 0, 'P'},  {"log-level", 1, 0, 'v'},
+        {"help", 0, 0, 'h'},     {"version", 0, 0, 'V'},      {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->out = "access.log";
     o->rate = 1000;
@@ -91,37 +126,41 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
     o->seed = (uint64_t)clock_wall_ms() ^ ((uint64_t)getpid() << 32);
     opterr = 0;
     int c;
-    double v;
-    while ((c = getopt_long(argc, argv, "o:r:n:d:hV", lo, NULL)) != -1) {
+    char err[512];
+    if (cli_log_level(NULL, err, sizeof err) < 0) return bad(err); /* -v overrides it */
+    while ((c = getopt_long(argc, argv, "o:r:n:d:v:hV", lo, NULL)) != -1) {
         switch (c) {
-        case 'o': o->out = optarg; break;
-        case 'r': if (parse_num(optarg, 0, 1e8, &o->rate)) return bad("--rate", optarg); break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'T':
+            o->truth = optarg;
+            break;
+        case 'N':
+            o->networks = optarg;
+            break;
+        case 'P':
+            o->print_hosts = 1;
+            break;
+        case 'r':
         case 'n':
-            if (parse_num(optarg, 1, 1e12, &v)) return bad("--lines", optarg);
-            o->lines = (uint64_t)v;
-            break;
-        case 'd': if (parse_num(optarg, 0, 1e7, &o->duration)) return bad("--duration", optarg); break;
+        case 'd':
         case 'R':
-            if (parse_num(optarg, 1, 1e12, &v)) return bad("--rotate-every", optarg);
-            o->rotate_every = (uint64_t)v;
-            break;
         case 'M':
-            if (strcmp(optarg, "rename") && strcmp(optarg, "copytruncate") && strcmp(optarg, "both"))
-                return bad("--rotate-mode", optarg);
-            o->rotate_mode = optarg;
-            break;
-        case 'T': o->truth = optarg; break;
-        case 'N': o->networks = optarg; break;
-        case 'B': if (parse_num(optarg, 0, 1, &o->bad_ratio)) return bad("--bad-ratio", optarg); break;
+        case 'B':
         case 'S':
-            if (parse_num(optarg, 0, 1.8e19, &v)) return bad("--seed", optarg);
-            o->seed = (uint64_t)v;
+        case 'v':
+            if (parse_value(o, c, optarg, err, sizeof err) < 0) return bad(err);
             break;
-        case 'P': o->print_hosts = 1; break;
-        case 'h': usage(stdout); exit(0);
-        case 'V': puts(LOGGEN_VERSION); exit(0);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            cli_version("loggen");
+            exit(0);
         default:
-            fprintf(stderr, "loggen: unknown or incomplete option '%s' (see --help)\n", argv[optind - 1]);
+            fprintf(stderr, "loggen: unknown or incomplete option '%s' (see --help)\n",
+                    argv[optind - 1]);
             return 2;
         }
     }
@@ -156,7 +195,8 @@ static FILE *rotate(FILE *f, const char *path, int copytruncate) {
     FILE *in = fopen(path, "r"), *out = fopen(a, "w");
     char buf[1 << 16];
     size_t n;
-    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, out);
     if (in) fclose(in);
     if (out) fclose(out);
     if (ftruncate(fileno(f), 0) != 0) perror("loggen: ftruncate");
@@ -176,8 +216,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "loggen: cannot read networks from %s: %s\n", o.networks, strerror(errno));
         return 2;
     }
-    signal(SIGINT, on_stop);
-    signal(SIGTERM, on_stop);
+    cli_signals_install();
     FILE *f = strcmp(o.out, "-") == 0 ? stdout : fopen(o.out, "a");
     if (!f) {
         fprintf(stderr, "loggen: cannot open %s: %s\n", o.out, strerror(errno));
@@ -187,9 +226,10 @@ int main(int argc, char **argv) {
     int64_t start = clock_mono_ms();
     uint64_t written = 0, rotations = 0;
     char line[2048];
-    while (!stop_flag && (!o.lines || written < o.lines)) {
-        double elapsed = (double)(clock_mono_ms() - start) / 1000.0;
-        if (o.duration && elapsed >= o.duration) break;
+    while (!cli_stop && (!o.lines || written < o.lines)) {
+        int64_t elapsed_ms = clock_mono_ms() - start;
+        double elapsed = (double)elapsed_ms / 1000.0;
+        if (o.duration_ms && elapsed_ms >= o.duration_ms) break;
         if (o.rate > 0) {
             /* Pace in small steps: write what is due, then sleep a millisecond. */
             uint64_t due = (uint64_t)(elapsed * o.rate) + 1;
@@ -221,8 +261,7 @@ int main(int argc, char **argv) {
         model_free(m);
         return 1;
     }
-    fprintf(stderr, "level=info msg=\"loggen done\" lines=%" PRIu64 " rotations=%" PRIu64 "\n",
-            written, rotations);
+    log_info("loggen done", "lines=%" PRIu64 " rotations=%" PRIu64, written, rotations);
     model_free(m);
     return 0;
 }

@@ -2,7 +2,7 @@
 # Bad input: each bad line goes to hits.rejected with its reason and the raw line, the next line
 # goes on: among them absurd times (year 3000, 1970: reason timestamp, by the --max-age and
 # --max-ahead window around the collector's clock) and bytes above 10^13 (reason bytes);
-# bad options and files exit 2 naming the culprit.
+# bad options and files exit 2 naming the culprit (a format without a host needs --default-host).
 source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 
@@ -64,7 +64,9 @@ expect_exit 2 '--bogus' "$BIN/collector" --bogus -c "$TMP/hosts" x
 expect_exit 2 'nonexistent.map' "$BIN/collector" --once -c "$TMP/nonexistent.map" "$TMP/access.log"
 printf 'good.example acme\nbad line with three\n' > "$TMP/bad.map"
 expect_exit 2 'bad.map:2' "$BIN/collector" --once -c "$TMP/bad.map" "$TMP/access.log"
-expect_exit 2 'missing.log' "$BIN/collector" --once -c "$TMP/hosts" "$TMP/missing.log"
+expect_exit 2 'missing.log' "$BIN/collector" --once -c "$TMP/hosts" -f "$fmt" "$TMP/missing.log"
+# combined (the default format) has no host: without --default-host no line could be a hit.
+expect_exit 2 '--default-host' "$BIN/collector" --once -c "$TMP/hosts" "$TMP/access.log"
 expect_exit 2 'geo' "$BIN/collector" --once -c "$TMP/hosts" -g "$TMP/hosts" "$TMP/access.log"
 expect_exit 2 'format' "$BIN/collector" --once -c "$TMP/hosts" -f '$foo $bar' "$TMP/access.log"
 expect_exit 2 '--max-age' "$BIN/collector" --once -c "$TMP/hosts" --max-age 35x "$TMP/access.log"

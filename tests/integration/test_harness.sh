@@ -6,7 +6,12 @@
 source "$(dirname "$0")/lib/lib.sh"
 
 # ---- kafka-mock: command line -----------------------------------------------------------------
-assert_eq "$("$BIN/kafka-mock" --version)" "kafka-mock 0.1.0" "kafka-mock --version"
+# One version line for every program, from common/cli.h (CDN_VERSION).
+ver=$(sed -n 's/^#define CDN_VERSION "\(.*\)"$/\1/p' "$ROOT/common/cli.h")
+[[ $ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "no CDN_VERSION in common/cli.h"
+for p in kafka-mock loggen collector aggregator billing; do
+    assert_eq "$("$BIN/$p" --version)" "$p $ver" "$p --version"
+done
 "$BIN/kafka-mock" --help | grep -q -- '--bootstrap-file FILE' || fail "kafka-mock --help"
 for bad in --bogus "--brokers 0" "--partitions x" "--topic a/b" extra; do
     rc=0

@@ -42,7 +42,7 @@ START_TEST(test_durations_with_every_unit) {
 }
 END_TEST
 
-START_TEST(test_addr_ipv4_names_and_bracketed_ipv6) {
+START_TEST(test_addr_ipv4_names_bracketed_ipv6_and_every_address) {
     char err[256], host[64];
     unsigned port = 0;
     ck_assert_int_eq(
@@ -55,7 +55,10 @@ START_TEST(test_addr_ipv4_names_and_bracketed_ipv6) {
     ck_assert_int_eq(
         cli_addr("--listen", "localhost:0", 1, host, sizeof host, &port, err, sizeof err), 0);
     ck_assert_uint_eq(port, 0);
-    const char *bad[] = {"8080", ":8080", "a:", "a:65536", "a:0", "::1:80", "[::1]", "a:8x"};
+    ck_assert_int_eq(cli_addr("--listen", ":8080", 0, host, sizeof host, &port, err, sizeof err),
+                     0);
+    ck_assert_str_eq(host, ""); /* every address */
+    const char *bad[] = {"8080", "[]:80", "a:", "a:65536", "a:0", "::1:80", "[::1]", "a:8x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(cli_addr("--listen", bad[i], 0, host, sizeof host, &port, err, sizeof err) ==
                           -1,
@@ -100,7 +103,7 @@ int main(void) {
     TCase *tc = tcase_create("cli");
     tcase_add_test(tc, test_long_in_range_and_every_malformed_form_refused);
     tcase_add_test(tc, test_durations_with_every_unit);
-    tcase_add_test(tc, test_addr_ipv4_names_and_bracketed_ipv6);
+    tcase_add_test(tc, test_addr_ipv4_names_bracketed_ipv6_and_every_address);
     tcase_add_test(tc, test_log_level_from_the_option_else_the_environment);
     tcase_add_test(tc, test_a_second_stop_signal_hurries_and_sighup_only_reloads);
     suite_add_tcase(s, tc);
