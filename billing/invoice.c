@@ -27,6 +27,7 @@
 #include "log.h"
 #include "pricing.h"
 #include "store.h"
+#include "bhelp.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -78,15 +79,11 @@ static void usage(void) {
         "  -t, --topic NAME         the hit topic whose watermarks count (default hits)\n"
         "      --strict             exit 1 when something needs attention (unknown customers,\n"
         "                           customers without a plan, usage a plan cannot price, usage\n"
-        "                           changed after finalization); reported on stderr either way\n"
-        "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"
-        "                           libpq's PG* environment variables)\n"
+        "                           changed after finalization); reported on stderr either "
+        "way\n" BHELP_DB
         "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
         "                           member (default " STORE_WRITER_ROLE
-        "; '' keeps the login role)\n"
-        "  -v, --log-level LEVEL    debug, info (default), warn, error\n"
-        "  -h, --help               this text\n"
-        "  -V, --version            the version\n");
+        "; '' keeps the login role)\n" BHELP_COMMON);
 }
 
 enum { OPT_FINALIZE = 256, OPT_STRICT, OPT_DB, OPT_ROLE, OPT_GRACE, OPT_FORCE, OPT_REASON };

@@ -20,6 +20,7 @@
 #include "offsets.h"
 #include "status.h"
 #include "store.h"
+#include "bhelp.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -68,14 +69,6 @@ static int set_level(const char *cmd, const char *arg) {
     return cli_log_level(arg, msg, sizeof msg) < 0 ? bad(cmd, msg) : 0;
 }
 
-#define DB_HELP                                                                                    \
-    "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"     \
-    "                           libpq's PG* environment variables)\n"
-#define COMMON_HELP                                                                                \
-    "  -v, --log-level LEVEL    debug, info (default), warn, error; else $LOG_LEVEL\n"             \
-    "  -h, --help               this text\n"                                                       \
-    "  -V, --version            the version\n"
-
 /* ---- billing migrate ------------------------------------------------------------------------ */
 
 static void on_migration(void *ctx, const migration_t *m, migrate_status_t st) {
@@ -114,7 +107,7 @@ static int cmd_migrate(int argc, char **argv) {
                 "      --schema DIR         the migrations (default $" MIGRATE_DIR_ENV
                 ", else ./schema,\n"
                 "                           else ../schema beside the program, "
-                "else " MIGRATE_SYSTEM_DIR ")\n" DB_HELP COMMON_HELP);
+                "else " MIGRATE_SYSTEM_DIR ")\n" BHELP_DB BHELP_COMMON);
             return 0;
         case 'V':
             cli_version("billing");
@@ -174,10 +167,10 @@ static int cmd_hosts(int argc, char **argv) {
         case 'h':
             printf("usage: billing hosts [options]\n"
                    "Prints the collector's host map (HOST CUSTOMER_ID per line) from\n"
-                   "customer_hosts, for collector --customers.\n\n" DB_HELP
+                   "customer_hosts, for collector --customers.\n\n" BHELP_DB
                    "      --role ROLE          SET ROLE to this after connecting, when the login\n"
                    "                           role is a member (default " STORE_READER_ROLE
-                   "; '' keeps the login role)\n" COMMON_HELP);
+                   "; '' keeps the login role)\n" BHELP_COMMON);
             return 0;
         case 'V':
             cli_version("billing");
@@ -216,7 +209,7 @@ static void run_usage(void) {
            "      --once               take every partition no live member holds, consume each up\n"
            "                           to its end as it was when taken, write, exit\n"
            "      --instance-id ID     this member's name in PostgreSQL (application_name;\n"
-           "                           billing offsets shows it) (default HOST:PID)\n" DB_HELP
+           "                           billing offsets shows it) (default HOST:PID)\n" BHELP_DB
            "      --role ROLE          SET ROLE to this after connecting, when the login role is\n"
            "                           a member (default " STORE_WRITER_ROLE
            "; '' keeps the login role)\n"
@@ -224,7 +217,7 @@ static void run_usage(void) {
            "      --flush-rows N       write as soon as N rows are held (default %d)\n"
            "      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
            "      --metrics-interval N seconds between metrics log lines (default 10, 0 = only "
-           "at exit)\n" COMMON_HELP,
+           "at exit)\n" BHELP_COMMON,
            METER_DEFAULT_FLUSH_MS, METER_DEFAULT_FLUSH_ROWS);
 }
 
@@ -320,16 +313,16 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
 static int cmd_run(int argc, char **argv) {
     static kopts_t k;
     meter_opts_t o = {&k,
-                        METER_DEFAULT_GROUP,
-                        NULL,
-                        STORE_WRITER_ROLE,
-                        0,
-                        METER_DEFAULT_FLUSH_MS,
-                        METER_DEFAULT_FLUSH_ROWS,
-                        10,
-                        &cli_stop,
-                        NULL,
-                        NULL};
+                      METER_DEFAULT_GROUP,
+                      NULL,
+                      STORE_WRITER_ROLE,
+                      0,
+                      METER_DEFAULT_FLUSH_MS,
+                      METER_DEFAULT_FLUSH_ROWS,
+                      10,
+                      &cli_stop,
+                      NULL,
+                      NULL};
     const char *metrics = NULL;
     char err[1024], host[200], instance[64];
     kopts_init(&k);

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "owner.h"
 #include "store.h"
+#include "bhelp.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -55,14 +56,11 @@ static void usage(void) {
         "      --all                reset: every partition of the topic\n"
         "      --to WHERE           reset: earliest (Kafka's first offset), latest (its end),\n"
         "                           or an offset within Kafka's range\n"
-        "      --reason TEXT        reset: why (kept in the audit table; required)\n"
-        "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"
-        "                           libpq's PG* environment variables)\n"
+        "      --reason TEXT        reset: why (kept in the audit table; required)\n" BHELP_DB
         "      --role ROLE          SET ROLE to this after connecting (default " STORE_READER_ROLE
         ",\n"
-        "                           " STORE_WRITER_ROLE " for reset; '' keeps the login role)\n"
-        "  -v, --log-level LEVEL    debug, info (default), warn, error\n"
-        "  -h, --help               this text\n");
+        "                           " STORE_WRITER_ROLE
+        " for reset; '' keeps the login role)\n" BHELP_COMMON);
 }
 
 static int parse_to(opts_t *o, const char *s) {

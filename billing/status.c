@@ -6,6 +6,7 @@
 #include "log.h"
 #include "pricing.h"
 #include "store.h"
+#include "bhelp.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -99,15 +100,10 @@ static void status_usage(void) {
         "                           counted in it only when it is given\n"
         "  -t, --topic NAME         the hit topic (default " STATUS_DEFAULT_TOPIC ")\n"
         "      --grace DURATION     a month is complete once billed past its end plus this\n"
-        "                           (default " EDGES_GRACE_DEFAULT "; e.g. 30m, 2h, 1d)\n"
-        "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"
-        "                           libpq's PG* environment variables)\n"
+        "                           (default " EDGES_GRACE_DEFAULT "; e.g. 30m, 2h, 1d)\n" BHELP_DB
         "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
         "                           member (default " STORE_READER_ROLE
-        "; '' keeps the login role)\n"
-        "  -v, --log-level LEVEL    debug, info (default), warn, error\n"
-        "  -h, --help               this text\n"
-        "  -V, --version            the version\n");
+        "; '' keeps the login role)\n" BHELP_COMMON);
 }
 
 enum { OPT_DB = 256, OPT_ROLE, OPT_GRACE, OPT_REASON };
@@ -353,15 +349,10 @@ static void edges_usage(void) {
         "An edge that will never report again (decommissioned) would hold every month open:\n"
         "retire it, and `billing invoice --finalize` no longer waits for it. `list` shows the\n"
         "retired edges with when, by whom and why.\n\n"
-        "      --reason TEXT        why (kept with the edge)\n"
-        "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"
-        "                           libpq's PG* environment variables)\n"
+        "      --reason TEXT        why (kept with the edge)\n" BHELP_DB
         "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
         "                           member (default " STORE_WRITER_ROLE
-        "; '' keeps the login role)\n"
-        "  -v, --log-level LEVEL    debug, info (default), warn, error\n"
-        "  -h, --help               this text\n"
-        "  -V, --version            the version\n");
+        "; '' keeps the login role)\n" BHELP_COMMON);
 }
 
 static const char SQL_LIST[] =
