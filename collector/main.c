@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "process.h"
 #include "publish.h"
+#include "sdnotify.h"
 #include "tail.h"
 #include "watermarks.h"
 #include "cstats.h"
@@ -488,6 +489,7 @@ int main(int argc, char **argv) {
     if (rc == 0) {
         log_info("collector started", "edge=%s brokers=%s topic=%s once=%d paths=%d", a.o.edge,
                  a.o.kafka.brokers, a.o.kafka.topic, a.o.once, argc - first);
+        sdnotify_ready(); /* systemd Type=notify: reading and publishing */
         rc = run(&a);
         drain(&a);
         cstats_update_lag(&a.stats, a.tail);
