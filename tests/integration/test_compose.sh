@@ -62,7 +62,7 @@ port=$(grep -o 'msg="aggregator started".* port=[0-9]*' "$TMP/agg.log" | grep -o
 CDN_HEALTH_URL=http://127.0.0.1:$port/readyz wait_for 20 "$ROOT/deploy/docker/cdn-healthcheck" ||
     fail "cdn-healthcheck never saw /readyz 200 on port $port"
 CDN_HEALTH_URL=http://127.0.0.1:1/readyz "$ROOT/deploy/docker/cdn-healthcheck" 2> /dev/null && fail "healthy on a closed port"
-CDN_HEALTH_URL= "$ROOT/deploy/docker/cdn-healthcheck" || fail "no URL should be healthy (nothing to check)"
+CDN_HEALTH_URL='' "$ROOT/deploy/docker/cdn-healthcheck" || fail "no URL should be healthy (nothing to check)"
 
 # The build context: .dockerignore leaves out run/ (a PostgreSQL cluster), bin/, build/ and .git.
 for d in run bin build .git; do

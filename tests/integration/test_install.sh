@@ -42,6 +42,7 @@ for prog in "${programs[@]}"; do
     done
 done
 # SIGHUP reloads the host map and the tokens; billing run reloads nothing, so it has no ExecReload.
+# shellcheck disable=SC2016 # $MAINPID is for systemd
 unit_has collector 'ExecReload=/bin/kill -HUP $MAINPID'
 unit_has aggregator 'ExecReload=/bin/kill -HUP $MAINPID'
 grep -q '^ExecReload' "$p/lib/systemd/system/billing.service" && fail "billing.service claims a reload"
@@ -65,7 +66,7 @@ else
 fi
 
 start_pg
-cd "$TMP" # no ./schema here, nor ../schema beside the program
+cd "$TMP" || exit 1 # no ./schema here, nor ../schema beside the program
 "$prefix/bin/billing" migrate > "$TMP/migrate.log" 2>&1 || fail "installed billing migrate: $(cat "$TMP/migrate.log")"
 assert_eq "$(pg_psql -c 'SELECT count(*) FROM schema_migrations')" "$(find "$ROOT/schema" -name '*.sql' | wc -l)" \
     "migrations applied from $prefix/share/cdn/schema"
