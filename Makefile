@@ -4,6 +4,7 @@
 #   make test       unit tests (plain and under ASan+UBSan), a short fuzz run, integration tests
 #   make bench      benchmarks (figures, never pass/fail)
 #   make demo       the whole pipeline on the embedded broker (see README.md)
+#   make install    programs, schema, man pages, systemd units (PREFIX=/usr/local, DESTDIR)
 #
 # BUILD and BINDIR may be overridden so that several builds (sanitizers, fuzzing) live side by side.
 
@@ -46,7 +47,7 @@ src_of = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
 obj_of = $(patsubst %.c,$(BUILD)/%.o,$(call src_of,$(1)))
 
 all: deps-check $(addprefix $(BINDIR)/,$(PROGRAMS) $(TOOLS))
-.PHONY: all deps deps-check test unit fuzz fuzz-run integration bench demo clean format
+.PHONY: all deps deps-check test unit fuzz fuzz-run integration bench demo clean format install promtool
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -155,12 +156,64 @@ bench: deps all $(BUILD)/test-geo.mmdb $(BENCH_BIN)
 demo: deps all $(BUILD)/test-geo.mmdb
 	bash tools/demo.sh $(if $(DURATION),--duration $(DURATION))
 
+# ---- install: where Debian puts things, under PREFIX (default /usr/local), staged under DESTDIR ----
+# PREFIX/bin/{collector,aggregator,billing}; PREFIX/share/cdn/schema (billing migrate finds it
+# beside its program as ../share/cdn/schema); PREFIX/share/man/man1 (made from --help by
+# help2man); systemd units in SYSTEMDUNITDIR with ExecStart= naming PREFIX/bin; examples of the
+# /etc/cdn/*.env files, the Grafana dashboard and the Prometheus alerts under PREFIX/share/cdn.
+# Nothing is written to /etc: the operator copies the examples there.
+PREFIX        ?= /usr/local
+DESTDIR       ?=
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL       ?= install
+MAN_DESC_collector  = follow edge access logs and publish hit records to Kafka
+MAN_DESC_aggregator = sliding windows of CDN hits over HTTP, with a dashboard
+MAN_DESC_billing    = CDN hits into PostgreSQL exactly once, and monthly invoices
+MANPAGES = $(patsubst %,$(BUILD)/man/%.1,$(PROGRAMS))
+
+$(BUILD)/man/%.1: $(BINDIR)/%
+	@mkdir -p $(dir $@)
+	@command -v help2man > /dev/null || { echo "help2man is missing: run 'make deps'" >&2; exit 2; }
+	help2man --no-info --no-discard-stderr --section=1 --name="$(MAN_DESC_$*)" --output=$@ $<
+
+install: all $(MANPAGES)
+	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cdn/schema \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(SYSTEMDUNITDIR) \
+	  $(DESTDIR)$(PREFIX)/share/cdn/examples $(DESTDIR)$(PREFIX)/share/cdn/grafana \
+	  $(DESTDIR)$(PREFIX)/share/cdn/prometheus
+	$(INSTALL) -m 755 $(addprefix $(BINDIR)/,$(PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
+	$(INSTALL) -m 644 schema/*.sql $(DESTDIR)$(PREFIX)/share/cdn/schema/
+	$(INSTALL) -m 644 $(MANPAGES) $(DESTDIR)$(PREFIX)/share/man/man1/
+	for p in $(PROGRAMS); do \
+	  sed 's|@bindir@|$(PREFIX)/bin|g' deploy/systemd/$$p.service > $(DESTDIR)$(SYSTEMDUNITDIR)/$$p.service && \
+	  chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$p.service || exit 1; \
+	  $(INSTALL) -m 644 deploy/systemd/$$p.env $(DESTDIR)$(PREFIX)/share/cdn/examples/$$p.env || exit 1; \
+	done
+	$(INSTALL) -m 644 deploy/grafana/cdn.json $(DESTDIR)$(PREFIX)/share/cdn/grafana/
+	$(INSTALL) -m 644 deploy/prometheus/alerts.yml $(DESTDIR)$(PREFIX)/share/cdn/prometheus/
+
+# promtool (checks alert rules and /metrics pages) without installing the Prometheus service: the
+# binary taken out of Debian's `prometheus` package, cached under build/ (the .deb is ~96 MB,
+# fetched once).
+PROMTOOL = $(BUILD)/promtool/promtool
+promtool: $(PROMTOOL)
+# Only the binary is kept: the package's other files (etc/init.d, ...) would meet the *.d
+# include at the end of this Makefile.
+$(PROMTOOL):
+	@mkdir -p $(BUILD)/promtool
+	rm -rf $(BUILD)/promtool/deb && mkdir -p $(BUILD)/promtool/deb
+	cd $(BUILD)/promtool/deb && apt-get download prometheus
+	dpkg -x $(BUILD)/promtool/deb/prometheus_*.deb $(BUILD)/promtool/deb/x
+	mv $(BUILD)/promtool/deb/x/usr/bin/promtool $@
+	rm -rf $(BUILD)/promtool/deb
+	@test -x $@
+
 # ---- Debian packages: installed once, quickly skipped when present ------------------------------
 DEBS = build-essential pkg-config clang librdkafka-dev libmaxminddb-dev libjansson-dev libpq-dev \
        libssl-dev check libsubunit-dev libmicrohttpd-dev postgresql kcat jq \
        libmaxmind-db-writer-perl mmdb-bin python3 procps psmisc time util-linux curl \
        syslog-ng-core syslog-ng-scl syslog-ng-mod-rdkafka syslog-ng-mod-geoip2 \
-       chromium docker-compose
+       chromium docker-compose help2man
 
 deps:
 	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEBS) 2>/dev/null | awk '$$NF!="installed"{print $$1}'; \

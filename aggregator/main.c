@@ -13,6 +13,7 @@
 #include "feed.h"
 #include "kafka.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "window.h"
 
 #include <getopt.h>
@@ -255,6 +256,7 @@ int main(int argc, char **argv) {
              "brokers=%s",
              CDN_VERSION, log_quote(o.listen, q, sizeof q), api_port(api), o.instance, o.group,
              o.kafka.topic, o.kafka.brokers);
+    sdnotify_ready(); /* systemd Type=notify: serving HTTP (/readyz says when caught up) */
     rc = feed_run(cons, on_tick, api);
     log_info("aggregator stopping", "rc=%d", rc);
 out:

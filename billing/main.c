@@ -18,6 +18,7 @@
 #include "mhttp.h"
 #include "migrate.h"
 #include "offsets.h"
+#include "sdnotify.h"
 #include "status.h"
 #include "store.h"
 #include "bhelp.h"
@@ -348,6 +349,7 @@ static int cmd_run(int argc, char **argv) {
     }
     log_info("billing run started", "brokers=%s topic=%s group=%s instance=%s once=%d flush_ms=%d",
              k.brokers, k.topic, o.group, o.instance, o.once, o.flush_ms);
+    sdnotify_ready(); /* systemd Type=notify: started (the database may still be down) */
     rc = meter_run(c);
     meter_free(c);
     mhttp_stop(http);

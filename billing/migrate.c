@@ -43,13 +43,16 @@ int migrate_find_dir(const char *opt, char *out, size_t cap, char *err, size_t e
         snprintf(out, cap, "%s", env);
         return 0;
     }
-    char exe[PATH_MAX], beside[PATH_MAX + 16] = "";
+    char exe[PATH_MAX], beside[PATH_MAX + 16] = "", installed[PATH_MAX + 24] = "";
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = 0;
-        snprintf(beside, sizeof beside, "%s/../schema", dirname(exe));
+        const char *bindir = dirname(exe);
+        snprintf(beside, sizeof beside, "%s/../schema", bindir);
+        /* `make install`: PREFIX/bin/billing and PREFIX/share/cdn/schema, whatever PREFIX */
+        snprintf(installed, sizeof installed, "%s/../share/cdn/schema", bindir);
     }
-    const char *tries[] = {"schema", beside, MIGRATE_SYSTEM_DIR};
+    const char *tries[] = {"schema", beside, installed, MIGRATE_SYSTEM_DIR};
     for (size_t i = 0; i < sizeof tries / sizeof *tries; i++) {
         if (*tries[i] && is_dir(tries[i])) {
             snprintf(out, cap, "%s", tries[i]);
@@ -57,9 +60,9 @@ int migrate_find_dir(const char *opt, char *out, size_t cap, char *err, size_t e
         }
     }
     snprintf(err, errlen,
-             "no schema directory: tried ./schema, %s and " MIGRATE_SYSTEM_DIR
+             "no schema directory: tried ./schema, %s, %s and " MIGRATE_SYSTEM_DIR
              " (use --schema DIR or $" MIGRATE_DIR_ENV ")",
-             *beside ? beside : "(no executable path)");
+             *beside ? beside : "(no executable path)", installed);
     return -1;
 }
 

@@ -17,7 +17,7 @@
 #define MIGRATE_TABLE "schema_migrations"
 /* Environment variable naming the schema directory, and the installed fallback. */
 #define MIGRATE_DIR_ENV "BILLING_SCHEMA_DIR"
-#define MIGRATE_SYSTEM_DIR "/usr/share/billing/schema"
+#define MIGRATE_SYSTEM_DIR "/usr/share/cdn/schema"
 #define MIGRATE_FILE_MAX (16 * 1024 * 1024) /* bytes of one migration file */
 #define MIGRATE_NAME_MAX 255
 
@@ -34,7 +34,8 @@ typedef enum {
 } migrate_status_t;
 
 /* Where the migrations are: opt (--schema) if given; else $BILLING_SCHEMA_DIR; else ./schema;
- * else ../schema next to the executable; else MIGRATE_SYSTEM_DIR. 0, or -1 with err naming the
+ * else ../schema next to the executable; else ../share/cdn/schema next to it (`make install`
+ * with any PREFIX); else MIGRATE_SYSTEM_DIR. 0, or -1 with err naming the
  * places tried. */
 int migrate_find_dir(const char *opt, char *out, size_t cap, char *err, size_t errlen);
 

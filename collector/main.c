@@ -12,6 +12,7 @@
 #include "log.h"
 #include "process.h"
 #include "publish.h"
+#include "sdnotify.h"
 #include "tail.h"
 #include "watermarks.h"
 
@@ -323,6 +324,7 @@ int main(int argc, char **argv) {
     if (rc == 0) {
         log_info("collector started", "edge=%s brokers=%s topic=%s once=%d paths=%d", a.o.edge,
                  a.o.kafka.brokers, a.o.kafka.topic, a.o.once, argc - first);
+        sdnotify_ready(); /* systemd Type=notify: reading and publishing */
         rc = deliver_run(&a.dl);
         deliver_drain(&a.dl);
         cstats_update_lag(&a.stats, a.tail);

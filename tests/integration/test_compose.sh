@@ -1,10 +1,71 @@
 #!/usr/bin/env bash
-# docker-compose.yml is valid for Debian's docker-compose (v1.29; no engine needed) and wires
-# the services the README promises.
+# docker-compose.yml (alone, and with docker-compose.demo.yml) is valid for Debian's docker-compose
+# (v1.29; no engine needed), wires the services the README promises, publishes ports on 127.0.0.1
+# only, and ships no demo credential outside the demo file; the image runs as a non-root user and
+# its build context leaves out run/, bin/, build/ and .git.
 source "$(dirname "$0")/lib/lib.sh"
 command -v docker-compose > /dev/null || fail "docker-compose is not installed (make deps installs it)"
-docker-compose -f "$ROOT/docker-compose.yml" config -q || fail "docker-compose config -q refused the file"
-docker-compose -f "$ROOT/docker-compose.yml" config --services | sort > "$TMP/services"
-assert_eq "$(tr '\n' ' ' < "$TMP/services")" "aggregator billing collector kafka kafka-topics loggen postgres " "services"
-docker-compose -f "$ROOT/docker-compose.yml" config | grep -q 'published: 8080' || fail "aggregator port not published"
+base=(-f "$ROOT/docker-compose.yml")
+demo=(-f "$ROOT/docker-compose.yml" -f "$ROOT/docker-compose.demo.yml")
+
+docker-compose "${base[@]}" config -q || fail "docker-compose config -q refused docker-compose.yml"
+docker-compose "${demo[@]}" config -q || fail "docker-compose config -q refused the demo override"
+assert_eq "$(docker-compose "${base[@]}" config --services | sort | tr '\n' ' ')" \
+    "aggregator billing billing-migrate collector kafka kafka-topics postgres " "services"
+assert_eq "$(docker-compose "${demo[@]}" config --services | sort | tr '\n' ' ')" \
+    "aggregator billing billing-migrate collector demo-customers kafka kafka-topics loggen postgres " "demo services"
+docker-compose "${base[@]}" config > "$TMP/base.yml"
+docker-compose "${demo[@]}" config > "$TMP/demo.yml"
+
+# Every published port, in both, is bound to 127.0.0.1; the aggregator's 8080 is published.
+for f in base demo; do
+    python3 - "$TMP/$f.yml" > "$TMP/$f.ports" << 'PY' || fail "$f: cannot read the ports"
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+for name, svc in doc["services"].items():
+    for p in svc.get("ports", []):
+        if isinstance(p, dict):
+            p = "%s:%s:%s" % (p.get("host_ip", ""), p.get("published", ""), p.get("target", ""))
+        print(name, p)
+PY
+    grep -q '^aggregator 127\.0\.0\.1:8080:8080' "$TMP/$f.ports" || fail "$f: aggregator's 8080 not published on 127.0.0.1"
+    if grep -v ' 127\.0\.0\.1:' "$TMP/$f.ports"; then fail "$f: a port above is published beyond 127.0.0.1"; fi
+done
+
+# No demo credential outside the demo file: the demo tokens file and the demo PostgreSQL password
+# appear only in the demo's configuration, and the base names no plain password at all.
+for secret in demo-tokens deploy/docker/demo POSTGRES_PASSWORD: 'postgres:postgres@'; do
+    if grep -n -- "$secret" "$TMP/base.yml"; then fail "docker-compose.yml alone names $secret"; fi
+done
+grep -q 'demo-tokens' "$TMP/demo.yml" || fail "the demo override does not give the demo tokens"
+grep -q 'POSTGRES_PASSWORD_FILE: /etc/cdn/pg_password' "$TMP/base.yml" || fail "postgres password not from the config folder"
+
+# The image: a runtime stage FROM a second base, a non-root USER that is the last one set, a
+# HEALTHCHECK; its healthcheck script parses.
+df=$ROOT/Dockerfile
+assert_ge "$(grep -c '^FROM ' "$df")" 2 "stages in the Dockerfile"
+user=$(grep '^USER ' "$df" | tail -n 1 | awk '{print $2}')
+[[ -n "$user" && "$user" != root && "$user" != 0 ]] || fail "the image's last USER is '$user', not a non-root user"
+grep -q '^HEALTHCHECK ' "$df" || fail "no HEALTHCHECK in the Dockerfile"
+# shellcheck disable=SC2016
+awk '/^FROM .* AS runtime/{r=1} r && /apt-get install/' "$df" | grep -q -- '-dev' && fail "the runtime stage installs -dev packages"
+bash -n "$ROOT/deploy/docker/cdn-healthcheck" || fail "cdn-healthcheck does not parse"
+
+# The healthcheck script against a live aggregator's /readyz is 200 once it caught up, 1 on a
+# closed port, 0 without a URL.
+start_kafka_mock
+printf '*\t%s\n' "$(printf op | sha256sum | cut -d' ' -f1)" > "$TMP/tokens"
+"$BIN/aggregator" --listen 127.0.0.1:0 --tokens "$TMP/tokens" > "$TMP/agg.log" 2>&1 &
+track_pid $!
+wait_for 10 grep -q 'msg="aggregator started"' "$TMP/agg.log" || fail "aggregator did not start: $(cat "$TMP/agg.log")"
+port=$(grep -o 'msg="aggregator started".* port=[0-9]*' "$TMP/agg.log" | grep -o '[0-9]*$')
+CDN_HEALTH_URL=http://127.0.0.1:$port/readyz wait_for 20 "$ROOT/deploy/docker/cdn-healthcheck" ||
+    fail "cdn-healthcheck never saw /readyz 200 on port $port"
+CDN_HEALTH_URL=http://127.0.0.1:1/readyz "$ROOT/deploy/docker/cdn-healthcheck" 2> /dev/null && fail "healthy on a closed port"
+CDN_HEALTH_URL='' "$ROOT/deploy/docker/cdn-healthcheck" || fail "no URL should be healthy (nothing to check)"
+
+# The build context: .dockerignore leaves out run/ (a PostgreSQL cluster), bin/, build/ and .git.
+for d in run bin build .git; do
+    grep -qxE "/?$d/?" "$ROOT/.dockerignore" || fail ".dockerignore does not exclude $d"
+done
 echo ok
