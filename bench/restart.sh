@@ -1,31 +1,31 @@
 #!/usr/bin/env bash
 # Aggregator restart-to-exact time, against kafka-mock on this machine (16 partitions).
-# Steady traffic is produced into `hits` (kcat, lz4): RATE hit records a second (default 20,000)
-# over 1,000 background customers, plus PROBES probe customers (default 8, rprobe-N) at
-# PROBE_RATE hits a second each (default 50), every record stamped with the time it is produced;
-# the producer keeps the truth: the probe customers' hits per second. An aggregator (default
-# options) runs through HISTORY seconds of this traffic (default 65: a full window and the
-# aggregator's look-back), and its windows are checked against the truth; then it is killed with
-# SIGKILL and a new one started at once, traffic going on. From the new one's start, polling
-# about every 100 ms, it reports:
+# Steady traffic runs the real way: loggen writes RATE lines a second (default 20,000, the demo
+# customers) and this script PROBES probe customers' lines (default 8, rprobe-N, PROBE_RATE lines
+# a second each, default 50) into a file of their own; one collector follows both files. The
+# script keeps the truth: the probe customers' lines per second of their timestamps. An
+# aggregator (default options) runs through HISTORY seconds of this traffic (default 65: a full
+# window and the aggregator's look-back), its windows are checked against the truth, then it is
+# killed with SIGKILL and a new one started at once, traffic going on. From the new one's start,
+# polling about every 100 ms, it reports:
 #   start_to_ready_ms        /readyz answers 200
 #   start_to_caught_up_ms    the window JSON says "catching_up": false (n/a when the aggregator
 #                            does not give that key)
 #   start_to_exact_ms        every probe customer's window equals the truth, second by second,
 #                            for every second of the window up to SETTLE (default 2) s ago (the
-#                            last seconds are still arriving)
-#   unflagged_partial        polls before that in which a window was answered (200), differed
-#                            from the truth and did not say "catching_up": true: partial
-#                            windows shown as complete
+#                            last seconds are still on their way)
+#   unflagged_partial        polls before that in which a window was answered (200) with a second
+#                            that differed from the truth although the window presented it as
+#                            complete: "catching_up" not true and the second before
+#                            "complete_to_ms" (every second, without that key)
 # A figure not reached within TIMEOUT seconds (default 150) is printed as "none". BENCH_DEBUG=1
 # prints every second that differs from the truth to stderr.
-# The producer lingers LINGER ms (default 50) so that its batches hold many hits: kafka-mock
-# answers a fetch with at most one batch per partition (librdkafka 2.0.2's mock, "FIXME: Multiple
-# messageSets"), found by a walk through the partition's batches ("FIXME: Maintain an index"), so
-# on the mock a catch-up over tiny batches is bound by the broker (with 5 ms batches of ~6 hits,
-# 400k hits took 14 s and 10 CPU-seconds of the mock; 10,000-hit batches 1.2 s). Kafka returns
-# up to max.partition.fetch.bytes per partition per fetch.
-# Prints one logfmt line beginning with bench=aggregator_restart. Figures only.
+# The collector runs with -X linger.ms=LINGER (default 50, its own default is 5): kafka-mock
+# answers a fetch with at most one batch per partition (librdkafka 2.0.2's mock, "FIXME:
+# Multiple messageSets"), found by a walk through the partition's batches ("FIXME: Maintain an
+# index"), so on the mock a catch-up over tiny batches is bound by the broker, not the
+# aggregator (5 ms batches of ~6 hits: 400k hits took 14 s and 10 CPU-seconds of the mock to
+# read; 10,000-hit batches 1.2 s). Kafka returns up to max.partition.fetch.bytes a partition.
 source "$(dirname "$0")/../tests/integration/lib.sh"
 RATE=${RATE:-20000}
 PROBES=${PROBES:-8}
@@ -36,43 +36,51 @@ TIMEOUT=${TIMEOUT:-150}
 LINGER=${LINGER:-50}
 
 start_kafka_mock --partitions 16
+mkdir -p "$TMP/logs"
+: > "$TMP/logs/access.log"
+: > "$TMP/logs/probe.log"
+{ "$BIN/loggen" --print-hosts; for ((i = 0; i < PROBES; i++)); do echo "rprobe-$i.example rprobe-$i"; done; } > "$TMP/hosts"
+"$BIN/collector" -c "$TMP/hosts" -g "$GEODB" -f "$LOGGEN_FORMAT" -e bench-edge -s "$TMP/state" \
+    -X "linger.ms=$LINGER" "$TMP/logs/access.log" "$TMP/logs/probe.log" 2> "$TMP/collector.log" &
+track_pid $!
+"$BIN/loggen" --networks "$NETWORKS" -o "$TMP/logs/access.log" --rate "$RATE" \
+    --duration $((HISTORY + TIMEOUT + 60)) 2> "$TMP/loggen.log" &
+track_pid $!
 cat > "$TMP/restart.py" << 'EOF'
 import json, os, signal, subprocess, sys, threading, time, urllib.error, urllib.request
-(brokers, agg_bin, tokens, tmp, rate, probes, probe_rate, history, settle,
- timeout, linger) = sys.argv[1:12]
-rate, probes, probe_rate = int(rate), int(probes), int(probe_rate)
+agg_bin, tokens, tmp, probes, probe_rate, history, settle, timeout = sys.argv[1:9]
+prefix = sys.argv[9]
+probes, probe_rate = int(probes), int(probe_rate)
 history, settle, timeout = float(history), int(settle), float(timeout)
 TOKEN = "demo-operator-token"
 pcust = ["rprobe-%d" % i for i in range(probes)]
-truth = {}  # (customer, second) -> hits produced
+truth = {}  # (customer, second) -> probe lines written with that second's timestamp
 lock = threading.Lock()
 stop = False
-tmpl = ('%s\t{"v":1,"ts":%d,"customer":"%s","host":"cdn.example.com","bytes":1234,"status":200,'
-        '"country":"US","region":"CA","edge":"bench-edge","src":"restart","off":%d}\n')
+line = ('198.51.100.7 - - [%s] "GET /p HTTP/1.1" 200 1 "-" "probe" %s.example HIT\n')
 
 def produce():
-    kcat = subprocess.Popen(["kcat", "-P", "-b", brokers, "-t", "hits", "-K", "\t", "-z", "lz4",
-                             "-X", "linger.ms=" + linger], stdin=subprocess.PIPE)
-    start, off, bg, pr = time.monotonic(), 0, 0, 0
+    """Appends the probe lines, PROBE_RATE a second per customer, stamped with the second in
+    which they are written; whole lines in one write each time, so the collector never reads
+    half a line."""
+    fd = os.open(tmp + "/logs/probe.log", os.O_WRONLY | os.O_APPEND)
+    start, done = time.monotonic(), 0
     while not stop:
-        el = time.monotonic() - start
-        now_ms = int(time.time() * 1000)
+        due = int((time.monotonic() - start) * probe_rate)
+        now = time.time()
+        sec = int(now)
+        stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(sec))
         chunk = []
-        for _ in range(int(el * rate) - bg):
-            c = "customer-%04d" % (bg % 1000)
-            chunk.append(tmpl % (c, now_ms, c, off)); off += 1; bg += 1
-        sec = now_ms // 1000
         with lock:
-            for _ in range(int(el * probe_rate) - pr):
+            for _ in range(due - done):
                 for c in pcust:
-                    chunk.append(tmpl % (c, now_ms, c, off)); off += 1
+                    chunk.append(line % (stamp, c))
                     truth[(c, sec)] = truth.get((c, sec), 0) + 1
-                pr += 1
-            kcat.stdin.write("".join(chunk).encode())
-            kcat.stdin.flush()
+            done = max(done, due)
+            if chunk:
+                os.write(fd, "".join(chunk).encode())
         time.sleep(0.01)
-    kcat.stdin.close()
-    kcat.wait()
+    os.close(fd)
 
 def get(port, path):
     req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path),
@@ -86,9 +94,10 @@ def get(port, path):
         return 0, b""
 
 def check(port):
-    """(ready, catching_up: True/False/None, answered, exact) for this instant."""
+    """(ready, catching_up: True/False/None, answered, exact, unflagged) for this instant:
+    unflagged when a second that differs from the truth was presented as complete."""
     ready = get(port, "/readyz")[0] == 200
-    catching, answered, exact = None, 0, True
+    catching, answered, exact, unflagged = None, 0, True, False
     for c in pcust:
         st, body = get(port, "/v1/customers/%s/window?seconds=60" % c)
         if st != 200:
@@ -98,16 +107,21 @@ def check(port):
         w = json.loads(body)
         if "catching_up" in w:
             catching = bool(w["catching_up"]) or bool(catching)
-        last = w["end_ms"] // 1000 - settle
+        complete_to = w.get("complete_to_ms")
+        end = w["end_ms"] // 1000
         got = {p["t_ms"] // 1000: p["hits"] for p in w.get("series", [])}
         with lock:
-            for s in range(w["end_ms"] // 1000 - w["seconds"] + 1, last + 1):
-                if got.get(s, 0) != truth.get((c, s), 0):
-                    if os.environ.get("BENCH_DEBUG"):
-                        sys.stderr.write("diff %.1f %s s=%d got=%d truth=%d end=%d\n" % (
-                            time.monotonic(), c, s - w["end_ms"] // 1000, got.get(s, 0), truth.get((c, s), 0), w["end_ms"]))
-                    exact = False
-    return ready, catching, answered, exact
+            for s in range(end - w["seconds"] + 1, end - settle + 1):
+                if got.get(s, 0) == truth.get((c, s), 0):
+                    continue
+                exact = False
+                if not w.get("catching_up") and (complete_to is None or (s + 1) * 1000 <= complete_to):
+                    unflagged = True
+                if os.environ.get("BENCH_DEBUG"):
+                    sys.stderr.write("diff %s s=%d got=%d truth=%d end_ms=%d catching_up=%s "
+                                     "complete_to_ms=%s\n" % (c, s - end, got.get(s, 0),
+                                     truth.get((c, s), 0), w["end_ms"], w.get("catching_up"), complete_to))
+    return ready, catching, answered, exact, unflagged
 
 def start_agg(port, log):
     return subprocess.Popen([agg_bin, "--listen", "127.0.0.1:%d" % port, "--tokens", tokens,
@@ -138,7 +152,7 @@ ms = lambda: int((time.monotonic() - t0) * 1000)
 t_ready = t_caught = t_exact = None
 key_seen, polls, unflagged = False, 0, 0
 while time.monotonic() - t0 < timeout:
-    ready, catching, answered, exact = check(base + 1)
+    ready, catching, answered, exact, partial = check(base + 1)
     polls += 1
     key_seen = key_seen or catching is not None
     if ready and t_ready is None:
@@ -147,7 +161,7 @@ while time.monotonic() - t0 < timeout:
         t_caught = ms()
     if exact and t_exact is None:
         t_exact = ms()
-    if not exact and answered and catching is not True and t_exact is None:
+    if partial and t_exact is None:
         unflagged += 1
     if t_exact is not None and t_ready is not None and (t_caught is not None or not key_seen):
         break
@@ -157,12 +171,12 @@ prod.join()
 a2.terminate()
 a2.wait()
 fmt = lambda v: "none" if v is None else str(v)
-print("bench=aggregator_restart offered_hits_per_s=%d probe_customers=%d history_s=%d "
-      "exact_before_kill=%s start_to_ready_ms=%s start_to_caught_up_ms=%s start_to_exact_ms=%s "
-      "unflagged_partial=%d polls=%d timeout_s=%d" %
-      (rate + probes * probe_rate, probes, history, exact_before, fmt(t_ready),
-       fmt(t_caught) if key_seen else "n/a", fmt(t_exact), unflagged, polls, timeout))
+print("%s exact_before_kill=%s start_to_ready_ms=%s start_to_caught_up_ms=%s "
+      "start_to_exact_ms=%s unflagged_partial=%d polls=%d" %
+      (prefix, exact_before, fmt(t_ready), fmt(t_caught) if key_seen else "n/a", fmt(t_exact),
+       unflagged, polls))
 EOF
-python3 "$TMP/restart.py" "$KAFKA_BROKERS" "$BIN/aggregator" "$ROOT/tools/demo-tokens" "$TMP" \
-    "$RATE" "$PROBES" "$PROBE_RATE" "$HISTORY" "$SETTLE" "$TIMEOUT" "$LINGER" ||
+python3 "$TMP/restart.py" "$BIN/aggregator" "$ROOT/tools/demo-tokens" "$TMP" "$PROBES" \
+    "$PROBE_RATE" "$HISTORY" "$SETTLE" "$TIMEOUT" \
+    "bench=aggregator_restart offered_lines_per_s=$((RATE + PROBES * PROBE_RATE)) probe_customers=$PROBES history_s=$HISTORY collector_linger_ms=$LINGER settle_s=$SETTLE timeout_s=$TIMEOUT" ||
   { tail -5 "$TMP"/agg*.log; fail "restart bench failed"; }
