@@ -3,8 +3,8 @@
 # --edge-id, state directory and empty log file), against kafka-mock with PARTITIONS (default 16)
 # partitions of `hits`, and one aggregator reading that topic. After WARMUP seconds (default 5)
 # it measures WM_SECONDS (default 20) seconds:
-#   - the watermark messages (key "#wm", common/watermark.h) that landed in the topic with a
-#     timestamp inside the measured seconds, per second, beside the design's EDGES x PARTITIONS
+#   - the watermark messages (key "#wm", common/watermark.h) that landed in the topic during the
+#     measured seconds (between the partitions' end offsets before and after), per second, beside the design's EDGES x PARTITIONS
 #     (one per edge and partition a second), their value bytes per second, the edges and the
 #     partitions seen, and any other message (idle collectors send none);
 #   - CPU-seconds per second (user + system, every thread) of all collectors together, of
@@ -47,29 +47,49 @@ sleep "$WARMUP"
 alive=0
 for p in "${cols[@]}"; do pid_alive "$p" && alive=$((alive + 1)); done
 
+# End offset of every partition of `hits`, one a line (kcat -Q; the mock answers it).
+ends() {
+  local args=() i
+  for ((i = 0; i < PARTITIONS; i++)); do args+=(-t "hits:$i:-1"); done
+  kcat -Q -b "$KAFKA_BROKERS" -J "${args[@]}" |
+    jq -r '.hits | to_entries[] | select(.value | type == "object") | "\(.key) \(.value.offset)"' | sort -n
+}
+o0=$(ends)
 c0=$(sum_ticks "${cols[@]}"); m0=$(cpu_ticks "$KAFKA_MOCK_PID"); a0=$(cpu_ticks $agg)
 t0=$(($(date +%s%N) / 1000000))
 sleep "$DURATION"
 c1=$(sum_ticks "${cols[@]}"); m1=$(cpu_ticks "$KAFKA_MOCK_PID"); a1=$(cpu_ticks $agg)
 t1=$(($(date +%s%N) / 1000000))
+o1=$(ends)
 col_hwm=$(for p in "${cols[@]}"; do hwm_kb "$p"; done | awk '{s += $1; if ($1 > m) m = $1} END {printf "%.1f %.1f", m / 1024, s / 1024}')
+mock_hwm=$(hwm_kb "$KAFKA_MOCK_PID"); agg_hwm=$(hwm_kb $agg)
 
-# Every message of the topic: key, partition, timestamp, value length, value (kcat -f).
-kcat -C -b "$KAFKA_BROKERS" -t hits -o beginning -e -q -f '%k\t%p\t%T\t%S\t%s\n' > "$TMP/dump.tsv"
-read -r wm wm_bytes other edges_seen parts_seen < <(awk -F'\t' -v t0="$t0" -v t1="$t1" '
-  $3 >= t0 && $3 < t1 {
-    if ($1 == "#wm") {
-      wm++; bytes += $4; parts[$2] = 1
-      if (match($5, /"edge":"[^"]*"/)) edges[substr($5, RSTART + 8, RLENGTH - 9)] = 1
-    } else other++
+# The messages that landed between the two ends, partition by partition, read once the
+# collectors have stopped: while 100 of them write, a reader of the whole topic never reaches
+# its end on the mock (each watermark is a batch of its own, and the mock hands out one batch
+# per partition per fetch).
+for p in "${cols[@]}"; do kill -TERM "$p" 2> /dev/null; done
+for p in "${cols[@]}"; do wait "$p" 2> /dev/null; done
+: > "$TMP/dump.tsv"
+paste -d ' ' <(echo "$o0") <(echo "$o1") | while read -r part lo _ hi; do
+  [ "$hi" -gt "$lo" ] || continue
+  kcat -C -b "$KAFKA_BROKERS" -t hits -p "$part" -o "$lo" -c $((hi - lo)) -e -q \
+      -f '%k\t%p\t%S\t%s\n' >> "$TMP/dump.tsv"
+done
+read -r wm wm_bytes other edges_seen parts_seen < <(awk -F'\t' '
+  $1 == "#wm" {
+    wm++; bytes += $3; parts[$2] = 1
+    if (match($4, /"edge":"[^"]*"/)) edges[substr($4, RSTART + 8, RLENGTH - 9)] = 1
+    next
   }
+  { other++ }
   END { ne = 0; for (e in edges) ne++; np = 0; for (p in parts) np++
         printf "%d %d %d %d %d\n", wm, bytes, other, ne, np }' "$TMP/dump.tsv")
 
 awk -v e="$EDGES" -v p="$PARTITIONS" -v alive="$alive" -v s="$(( t1 - t0 ))" -v hz="$hz" \
     -v wm="$wm" -v wmb="$wm_bytes" -v other="$other" -v es="$edges_seen" -v ps="$parts_seen" \
     -v c=$((c1 - c0)) -v m=$((m1 - m0)) -v a=$((a1 - a0)) -v colhwm="$col_hwm" \
-    -v mm="$(hwm_kb "$KAFKA_MOCK_PID")" -v am="$(hwm_kb $agg)" 'BEGIN {
+    -v mm="$mock_hwm" -v am="$agg_hwm" 'BEGIN {
   s /= 1000
   split(colhwm, ch, " ")
   printf "bench=watermark edges=%d partitions=%d collectors_alive=%d seconds=%.1f ", e, p, alive, s
