@@ -3,15 +3,16 @@
 # --edge-id, state directory and empty log file), against kafka-mock with PARTITIONS (default 16)
 # partitions of `hits`, and one aggregator reading that topic. After WARMUP seconds (default 5)
 # it measures WM_SECONDS (default 20) seconds:
-#   - the watermark messages (key "#wm", common/watermark.h) that landed in the topic during the
-#     measured seconds (between the partitions' end offsets before and after), per second, beside the design's EDGES x PARTITIONS
-#     (one per edge and partition a second), their value bytes per second, the edges and the
-#     partitions seen, and any other message (idle collectors send none);
+#   - the messages that landed in `hits` in those seconds (end offsets before and after, every
+#     partition) per second; of the last SAMPLE of each partition, the share that are
+#     watermarks (key "#wm", common/watermark.h; idle collectors send nothing else), so the
+#     watermark messages per second beside the design's EDGES x PARTITIONS (one per edge and
+#     partition a second), their value size and bytes per second, the edges and partitions seen;
 #   - CPU-seconds per second (user + system, every thread) of all collectors together, of
 #     kafka-mock and of the aggregator, and their peak resident memory (VmHWM).
 # Idle collectors cost something without watermarks too (their poll loops): the CPU figures are
 # totals, and a run on a collector without watermarks gives the baseline to subtract. Such a
-# collector lands no "#wm" message: the line then says watermarks=absent and gives no message
+# collector lands no "#wm" message: the line then says watermarks=absent and gives no watermark
 # figures, only that baseline.
 # Prints one logfmt line beginning with bench=watermark. Figures only: nothing fails on them.
 source "$(dirname "$0")/../tests/integration/lib.sh"
@@ -19,6 +20,7 @@ EDGES=${EDGES:-100}
 PARTITIONS=${PARTITIONS:-16}
 WARMUP=${WARMUP:-5}
 DURATION=${WM_SECONDS:-20}
+SAMPLE=${SAMPLE:-200}
 
 start_kafka_mock --partitions "$PARTITIONS"
 hz=$(getconf CLK_TCK)
@@ -64,39 +66,43 @@ o1=$(ends)
 col_hwm=$(for p in "${cols[@]}"; do hwm_kb "$p"; done | awk '{s += $1; if ($1 > m) m = $1} END {printf "%.1f %.1f", m / 1024, s / 1024}')
 mock_hwm=$(hwm_kb "$KAFKA_MOCK_PID"); agg_hwm=$(hwm_kb $agg)
 
-# The messages that landed between the two ends, partition by partition, read once the
-# collectors have stopped: while 100 of them write, a reader of the whole topic never reaches
-# its end on the mock (each watermark is a batch of its own, and the mock hands out one batch
-# per partition per fetch).
+# What landed between the two ends: the offsets count every message; the last SAMPLE (default
+# 200, two seconds of 100 edges) of each partition are read, once the collectors have stopped,
+# to tell watermarks from anything else and to see which edges sent them. (Reading all of them
+# takes minutes on the mock: each watermark is a batch of its own, and the mock hands out one
+# batch per partition per fetch, found by a walk through the partition's batches.)
 for p in "${cols[@]}"; do kill -TERM "$p" 2> /dev/null; done
 for p in "${cols[@]}"; do wait "$p" 2> /dev/null; done
-: > "$TMP/dump.tsv"
-paste -d ' ' <(echo "$o0") <(echo "$o1") | while read -r part lo _ hi; do
-  [ "$hi" -gt "$lo" ] || continue
-  kcat -C -b "$KAFKA_BROKERS" -t hits -p "$part" -o "$lo" -c $((hi - lo)) -e -q \
-      -f '%k\t%p\t%S\t%s\n' >> "$TMP/dump.tsv"
-done
-read -r wm wm_bytes other edges_seen parts_seen < <(awk -F'\t' '
+total=0
+: > "$TMP/sample.tsv"
+while read -r part lo _ hi; do
+  total=$((total + hi - lo))
+  n=$((hi - lo < SAMPLE ? hi - lo : SAMPLE))
+  [ "$n" -gt 0 ] || continue
+  kcat -C -b "$KAFKA_BROKERS" -t hits -p "$part" -o $((hi - n)) -c "$n" -e -q \
+      -f '%k\t%p\t%S\t%s\n' >> "$TMP/sample.tsv"
+done < <(paste -d ' ' <(echo "$o0") <(echo "$o1"))
+read -r sampled wm_share wm_size edges_seen parts_seen < <(awk -F'\t' '
+  { n++ }
   $1 == "#wm" {
     wm++; bytes += $3; parts[$2] = 1
     if (match($4, /"edge":"[^"]*"/)) edges[substr($4, RSTART + 8, RLENGTH - 9)] = 1
-    next
   }
-  { other++ }
   END { ne = 0; for (e in edges) ne++; np = 0; for (p in parts) np++
-        printf "%d %d %d %d %d\n", wm, bytes, other, ne, np }' "$TMP/dump.tsv")
+        printf "%d %.6f %.1f %d %d\n", n, (n ? wm / n : 0), (wm ? bytes / wm : 0), ne, np }' "$TMP/sample.tsv")
 
 awk -v e="$EDGES" -v p="$PARTITIONS" -v alive="$alive" -v s="$(( t1 - t0 ))" -v hz="$hz" \
-    -v wm="$wm" -v wmb="$wm_bytes" -v other="$other" -v es="$edges_seen" -v ps="$parts_seen" \
-    -v c=$((c1 - c0)) -v m=$((m1 - m0)) -v a=$((a1 - a0)) -v colhwm="$col_hwm" \
-    -v mm="$mock_hwm" -v am="$agg_hwm" 'BEGIN {
+    -v total="$total" -v sampled="$sampled" -v share="$wm_share" -v size="$wm_size" \
+    -v es="$edges_seen" -v ps="$parts_seen" -v c=$((c1 - c0)) -v m=$((m1 - m0)) -v a=$((a1 - a0)) \
+    -v colhwm="$col_hwm" -v mm="$mock_hwm" -v am="$agg_hwm" 'BEGIN {
   s /= 1000
   split(colhwm, ch, " ")
-  printf "bench=watermark edges=%d partitions=%d collectors_alive=%d seconds=%.1f ", e, p, alive, s
-  if (wm > 0)
-    printf "watermarks=present wm_msgs_per_s=%.0f expected_per_s=%d wm_bytes_per_s=%.0f edges_seen=%d partitions_seen=%d other_msgs=%d ",
-      wm / s, e * p, wmb / s, es, ps, other
+  printf "bench=watermark edges=%d partitions=%d collectors_alive=%d seconds=%.1f msgs_per_s=%.0f sampled=%d ",
+    e, p, alive, s, total / s, sampled
+  if (share > 0)
+    printf "watermarks=present wm_share=%.3f wm_msgs_per_s=%.0f expected_per_s=%d wm_value_bytes=%.0f wm_value_bytes_per_s=%.0f edges_seen=%d partitions_seen=%d ",
+      share, total * share / s, e * p, size, total * share * size / s, es, ps
   else
-    printf "watermarks=absent other_msgs=%d ", other
+    printf "watermarks=absent "
   printf "cpu_s_per_s_collectors=%.3f cpu_s_per_s_kafka_mock=%.3f cpu_s_per_s_aggregator=%.3f peak_mb_collector_max=%.1f peak_mb_collectors_sum=%.0f peak_mb_kafka_mock=%.1f peak_mb_aggregator=%.1f\n",
     c / hz / s, m / hz / s, a / hz / s, ch[1], ch[2], mm / 1024, am / 1024 }'
