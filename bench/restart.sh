@@ -31,7 +31,7 @@
 # Maintain an index"), so on the mock a catch-up over tiny batches is bound by the broker, not
 # the aggregator (5 ms batches of ~6 hits: 400k hits took 14 s and 10 CPU-seconds of the mock to
 # read; 10,000-hit batches 1.2 s). Kafka returns up to max.partition.fetch.bytes a partition.
-source "$(dirname "$0")/../tests/integration/lib.sh"
+source "$(dirname "$0")/../tests/integration/lib/lib.sh"
 RATE=${RATE:-10000}
 PROBES=${PROBES:-8}
 PROBE_RATE=${PROBE_RATE:-50}

@@ -15,7 +15,7 @@
 # collector lands no "#wm" message: the line then says watermarks=absent and gives no watermark
 # figures, only that baseline.
 # Prints one logfmt line beginning with bench=watermark. Figures only: nothing fails on them.
-source "$(dirname "$0")/../tests/integration/lib.sh"
+source "$(dirname "$0")/../tests/integration/lib/lib.sh"
 EDGES=${EDGES:-100}
 PARTITIONS=${PARTITIONS:-16}
 WARMUP=${WARMUP:-5}
