@@ -87,3 +87,22 @@ fail:
     rd_kafka_conf_destroy(conf);
     return NULL;
 }
+
+rd_kafka_conf_t *kopts_consumer_conf(const kopts_t *o, const char *group,
+                                     const char *const *defaults, char *err, size_t errlen) {
+    const char *own[] = {
+        "group.id", group, "enable.auto.commit", "false", "enable.auto.offset.store", "false"};
+    size_t nown = sizeof own / sizeof own[0], nd = 0;
+    while (defaults && defaults[nd])
+        nd += 2;
+    const char **all = calloc(nown + nd + 1, sizeof *all);
+    if (!all) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    memcpy(all, own, sizeof own);
+    if (nd) memcpy(all + nown, defaults, nd * sizeof *all);
+    rd_kafka_conf_t *conf = kopts_conf(o, all, err, errlen);
+    free(all);
+    return conf;
+}

@@ -42,6 +42,13 @@ int kopts_parse(kopts_t *o, int opt, const char *arg, char *err, size_t errlen);
 rd_kafka_conf_t *kopts_conf(const kopts_t *o, const char *const *defaults, char *err,
                             size_t errlen);
 
+/* A consumer's configuration: group.id = group, auto commit and offset store off (the programs
+ * own their offsets), then defaults, then every -X property (kopts_conf), so that -X can always
+ * override. Shared by kconsumer.h's group member and kassign.h's self-assigned reader. NULL with
+ * err as kopts_conf. */
+rd_kafka_conf_t *kopts_consumer_conf(const kopts_t *o, const char *group,
+                                     const char *const *defaults, char *err, size_t errlen);
+
 /* Sets one property, with librdkafka's error text in err. */
 int kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
                    size_t errlen);

@@ -13,22 +13,14 @@ struct kassign {
 
 kassign_t *kassign_new(const kopts_t *o, const char *group, const char *const *defaults, char *err,
                        size_t errlen) {
-    const char *own[] = {
-        "group.id", group, "enable.auto.commit", "false", "enable.auto.offset.store", "false"};
-    size_t nown = sizeof own / sizeof own[0], nd = 0;
-    while (defaults && defaults[nd])
-        nd += 2;
-    const char **all = calloc(nown + nd + 1, sizeof *all);
     kassign_t *k = calloc(1, sizeof *k);
     rd_kafka_conf_t *conf = NULL;
     char kerr[512];
-    if (!all || !k || !(k->topic = strdup(o->topic))) {
+    if (!k || !(k->topic = strdup(o->topic))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    memcpy(all, own, sizeof own);
-    if (nd) memcpy(all + nown, defaults, nd * sizeof *all);
-    if (!(conf = kopts_conf(o, all, err, errlen))) goto fail;
+    if (!(conf = kopts_consumer_conf(o, group, defaults, err, errlen))) goto fail;
     k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr, sizeof kerr);
     if (!k->rk) {
         snprintf(err, errlen, "cannot create the Kafka consumer: %s", kerr);
@@ -37,11 +29,9 @@ kassign_t *kassign_new(const kopts_t *o, const char *group, const char *const *d
     conf = NULL;
     rd_kafka_poll_set_consumer(k->rk);
     k->q = rd_kafka_queue_get_consumer(k->rk);
-    free(all);
     return k;
 fail:
     if (conf) rd_kafka_conf_destroy(conf);
-    free(all);
     kassign_free(k);
     return NULL;
 }

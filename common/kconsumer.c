@@ -106,22 +106,13 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 kcons_t *kcons_new(const kopts_t *o, const char *group, const char *const *defaults,
                    const kcons_hooks_t *hooks, char *err, size_t errlen) {
-    /* Ours first, then the program's, then -X (kopts_conf applies -X last). */
-    const char *own[] = {
-        "group.id", group, "enable.auto.commit", "false", "enable.auto.offset.store", "false"};
-    size_t nown = sizeof own / sizeof own[0], nd = 0;
-    while (defaults && defaults[nd])
-        nd += 2;
-    const char **all = calloc(nown + nd + 1, sizeof *all);
     kcons_t *c = calloc(1, sizeof *c);
     rd_kafka_conf_t *conf = NULL;
-    if (!all || !c) {
+    if (!c) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    memcpy(all, own, sizeof own);
-    if (nd) memcpy(all + nown, defaults, nd * sizeof *all);
-    if (!(conf = kopts_conf(o, all, err, errlen))) goto fail;
+    if (!(conf = kopts_consumer_conf(o, group, defaults, err, errlen))) goto fail;
     c->hooks = *hooks;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_opaque(conf, c);
@@ -142,11 +133,9 @@ kcons_t *kcons_new(const kopts_t *o, const char *group, const char *const *defau
         snprintf(err, errlen, "cannot subscribe to %s: %s", o->topic, rd_kafka_err2str(e));
         goto fail;
     }
-    free(all);
     return c;
 fail:
     if (conf) rd_kafka_conf_destroy(conf);
-    free(all);
     kcons_free(c);
     return NULL;
 }
