@@ -47,21 +47,22 @@ static int bad(const char *msg) {
 }
 
 static void help(void) {
-    printf("usage: billing usage --customer ID --from DATE --to DATE [options]\n"
-           "One customer's usage summed exactly from usage_hourly: hits, bytes and GB (10^9\n"
-           "bytes, exact decimals). Reads only; nothing is written.\n\n"
-           "  -c, --customer ID        the customer (required)\n"
-           "      --from YYYY-MM-DD    the first day, UTC (required)\n"
-           "      --to YYYY-MM-DD      the last day, UTC, INCLUSIVE: --from 2026-11-01 --to\n"
-           "                           2026-11-30 is all of November (required)\n"
-           "      --by PERIOD          hour, day (default) or month: one row per period with\n"
-           "                           usage, by the hits' own hour in UTC\n"
-           "      --group KEY          country (client country) or zone (the zones of the\n"
-           "                           customer's plan, '*' for every other country)\n"
-           "  -f, --format FORMAT      text (default), csv or json\n" BHELP_DB
-           "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
-           "                           member (default " STORE_READER_ROLE
-           "; '' keeps the login role)\n" BHELP_COMMON);
+    printf(
+        "usage: billing usage --customer ID --from DATE --to DATE [options]\n"
+        "One customer's usage summed exactly from usage_hourly: hits, bytes and GB (10^9\n"
+        "bytes, exact decimals). Reads only; nothing is written.\n\n"
+        "  -c, --customer ID        the customer (required)\n"
+        "      --from YYYY-MM-DD    the first day, UTC (required)\n"
+        "      --to YYYY-MM-DD      the last day, UTC, INCLUSIVE: --from 2026-11-01 --to\n"
+        "                           2026-11-30 is all of November (required)\n"
+        "      --by PERIOD          hour, day (default) or month: one row per period with\n"
+        "                           usage, by the hits' own hour in UTC\n"
+        "      --group KEY          country (client country) or zone (the zones of the\n"
+        "                           customer's plan, '*' for every other country)\n"
+        "  -f, --format FORMAT      text (default), csv or json\n" BHELP_DB
+        "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
+        "                           member (default " STORE_READER_ROLE
+        "; '' keeps the login role)\n" BHELP_COMMON);
 }
 
 static int pick(const char *arg, const char *const *names, int n) {
@@ -144,10 +145,10 @@ static int validate_range(opts_t *o) {
 static int parse(int argc, char **argv, opts_t *o) {
     enum { OPT_FROM = 256, OPT_TO, OPT_BY, OPT_GROUP, OPT_DB, OPT_ROLE };
     static const struct option lo[] = {
-        {"customer", 1, 0, 'c'}, {"from", 1, 0, OPT_FROM}, {"to", 1, 0, OPT_TO},
+        {"customer", 1, 0, 'c'}, {"from", 1, 0, OPT_FROM},   {"to", 1, 0, OPT_TO},
         {"by", 1, 0, OPT_BY},    {"group", 1, 0, OPT_GROUP}, {"format", 1, 0, 'f'},
-        {"db", 1, 0, OPT_DB},    {"role", 1, 0, OPT_ROLE}, {"log-level", 1, 0, 'v'},
-        {"help", 0, 0, 'h'},     {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
+        {"db", 1, 0, OPT_DB},    {"role", 1, 0, OPT_ROLE},   {"log-level", 1, 0, 'v'},
+        {"help", 0, 0, 'h'},     {"version", 0, 0, 'V'},     {0, 0, 0, 0}};
     static const char *const FMT_NAME[] = {"text", "csv", "json"};
     char msg[600];
     int c, i;
@@ -332,8 +333,9 @@ static void jstr(FILE *out, const char *s) {
 static void print_json(FILE *out, const opts_t *o, const row_t *v, size_t n, const row_t *t) {
     fputs("{\n  \"customer\": ", out);
     jstr(out, o->customer);
-    fprintf(out, ",\n  \"from\": \"%s\",\n  \"to\": \"%s\",\n  \"by\": \"%s\",\n  \"group\": ",
-            o->from, o->to, BY_NAME[o->by]);
+    fprintf(out,
+            ",\n  \"from\": \"%s\",\n  \"to\": \"%s\",\n  \"by\": \"%s\",\n  \"group\": ", o->from,
+            o->to, BY_NAME[o->by]);
     jstr(out, o->group ? GROUP_NAME[o->group] : NULL);
     fputs(",\n  \"rows\": [", out);
     for (size_t i = 0; i < n; i++) {
@@ -395,8 +397,8 @@ static void print_text(FILE *out, const opts_t *o, const char *name, const row_t
             if ((int)strlen(c[k]) > w[k]) w[k] = (int)strlen(c[k]);
     }
     fprintf(out, "Usage     %s (%s)\n", name ? name : "(not in customers)", o->customer);
-    fprintf(out, "Period    %s to %s inclusive, UTC, by %s%s%s\n\n", o->from, o->to,
-            BY_NAME[o->by], o->group ? ", per " : "", GROUP_NAME[o->group]);
+    fprintf(out, "Period    %s to %s inclusive, UTC, by %s%s%s\n\n", o->from, o->to, BY_NAME[o->by],
+            o->group ? ", per " : "", GROUP_NAME[o->group]);
     for (size_t i = 0; i <= n + 1; i++) {
         text_cells(o, v, n, t, i, c);
         fprintf(out, "%-*s  ", w[0], c[0]);
@@ -456,8 +458,9 @@ int usage_main(int argc, char **argv) {
         goto out;
     rc = 0;
 out:
-    if (rc) log_error("billing usage failed", "customer=%s err=%s", o.customer,
-                      log_quote(err, q, sizeof q));
+    if (rc)
+        log_error("billing usage failed", "customer=%s err=%s", o.customer,
+                  log_quote(err, q, sizeof q));
     PQclear(r.cust);
     PQclear(r.rows);
     PQfinish(conn);
