@@ -462,9 +462,9 @@ static int check_complete(run_t *r) {
     if (edgesdb_load(r->conn, r->o->topic, r->o->year, r->o->mon, r->o->grace_ms, &r->edges, r->err,
                      sizeof r->err) < 0)
         return -1;
-    if (r->o->finalize && r->edges.now_ms < r->edges.end_ms) {
-        /* a month still running is never final, --force-incomplete or not: its usage is not
-         * all there (the completeness rule below also refuses it, but can be forced) */
+    if (r->o->force_incomplete && r->edges.now_ms < r->edges.end_ms) {
+        /* a month still running is never final, forced or not: its usage is not all there.
+         * (Unforced, the completeness rule below refuses it: not ended plus the grace.) */
         fprintf(stderr,
                 "billing invoice: --finalize: month %s has not ended (it ends %.10sT00:00:00Z, "
                 "by the database's clock); only a month that has ended can be finalized; nothing "

@@ -257,8 +257,12 @@ for forced in "" "--force-incomplete --reason early"; do
     rc=$?
     set -e
     assert_eq "$rc" 1 "exit status of --finalize of the current month ${forced:-unforced}"
-    grep -q "month $this has not ended (it ends .*T00:00:00Z, by the database's clock); only a month that has ended can be finalized" "$TMP/notended" ||
-        { cat "$TMP/notended"; fail "the refusal says the month has not ended"; }
+    if [[ -z $forced ]]; then # the completeness rule: not ended plus the grace
+        want="month $this is not complete: the month has not ended plus the grace"
+    else # and forcing it does not help
+        want="month $this has not ended (it ends .*T00:00:00Z, by the database's clock); only a month that has ended can be finalized"
+    fi
+    grep -q "$want" "$TMP/notended" || { cat "$TMP/notended"; fail "the refusal says the month has not ended"; }
 done
 assert_eq "$(tables)" "$before" "invoice tables after refused --finalize of the current month"
 echo "ok: months outside 2000-01 .. $this exit 2; the current month cannot be finalized, forced or not"
