@@ -141,6 +141,24 @@ static int validate_range(opts_t *o) {
     return -1;
 }
 
+/* The options together: the range, then the connection string. -1 to go on, else 2. */
+static int validate(opts_t *o) {
+    char msg[600];
+    int rc = validate_range(o);
+    if (rc >= 0) return rc;
+    o->db = store_conninfo(o->db);
+    char *perr = NULL;
+    PQconninfoOption *ci = PQconninfoParse(o->db, &perr);
+    if (!ci) {
+        snprintf(msg, sizeof msg, "--db: bad connection string: %s", perr ? perr : "out of memory");
+        msg[strcspn(msg, "\n")] = 0;
+        PQfreemem(perr);
+        return bad(msg);
+    }
+    PQconninfoFree(ci);
+    return -1;
+}
+
 /* Returns -1 to go on, else the exit status (0 for --help / --version, 2 for bad usage). */
 static int parse(int argc, char **argv, opts_t *o) {
     enum { OPT_FROM = 256, OPT_TO, OPT_BY, OPT_GROUP, OPT_DB, OPT_ROLE };
@@ -215,19 +233,7 @@ static int parse(int argc, char **argv, opts_t *o) {
         }
     }
     if (optind < argc) return bad("unexpected argument (see billing usage --help)");
-    int rc = validate_range(o);
-    if (rc >= 0) return rc;
-    o->db = store_conninfo(o->db);
-    char *perr = NULL;
-    PQconninfoOption *ci = PQconninfoParse(o->db, &perr);
-    if (!ci) {
-        snprintf(msg, sizeof msg, "--db: bad connection string: %s", perr ? perr : "out of memory");
-        msg[strcspn(msg, "\n")] = 0;
-        PQfreemem(perr);
-        return bad(msg);
-    }
-    PQconninfoFree(ci);
-    return -1;
+    return validate(o);
 }
 
 /* ---- the database --------------------------------------------------------------------------- */
