@@ -4,6 +4,7 @@
  *   billing run       Kafka `hits` -> meter -> rollup -> store: usage_hourly (meter.c)
  *   billing hosts     customer_hosts -> the collector's host map (hosts.c)
  *   billing invoice   usage_hourly + plans -> invoices (invoice.c)
+ *   billing usage     usage_hourly -> one customer's exact sums over dates (usage.c)
  *   billing status    edges' watermarks, edge months, rejects -> how far billing is (status.c)
  *   billing edges     retire edges that will never report again (status.c)
  *
@@ -20,6 +21,7 @@
 #include "offsets.h"
 #include "sdnotify.h"
 #include "status.h"
+#include "usage.h"
 #include "store.h"
 #include "bhelp.h"
 
@@ -367,6 +369,7 @@ static void usage(FILE *f) {
                "  run       consume hits from Kafka into usage_hourly, exactly once\n"
                "  hosts     print the collector's host map from customer_hosts\n"
                "  invoice   compute a month's invoices\n"
+               "  usage     one customer's usage over a range of dates, exact sums\n"
                "  offsets   stored offsets beside Kafka's range; `offsets reset` moves them\n"
                "  status    per edge: up to when its hits are billed; rejects per reason\n"
                "  edges     list, retire or unretire edges that will never report again\n\n"
@@ -395,13 +398,13 @@ int main(int argc, char **argv) {
         int (*main)(int argc, char **argv);
     } commands[] = {{"migrate", cmd_migrate},  {"run", cmd_run},          {"hosts", cmd_hosts},
                     {"invoice", invoice_main}, {"offsets", offsets_main}, {"status", status_main},
-                    {"edges", edges_main}};
+                    {"edges", edges_main},     {"usage", usage_main}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name)) return commands[i].main(argc - 1, argv + 1);
     char msg[300];
     snprintf(msg, sizeof msg,
-             "unknown command '%.200s' (expected migrate, run, hosts, invoice, offsets, status or "
-             "edges)",
+             "unknown command '%.200s' (expected migrate, run, hosts, invoice, usage, offsets, "
+             "status or edges)",
              cmd);
     return bad(NULL, msg);
 }
