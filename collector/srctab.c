@@ -234,12 +234,18 @@ int srctab_keep_tombs(srctab_t *tab, const posstore_t *ps) {
 
 void srctab_unreadable(srctab_t *tab, const char *path, const struct stat *st, int e) {
     uint64_t dev = st ? (uint64_t)st->st_dev : 0, ino = st ? (uint64_t)st->st_ino : 0;
-    for (size_t i = 0; i < tab->nbad; i++)
-        if (strcmp(tab->bad[i].path, path) == 0 && tab->bad[i].ino == ino &&
-            tab->bad[i].dev == dev) {
-            tab->bad[i].now = 1;
-            return;
+    for (size_t i = 0; i < tab->nbad; i++) {
+        struct srctab_bad *o = &tab->bad[i];
+        /* The same file: by inode when known (renamed by a rotation: not reported again). */
+        if (ino ? o->ino != ino || o->dev != dev : o->ino || strcmp(o->path, path)) continue;
+        char *p = strcmp(o->path, path) ? strdup(path) : NULL;
+        if (p) {
+            free(o->path);
+            o->path = p;
         }
+        o->now = 1;
+        return;
+    }
     /* A new one: reported and counted even if it cannot be remembered (then again next scan). */
     tab->open_failures++;
     if (tab->on_warn) tab->on_warn(tab->event_ctx, "cannot open file", path, strerror(e));

@@ -112,7 +112,8 @@ uint64_t srctab_lag(const srctab_t *tab); /* bytes beyond the confirmed position
 /* ---- files that cannot be opened -------------------------------------------------------- */
 
 /* path (st: its stat, NULL if even that failed) could not be opened, with errno e. The first
- * time (or the first since it was readable or gone): reported to on_warn and counted. */
+ * time (or the first since it was readable or gone): reported to on_warn and counted. A file
+ * is known by its inode (by its path if stat failed): renamed, it is not reported again. */
 void srctab_unreadable(srctab_t *tab, const char *path, const struct stat *st, int e);
 /* The end of a scan: files not reported unreadable by it are forgotten (opened, or gone), and
  * held positions whose file is no longer among the unreadable ones are dropped (tombstones):

@@ -80,6 +80,34 @@ START_TEST(test_unreadable_plain_path_is_treated_as_a_glob_file) {
 }
 END_TEST
 
+START_TEST(test_unreadable_file_rotated_by_rename_is_not_reported_again) {
+    const char *p = in_dir("access.log"), *old = in_dir("access.log.1");
+    ck_assert_int_eq(chmod(dir, 0777), 0);
+    put_lines(p, "a", 0, 3);
+    ck_assert_int_eq(chmod(p, 0), 0);
+    as_user();
+    tail_t *t = open1(in_dir("access.log*"), NULL, 0);
+    collect(t, 1, 1, 100);
+    expect_warn(p);
+    as_root();
+    ck_assert_int_eq(rename(p, old), 0);
+    as_user();
+    collect(t, 1, 1, 300);
+    ck_assert_uint_eq(L.n, 0);
+    ck_assert_int_eq(nwarns, 1);
+    ck_assert_uint_eq(tail_unreadable(t), 1);
+    ck_assert_uint_eq(tail_open_failures(t), 1);
+    set_mode(old, 0644);
+    collect(t, 3, 1, WAIT_MS);
+    ck_assert_uint_eq(L.n, 3);
+    assert_run(0, "a", 0, 3);
+    ck_assert_uint_eq(tail_unreadable(t), 0);
+    tail_free(t);
+    as_root();
+    lines_clear();
+}
+END_TEST
+
 START_TEST(test_file_unreadable_at_restart_resumes_at_its_saved_position) {
     const char *p = in_dir("a.log");
     ck_assert_int_eq(chmod(dir, 0777), 0);
@@ -173,6 +201,7 @@ static Suite *suite(void) {
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, test_unreadable_glob_file_is_reported_once_and_read_once_readable);
     tcase_add_test(t, test_unreadable_plain_path_is_treated_as_a_glob_file);
+    tcase_add_test(t, test_unreadable_file_rotated_by_rename_is_not_reported_again);
     tcase_add_test(t, test_file_unreadable_at_restart_resumes_at_its_saved_position);
     tcase_add_test(t, test_kept_position_is_dropped_when_the_unreadable_file_is_deleted);
     tcase_add_test(t, test_once_mode_refuses_an_unreadable_file);
