@@ -230,6 +230,14 @@ int tail_nsources(const tail_t *t) {
     return srctab_count(&t->tab);
 }
 
+uint64_t tail_unreadable(const tail_t *t) {
+    return srctab_nunreadable(&t->tab);
+}
+
+uint64_t tail_open_failures(const tail_t *t) {
+    return t->tab.open_failures;
+}
+
 int tail_save(tail_t *t, char *err, size_t errlen) {
     if (!t->state_dir) return 0;
     return srctab_save(&t->tab, t->state_dir, err, errlen);
@@ -301,6 +309,7 @@ tail_t *tail_new(const tail_opts_t *o, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    t->tab.on_warn = o->on_warn;
     if (o->npaths <= 0) {
         snprintf(err, errlen, "no PATH given");
         goto fail;
