@@ -143,8 +143,11 @@ static int next_slow(tail_t *t, tail_line_t *out, int timeout_ms) {
         int full = 0, r = t->tab.nslots ? try_sources(t, out, &full) : 0;
         if (r != 0) return r;
         /* Nothing anywhere and no backpressure: every line written before this pass began (and
-         * before the last scan found the files) is handed out. */
-        if (!full) t->caught_up = wall < t->scan_wall ? wall : t->scan_wall;
+         * before the last scan found the files) is handed out. Not while a matched file cannot
+         * be opened: its lines are unknown, so the edge's watermark holds (and shows the edge as
+         * behind) rather than claim them complete. */
+        if (!full && srctab_nunreadable(&t->tab) == 0)
+            t->caught_up = wall < t->scan_wall ? wall : t->scan_wall;
         close_finished(t, now);
         if ((t->o.once || t->stdin_only) && all_drained(t)) return TAIL_DONE;
         now = clock_mono_ms();

@@ -116,8 +116,8 @@ int tail_save(tail_t *t, char *err, size_t errlen);
 /* A wall-clock time T (ms since epoch) such that every line written to a followed file before T
  * has been handed out: the start of the last pass that found every source at its end (no line,
  * no backpressure), and no later than the start of the last scan of the patterns (a file
- * created before that scan is known). -1 until the first such pass. --once: the pass that ended
- * the run. */
+ * created before that scan is known), and while no matched file is unreadable (its lines are
+ * unknown). -1 until the first such pass. --once: the pass that ended the run. */
 int64_t tail_caught_up_ms(const tail_t *t);
 
 /* How far each open source has handed lines out, taken at one moment: the furthest line end
