@@ -25,8 +25,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define API_METRICS_START (32u << 10)
-#define API_METRICS_MAX (4u << 20)
 #define API_ERROR_JSON_MAX 1024 /* {"error": ...} of a message of ROUTE_ERROR_MAX or so */
 #define API_WHOSE_MAX 64        /* customers /v1/token lists */
 #define API_LISTEN_MAX 300      /* longest --listen value */
@@ -53,13 +51,11 @@ static metric_t m_reload_ok = METRIC_COUNTER("token_reloads", "aggregator_token_
                                              "result=\"ok\"", "Re-reads of the tokens file");
 static metric_t m_reload_err = METRIC_COUNTER(
     "token_reload_errors", "aggregator_token_reloads_total", "result=\"error\"", "unused");
-static metric_t m_rss = METRIC_GAUGE("rss_bytes", "process_resident_memory_bytes", NULL,
-                                     "Resident memory of the aggregator process, in bytes");
 
 metric_t *const api_metrics[] = {
     &m_window,   &m_http[0], &m_http[1],   &m_http[2],    &m_http[3], &m_http[4],
     &m_http[5],  &m_http[6], &m_http[7],   &m_http[8],    &m_http[9], &m_http[10],
-    &m_http[11], &m_tokens,  &m_reload_ok, &m_reload_err, &m_rss,
+    &m_http[11], &m_tokens,  &m_reload_ok, &m_reload_err, &metrics_rss,
 };
 const size_t api_nmetrics = sizeof api_metrics / sizeof api_metrics[0];
 
@@ -236,50 +232,11 @@ static enum MHD_Result serve_token(api_t *a, struct MHD_Connection *c) {
 
 /* ---- the other endpoints -------------------------------------------------------------------- */
 
-/* Resident set size from /proc/self/statm (pages), in bytes; -1 if unreadable. */
-static int64_t rss_bytes(void) {
-    long pages = -1, rss = -1;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (!f) return -1;
-    if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = -1;
-    fclose(f);
-    return rss < 0 ? -1 : (int64_t)rss * sysconf(_SC_PAGESIZE);
-}
-
-static int listed(metric_t *const *ms, size_t n, const metric_t *m) {
-    for (size_t i = 0; i < n; i++)
-        if (ms[i] == m) return 1;
-    return 0;
-}
-
 static enum MHD_Result serve_metrics(api_t *a, struct MHD_Connection *c) {
-    int64_t rss = rss_bytes();
-    if (rss >= 0) metric_set(&m_rss, rss);
-    /* The program's metrics, then ours that it did not list itself. */
-    metric_t **all = malloc((a->nmetrics + api_nmetrics) * sizeof *all);
-    if (!all) return text(c, 500, "out of memory\n");
-    size_t n = 0;
-    for (size_t i = 0; i < a->nmetrics; i++)
-        all[n++] = a->metrics[i];
-    for (size_t i = 0; i < api_nmetrics; i++)
-        if (!listed(a->metrics, a->nmetrics, api_metrics[i])) all[n++] = api_metrics[i];
-    char *buf = NULL;
     size_t len = 0;
-    for (size_t cap = API_METRICS_START; cap <= API_METRICS_MAX && len == 0; cap *= 2) {
-        free(buf);
-        buf = malloc(cap);
-        if (!buf) break;
-        len = metrics_prometheus(all, n, buf, cap);
-        if (len && a->extra_metrics) { /* appended: 0 means it did not fit, grow */
-            size_t k = a->extra_metrics(a->extra_ctx, buf + len, cap - len);
-            len = k ? len + k : 0;
-        }
-    }
-    free(all);
-    if (!buf || len == 0) {
-        free(buf);
-        return text(c, 500, "metrics do not fit\n");
-    }
+    char *buf = metrics_page(a->metrics, a->nmetrics, api_metrics, api_nmetrics, a->extra_metrics,
+                             a->extra_ctx, &len);
+    if (!buf) return text(c, 500, "metrics do not fit\n");
     return answer(c, 200, body_owned("text/plain; version=0.0.4; charset=utf-8", buf, len),
                   "no-store");
 }
