@@ -8,6 +8,7 @@
 #include "dashboard_assets.h"
 #include "jsonw.h"
 #include "log.h"
+#include "opsd.h"
 #include "ratelimit.h"
 #include "route.h"
 #include "tokens.h"
@@ -27,7 +28,6 @@
 
 #define API_ERROR_JSON_MAX 1024 /* {"error": ...} of a message of ROUTE_ERROR_MAX or so */
 #define API_WHOSE_MAX 64        /* customers /v1/token lists */
-#define API_LISTEN_MAX 300      /* longest --listen value */
 
 /* The page's policy, sent with every answer: this origin only, no inline script or style. */
 #define API_CSP                                                                                    \
@@ -375,48 +375,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
 
 /* ---- start, reload, stop -------------------------------------------------------------------- */
 
-/* "ADDR:PORT" (common/cli.h's rule, PORT 0 allowed) into *ss; 0, or -1 with err. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss, char *err, size_t errlen) {
-    char host[API_LISTEN_MAX], port[8];
-    unsigned pn;
-    if (cli_addr("--listen", s, 1, host, sizeof host, &pn, err, errlen) < 0) return -1;
-    size_t hn = strlen(host);
-    snprintf(port, sizeof port, "%u", pn);
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_family = hn ? AF_UNSPEC : AF_INET;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int g = getaddrinfo(hn ? host : NULL, port, &hints, &ai);
-    if (g != 0) {
-        snprintf(err, errlen, "--listen %s: %s", s, gai_strerror(g));
-        return -1;
-    }
-    /* A name with both kinds of address listens on its IPv4 one: "localhost:8080" must answer
-     * http://127.0.0.1:8080, which ::1 (even dual-stack) would not. */
-    const struct addrinfo *pick = ai;
-    for (const struct addrinfo *x = ai; x; x = x->ai_next)
-        if (x->ai_family == AF_INET) {
-            pick = x;
-            break;
-        }
-    memset(ss, 0, sizeof *ss);
-    memcpy(ss, pick->ai_addr, pick->ai_addrlen);
-    freeaddrinfo(ai);
-    return 0;
-}
-
-/* Why binding ss fails, for the message when MHD could not listen (it only logs the reason). */
-static const char *bind_problem(const struct sockaddr_storage *ss) {
-    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, e = 0;
-    socklen_t len =
-        ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-    if (fd < 0) return strerror(errno);
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (const struct sockaddr *)ss, len) < 0) e = errno;
-    close(fd);
-    return e ? strerror(e) : "the HTTP server did not start (see its log line)";
-}
-
 api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
     api_t *a = calloc(1, sizeof *a);
     struct sockaddr_storage ss;
@@ -445,7 +403,7 @@ api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
     a->tokens = tokens_load(a->tokens_path, err, errlen);
     if (!a->tokens) goto fail;
     metric_set(&m_tokens, (int64_t)tokens_size(a->tokens));
-    if (parse_listen(o->listen ? o->listen : "", &ss, err, errlen) < 0) goto fail;
+    if (opsd_parse_addr("--listen", o->listen ? o->listen : "", &ss, err, errlen) < 0) goto fail;
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_DUAL_STACK;
     /* The logger first: MHD logs the options that follow through it. */
@@ -458,7 +416,7 @@ api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S, MHD_OPTION_URI_LOG_CALLBACK,
         on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
     if (!a->d) {
-        snprintf(err, errlen, "--listen %s: %s", o->listen, bind_problem(&ss));
+        snprintf(err, errlen, "--listen %s: %s", o->listen, opsd_bind_problem(&ss));
         goto fail;
     }
     return a;

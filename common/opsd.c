@@ -118,7 +118,7 @@ int opsd_parse_addr(const char *opt, const char *s, struct sockaddr_storage *ss,
 }
 
 /* Why binding ss fails, for the message when MHD could not listen (it only logs the reason). */
-static const char *bind_problem(const struct sockaddr_storage *ss) {
+const char *opsd_bind_problem(const struct sockaddr_storage *ss) {
     int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, e = 0;
     socklen_t len =
         ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
@@ -149,7 +149,7 @@ opsd_t *opsd_start(const opsd_opts_t *o, char *err, size_t errlen) {
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)OPSD_CONNECTIONS_PER_IP,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)OPSD_IDLE_TIMEOUT_S, MHD_OPTION_END);
     if (!s->d) {
-        snprintf(err, errlen, "%s %s: %s", opt, o->listen, bind_problem(&ss));
+        snprintf(err, errlen, "%s %s: %s", opt, o->listen, opsd_bind_problem(&ss));
         free(s);
         return NULL;
     }

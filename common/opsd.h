@@ -58,4 +58,8 @@ struct sockaddr_storage;
 int opsd_parse_addr(const char *opt, const char *s, struct sockaddr_storage *ss, char *err,
                     size_t errlen);
 
+/* Why binding ss fails (strerror of bind), for the message when MHD could not listen: it only
+ * logs the reason. */
+const char *opsd_bind_problem(const struct sockaddr_storage *ss);
+
 #endif
