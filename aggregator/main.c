@@ -216,6 +216,19 @@ static int status(void *ctx, const char *customer, int64_t now_ms, int64_t from_
     return wms_status(ctx, -1, now_ms, from_ms, end_ms, out); /* nothing read: catching up */
 }
 
+/* The operator's address (--metrics-listen): the same /metrics as the API's, and /readyz. */
+static opsd_t *start_ops(const char *listen, wms_t *wms, char *err, size_t errlen) {
+    opsd_opts_t so = {.listen = listen,
+                      .metrics = astats_all,
+                      .nmetrics = astats_count,
+                      .more = api_metrics,
+                      .nmore = api_nmetrics,
+                      .extra = edge_metrics,
+                      .extra_ctx = wms,
+                      .ready = ops_ready};
+    return opsd_start(&so, err, errlen);
+}
+
 int main(int argc, char **argv) {
     opts_t o;
     char err[1024], q[1100];
@@ -254,15 +267,7 @@ int main(int argc, char **argv) {
         rc = 2;
         goto out;
     }
-    opsd_opts_t so = {.listen = o.metrics_listen,
-                      .metrics = astats_all,
-                      .nmetrics = astats_count,
-                      .more = api_metrics,
-                      .nmore = api_nmetrics,
-                      .extra = edge_metrics,
-                      .extra_ctx = wms,
-                      .ready = ops_ready};
-    if (o.metrics_listen && !(ops = opsd_start(&so, err, sizeof err))) {
+    if (o.metrics_listen && !(ops = start_ops(o.metrics_listen, wms, err, sizeof err))) {
         fprintf(stderr, "aggregator: %s\n", err);
         rc = 2;
         goto out;
