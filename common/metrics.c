@@ -34,18 +34,21 @@ static int seen_name(metric_t *const *ms, size_t i) {
     return 0;
 }
 
-/* v / scale in decimal, exactly (scale a power of ten): "1.250000". */
+/* v / scale in decimal, exactly (scale a power of ten): "1.250000". out holds 48 bytes. */
 static void value_text(const metric_t *m, int64_t v, char out[48]) {
     if (m->scale <= 1) {
         snprintf(out, 48, "%" PRId64, v);
         return;
     }
-    int digits = 0; /* at most 18: scale fits an int64_t */
-    for (int64_t s = m->scale; s > 1 && digits < 18; s /= 10)
-        digits++;
-    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    snprintf(out, 48, "%s%" PRIu64 ".%0*" PRIu64, v < 0 ? "-" : "", a / (uint64_t)m->scale,
-             digits, a % (uint64_t)m->scale);
+    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, frac = a % (uint64_t)m->scale;
+    char digits[20]; /* the fraction, one digit per power of ten in scale (at most 18) */
+    int nd = 0;
+    for (int64_t s = m->scale; s > 1 && nd < 18; s /= 10)
+        nd++;
+    digits[nd] = 0;
+    for (int i = nd - 1; i >= 0; i--, frac /= 10)
+        digits[i] = (char)('0' + frac % 10);
+    snprintf(out, 48, "%s%" PRIu64 ".%s", v < 0 ? "-" : "", a / (uint64_t)m->scale, digits);
 }
 
 size_t metrics_prometheus(metric_t *const *ms, size_t n, char *buf, size_t cap) {
