@@ -317,8 +317,8 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
 static int run_ready(void *ctx, char *why, size_t n) {
     (void)ctx;
     if (metric_get(&bstats_ready)) return 1;
-    snprintf(why, n, "the database does not answer, or this member does not hold its share of "
-                     "the partitions yet");
+    snprintf(why, n, "the database does not answer, the topic's partitions are not known yet "
+                     "(Kafka), or this member does not hold its share of them yet");
     return 0;
 }
 
