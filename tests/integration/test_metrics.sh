@@ -3,7 +3,7 @@
 # aggregator (on a second address beside its --listen) and billing run each serve /metrics that
 # `promtool check metrics` accepts, with build_info and process_start_time_seconds, /healthz 200
 # while they run and /readyz 200 once ready; billing's /readyz is 503 while its database does
-# not answer. One client that sends half a request and waits does not keep another from
+# not answer (at start or later). One client that sends half a request and waits does not keep another from
 # billing's /metrics (the hand-written server it replaced answered one connection at a time).
 source "$(dirname "$0")/lib/lib.sh"
 make -C "$ROOT" --no-print-directory -s promtool > "$TMP/make.log" 2>&1 ||
@@ -108,4 +108,15 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 grep -q '^billing_ready 1$' "$TMP/billing.again" || fail "billing_ready: $(grep billing_ready "$TMP/billing.again")"
 for fd in "${slow[@]}"; do exec {fd}>&-; done
 echo "ok: billing /metrics answered in ${ms} ms beside ${#slow[@]} half-sent requests"
+assert_eq "$(curl -s -o /dev/null -m 5 -w '%{http_code}' -X POST "http://127.0.0.1:$bport/metrics")" 405 \
+    "billing POST /metrics"
+
+# ---- billing's database goes away while it runs: not ready, then ready again ----
+stop_pg
+b_not_ready() { [[ "$(code "$bport" /readyz)" == 503 ]]; }
+wait_for 20 b_not_ready || fail "billing /readyz with PostgreSQL stopped: $(code "$bport" /readyz)"
+assert_eq "$(code "$bport" /healthz)" 200 "billing /healthz with PostgreSQL stopped"
+start_pg
+wait_for 60 is_200 "$bport" /readyz || fail "billing /readyz after PostgreSQL came back"
+echo "ok: billing /readyz 503 while PostgreSQL was stopped, 200 again after"
 echo ok
