@@ -3,8 +3,9 @@
 # aggregator (on a second address beside its --listen) and billing run each serve /metrics that
 # `promtool check metrics` accepts, with build_info and process_start_time_seconds, /healthz 200
 # while they run and /readyz 200 once ready; billing's /readyz is 503 while its database does
-# not answer (at start or later). One client that sends half a request and waits does not keep another from
-# billing's /metrics (the hand-written server it replaced answered one connection at a time).
+# not answer (at start or later), the collector's while Kafka is away. One client that sends half
+# a request and waits does not keep another from billing's /metrics (the hand-written server it
+# replaced answered one connection at a time).
 source "$(dirname "$0")/lib/lib.sh"
 make -C "$ROOT" --no-print-directory -s promtool > "$TMP/make.log" 2>&1 ||
     fail "make promtool failed (it downloads Debian's prometheus package): $(tail -n 5 "$TMP/make.log")"
@@ -78,8 +79,7 @@ mkdir -p "$TMP/logs" "$TMP/state"
 "$BIN/loggen" --networks "$NETWORKS" -o "$TMP/logs/access.log" --lines 200 --rate 0 --seed 7 > /dev/null
 "$BIN/collector" -c "$TMP/hosts" -g "$GEODB" -f "$LOGGEN_FORMAT" -e edge-m -s "$TMP/state" \
     --metrics-listen 127.0.0.1:0 "$TMP/logs/access.log" 2> "$TMP/collector.log" &
-collector=$!
-track_pid $collector
+track_pid $!
 cport=$(port_of "$TMP/collector.log")
 check_service collector "$cport"
 read_200() { curl -fsS "http://127.0.0.1:$cport/metrics" | grep -qx 'collector_lines_read_total 200'; }
@@ -96,7 +96,7 @@ echo "ok: collector ready again after Kafka came back"
 
 # ---- slow clients do not hold billing's /metrics ----
 slow=()
-for i in 1 2 3 4; do
+for _ in 1 2 3 4; do
     exec {fd}<> "/dev/tcp/127.0.0.1/$bport"
     printf 'GET /metr' >&"$fd" # half a request line, then nothing
     slow+=("$fd")
