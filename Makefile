@@ -33,9 +33,9 @@ endif
 
 # Libraries per program: each links only what it uses.
 LIBS_common     = $(call pkg,--libs,jansson rdkafka) -lpthread -lm
-LIBS_collector  = $(call pkg,--libs,libmaxminddb) $(LIBS_common)
+LIBS_collector  = $(call pkg,--libs,libmaxminddb libmicrohttpd) $(LIBS_common)
 LIBS_aggregator = $(call pkg,--libs,libmicrohttpd libcrypto) $(LIBS_common)
-LIBS_billing    = $(call pkg,--libs,libpq) $(LIBS_common)
+LIBS_billing    = $(call pkg,--libs,libpq libmicrohttpd) $(LIBS_common)
 LIBS_check      = $(call pkg,--libs,check)
 
 PROGRAMS = collector aggregator billing

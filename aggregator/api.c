@@ -8,6 +8,7 @@
 #include "dashboard_assets.h"
 #include "jsonw.h"
 #include "log.h"
+#include "opsd.h"
 #include "ratelimit.h"
 #include "route.h"
 #include "tokens.h"
@@ -25,11 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define API_METRICS_START (32u << 10)
-#define API_METRICS_MAX (4u << 20)
 #define API_ERROR_JSON_MAX 1024 /* {"error": ...} of a message of ROUTE_ERROR_MAX or so */
 #define API_WHOSE_MAX 64        /* customers /v1/token lists */
-#define API_LISTEN_MAX 300      /* longest --listen value */
 
 /* The page's policy, sent with every answer: this origin only, no inline script or style. */
 #define API_CSP                                                                                    \
@@ -53,13 +51,11 @@ static metric_t m_reload_ok = METRIC_COUNTER("token_reloads", "aggregator_token_
                                              "result=\"ok\"", "Re-reads of the tokens file");
 static metric_t m_reload_err = METRIC_COUNTER(
     "token_reload_errors", "aggregator_token_reloads_total", "result=\"error\"", "unused");
-static metric_t m_rss = METRIC_GAUGE("rss_bytes", "process_resident_memory_bytes", NULL,
-                                     "Resident memory of the aggregator process, in bytes");
 
 metric_t *const api_metrics[] = {
     &m_window,   &m_http[0], &m_http[1],   &m_http[2],    &m_http[3], &m_http[4],
     &m_http[5],  &m_http[6], &m_http[7],   &m_http[8],    &m_http[9], &m_http[10],
-    &m_http[11], &m_tokens,  &m_reload_ok, &m_reload_err, &m_rss,
+    &m_http[11], &m_tokens,  &m_reload_ok, &m_reload_err, &metrics_rss,
 };
 const size_t api_nmetrics = sizeof api_metrics / sizeof api_metrics[0];
 
@@ -236,50 +232,11 @@ static enum MHD_Result serve_token(api_t *a, struct MHD_Connection *c) {
 
 /* ---- the other endpoints -------------------------------------------------------------------- */
 
-/* Resident set size from /proc/self/statm (pages), in bytes; -1 if unreadable. */
-static int64_t rss_bytes(void) {
-    long pages = -1, rss = -1;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (!f) return -1;
-    if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = -1;
-    fclose(f);
-    return rss < 0 ? -1 : (int64_t)rss * sysconf(_SC_PAGESIZE);
-}
-
-static int listed(metric_t *const *ms, size_t n, const metric_t *m) {
-    for (size_t i = 0; i < n; i++)
-        if (ms[i] == m) return 1;
-    return 0;
-}
-
 static enum MHD_Result serve_metrics(api_t *a, struct MHD_Connection *c) {
-    int64_t rss = rss_bytes();
-    if (rss >= 0) metric_set(&m_rss, rss);
-    /* The program's metrics, then ours that it did not list itself. */
-    metric_t **all = malloc((a->nmetrics + api_nmetrics) * sizeof *all);
-    if (!all) return text(c, 500, "out of memory\n");
-    size_t n = 0;
-    for (size_t i = 0; i < a->nmetrics; i++)
-        all[n++] = a->metrics[i];
-    for (size_t i = 0; i < api_nmetrics; i++)
-        if (!listed(a->metrics, a->nmetrics, api_metrics[i])) all[n++] = api_metrics[i];
-    char *buf = NULL;
     size_t len = 0;
-    for (size_t cap = API_METRICS_START; cap <= API_METRICS_MAX && len == 0; cap *= 2) {
-        free(buf);
-        buf = malloc(cap);
-        if (!buf) break;
-        len = metrics_prometheus(all, n, buf, cap);
-        if (len && a->extra_metrics) { /* appended: 0 means it did not fit, grow */
-            size_t k = a->extra_metrics(a->extra_ctx, buf + len, cap - len);
-            len = k ? len + k : 0;
-        }
-    }
-    free(all);
-    if (!buf || len == 0) {
-        free(buf);
-        return text(c, 500, "metrics do not fit\n");
-    }
+    char *buf = metrics_page(a->metrics, a->nmetrics, api_metrics, api_nmetrics, a->extra_metrics,
+                             a->extra_ctx, &len);
+    if (!buf) return text(c, 500, "metrics do not fit\n");
     return answer(c, 200, body_owned("text/plain; version=0.0.4; charset=utf-8", buf, len),
                   "no-store");
 }
@@ -418,48 +375,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
 
 /* ---- start, reload, stop -------------------------------------------------------------------- */
 
-/* "ADDR:PORT" (common/cli.h's rule, PORT 0 allowed) into *ss; 0, or -1 with err. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss, char *err, size_t errlen) {
-    char host[API_LISTEN_MAX], port[8];
-    unsigned pn;
-    if (cli_addr("--listen", s, 1, host, sizeof host, &pn, err, errlen) < 0) return -1;
-    size_t hn = strlen(host);
-    snprintf(port, sizeof port, "%u", pn);
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_family = hn ? AF_UNSPEC : AF_INET;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int g = getaddrinfo(hn ? host : NULL, port, &hints, &ai);
-    if (g != 0) {
-        snprintf(err, errlen, "--listen %s: %s", s, gai_strerror(g));
-        return -1;
-    }
-    /* A name with both kinds of address listens on its IPv4 one: "localhost:8080" must answer
-     * http://127.0.0.1:8080, which ::1 (even dual-stack) would not. */
-    const struct addrinfo *pick = ai;
-    for (const struct addrinfo *x = ai; x; x = x->ai_next)
-        if (x->ai_family == AF_INET) {
-            pick = x;
-            break;
-        }
-    memset(ss, 0, sizeof *ss);
-    memcpy(ss, pick->ai_addr, pick->ai_addrlen);
-    freeaddrinfo(ai);
-    return 0;
-}
-
-/* Why binding ss fails, for the message when MHD could not listen (it only logs the reason). */
-static const char *bind_problem(const struct sockaddr_storage *ss) {
-    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, e = 0;
-    socklen_t len =
-        ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-    if (fd < 0) return strerror(errno);
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (const struct sockaddr *)ss, len) < 0) e = errno;
-    close(fd);
-    return e ? strerror(e) : "the HTTP server did not start (see its log line)";
-}
-
 api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
     api_t *a = calloc(1, sizeof *a);
     struct sockaddr_storage ss;
@@ -488,7 +403,7 @@ api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
     a->tokens = tokens_load(a->tokens_path, err, errlen);
     if (!a->tokens) goto fail;
     metric_set(&m_tokens, (int64_t)tokens_size(a->tokens));
-    if (parse_listen(o->listen ? o->listen : "", &ss, err, errlen) < 0) goto fail;
+    if (opsd_parse_addr("--listen", o->listen ? o->listen : "", &ss, err, errlen) < 0) goto fail;
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_DUAL_STACK;
     /* The logger first: MHD logs the options that follow through it. */
@@ -501,7 +416,7 @@ api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S, MHD_OPTION_URI_LOG_CALLBACK,
         on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
     if (!a->d) {
-        snprintf(err, errlen, "--listen %s: %s", o->listen, bind_problem(&ss));
+        snprintf(err, errlen, "--listen %s: %s", o->listen, opsd_bind_problem(&ss));
         goto fail;
     }
     return a;

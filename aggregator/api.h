@@ -74,7 +74,9 @@ typedef struct api api_t;
 /* This module's metrics, for main's periodic log line (/metrics shows them in any case):
  * aggregator_window_queries_total (window answers given, 200), aggregator_http_requests_total
  * by code, aggregator_tokens (entries loaded), aggregator_token_reloads_total by result, and
- * process_resident_memory_bytes (read from /proc at each /metrics scrape). */
+ * process_resident_memory_bytes (metrics.h's metrics_rss, read from /proc at each print, so the
+ * log line's rss_bytes is the real value too). /metrics adds build_info and
+ * process_start_time_seconds (metrics_page). */
 extern metric_t *const api_metrics[];
 extern const size_t api_nmetrics;
 

@@ -13,6 +13,7 @@
 #include "feed.h"
 #include "kafka.h"
 #include "log.h"
+#include "opsd.h"
 #include "sdnotify.h"
 #include "window.h"
 
@@ -35,9 +36,17 @@ static int ready(void *ctx) {
     return c && feed_ready(c);
 }
 
+/* /readyz on the operator's address: the same rule as the API's. */
+static int ops_ready(void *ctx, char *why, size_t n) {
+    if (ready(ctx)) return 1;
+    snprintf(why, n, "catching up: reading the last minute of the hits topic");
+    return 0;
+}
+
 typedef struct opts {
     kopts_t kafka;
     const char *group, *listen, *tokens, *instance;
+    const char *metrics_listen; /* --metrics-listen: the operator's address, or NULL */
     int metrics_interval_s;
     unsigned rate_per_s;
 } opts_t;
@@ -56,6 +65,7 @@ static void usage(FILE *f) {
             "                             aggregator_info metric (default: the host name)\n"
             "  -l, --listen ADDR:PORT     HTTP address (default " DEFAULT_LISTEN "); [::]:PORT\n"
             "                             for every address, PORT 0 for any free port\n"
+            "      --metrics-listen ADDR:PORT  /metrics, /healthz, /readyz on a second address\n"
             "  -T, --tokens FILE          CUSTOMER_ID SHA256_HEX per line; '*' an operator token\n"
             "                             (re-read on SIGHUP)\n"
             "      --rate N               requests per second per client address (default %d)\n"
@@ -76,7 +86,7 @@ static int bad(const char *msg) {
     return 2;
 }
 
-enum { OPT_MINT = 256, OPT_RATE, OPT_INSTANCE };
+enum { OPT_MINT = 256, OPT_RATE, OPT_INSTANCE, OPT_MLISTEN };
 
 static int parse_opts(opts_t *o, int argc, char **argv) {
     static const struct option longopts[] = {KOPTS_LONGOPTS,
@@ -89,6 +99,7 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
                                              {"help", 0, 0, 'h'},
                                              {"version", 0, 0, 'V'},
                                              {"instance-id", 1, 0, OPT_INSTANCE},
+                                             {"metrics-listen", 1, 0, OPT_MLISTEN},
                                              {0, 0, 0, 0}};
     char err[512], msg[600], host[256];
     unsigned port;
@@ -122,6 +133,12 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
             break;
         case 'T':
             o->tokens = optarg;
+            break;
+        case OPT_MLISTEN:
+            if (cli_addr("--metrics-listen", optarg, 1, host, sizeof host, &port, err,
+                         sizeof err) < 0)
+                return bad(err);
+            o->metrics_listen = optarg;
             break;
         case OPT_RATE:
             if (cli_long("--rate", optarg, 0, 1000000, &v, err, sizeof err) < 0) return bad(err);
@@ -199,18 +216,33 @@ static int status(void *ctx, const char *customer, int64_t now_ms, int64_t from_
     return wms_status(ctx, -1, now_ms, from_ms, end_ms, out); /* nothing read: catching up */
 }
 
+/* The operator's address (--metrics-listen): the same /metrics as the API's, and /readyz. */
+static opsd_t *start_ops(const char *listen, wms_t *wms, char *err, size_t errlen) {
+    opsd_opts_t so = {.listen = listen,
+                      .metrics = astats_all,
+                      .nmetrics = astats_count,
+                      .more = api_metrics,
+                      .nmore = api_nmetrics,
+                      .extra = edge_metrics,
+                      .extra_ctx = wms,
+                      .ready = ops_ready};
+    return opsd_start(&so, err, errlen);
+}
+
 int main(int argc, char **argv) {
     opts_t o;
     char err[1024], q[1100];
     int rc = parse_opts(&o, argc, argv);
     if (rc) return rc;
     set_instance(&o);
+    metrics_process_init("aggregator");
     cli_signals_install();
 
     win_t *win = win_new();
     wms_t *wms = wms_new();
     feed_t *cons = NULL;
     api_t *api = NULL;
+    opsd_t *ops = NULL;
     if (!win || !wms) {
         log_error("out of memory", "%s", "");
         return 1;
@@ -235,6 +267,11 @@ int main(int argc, char **argv) {
         rc = 2;
         goto out;
     }
+    if (o.metrics_listen && !(ops = start_ops(o.metrics_listen, wms, err, sizeof err))) {
+        fprintf(stderr, "aggregator: %s\n", err);
+        rc = 2;
+        goto out;
+    }
     feed_opts_t co = {.kafka = &o.kafka,
                          .group = o.group,
                          .instance = o.instance,
@@ -252,14 +289,15 @@ int main(int argc, char **argv) {
     }
     atomic_store(&consumer, cons);
     log_info("aggregator started",
-             "version=\"aggregator %s\" listen=%s port=%u instance=%s group=%s topic=%s "
-             "brokers=%s",
-             CDN_VERSION, log_quote(o.listen, q, sizeof q), api_port(api), o.instance, o.group,
-             o.kafka.topic, o.kafka.brokers);
+             "version=\"aggregator %s\" listen=%s port=%u metrics_port=%u instance=%s group=%s "
+             "topic=%s brokers=%s",
+             CDN_VERSION, log_quote(o.listen, q, sizeof q), api_port(api),
+             ops ? opsd_port(ops) : 0, o.instance, o.group, o.kafka.topic, o.kafka.brokers);
     sdnotify_ready(); /* systemd Type=notify: serving HTTP (/readyz says when caught up) */
     rc = feed_run(cons, on_tick, api);
     log_info("aggregator stopping", "rc=%d", rc);
 out:
+    opsd_stop(ops);
     api_stop(api); /* no request reads the windows (or asks ready) after this */
     feed_free(cons);
     win_free(win);

@@ -34,10 +34,13 @@ metric_t bstats_rows_written = METRIC_COUNTER("rows_written", "billing_rows_writ
                                               "usage_hourly rows upserted");
 metric_t bstats_transactions = METRIC_COUNTER("transactions", "billing_transactions_total", NULL,
                                               "Committed flush transactions");
-metric_t bstats_tx_us_total = METRIC_COUNTER("tx_us", "billing_transaction_microseconds_total",
-                                             NULL, "Time spent in committed flush transactions");
-metric_t bstats_tx_us_last = METRIC_GAUGE("tx_us_last", "billing_transaction_last_microseconds",
-                                          NULL, "Duration of the last flush transaction");
+/* Kept in microseconds (the log line's tx_us), shown in seconds: promtool wants base units. */
+metric_t bstats_tx_us_total =
+    METRIC_COUNTER_SCALED("tx_us", "billing_transaction_seconds_total", NULL,
+                          "Time spent in committed flush transactions, in seconds", 1000000);
+metric_t bstats_tx_us_last =
+    METRIC_GAUGE_SCALED("tx_us_last", "billing_transaction_last_seconds", NULL,
+                        "Duration of the last flush transaction, in seconds", 1000000);
 metric_t bstats_conflicts =
     METRIC_COUNTER("offset_conflicts", "billing_offset_conflicts_total", NULL,
                    "Partitions whose stored offset had moved: their sums were dropped");
@@ -61,6 +64,10 @@ metric_t bstats_watermarks =
 metric_t bstats_held =
     METRIC_COUNTER("usage_rows_held", "billing_usage_rows_held_total", NULL,
                    "Usage rows PostgreSQL refused, kept in billing_usage_held instead");
+
+metric_t bstats_ready = METRIC_GAUGE(
+    "ready", "billing_ready", NULL,
+    "1 while the database answers and this member holds its share of the partitions (/readyz)");
 
 static metric_t *const all[] = {
     &bstats_consumed,
@@ -92,6 +99,7 @@ static metric_t *const all[] = {
     &bstats_marks,
     &bstats_watermarks,
     &bstats_held,
+    &bstats_ready,
 };
 
 const char *bstats_reason_name(int reason) {

@@ -1,5 +1,7 @@
 /* bstats.h: the counters of `billing run`, shared by its periodic logfmt line, the line at exit
- * and /metrics (--metrics ADDR:PORT).
+ * and /metrics (--metrics-listen ADDR:PORT). bstats_ready (billing_ready) is what /readyz answers:
+ * 1 while the database answers and this member holds its share of the partitions (meter_own.c
+ * sets it at each look; a failed database operation clears it).
  *
  * The books balance: every record read from Kafka ends as written (in a committed transaction),
  * a duplicate (a replay of a billed line), rejected (by reason), dropped (summed, then given up
@@ -37,7 +39,7 @@ extern metric_t bstats_consumed, bstats_written, bstats_duplicates, bstats_rejec
     bstats_dropped, bstats_pending, bstats_rows_written, bstats_transactions, bstats_tx_us_total,
     bstats_tx_us_last, bstats_conflicts, bstats_commit_unknown, bstats_db_errors,
     bstats_kafka_errors, bstats_partitions, bstats_lag, bstats_marks, bstats_watermarks,
-    bstats_held;
+    bstats_held, bstats_ready;
 
 /* The label of a reason: "syntax", ..., "watermark". */
 const char *bstats_reason_name(int reason);

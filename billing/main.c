@@ -16,7 +16,7 @@
 #include "invoice.h"
 #include "kafka.h"
 #include "log.h"
-#include "mhttp.h"
+#include "opsd.h"
 #include "migrate.h"
 #include "offsets.h"
 #include "sdnotify.h"
@@ -218,7 +218,7 @@ static void run_usage(void) {
            "; '' keeps the login role)\n"
            "      --flush-ms N         write at least every N ms (default %d)\n"
            "      --flush-rows N       write as soon as N rows are held (default %d)\n"
-           "      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+           "      --metrics-listen ADDR:PORT  serve /metrics, /healthz, /readyz (or --metrics)\n"
            "      --metrics-interval N seconds between metrics log lines (default 10, 0 = only "
            "at exit)\n" BHELP_COMMON,
            METER_DEFAULT_FLUSH_MS, METER_DEFAULT_FLUSH_ROWS);
@@ -244,6 +244,7 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
                                        {"flush-ms", 1, 0, OPT_FLUSH_MS},
                                        {"flush-rows", 1, 0, OPT_FLUSH_ROWS},
                                        {"metrics", 1, 0, OPT_METRICS},
+                                       {"metrics-listen", 1, 0, OPT_METRICS},
                                        {"metrics-interval", 1, 0, OPT_MINT},
                                        {"instance-id", 1, 0, OPT_INSTANCE},
                                        {"log-level", 1, 0, 'v'},
@@ -287,7 +288,8 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
             o->flush_rows = (size_t)v;
             break;
         case OPT_METRICS:
-            if (cli_addr("--metrics", optarg, 0, host, sizeof host, &port, err, sizeof err) < 0)
+            if (cli_addr("--metrics-listen", optarg, 1, host, sizeof host, &port, err,
+                         sizeof err) < 0)
                 return bad("run", err);
             *metrics = optarg;
             break;
@@ -311,6 +313,15 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
     if (optind < argc) return bad("run", "unexpected argument (see billing run --help)");
     o->conninfo = store_conninfo(o->conninfo);
     return check_db("run", o->conninfo);
+}
+
+/* /readyz: billing_ready, set by the meter's looks (bstats.h). */
+static int run_ready(void *ctx, char *why, size_t n) {
+    (void)ctx;
+    if (metric_get(&bstats_ready)) return 1;
+    snprintf(why, n, "the database does not answer, the topic's partitions are not known yet "
+                     "(Kafka), or this member does not hold its share of them yet");
+    return 0;
 }
 
 static int cmd_run(int argc, char **argv) {
@@ -342,19 +353,23 @@ static int cmd_run(int argc, char **argv) {
 
     size_t nm;
     metric_t *const *ms = bstats_all(&nm);
-    mhttp_t *http = NULL;
-    if (metrics && !(http = mhttp_start(metrics, ms, nm, err, sizeof err))) return bad("run", err);
+    metrics_process_init("billing");
+    opsd_opts_t so = {.listen = metrics, .metrics = ms, .nmetrics = nm, .ready = run_ready};
+    opsd_t *http = NULL;
+    if (metrics && !(http = opsd_start(&so, err, sizeof err))) return bad("run", err);
     meter_t *c = meter_new(&o, err, sizeof err);
     if (!c) {
-        mhttp_stop(http);
+        opsd_stop(http);
         return bad("run", err);
     }
-    log_info("billing run started", "brokers=%s topic=%s group=%s instance=%s once=%d flush_ms=%d",
-             k.brokers, k.topic, o.group, o.instance, o.once, o.flush_ms);
+    log_info("billing run started",
+             "brokers=%s topic=%s group=%s instance=%s once=%d flush_ms=%d metrics_port=%u",
+             k.brokers, k.topic, o.group, o.instance, o.once, o.flush_ms,
+             http ? opsd_port(http) : 0);
     sdnotify_ready(); /* systemd Type=notify: started (the database may still be down) */
     rc = meter_run(c);
     meter_free(c);
-    mhttp_stop(http);
+    opsd_stop(http);
     if (rc == 1) log_error("billing run failed", "once=%d", o.once);
     return rc;
 }

@@ -321,6 +321,7 @@ int meter_own_tick(meter_t *c, int64_t now) {
     if (!c->started_ms) c->started_ms = now;
     /* The database first: a configuration error there is said even while Kafka is away. */
     int up = connect_owner(c, now);
+    if (up <= 0) metric_set(&bstats_ready, 0);
     if (up <= 0) return up;
     /* Looking also keeps the owner session from idling out while Kafka keeps us waiting. */
     uint8_t none;
@@ -328,6 +329,7 @@ int meter_own_tick(meter_t *c, int64_t now) {
         if (owner_look(c->owner, c->own_parts, c->own_parts ? c->other : &none, &c->members,
                        &c->rank, err, sizeof err) < 0) {
             owner_lost(c, err);
+            metric_set(&bstats_ready, 0);
             c->assigned = 0; /* --once takes its partitions again once connected */
             return 0;
         }
@@ -355,5 +357,10 @@ int meter_own_tick(meter_t *c, int64_t now) {
             log_info("--once leaves the partitions live members hold to them", "count=%d", others);
     }
     if (rc == 0 && owner_connected(c->owner)) c->assigned = 1;
+    /* Ready (/readyz): the database answers and this member holds its share (0 is a share). */
+    held = 0;
+    for (int32_t id = 0; id < c->nparts; id++)
+        held += c->parts[id].owned;
+    metric_set(&bstats_ready, rc == 0 && !c->db_down && owner_connected(c->owner) && held == share);
     return rc < 0 || c->failed ? -1 : 0;
 }

@@ -72,6 +72,7 @@ int meter_nap(meter_t *c, int ms) {
 int meter_db_wait(meter_t *c, int rc, const char *err) {
     char q[1024];
     metric_add(&bstats_db_errors, 1);
+    metric_set(&bstats_ready, 0); /* the next look after the database answers sets it again */
     if (rc == STORE_FATAL) {
         log_error("database error: stopping (what was not committed is read again next run)",
                   "err=%s", log_quote(err, q, sizeof q));

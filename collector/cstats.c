@@ -1,5 +1,6 @@
 #include "cstats.h"
 
+#include "clock.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -35,8 +36,10 @@ metric_t cstats_wm_sent = METRIC_COUNTER("watermarks_sent", "collector_watermark
 metric_t cstats_wm_failed = METRIC_COUNTER(
     "watermarks_failed", "collector_watermarks_failed_total", NULL,
     "Watermark messages Kafka did not confirm (harmless: the next interval sends again)");
-metric_t cstats_wm_ms = METRIC_GAUGE("watermark_ms", "collector_watermark_ms", NULL,
-                                     "The last watermark published (ms since epoch; 0: none yet)");
+metric_t cstats_wm_ms =
+    METRIC_GAUGE_SCALED("watermark_ms", "collector_watermark_timestamp_seconds", NULL,
+                        "The last watermark published (seconds since the epoch; 0: none yet)",
+                        1000);
 metric_t cstats_late_lines =
     METRIC_COUNTER("late_lines", "collector_late_lines_total", NULL,
                    "Hits whose time is before the watermark already published (still sent)");
@@ -59,6 +62,11 @@ metric_t cstats_producer_restarts =
 metric_t cstats_delivery_errors = METRIC_COUNTER(
     "delivery_errors", "collector_delivery_errors_total", NULL, "Records Kafka did not confirm");
 
+metric_t cstats_kafka_ok = METRIC_GAUGE_SCALED(
+    "kafka_confirmed_ms", "collector_kafka_last_confirm_timestamp_seconds", NULL,
+    "When Kafka last confirmed a record or a watermark (seconds since the epoch; 0: never)",
+    1000);
+
 /* rejected_none is a placeholder slot for PROC_HIT and is not printed. */
 static metric_t *const all[] = {&cstats_lines_read,     &cstats_hits_published,
                                 &cstats_hits_confirmed, &cstats_rejected[PROC_PARSE],
@@ -73,7 +81,23 @@ static metric_t *const all[] = {&cstats_lines_read,     &cstats_hits_published,
                                 &cstats_lag_bytes,
                                 &cstats_inflight,        &cstats_backpressure_waits,
                                 &cstats_producer_restarts, &cstats_delivery_errors,
-                                &cstats_files_unreadable, &cstats_open_failures};
+                                &cstats_files_unreadable, &cstats_open_failures, &cstats_kafka_ok};
+
+int cstats_ready(char *why, size_t n) {
+    int64_t ok = metric_get(&cstats_kafka_ok), age = clock_wall_ms() - ok;
+    if (ok > 0 && age < CSTATS_READY_STALE_MS) return 1;
+    if (ok == 0)
+        snprintf(why, n, "Kafka has not confirmed a record or a watermark yet");
+    else
+        snprintf(why, n, "Kafka has confirmed nothing for %lld s (reading pauses when its queue "
+                 "fills)", (long long)(age / 1000));
+    return 0;
+}
+
+metric_t *const *cstats_all(size_t *n) {
+    *n = sizeof all / sizeof all[0];
+    return all;
+}
 
 void cstats_init(cstats_t *s) {
     memset(s, 0, sizeof *s);

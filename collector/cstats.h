@@ -16,7 +16,19 @@
 extern metric_t cstats_lines_read, cstats_hits_published, cstats_hits_confirmed,
     cstats_rejected[PROC_KINDS], cstats_lag_bytes, cstats_inflight, cstats_backpressure_waits,
     cstats_producer_restarts, cstats_delivery_errors, cstats_wm_sent, cstats_wm_failed,
-    cstats_wm_ms, cstats_late_lines, cstats_files_unreadable, cstats_open_failures;
+    cstats_wm_ms, cstats_late_lines, cstats_files_unreadable, cstats_open_failures,
+    cstats_kafka_ok;
+
+/* Readiness (/readyz): Kafka confirmed a record or a watermark (cstats_kafka_ok, wall ms, set
+ * by deliver.c) less than CSTATS_READY_STALE_MS ago. A following collector sends a watermark to
+ * every partition each second even when idle, so a reachable Kafka confirms something every
+ * second; a Kafka away (or a producer stuck) shows here within CSTATS_READY_STALE_MS. The files
+ * are open before the server starts. 1 ready, or 0 with the reason in why. Any thread. */
+#define CSTATS_READY_STALE_MS 15000
+int cstats_ready(char *why, size_t n);
+
+/* Every metric, for the /metrics page (opsd). */
+metric_t *const *cstats_all(size_t *n);
 
 /* Books of one source (src): lines read for the first time, and how they settled. */
 typedef struct cstats_src {

@@ -8,6 +8,7 @@ void deliver_ack(void *ctx, uint64_t token, int is_reject, rd_kafka_resp_err_t e
     deliver_t *d = ctx;
     (void)is_reject;
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        d->confirmed = 1; /* cstats_kafka_ok is set once per poll, not once per record */
         tail_ack(d->tail, token);
         return;
     }
@@ -20,6 +21,19 @@ void deliver_ack(void *ctx, uint64_t token, int is_reject, rd_kafka_resp_err_t e
         log_warn("delivery failed: resending from the last confirmed positions", "err=%s",
                  rd_kafka_err2name(err));
     d->need_rewind = 1;
+}
+
+/* pub_poll, noting whether Kafka confirmed anything (a line, or a watermark: one left the
+ * outstanding count without counting as failed) for the collector's readiness (cstats.h). */
+static int poll_confirmations(deliver_t *d, int timeout_ms, char *err, size_t errlen) {
+    int out0 = pub_wm_outstanding(d->pub);
+    uint64_t failed0 = pub_wm_failed(d->pub);
+    int rc = pub_poll(d->pub, timeout_ms, err, errlen);
+    int64_t wm_ok = (int64_t)(out0 - pub_wm_outstanding(d->pub)) -
+                    (int64_t)(pub_wm_failed(d->pub) - failed0);
+    if (d->confirmed || wm_ok > 0) metric_set(&cstats_kafka_ok, clock_wall_ms());
+    d->confirmed = 0;
+    return rc;
 }
 
 /* Sends one line's record; waits (polling deliveries) while the local queue is full, which is
@@ -43,7 +57,7 @@ static int send_line(deliver_t *d, const tail_line_t *l) {
         }
         if (r == PUB_FATAL) return -1;
         metric_add(&cstats_backpressure_waits, 1);
-        if (pub_poll(d->pub, 100, err, sizeof err) < 0) return -1;
+        if (poll_confirmations(d, 100, err, sizeof err) < 0) return -1;
         if (*d->stop) return 0; /* never sent: the line stays unconfirmed, the next run sends it */
     }
 }
@@ -106,7 +120,7 @@ int deliver_run(deliver_t *d) {
         if (!fatal && (r != 1 || ++since_poll >= DELIVER_POLL_LINES || now >= next_poll)) {
             since_poll = 0;
             next_poll = now + DELIVER_POLL_MS;
-            fatal = pub_poll(d->pub, r == 1 ? 0 : 10, err, sizeof err) < 0;
+            fatal = poll_confirmations(d, r == 1 ? 0 : 10, err, sizeof err) < 0;
         }
         if (fatal && restart_producer(d, err) < 0) {
             rc = 1;

@@ -57,6 +57,7 @@ typedef struct deliver {
     /* State of the loop. */
     int need_rewind; /* a record failed in follow mode: resend from the confirmed positions */
     uint64_t failed; /* --once: records Kafka refused for good */
+    int confirmed;   /* a record was confirmed since the last poll_confirmations */
 } deliver_t;
 
 /* The publisher's delivery callback (pub_ack_fn); ctx is the deliver_t. */

@@ -10,6 +10,7 @@
 #include "deliver.h"
 #include "kafka.h"
 #include "log.h"
+#include "opsd.h"
 #include "process.h"
 #include "publish.h"
 #include "sdnotify.h"
@@ -26,6 +27,7 @@ typedef struct opts {
     kopts_t kafka;
     const char *customers, *geoip, *format, *default_host, *edge, *state_dir, *reject_topic;
     const char *geo_country_key, *geo_region_key;
+    const char *metrics_listen; /* --metrics-listen ADDR:PORT, or NULL */
     int once, metrics_interval_s;
     hit_tswin_t tswin;      /* --max-age, --max-ahead */
     int64_t wm_interval_ms; /* --watermark-interval */
@@ -56,7 +58,8 @@ static void usage(FILE *f) {
         "      --max-ahead DURATION   refuse hits this far ahead of the clock (default 1d)\n"
         "      --watermark-interval MS  between watermarks to every partition (default 1000)\n"
         "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only "
-        "at exit)\n" CLI_LOG_HELP "  -h, --help                 this text\n"
+        "at exit)\n"
+        "      --metrics-listen ADDR:PORT  serve /metrics, /healthz, /readyz (PORT 0: any)\n" CLI_LOG_HELP "  -h, --help                 this text\n"
         "  -V, --version              the version\n" KOPTS_HELP
         "\nSIGHUP re-reads the host map. SIGTERM stops reading and waits up to %d s for Kafka\n"
         "to confirm what is queued; a second SIGTERM stops waiting. Positions never pass an\n"
@@ -78,7 +81,8 @@ enum {
     OPT_MINT,
     OPT_MAXAGE,
     OPT_MAXAHEAD,
-    OPT_WMINT
+    OPT_WMINT,
+    OPT_MLISTEN
 };
 
 /* A time window bound: a duration above 0 (a window of 0 would refuse every hit). */
@@ -125,6 +129,7 @@ static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
                                              {"max-age", 1, 0, OPT_MAXAGE},
                                              {"max-ahead", 1, 0, OPT_MAXAHEAD},
                                              {"watermark-interval", 1, 0, OPT_WMINT},
+                                             {"metrics-listen", 1, 0, OPT_MLISTEN},
                                              {"log-level", 1, 0, 'v'},
                                              {"help", 0, 0, 'h'},
                                              {"version", 0, 0, 'V'},
@@ -178,6 +183,15 @@ static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
         case OPT_GEOR:
             o->geo_region_key = optarg;
             break;
+        case OPT_MLISTEN: {
+            char host[256];
+            unsigned port;
+            if (cli_addr("--metrics-listen", optarg, 1, host, sizeof host, &port, err,
+                         sizeof err) < 0)
+                return bad(err);
+            o->metrics_listen = optarg;
+            break;
+        }
         case OPT_MINT:
         case OPT_MAXAGE:
         case OPT_MAXAHEAD:
@@ -319,6 +333,22 @@ static void close_stages(app_t *a) {
     hostmap_free(a->map);
 }
 
+/* /readyz: the files are open (the server starts after them) and Kafka confirms (cstats.h). */
+static int ready(void *ctx, char *why, size_t n) {
+    (void)ctx;
+    return cstats_ready(why, n);
+}
+
+/* The operator's endpoints (--metrics-listen): 0, or 2 for a bad or busy address. */
+static int start_http(const opts_t *o, opsd_t **out) {
+    char err[1024];
+    size_t n;
+    metric_t *const *ms = cstats_all(&n);
+    opsd_opts_t so = {.listen = o->metrics_listen, .metrics = ms, .nmetrics = n, .ready = ready};
+    *out = opsd_start(&so, err, sizeof err);
+    return *out ? 0 : bad(err);
+}
+
 int main(int argc, char **argv) {
     static app_t a;
     int first = 0;
@@ -327,10 +357,14 @@ int main(int argc, char **argv) {
     cli_signals_install();
     cstats_init(&a.stats);
     wmk_init(&a.wm, a.o.wm_interval_ms);
+    metrics_process_init("collector");
     rc = open_stages(&a, argv + first, argc - first);
+    opsd_t *http = NULL;
+    if (rc == 0 && a.o.metrics_listen) rc = start_http(&a.o, &http);
     if (rc == 0) {
-        log_info("collector started", "edge=%s brokers=%s topic=%s once=%d paths=%d", a.o.edge,
-                 a.o.kafka.brokers, a.o.kafka.topic, a.o.once, argc - first);
+        log_info("collector started", "edge=%s brokers=%s topic=%s once=%d paths=%d metrics_port=%u",
+                 a.o.edge, a.o.kafka.brokers, a.o.kafka.topic, a.o.once, argc - first,
+                 http ? opsd_port(http) : 0);
         sdnotify_ready(); /* systemd Type=notify: reading and publishing */
         rc = deliver_run(&a.dl);
         deliver_drain(&a.dl);
@@ -343,6 +377,7 @@ int main(int argc, char **argv) {
             rc = 1;
         }
     }
+    opsd_stop(http);
     close_stages(&a);
     wmk_fini(&a.wm);
     cstats_fini(&a.stats);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # docker-compose.yml (alone, and with docker-compose.demo.yml) is valid for Debian's docker-compose
 # (v1.29; no engine needed), wires the services the README promises, publishes ports on 127.0.0.1
-# only, and ships no demo credential outside the demo file; the image runs as a non-root user and
+# only, checks every service on its /readyz (--metrics-listen), and ships no demo credential
+# outside the demo file; the image runs as a non-root user and
 # its build context leaves out run/, bin/, build/ and .git.
 source "$(dirname "$0")/lib/lib.sh"
 command -v docker-compose > /dev/null || fail "docker-compose is not installed (make deps installs it)"
@@ -30,6 +31,21 @@ for name, svc in doc["services"].items():
 PY
     grep -q '^aggregator 127\.0\.0\.1:8080:8080' "$TMP/$f.ports" || fail "$f: aggregator's 8080 not published on 127.0.0.1"
     if grep -v ' 127\.0\.0\.1:' "$TMP/$f.ports"; then fail "$f: a port above is published beyond 127.0.0.1"; fi
+done
+
+# Every service is checked on its own /readyz, at the port its --metrics-listen serves, in both.
+for f in base demo; do
+    python3 - "$TMP/$f.yml" << 'PY' || fail "$f: a service's healthcheck does not ask its /readyz"
+import re, sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+for name in ("collector", "aggregator", "billing"):
+    svc = doc["services"][name]
+    url = (svc.get("environment") or {}).get("CDN_HEALTH_URL", "")
+    cmd = svc["command"] if isinstance(svc["command"], str) else " ".join(svc["command"])
+    m = re.search(r"--metrics-listen[ =]\S*:(\d+)", cmd)
+    if not m or url != "http://127.0.0.1:%s/readyz" % m.group(1) or svc.get("healthcheck", {}).get("disable"):
+        sys.exit("%s: CDN_HEALTH_URL=%r, command %r" % (name, url, cmd))
+PY
 done
 
 # No demo credential outside the demo file: the demo tokens file and the demo PostgreSQL password
