@@ -140,7 +140,8 @@ test: deps
 	$(MAKE) BUILD=build/fuzz BINDIR=build/fuzz/bin SAN=fuzz fuzz-run
 	$(MAKE) integration
 
-integration: all $(BUILD)/test-geo.mmdb
+# promtool first: two tests that need it would otherwise fetch it at once.
+integration: all $(BUILD)/test-geo.mmdb $(PROMTOOL)
 	BIN=$(abspath $(BINDIR)) GEODB=$(abspath $(BUILD)/test-geo.mmdb) bash tests/integration/run.sh
 
 # Micro-benchmark programs: bench/bench_*.c, linked like fuzz targets but without sanitizers.
@@ -201,11 +202,8 @@ promtool: $(PROMTOOL)
 # include at the end of this Makefile.
 $(PROMTOOL):
 	@mkdir -p $(BUILD)/promtool
-	rm -rf $(BUILD)/promtool/deb && mkdir -p $(BUILD)/promtool/deb
-	cd $(BUILD)/promtool/deb && apt-get download prometheus
-	dpkg -x $(BUILD)/promtool/deb/prometheus_*.deb $(BUILD)/promtool/deb/x
-	mv $(BUILD)/promtool/deb/x/usr/bin/promtool $@
-	rm -rf $(BUILD)/promtool/deb
+	d=$$(mktemp -d $(abspath $(BUILD))/promtool/deb.XXXXXX) && cd $$d && apt-get download -q prometheus \
+	  && dpkg -x prometheus_*.deb x && mv x/usr/bin/promtool $(abspath $@); rc=$$?; rm -rf $$d; exit $$rc
 	@test -x $@
 
 # ---- Debian packages: installed once, quickly skipped when present ------------------------------
