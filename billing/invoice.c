@@ -24,6 +24,7 @@
 #include "invoice_db.h"
 #include "invoice_fmt.h"
 #include "cli.h"
+#include "config.h"
 #include "log.h"
 #include "pricing.h"
 #include "store.h"
@@ -55,7 +56,7 @@ typedef struct attn {
 } attn_t;
 
 static int bad(const char *msg) {
-    fprintf(stderr, "billing invoice: %s\n", msg);
+    fprintf(stderr, "billing invoice: %s%s\n", config_where(), msg);
     return 2;
 }
 
@@ -101,15 +102,7 @@ static int validate(opts_t *o) {
         return bad(msg);
     }
     o->db = store_conninfo(o->db);
-    char *perr = NULL;
-    PQconninfoOption *ci = PQconninfoParse(o->db, &perr);
-    if (!ci) {
-        snprintf(msg, sizeof msg, "--db: bad connection string: %s", perr ? perr : "out of memory");
-        msg[strcspn(msg, "\n")] = 0;
-        PQfreemem(perr);
-        return bad(msg);
-    }
-    PQconninfoFree(ci);
+    if (store_check_conninfo(o->db, msg, sizeof msg) < 0) return bad(msg);
     return -1;
 }
 
@@ -130,11 +123,14 @@ static int parse(int argc, char **argv, opts_t *o) {
                                        {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},
                                        {0, 0, 0, 0}};
+    static const char *const also[] = BHELP_KEYS;
     char msg[600];
     int c;
+    if (config_load("billing", &argc, &argv, lo, "m:c:f:t:v:hV", also, msg, sizeof msg) < 0)
+        return bad(msg);
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:c:f:t:v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, "m:c:f:t:v:hV", lo)) != -1) {
         switch (c) {
         case 'm':
             o->month = optarg;

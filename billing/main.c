@@ -10,6 +10,7 @@
  * main only reads options, wires the stages and runs them. */
 #include "bstats.h"
 #include "cli.h"
+#include "config.h"
 #include "meter.h"
 #include "hosts.h"
 #include "invoice.h"
@@ -31,7 +32,7 @@
 #include <unistd.h>
 
 static int bad(const char *cmd, const char *msg) {
-    fprintf(stderr, "billing%s%s: %s\n", cmd ? " " : "", cmd ? cmd : "", msg);
+    fprintf(stderr, "billing%s%s: %s%s\n", cmd ? " " : "", cmd ? cmd : "", config_where(), msg);
     return 2;
 }
 
@@ -53,16 +54,8 @@ static long number(const char *cmd, const char *name, const char *s, long lo, lo
 }
 
 static int check_db(const char *cmd, const char *conninfo) {
-    char *perr = NULL, msg[600];
-    PQconninfoOption *o = PQconninfoParse(conninfo, &perr);
-    if (o) {
-        PQconninfoFree(o);
-        return 0;
-    }
-    snprintf(msg, sizeof msg, "--db: bad connection string: %s", perr ? perr : "out of memory");
-    msg[strcspn(msg, "\n")] = 0;
-    PQfreemem(perr);
-    return bad(cmd, msg);
+    char msg[600];
+    return store_check_conninfo(conninfo, msg, sizeof msg) < 0 ? bad(cmd, msg) : 0;
 }
 
 static int set_level(const char *cmd, const char *arg) {
@@ -84,11 +77,14 @@ static int cmd_migrate(int argc, char **argv) {
     static const struct option lo[] = {{"db", 1, 0, 'd'},        {"schema", 1, 0, 's'},
                                        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
+    static const char *const also[] = BHELP_KEYS;
     const char *db = NULL, *schema = NULL;
     char dir[PATH_MAX], err[1024], q[1100];
     int c;
+    if (config_load("billing", &argc, &argv, lo, "v:hV", also, err, sizeof err) < 0)
+        return bad("migrate", err);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, "v:hV", lo)) != -1) {
         switch (c) {
         case 'd':
             db = optarg;
@@ -150,11 +146,14 @@ static int cmd_hosts(int argc, char **argv) {
     static const struct option lo[] = {{"db", 1, 0, 'd'},        {"role", 1, 0, 'r'},
                                        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
+    static const char *const also[] = BHELP_KEYS;
     const char *db = NULL, *role = STORE_READER_ROLE;
     char err[1024], q[1100];
     int c;
+    if (config_load("billing", &argc, &argv, lo, "v:hV", also, err, sizeof err) < 0)
+        return bad("hosts", err);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, "v:hV", lo)) != -1) {
         switch (c) {
         case 'd':
             db = optarg;
@@ -248,12 +247,16 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
                                        {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},
                                        {0, 0, 0, 0}};
+    static const char *const also[] = BHELP_KEYS;
     char err[512], host[256];
     unsigned port;
     long v;
     int c;
+    if (config_load("billing", &argc, &argv, lo, KOPTS_SHORTOPTS "G:v:hV", also, err,
+                    sizeof err) < 0)
+        return bad("run", err);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, KOPTS_SHORTOPTS "G:v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, KOPTS_SHORTOPTS "G:v:hV", lo)) != -1) {
         int r = kopts_parse(k, c, optarg, err, sizeof err);
         if (r < 0) return bad("run", err);
         if (r > 0) continue;

@@ -4,6 +4,7 @@
 #include "meter.h"
 #include "kassign.h"
 #include "cli.h"
+#include "config.h"
 #include "log.h"
 #include "owner.h"
 #include "store.h"
@@ -37,7 +38,7 @@ typedef struct prow {
 } prow_t;
 
 static int bad(const char *msg) {
-    fprintf(stderr, "billing offsets: %s\n", msg);
+    fprintf(stderr, "billing offsets: %s%s\n", config_where(), msg);
     return 2;
 }
 
@@ -88,9 +89,13 @@ static int parse(int argc, char **argv, opts_t *o) {
         argv++;
         argc--;
     }
+    static const char *const also[] = BHELP_KEYS;
+    if (config_load("billing", &argc, &argv, lo, KOPTS_SHORTOPTS "G:v:hV", also, err,
+                    sizeof err) < 0)
+        return bad(err);
     opterr = 0;
     o->partition = -1;
-    while ((c = getopt_long(argc, argv, KOPTS_SHORTOPTS "G:v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, KOPTS_SHORTOPTS "G:v:hV", lo)) != -1) {
         int r = kopts_parse(&o->k, c, optarg, err, sizeof err);
         if (r < 0) return bad(err);
         if (r > 0) continue;
@@ -147,6 +152,7 @@ static int parse(int argc, char **argv, opts_t *o) {
     }
     if (!o->role) o->role = STORE_READER_ROLE;
     o->db = store_conninfo(o->db);
+    if (store_check_conninfo(o->db, err, sizeof err) < 0) return bad(err);
     return -1;
 }
 

@@ -3,6 +3,7 @@
 #include "edges_db.h"
 #include "jsonw.h"
 #include "cli.h"
+#include "config.h"
 #include "log.h"
 #include "pricing.h"
 #include "store.h"
@@ -24,7 +25,7 @@ typedef struct sopts {
 } sopts_t;
 
 static int bad(const char *cmd, const char *msg) {
-    fprintf(stderr, "billing %s: %s\n", cmd, msg);
+    fprintf(stderr, "billing %s: %s%s\n", cmd, config_where(), msg);
     return 2;
 }
 
@@ -57,17 +58,12 @@ static int common_opt(const char *cmd, int c, sopts_t *o, char **argv) {
 
 /* The connection string checked, then a session. NULL (logged) on failure: *rc is the status. */
 static PGconn *connect_db(const char *cmd, sopts_t *o, int *rc) {
-    char err[1024], q[1100], *perr = NULL, app[64];
+    char err[1024], q[1100], app[64];
     o->db = store_conninfo(o->db);
-    PQconninfoOption *ci = PQconninfoParse(o->db, &perr);
-    if (!ci) {
-        snprintf(err, sizeof err, "--db: bad connection string: %s", perr ? perr : "out of memory");
-        err[strcspn(err, "\n")] = 0;
-        PQfreemem(perr);
+    if (store_check_conninfo(o->db, err, sizeof err) < 0) {
         *rc = bad(cmd, err);
         return NULL;
     }
-    PQconninfoFree(ci);
     snprintf(app, sizeof app, "billing %s", cmd);
     PGconn *c = store_connect(o->db, app, o->role, err, sizeof err);
     if (!c) {
@@ -114,11 +110,14 @@ static int status_parse(int argc, char **argv, sopts_t *o) {
                                        {"db", 1, 0, 'd'},        {"role", 1, 0, 'r'},
                                        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
-    char msg[300];
+    static const char *const also[] = BHELP_KEYS;
+    char msg[600];
     int c, rc;
+    if (config_load("billing", &argc, &argv, lo, "m:t:f:v:hV", also, msg, sizeof msg) < 0)
+        return bad("status", msg);
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:t:f:v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, "m:t:f:v:hV", lo)) != -1) {
         if (c == 'f') {
             if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
                 snprintf(msg, sizeof msg, "--format %.100s: expected text or json", optarg);
@@ -409,12 +408,15 @@ int edges_main(int argc, char **argv) {
                                        {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},
                                        {0, 0, 0, 0}};
+    static const char *const also[] = BHELP_KEYS;
     sopts_t o = {.role = STORE_WRITER_ROLE, .topic = STATUS_DEFAULT_TOPIC};
     char err[1024] = "", q[1100];
     int c, rc;
+    if (config_load("billing", &argc, &argv, lo, "v:hV", also, err, sizeof err) < 0)
+        return bad("edges", err);
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, "v:hV", lo)) != -1) {
         if (c == OPT_REASON) {
             o.reason = optarg;
         } else if (c == 'h') {
