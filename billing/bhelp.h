@@ -4,8 +4,8 @@
 #define BHELP_H
 
 #define BHELP_DB                                                                                   \
-    "      --db CONNINFO        libpq connection string or URI (default $DATABASE_URL, else\n"     \
-    "                           libpq's PG* environment variables)\n"
+    "      --db CONNINFO          libpq connection string or URI (default $DATABASE_URL, else\n"     \
+    "                             libpq's PG* environment variables)\n"
 /* Every key of any billing command: billing.conf is shared by the commands, and a key that only
  * some of them have is skipped by the others (config.h's `also`). */
 #define BHELP_KEYS                                                                                 \
@@ -16,12 +16,12 @@
 
 /* The help text of a command that reads billing.conf, and the sections every command ends with. */
 #define BHELP_CONFIG                                                                               \
-    "      --config FILE        options as `key = value` lines, shared by every command\n"       \
-    "                           (default /etc/cdn/billing.conf if it exists); the command\n"       \
-    "                           line wins; a key of another command is skipped\n"
+    "      --config FILE          options as `key = value` lines, shared by every command\n"       \
+    "                             (default /etc/cdn/billing.conf if it exists); the command\n"       \
+    "                             line wins; a key of another command is skipped\n"
 #define BHELP_COMMON                                                                               \
-    "  -v, --log-level LEVEL    debug, info (default), warn, error; else $LOG_LEVEL\n"             \
-    "  -h, --help               this text\n"                                                       \
-    "  -V, --version            the version\n" BHELP_CONFIG
+    "  -v, --log-level LEVEL      debug, info (default), warn, error; else $LOG_LEVEL\n"             \
+    "  -h, --help                 this text\n"                                                       \
+    "  -V, --version              the version\n" BHELP_CONFIG
 
 #endif

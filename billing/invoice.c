@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "config.h"
 #include "log.h"
+#include "owner.h"
 #include "pricing.h"
 #include "store.h"
 #include "bhelp.h"
@@ -66,24 +67,24 @@ static void usage(void) {
         "Prices a calendar month (UTC, by the hits' own hour) for every customer with a plan,\n"
         "writes the invoices as drafts (recomputed by every run) and prints them. A final\n"
         "invoice is never recomputed: it prints from its stored lines, the same every time.\n\n"
-        "  -m, --month YYYY-MM      the month (required)\n"
-        "  -c, --customer ID        only this customer\n"
-        "  -f, --format FORMAT      text (default), csv or json\n"
-        "      --finalize           make the month's invoices final (immutable); refused (exit 1,\n"
-        "                           naming the edges) unless the month is complete: every edge\n"
-        "                           with usage in it billed up to its end plus the grace, or\n"
-        "                           retired (billing status shows it)\n"
-        "      --grace DURATION     the grace after the month's end (default " EDGES_GRACE_DEFAULT
+        "  -m, --month YYYY-MM        the month (required)\n"
+        "  -c, --customer ID          only this customer\n"
+        "  -f, --format FORMAT        text (default), csv or json\n"
+        "      --finalize             make the month's invoices final (immutable); refused (exit 1,\n"
+        "                             naming the edges) unless the month is complete: every edge\n"
+        "                             with usage in it billed up to its end plus the grace, or\n"
+        "                             retired (billing status shows it)\n"
+        "      --grace DURATION       the grace after the month's end (default " EDGES_GRACE_DEFAULT
         "; 30m, 2h, 1d)\n"
-        "      --force-incomplete   with --finalize: finalize an incomplete month anyway ...\n"
-        "      --reason TEXT        ... for this reason, kept with each invoice and printed\n"
-        "  -t, --topic NAME         the hit topic whose watermarks count (default hits)\n"
-        "      --strict             exit 1 when something needs attention (unknown customers,\n"
-        "                           customers without a plan, usage a plan cannot price, usage\n"
-        "                           changed after finalization); reported on stderr either "
+        "      --force-incomplete     with --finalize: finalize an incomplete month anyway ...\n"
+        "      --reason TEXT          ... for this reason, kept with each invoice and printed\n"
+        "  -t, --topic NAME           the hit topic whose watermarks count (default hits)\n"
+        "      --strict               exit 1 when something needs attention (unknown customers,\n"
+        "                             customers without a plan, usage a plan cannot price, usage\n"
+        "                             changed after finalization); reported on stderr either "
         "way\n" BHELP_DB
-        "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
-        "                           member (default " STORE_WRITER_ROLE
+        "      --role ROLE            SET ROLE to this after connecting, when the login role is a\n"
+        "                             member (default " STORE_WRITER_ROLE
         "; '' keeps the login role)\n" BHELP_COMMON);
 }
 
@@ -388,7 +389,12 @@ int invoice_main(int argc, char **argv) {
 
     rc = 1;
     r.conn = store_connect(o.db, "billing invoice", o.role, r.err, sizeof r.err);
-    if (!r.conn) goto out;
+    if (!r.conn) {
+        log_error("cannot connect", "err=%s", log_quote(r.err, q, sizeof q));
+        rc = owner_config_error(r.err) ? 2 : 1; /* no such database, role, password: 2 */
+        r.err[0] = 0;
+        goto out;
+    }
     if (invdb_begin(r.conn, r.err, sizeof r.err) < 0 || check_complete(&r) < 0) goto out;
     if (r.refused) goto out; /* nothing written: the transaction ends with the connection */
     if (invdb_load(r.conn, &s, &r.d, r.err, sizeof r.err) < 0 || invoice_all(&r) < 0 ||

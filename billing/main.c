@@ -17,6 +17,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "mhttp.h"
+#include "owner.h"
 #include "migrate.h"
 #include "offsets.h"
 #include "sdnotify.h"
@@ -101,9 +102,9 @@ static int cmd_migrate(int argc, char **argv) {
                 "Applies the schema migrations (NNN_name.sql) not applied yet, in order, each\n"
                 "in its own transaction; running it again does nothing. Connect as the owner\n"
                 "of the schema (it creates tables and the billing_writer/billing_reader roles).\n\n"
-                "      --schema DIR         the migrations (default $" MIGRATE_DIR_ENV
+                "      --schema DIR           the migrations (default $" MIGRATE_DIR_ENV
                 ", else ./schema,\n"
-                "                           else ../schema beside the program, "
+                "                             else ../schema beside the program, "
                 "else " MIGRATE_SYSTEM_DIR ")\n" BHELP_DB BHELP_COMMON);
             return 0;
         case 'V':
@@ -120,7 +121,7 @@ static int cmd_migrate(int argc, char **argv) {
     PGconn *conn = store_connect(db, "billing migrate", NULL, err, sizeof err);
     if (!conn) {
         log_error("cannot connect", "err=%s", log_quote(err, q, sizeof q));
-        return 1;
+        return owner_config_error(err) ? 2 : 1; /* no such database, role, password: 2 */
     }
     int n = migrate_apply(conn, dir, on_migration, NULL, err, sizeof err);
     PQfinish(conn);
@@ -168,8 +169,8 @@ static int cmd_hosts(int argc, char **argv) {
             printf("usage: billing hosts [options]\n"
                    "Prints the collector's host map (HOST CUSTOMER_ID per line) from\n"
                    "customer_hosts, for collector --customers.\n\n" BHELP_DB
-                   "      --role ROLE          SET ROLE to this after connecting, when the login\n"
-                   "                           role is a member (default " STORE_READER_ROLE
+                   "      --role ROLE            SET ROLE to this after connecting, when the login\n"
+                   "                             role is a member (default " STORE_READER_ROLE
                    "; '' keeps the login role)\n" BHELP_COMMON);
             return 0;
         case 'V':
@@ -185,7 +186,7 @@ static int cmd_hosts(int argc, char **argv) {
     PGconn *conn = store_connect(db, "billing hosts", role, err, sizeof err);
     if (!conn) {
         log_error("cannot connect", "err=%s", log_quote(err, q, sizeof q));
-        return 1;
+        return owner_config_error(err) ? 2 : 1;
     }
     size_t n, skipped;
     int rc = hosts_write(conn, stdout, &n, &skipped, host_skipped, NULL, err, sizeof err);
@@ -203,19 +204,19 @@ static void run_usage(void) {
     printf("usage: billing run [options]\n"
            "Consumes hit records from Kafka into usage_hourly, exactly once: sums per customer,\n"
            "UTC hour and country, written with the Kafka offsets in one transaction.\n\n" KOPTS_HELP
-           "  -G, --group GROUP        names the stored offsets and the members sharing the\n"
-           "                           partitions (locks in PostgreSQL, not a Kafka group)\n"
-           "                           (default " METER_DEFAULT_GROUP ")\n"
-           "      --once               take every partition no live member holds, consume each up\n"
-           "                           to its end as it was when taken, write, exit\n"
-           "      --instance-id ID     this member's name in PostgreSQL (application_name;\n"
-           "                           billing offsets shows it) (default HOST:PID)\n" BHELP_DB
-           "      --role ROLE          SET ROLE to this after connecting, when the login role is\n"
-           "                           a member (default " STORE_WRITER_ROLE
+           "  -G, --group GROUP          names the stored offsets and the members sharing the\n"
+           "                             partitions (locks in PostgreSQL, not a Kafka group)\n"
+           "                             (default " METER_DEFAULT_GROUP ")\n"
+           "      --once                 take every partition no live member holds, consume each up\n"
+           "                             to its end as it was when taken, write, exit\n"
+           "      --instance-id ID       this member's name in PostgreSQL (application_name;\n"
+           "                             billing offsets shows it) (default HOST:PID)\n" BHELP_DB
+           "      --role ROLE            SET ROLE to this after connecting, when the login role is\n"
+           "                             a member (default " STORE_WRITER_ROLE
            "; '' keeps the login role)\n"
-           "      --flush-ms N         write at least every N ms (default %d)\n"
-           "      --flush-rows N       write as soon as N rows are held (default %d)\n"
-           "      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+           "      --flush-ms N           write at least every N ms (default %d)\n"
+           "      --flush-rows N         write as soon as N rows are held (default %d)\n"
+           "      --metrics ADDR:PORT    serve Prometheus metrics at http://ADDR:PORT/metrics\n"
            "      --metrics-interval N seconds between metrics log lines (default 10, 0 = only "
            "at exit)\n" BHELP_COMMON,
            METER_DEFAULT_FLUSH_MS, METER_DEFAULT_FLUSH_ROWS);

@@ -52,15 +52,15 @@ static void usage(void) {
         "reset), then the live members. `reset` moves stored offsets after a person decided;\n"
         "each reset is kept in billing_offset_resets. Replay marks stay as they are (they\n"
         "name log lines, not Kafka offsets): hits read again are not billed twice.\n\n" KOPTS_HELP
-        "  -G, --group GROUP        the offsets' group (default " METER_DEFAULT_GROUP ")\n"
-        "      --partition N        reset: this partition\n"
-        "      --all                reset: every partition of the topic\n"
-        "      --to WHERE           reset: earliest (Kafka's first offset), latest (its end),\n"
-        "                           or an offset within Kafka's range\n"
-        "      --reason TEXT        reset: why (kept in the audit table; required)\n" BHELP_DB
-        "      --role ROLE          SET ROLE to this after connecting (default " STORE_READER_ROLE
+        "  -G, --group GROUP          the offsets' group (default " METER_DEFAULT_GROUP ")\n"
+        "      --partition N          reset: this partition\n"
+        "      --all                  reset: every partition of the topic\n"
+        "      --to WHERE             reset: earliest (Kafka's first offset), latest (its end),\n"
+        "                             or an offset within Kafka's range\n"
+        "      --reason TEXT          reset: why (kept in the audit table; required)\n" BHELP_DB
+        "      --role ROLE            SET ROLE to this after connecting (default " STORE_READER_ROLE
         ",\n"
-        "                           " STORE_WRITER_ROLE
+        "                             " STORE_WRITER_ROLE
         " for reset; '' keeps the login role)\n" BHELP_COMMON);
 }
 

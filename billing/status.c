@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "config.h"
 #include "log.h"
+#include "owner.h"
 #include "pricing.h"
 #include "store.h"
 #include "bhelp.h"
@@ -68,7 +69,7 @@ static PGconn *connect_db(const char *cmd, sopts_t *o, int *rc) {
     PGconn *c = store_connect(o->db, app, o->role, err, sizeof err);
     if (!c) {
         log_error("cannot connect", "err=%s", log_quote(err, q, sizeof q));
-        *rc = 1;
+        *rc = owner_config_error(err) ? 2 : 1; /* no such database, role, password: 2 */
     }
     return c;
 }
@@ -92,13 +93,13 @@ static void status_usage(void) {
         "Per edge: the time up to which its hits are billed (the smallest watermark over all\n"
         "partitions of the topic), how far behind, its hits in the month and whether the\n"
         "month is complete for it; then the rejected records per reason.\n\n"
-        "  -m, --month YYYY-MM      the month (default: the previous month, UTC); rejects are\n"
-        "                           counted in it only when it is given\n"
-        "  -t, --topic NAME         the hit topic (default " STATUS_DEFAULT_TOPIC ")\n"
-        "      --grace DURATION     a month is complete once billed past its end plus this\n"
-        "                           (default " EDGES_GRACE_DEFAULT "; e.g. 30m, 2h, 1d)\n" BHELP_DB
-        "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
-        "                           member (default " STORE_READER_ROLE
+        "  -m, --month YYYY-MM        the month (default: the previous month, UTC); rejects are\n"
+        "                             counted in it only when it is given\n"
+        "  -t, --topic NAME           the hit topic (default " STATUS_DEFAULT_TOPIC ")\n"
+        "      --grace DURATION       a month is complete once billed past its end plus this\n"
+        "                             (default " EDGES_GRACE_DEFAULT "; e.g. 30m, 2h, 1d)\n" BHELP_DB
+        "      --role ROLE            SET ROLE to this after connecting, when the login role is a\n"
+        "                             member (default " STORE_READER_ROLE
         "; '' keeps the login role)\n" BHELP_COMMON);
 }
 
@@ -348,9 +349,9 @@ static void edges_usage(void) {
         "An edge that will never report again (decommissioned) would hold every month open:\n"
         "retire it, and `billing invoice --finalize` no longer waits for it. `list` shows the\n"
         "retired edges with when, by whom and why.\n\n"
-        "      --reason TEXT        why (kept with the edge)\n" BHELP_DB
-        "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
-        "                           member (default " STORE_WRITER_ROLE
+        "      --reason TEXT          why (kept with the edge)\n" BHELP_DB
+        "      --role ROLE            SET ROLE to this after connecting, when the login role is a\n"
+        "                             member (default " STORE_WRITER_ROLE
         "; '' keeps the login role)\n" BHELP_COMMON);
 }
 
