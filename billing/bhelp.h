@@ -19,6 +19,18 @@
     "      --config FILE          options as `key = value` lines, shared by every command\n"       \
     "                             (default /etc/cdn/billing.conf if it exists); the command\n"       \
     "                             line wins; a key of another command is skipped\n"
+/* The sections that end every command's help: signals and exit status. */
+#define BHELP_EXIT_2                                                                               \
+    "  2                          bad usage or configuration (an option, --config, -F, a\n"       \
+    "                             malformed --db, a database or role that does not exist, a\n"    \
+    "                             refused login)\n"
+#define BHELP_ONESHOT                                                                              \
+    "\nSignals:\n"                                                                                \
+    "  SIGTERM, SIGINT            end the command at once; PostgreSQL rolls back its open\n"      \
+    "                             transaction\n"                                                  \
+    "\nExit status:\n"                                                                            \
+    "  0                          done\n"                                                         \
+    "  1                          a runtime failure (the database, Kafka)\n" BHELP_EXIT_2
 #define BHELP_COMMON                                                                               \
     "  -v, --log-level LEVEL      debug, info (default), warn, error; else $LOG_LEVEL\n"             \
     "  -h, --help                 this text\n"                                                       \

@@ -64,9 +64,8 @@ static int bad(const char *msg) {
 static void usage(void) {
     printf(
         "usage: billing invoice --month YYYY-MM [options]\n"
-        "Prices a calendar month (UTC, by the hits' own hour) for every customer with a plan,\n"
-        "writes the invoices as drafts (recomputed by every run) and prints them. A final\n"
-        "invoice is never recomputed: it prints from its stored lines, the same every time.\n\n"
+        "Prices a month's usage for every customer with a plan, stores and prints the invoices.\n\n"
+        "Options:\n"
         "  -m, --month YYYY-MM        the month (required)\n"
         "  -c, --customer ID          only this customer\n"
         "  -f, --format FORMAT        text (default), csv or json\n"
@@ -85,7 +84,17 @@ static void usage(void) {
         "way\n" BHELP_DB
         "      --role ROLE            SET ROLE to this after connecting, when the login role is a\n"
         "                             member (default " STORE_WRITER_ROLE
-        "; '' keeps the login role)\n" BHELP_COMMON);
+        "; '' keeps the login role)\n" BHELP_COMMON
+        "\nA calendar month is UTC, by the hits' own hour. Invoices are written as drafts\n"
+        "(recomputed by every run); a final invoice is never recomputed: it prints from its\n"
+        "stored lines, the same every time.\n"
+        "\nSignals:\n"
+        "  SIGTERM, SIGINT            end at once; PostgreSQL rolls back: nothing is written\n"
+        "\nExit status:\n"
+        "  0                          done (also when something needs attention, unless\n"
+        "                             --strict)\n"
+        "  1                          a runtime failure; --finalize of an incomplete month;\n"
+        "                             --strict and something needs attention\n" BHELP_EXIT_2);
 }
 
 enum { OPT_FINALIZE = 256, OPT_STRICT, OPT_DB, OPT_ROLE, OPT_GRACE, OPT_FORCE, OPT_REASON };

@@ -47,11 +47,8 @@ static void usage(void) {
         "usage: billing offsets [options]\n"
         "       billing offsets reset (--partition N | --all) --to earliest|latest|OFFSET\n"
         "                             --reason TEXT [options]\n"
-        "Shows, per partition, the offset billing stored beside the range Kafka holds, the\n"
-        "lag, the member owning it and its state (ok, or gap: billing run stops there until a\n"
-        "reset), then the live members. `reset` moves stored offsets after a person decided;\n"
-        "each reset is kept in billing_offset_resets. Replay marks stay as they are (they\n"
-        "name log lines, not Kafka offsets): hits read again are not billed twice.\n\n" KOPTS_HELP
+        "Shows billing's stored offsets beside Kafka's range per partition; `reset` moves them.\n\n"
+        "Options:\n" KOPTS_HELP
         "  -G, --group GROUP          the offsets' group (default " METER_DEFAULT_GROUP ")\n"
         "      --partition N          reset: this partition\n"
         "      --all                  reset: every partition of the topic\n"
@@ -61,7 +58,12 @@ static void usage(void) {
         "      --role ROLE            SET ROLE to this after connecting (default " STORE_READER_ROLE
         ",\n"
         "                             " STORE_WRITER_ROLE
-        " for reset; '' keeps the login role)\n" BHELP_COMMON);
+        " for reset; '' keeps the login role)\n" BHELP_COMMON
+        "\nPer partition: the stored offset, Kafka's range, the lag, the member owning it and\n"
+        "its state (ok, or gap: billing run stops there until a reset), then the live\n"
+        "members. `reset` moves stored offsets after a person decided; each reset is kept in\n"
+        "billing_offset_resets. Replay marks stay as they are (they name log lines, not Kafka\n"
+        "offsets): hits read again are not billed twice.\n" BHELP_ONESHOT);
 }
 
 static int parse_to(opts_t *o, const char *s) {

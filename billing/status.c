@@ -90,9 +90,8 @@ static PGresult *query(PGconn *c, const char *sql, int n, const char *const *p, 
 static void status_usage(void) {
     printf(
         "usage: billing status [options]\n"
-        "Per edge: the time up to which its hits are billed (the smallest watermark over all\n"
-        "partitions of the topic), how far behind, its hits in the month and whether the\n"
-        "month is complete for it; then the rejected records per reason.\n\n"
+        "Shows per edge up to when its hits are billed, and the rejected records per reason.\n\n"
+        "Options:\n"
         "  -m, --month YYYY-MM        the month (default: the previous month, UTC); rejects are\n"
         "                             counted in it only when it is given\n"
         "  -t, --topic NAME           the hit topic (default " STATUS_DEFAULT_TOPIC ")\n"
@@ -100,7 +99,10 @@ static void status_usage(void) {
         "                             (default " EDGES_GRACE_DEFAULT "; e.g. 30m, 2h, 1d)\n" BHELP_DB
         "      --role ROLE            SET ROLE to this after connecting, when the login role is a\n"
         "                             member (default " STORE_READER_ROLE
-        "; '' keeps the login role)\n" BHELP_COMMON);
+        "; '' keeps the login role)\n" BHELP_COMMON
+        "\nPer edge: the time up to which its hits are billed (the smallest watermark over all\n"
+        "partitions of the topic), how far behind, its hits in the month and whether the\n"
+        "month is complete for it.\n" BHELP_ONESHOT);
 }
 
 enum { OPT_DB = 256, OPT_ROLE, OPT_GRACE, OPT_REASON };
@@ -346,13 +348,15 @@ static void edges_usage(void) {
         "usage: billing edges [list] [options]\n"
         "       billing edges retire EDGE [--reason TEXT] [options]\n"
         "       billing edges unretire EDGE [options]\n"
-        "An edge that will never report again (decommissioned) would hold every month open:\n"
-        "retire it, and `billing invoice --finalize` no longer waits for it. `list` shows the\n"
-        "retired edges with when, by whom and why.\n\n"
+        "Lists, retires or unretires edges that will never report again.\n\n"
+        "Options:\n"
         "      --reason TEXT          why (kept with the edge)\n" BHELP_DB
         "      --role ROLE            SET ROLE to this after connecting, when the login role is a\n"
         "                             member (default " STORE_WRITER_ROLE
-        "; '' keeps the login role)\n" BHELP_COMMON);
+        "; '' keeps the login role)\n" BHELP_COMMON
+        "\nAn edge that will never report again (decommissioned) would hold every month open:\n"
+        "retire it, and `billing invoice --finalize` no longer waits for it. `list` shows the\n"
+        "retired edges with when, by whom and why.\n" BHELP_ONESHOT);
 }
 
 static const char SQL_LIST[] =
