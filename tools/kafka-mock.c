@@ -47,18 +47,26 @@ static void on_chaos(int sig) {
 }
 
 static void usage(void) {
-    printf("Usage: kafka-mock [--brokers N] [--partitions P] [--topic NAME]... "
-           "[--bootstrap-file FILE] [-v LEVEL]\n"
-           "Runs librdkafka's in-memory mock Kafka cluster on 127.0.0.1 until SIGINT or SIGTERM;\n"
-           "prints its bootstrap list as the first line of stdout.\n\n"
-           "  --brokers N            brokers, 1-%d (default 1)\n"
-           "  --partitions P         partitions of each topic, 1-%d (default 16)\n"
-           "  --topic NAME           topic to create, repeatable, up to %d (default: hits and\n"
-           "                         hits.rejected); names of 1-%d [a-zA-Z0-9._-]\n"
-           "  --bootstrap-file FILE  also write the bootstrap list to FILE, atomically\n"
-           "  -v, --log-level LEVEL  debug, info (default), warn, error; else $LOG_LEVEL\n"
-           "  --help, --version\n\n"
-           "SIGUSR1 takes every broker down (messages kept), SIGUSR2 brings them back up.\n",
+    printf("usage: kafka-mock [options]\n"
+           "Runs librdkafka's in-memory mock Kafka cluster on 127.0.0.1, for tests and demos.\n\n"
+           "Options:\n"
+           "      --brokers N            brokers, 1-%d (default 1)\n"
+           "      --partitions P         partitions of each topic, 1-%d (default 16)\n"
+           "      --topic NAME           topic to create, repeatable, up to %d (default: hits\n"
+           "                             and hits.rejected); names of 1-%d [a-zA-Z0-9._-]\n"
+           "      --bootstrap-file FILE  also write the bootstrap list to FILE, atomically\n"
+           "  -v, --log-level LEVEL      debug, info (default), warn, error; else $LOG_LEVEL\n"
+           "  -h, --help                 this text\n"
+           "  -V, --version              the version\n"
+           "\nThe bootstrap list is the first line of stdout.\n"
+           "\nSignals:\n"
+           "  SIGUSR1                    take every broker down (messages kept)\n"
+           "  SIGUSR2                    bring them back up\n"
+           "  SIGTERM, SIGINT            stop the cluster (its messages are lost), exit 0\n"
+           "\nExit status:\n"
+           "  0                          stopped by a signal\n"
+           "  1                          the cluster could not start\n"
+           "  2                          bad usage\n",
            MOCK_MAX_BROKERS, MOCK_MAX_PARTITIONS, MOCK_MAX_TOPICS, MOCK_TOPIC_NAME_MAX);
 }
 
