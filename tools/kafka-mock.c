@@ -99,7 +99,7 @@ static int parse_args(int argc, char **argv, mock_opts_t *o) {
         fprintf(stderr, "kafka-mock: %s\n", err);
         return 2;
     }
-    while ((c = getopt_long(argc, argv, ":v:", longopts, &li)) != -1) {
+    while ((c = getopt_long(argc, argv, ":v:hV", longopts, &li)) != -1) {
         if (c == 'v' && cli_log_level(optarg, err, sizeof err) < 0) {
             fprintf(stderr, "kafka-mock: %s\n", err);
             return 2;
