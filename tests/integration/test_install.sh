@@ -18,6 +18,10 @@ for prog in "${programs[@]}"; do
     grep -q '^\.TH ' "$p/share/man/man1/$prog.1" || fail "no man page $prog.1"
     MANWIDTH=100 man -l "$p/share/man/man1/$prog.1" 2> /dev/null | grep -q -- '--help' ||
         fail "man page $prog.1 does not render the options"
+    for section in Signals: 'Exit status:'; do # help2man reads them from --help (test_help.sh)
+        MANWIDTH=100 man -l "$p/share/man/man1/$prog.1" 2> /dev/null | grep -q "^ *$section\$" ||
+            fail "man page $prog.1 has no $section section"
+    done
     unit=$p/lib/systemd/system/$prog.service
     [[ -f "$unit" ]] || fail "no unit $prog.service"
     grep -q "^ExecStart=/usr/local/bin/$prog " "$unit" || fail "$prog.service does not start /usr/local/bin/$prog"
@@ -93,7 +97,7 @@ start_kafka_mock
 printf 'www.example.com acme\n' > "$TMP/hosts"
 printf '*\t%s\n' "$(printf op | sha256sum | cut -d' ' -f1)" > "$TMP/tokens"
 declare -A cmd=(
-    [collector]="$prefix/bin/collector -c $TMP/hosts -s $TMP/state $TMP/access.log"
+    [collector]="$prefix/bin/collector -c $TMP/hosts --default-host localhost -s $TMP/state $TMP/access.log"
     [aggregator]="$prefix/bin/aggregator --listen 127.0.0.1:0 --tokens $TMP/tokens"
     [billing]="$prefix/bin/billing run"
 )
