@@ -16,7 +16,7 @@
  *
  * Which file: `--config FILE` (or --config=FILE) on the command line; an explicit file that cannot
  * be read is an error (exit 2). Without --config, DIR/NAME.conf is read when it exists, DIR being
- * $CDN_CONFIG_DIR, else /etc/cdn. An unknown key is an error naming FILE:LINE and the key.
+ * $CDN_ETC_DIR, else /etc/cdn. An unknown key is an error naming FILE:LINE and the key.
  *
  * Errors while getopt reads a file's argument name the file's line: a program reads its options
  * with config_getopt (getopt_long that remembers which argument it took) and prefixes its
@@ -28,7 +28,7 @@
 #include <stddef.h>
 
 #define CONFIG_DIR_DEFAULT "/etc/cdn"
-#define CONFIG_DIR_ENV "CDN_CONFIG_DIR"
+#define CONFIG_DIR_ENV "CDN_ETC_DIR"
 #define CONFIG_MAX_BYTES (1u << 20)
 
 /* The --config help line, the same in every program. */

@@ -62,11 +62,11 @@ expect_2 "--listen 127.0.0.1:99999: expected ADDR:PORT" "" \
     "$BIN/aggregator" -T "$ROOT/tools/demo-tokens" --listen 127.0.0.1:99999
 expect_2 "--metrics 1.2.3.4:abc: expected ADDR:PORT" "" "$BIN/billing" run --metrics 1.2.3.4:abc
 
-# A default file is read without --config (CDN_CONFIG_DIR stands for /etc/cdn).
+# A default file is read without --config (CDN_ETC_DIR stands for /etc/cdn).
 mkdir -p "$TMP/etc"
 printf 'rate = many\n' > "$TMP/etc/aggregator.conf"
 expect_2 "$TMP/etc/aggregator.conf:1: --rate many" "" \
-    env CDN_CONFIG_DIR="$TMP/etc" "$BIN/aggregator" -T "$ROOT/tools/demo-tokens"
+    env CDN_ETC_DIR="$TMP/etc" "$BIN/aggregator" -T "$ROOT/tools/demo-tokens"
 
 # ---- collector: -F properties, then -X (which wins); a flag from the file ---------------------
 mkdir -p "$TMP/logs"

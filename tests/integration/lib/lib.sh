@@ -90,7 +90,7 @@ _lib_owner=$BASHPID
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/$(basename "$0" .sh).XXXXXX")
 # The programs read /etc/cdn/PROGRAM.conf when it exists: a test never reads the machine's.
-export CDN_CONFIG_DIR=$TMP/no-config-dir
+export CDN_ETC_DIR=$TMP/no-config-dir
 
 fail() {
     echo "FAIL: $*" >&2
