@@ -44,40 +44,40 @@ typedef struct opts {
 } opts_t;
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: aggregator [options] --tokens FILE\n"
-            "Serves each customer's window of the last minute of hits over HTTP, with a dashboard.\n\n"
-            "Options:\n"
-            "  -T, --tokens FILE          CUSTOMER_ID SHA256_HEX per line; '*' an operator token\n"
-            "                             (re-read on SIGHUP)\n"
-            "  -l, --listen ADDR:PORT     HTTP address (default " DEFAULT_LISTEN "); [::]:PORT\n"
-            "                             for every address, PORT 0 for any free port\n"
-            "  -G, --group GROUP          the Kafka group.id the client names itself with\n"
-            "                             (default " FEED_DEFAULT_GROUP
-            "). No group is joined:\n"
-            "                             every instance reads every partition, so any instance\n"
-            "                             answers any customer and a restart is exact in seconds\n"
-            "      --instance-id ID       this instance's name: Kafka client.id and the\n"
-            "                             aggregator_info metric (default: the host name)\n"
-            "      --rate N               requests per second per client address (default %d)\n"
-            "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
-            "                             at exit)\n" KOPTS_HELP CONFIG_HELP("aggregator")
+    fprintf(
+        f,
+        "usage: aggregator [options] --tokens FILE\n"
+        "Serves each customer's window of the last minute of hits over HTTP, with a dashboard.\n\n"
+        "Options:\n"
+        "  -T, --tokens FILE          CUSTOMER_ID SHA256_HEX per line; '*' an operator token\n"
+        "                             (re-read on SIGHUP)\n"
+        "  -l, --listen ADDR:PORT     HTTP address (default " DEFAULT_LISTEN "); [::]:PORT\n"
+        "                             for every address, PORT 0 for any free port\n"
+        "  -G, --group GROUP          the Kafka group.id the client names itself with\n"
+        "                             (default " FEED_DEFAULT_GROUP "). No group is joined:\n"
+        "                             every instance reads every partition, so any instance\n"
+        "                             answers any customer and a restart is exact in seconds\n"
+        "      --instance-id ID       this instance's name: Kafka client.id and the\n"
+        "                             aggregator_info metric (default: the host name)\n"
+        "      --rate N               requests per second per client address (default %d)\n"
+        "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
+        "                             at exit)\n" KOPTS_HELP CONFIG_HELP("aggregator")
             CLI_LOG_HELP CLI_HELP_HELP
-            "\nWindows are by event time, in one-second buckets. Hits older than the window when\n"
-            "read, or more than %d s ahead of the clock, are counted\n"
-            "(aggregator_hits_late_total, aggregator_hits_future_total) and not kept. Every\n"
-            "window says up to when it is complete (complete_to_ms, from the edges'\n"
-            "watermarks), which edges are behind (edges_behind) and whether this instance is\n"
-            "still reading the last minute back (catching_up; /readyz is 503 meanwhile).\n"
-            "\nSignals:\n"
-            "  SIGHUP                     re-read the tokens file (a bad file keeps the old set)\n"
-            "  SIGTERM, SIGINT            stop serving and consuming, exit 0\n"
-            "\nExit status:\n"
-            "  0                          stopped by a signal\n"
-            "  1                          a runtime failure (Kafka, out of memory)\n"
-            "  2                          bad usage or configuration (an option, --config, -F,\n"
-            "                             the tokens file, an address it cannot listen on)\n",
-            API_RATE_DEFAULT, WIN_FUTURE_S);
+        "\nWindows are by event time, in one-second buckets. Hits older than the window when\n"
+        "read, or more than %d s ahead of the clock, are counted\n"
+        "(aggregator_hits_late_total, aggregator_hits_future_total) and not kept. Every\n"
+        "window says up to when it is complete (complete_to_ms, from the edges'\n"
+        "watermarks), which edges are behind (edges_behind) and whether this instance is\n"
+        "still reading the last minute back (catching_up; /readyz is 503 meanwhile).\n"
+        "\nSignals:\n"
+        "  SIGHUP                     re-read the tokens file (a bad file keeps the old set)\n"
+        "  SIGTERM, SIGINT            stop serving and consuming, exit 0\n"
+        "\nExit status:\n"
+        "  0                          stopped by a signal\n"
+        "  1                          a runtime failure (Kafka, out of memory)\n"
+        "  2                          bad usage or configuration (an option, --config, -F,\n"
+        "                             the tokens file, an address it cannot listen on)\n",
+        API_RATE_DEFAULT, WIN_FUTURE_S);
 }
 
 static int bad(const char *msg) {
@@ -249,14 +249,14 @@ int main(int argc, char **argv) {
         goto out;
     }
     feed_opts_t co = {.kafka = &o.kafka,
-                         .group = o.group,
-                         .instance = o.instance,
-                         .win = win,
-                         .wms = wms,
-                         .metrics_interval_s = o.metrics_interval_s,
-                         .log_metrics = api_metrics,
-                         .nlog_metrics = api_nmetrics,
-                         .stop = &cli_stop};
+                      .group = o.group,
+                      .instance = o.instance,
+                      .win = win,
+                      .wms = wms,
+                      .metrics_interval_s = o.metrics_interval_s,
+                      .log_metrics = api_metrics,
+                      .nlog_metrics = api_nmetrics,
+                      .stop = &cli_stop};
     cons = feed_new(&co, err, sizeof err);
     if (!cons) {
         fprintf(stderr, "aggregator: %s\n", err);

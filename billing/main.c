@@ -98,17 +98,16 @@ static int cmd_migrate(int argc, char **argv) {
             if (set_level("migrate", optarg)) return 2;
             break;
         case 'h':
-            printf(
-                "usage: billing migrate [options]\n"
-                "Applies the schema migrations (NNN_name.sql) not applied yet, in order.\n\n"
-                "Options:\n"
-                "      --schema DIR           the migrations (default $" MIGRATE_DIR_ENV
-                ", else ./schema,\n"
-                "                             else ../schema beside the program, "
-                "else " MIGRATE_SYSTEM_DIR ")\n" BHELP_DB BHELP_COMMON
-                "\nEach migration runs in its own transaction; running it again does nothing.\n"
-                "Connect as the owner of the schema (it creates tables and the billing_writer\n"
-                "and billing_reader roles).\n" BHELP_ONESHOT);
+            printf("usage: billing migrate [options]\n"
+                   "Applies the schema migrations (NNN_name.sql) not applied yet, in order.\n\n"
+                   "Options:\n"
+                   "      --schema DIR           the migrations (default $" MIGRATE_DIR_ENV
+                   ", else ./schema,\n"
+                   "                             else ../schema beside the program, "
+                   "else " MIGRATE_SYSTEM_DIR ")\n" BHELP_DB BHELP_COMMON
+                   "\nEach migration runs in its own transaction; running it again does nothing.\n"
+                   "Connect as the owner of the schema (it creates tables and the billing_writer\n"
+                   "and billing_reader roles).\n" BHELP_ONESHOT);
             return 0;
         case 'V':
             cli_version("billing");
@@ -169,14 +168,14 @@ static int cmd_hosts(int argc, char **argv) {
             if (set_level("hosts", optarg)) return 2;
             break;
         case 'h':
-            printf("usage: billing hosts [options]\n"
-                   "Prints the collector's host map (collector --customers) from customer_hosts.\n\n"
-                   "Options:\n" BHELP_DB
-                   "      --role ROLE            SET ROLE to this after connecting, when the login\n"
-                   "                             role is a member (default " STORE_READER_ROLE
-                   ";\n"
-                   "                             '' keeps the login role)\n" BHELP_COMMON
-                   BHELP_ONESHOT);
+            printf(
+                "usage: billing hosts [options]\n"
+                "Prints the collector's host map (collector --customers) from customer_hosts.\n\n"
+                "Options:\n" BHELP_DB
+                "      --role ROLE            SET ROLE to this after connecting, when the login\n"
+                "                             role is a member (default " STORE_READER_ROLE ";\n"
+                "                             '' keeps the login role)\n" BHELP_COMMON
+                    BHELP_ONESHOT);
             return 0;
         case 'V':
             cli_version("billing");
@@ -206,36 +205,37 @@ static int cmd_hosts(int argc, char **argv) {
 /* ---- billing run ---------------------------------------------------------------------------- */
 
 static void run_usage(void) {
-    printf("usage: billing run [options]\n"
-           "Consumes hit records from Kafka into usage_hourly, exactly once.\n\n"
-           "Options:\n" KOPTS_HELP
-           "  -G, --group GROUP          names the stored offsets and the members sharing the\n"
-           "                             partitions (locks in PostgreSQL, not a Kafka group)\n"
-           "                             (default " METER_DEFAULT_GROUP ")\n"
-           "      --once                 take every partition no live member holds, consume each up\n"
-           "                             to its end as it was when taken, write, exit\n"
-           "      --instance-id ID       this member's name in PostgreSQL (application_name;\n"
-           "                             billing offsets shows it) (default HOST:PID)\n" BHELP_DB
-           "      --role ROLE            SET ROLE to this after connecting, when the login role is\n"
-           "                             a member (default " STORE_WRITER_ROLE
-           "; '' keeps the login role)\n"
-           "      --flush-ms N           write at least every N ms (default %d)\n"
-           "      --flush-rows N         write as soon as N rows are held (default %d)\n"
-           "      --metrics ADDR:PORT    serve Prometheus metrics at http://ADDR:PORT/metrics\n"
-           "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
-           "                             at exit)\n" BHELP_COMMON
-           "\nSums per customer, UTC hour and country are written with the Kafka offsets in one\n"
-           "transaction: a restart, a crash or a second member never bills a hit twice.\n"
-           "\nSignals:\n"
-           "  SIGTERM, SIGINT            stop consuming, write what is held (retrying up to %d s),\n"
-           "                             exit 0; a second one stops retrying (what is not\n"
-           "                             written is consumed again by the next run)\n"
-           "  SIGHUP                     logged; there is nothing to re-read\n"
-           "\nExit status:\n"
-           "  0                          stopped by a signal; --once: everything taken written\n"
-           "  1                          a runtime failure (Kafka, a database error that retrying\n"
-           "                             cannot fix; --once: not everything written)\n" BHELP_EXIT_2,
-           METER_DEFAULT_FLUSH_MS, METER_DEFAULT_FLUSH_ROWS, SHUTDOWN_FLUSH_MS / 1000);
+    printf(
+        "usage: billing run [options]\n"
+        "Consumes hit records from Kafka into usage_hourly, exactly once.\n\n"
+        "Options:\n" KOPTS_HELP
+        "  -G, --group GROUP          names the stored offsets and the members sharing the\n"
+        "                             partitions (locks in PostgreSQL, not a Kafka group)\n"
+        "                             (default " METER_DEFAULT_GROUP ")\n"
+        "      --once                 take every partition no live member holds, consume each up\n"
+        "                             to its end as it was when taken, write, exit\n"
+        "      --instance-id ID       this member's name in PostgreSQL (application_name;\n"
+        "                             billing offsets shows it) (default HOST:PID)\n" BHELP_DB
+        "      --role ROLE            SET ROLE to this after connecting, when the login role is\n"
+        "                             a member (default " STORE_WRITER_ROLE
+        "; '' keeps the login role)\n"
+        "      --flush-ms N           write at least every N ms (default %d)\n"
+        "      --flush-rows N         write as soon as N rows are held (default %d)\n"
+        "      --metrics ADDR:PORT    serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+        "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
+        "                             at exit)\n" BHELP_COMMON
+        "\nSums per customer, UTC hour and country are written with the Kafka offsets in one\n"
+        "transaction: a restart, a crash or a second member never bills a hit twice.\n"
+        "\nSignals:\n"
+        "  SIGTERM, SIGINT            stop consuming, write what is held (retrying up to %d s),\n"
+        "                             exit 0; a second one stops retrying (what is not\n"
+        "                             written is consumed again by the next run)\n"
+        "  SIGHUP                     logged; there is nothing to re-read\n"
+        "\nExit status:\n"
+        "  0                          stopped by a signal; --once: everything taken written\n"
+        "  1                          a runtime failure (Kafka, a database error that retrying\n"
+        "                             cannot fix; --once: not everything written)\n" BHELP_EXIT_2,
+        METER_DEFAULT_FLUSH_MS, METER_DEFAULT_FLUSH_ROWS, SHUTDOWN_FLUSH_MS / 1000);
 }
 
 enum {
@@ -269,8 +269,8 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
     unsigned port;
     long v;
     int c;
-    if (config_load("billing", &argc, &argv, lo, KOPTS_SHORTOPTS "G:v:hV", also, err,
-                    sizeof err) < 0)
+    if (config_load("billing", &argc, &argv, lo, KOPTS_SHORTOPTS "G:v:hV", also, err, sizeof err) <
+        0)
         return bad("run", err);
     opterr = 0;
     while ((c = config_getopt(argc, argv, KOPTS_SHORTOPTS "G:v:hV", lo)) != -1) {
@@ -380,25 +380,26 @@ static int cmd_run(int argc, char **argv) {
 /* ---- dispatch ------------------------------------------------------------------------------- */
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: billing [--help | --version] COMMAND [options]\n"
-               "Byte totals of a CDN's hits in PostgreSQL, exactly once, and monthly invoices.\n\n"
-               "Commands:\n"
-               "  migrate   apply the schema migrations (schema/NNN_name.sql) not applied yet\n"
-               "  run       consume hits from Kafka into usage_hourly, exactly once\n"
-               "  hosts     print the collector's host map from customer_hosts\n"
-               "  invoice   compute a month's invoices\n"
-               "  offsets   stored offsets beside Kafka's range; `offsets reset` moves them\n"
-               "  status    per edge: up to when its hits are billed; rejects per reason\n"
-               "  edges     list, retire or unretire edges that will never report again\n\n"
-               "`billing COMMAND --help` lists the options of each; every command reads\n"
-               "/etc/cdn/billing.conf when it exists (or --config FILE), and $LOG_LEVEL.\n"
-               "\nSignals:\n"
-               "  SIGTERM, SIGINT            billing run: write what is held, then exit; the other\n"
-               "                             commands end at once (PostgreSQL rolls back)\n"
-               "  SIGHUP                     billing run: logged; nothing to re-read\n"
-               "\nExit status:\n"
-               "  0                          done\n"
-               "  1                          a runtime failure (the database, Kafka)\n" BHELP_EXIT_2);
+    fprintf(f,
+            "usage: billing [--help | --version] COMMAND [options]\n"
+            "Byte totals of a CDN's hits in PostgreSQL, exactly once, and monthly invoices.\n\n"
+            "Commands:\n"
+            "  migrate   apply the schema migrations (schema/NNN_name.sql) not applied yet\n"
+            "  run       consume hits from Kafka into usage_hourly, exactly once\n"
+            "  hosts     print the collector's host map from customer_hosts\n"
+            "  invoice   compute a month's invoices\n"
+            "  offsets   stored offsets beside Kafka's range; `offsets reset` moves them\n"
+            "  status    per edge: up to when its hits are billed; rejects per reason\n"
+            "  edges     list, retire or unretire edges that will never report again\n\n"
+            "`billing COMMAND --help` lists the options of each; every command reads\n"
+            "/etc/cdn/billing.conf when it exists (or --config FILE), and $LOG_LEVEL.\n"
+            "\nSignals:\n"
+            "  SIGTERM, SIGINT            billing run: write what is held, then exit; the other\n"
+            "                             commands end at once (PostgreSQL rolls back)\n"
+            "  SIGHUP                     billing run: logged; nothing to re-read\n"
+            "\nExit status:\n"
+            "  0                          done\n"
+            "  1                          a runtime failure (the database, Kafka)\n" BHELP_EXIT_2);
 }
 
 int main(int argc, char **argv) {

@@ -96,7 +96,8 @@ static void status_usage(void) {
         "                             counted in it only when it is given\n"
         "  -t, --topic NAME           the hit topic (default " STATUS_DEFAULT_TOPIC ")\n"
         "      --grace DURATION       a month is complete once billed past its end plus this\n"
-        "                             (default " EDGES_GRACE_DEFAULT "; e.g. 30m, 2h, 1d)\n" BHELP_DB
+        "                             (default " EDGES_GRACE_DEFAULT
+        "; e.g. 30m, 2h, 1d)\n" BHELP_DB
         "      --role ROLE            SET ROLE to this after connecting, when the login role is a\n"
         "                             member (default " STORE_READER_ROLE
         "; '' keeps the login role)\n" BHELP_COMMON

@@ -58,8 +58,8 @@ static void usage(FILE *f) {
         "      --max-ahead DURATION   refuse hits this far ahead of the clock (default 1d)\n"
         "      --watermark-interval MS  between watermarks to every partition (default 1000)\n"
         "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
-        "                             at exit)\n" KOPTS_HELP CONFIG_HELP("collector") CLI_LOG_HELP
-        CLI_HELP_HELP
+        "                             at exit)\n" KOPTS_HELP CONFIG_HELP("collector")
+            CLI_LOG_HELP CLI_HELP_HELP
         "\nSignals:\n"
         "  SIGHUP                     re-read the host map (a bad file keeps the old one)\n"
         "  SIGTERM, SIGINT            stop reading; wait up to %d s for Kafka to confirm what\n"

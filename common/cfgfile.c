@@ -50,7 +50,7 @@ int cfg_parse_flags(const char *text, size_t len, const char *name, size_t max_f
         while (lead < n && is_space(s[lead]))
             lead++;
         const char *hash = (flags & CFG_HASH_FIRST) ? (lead < n && s[lead] == '#' ? s + lead : NULL)
-                                                     : memchr(s, '#', n);
+                                                    : memchr(s, '#', n);
         if (hash) n = (size_t)(hash - s);
         split(&l, s, n, max_fields);
         size_t tn = n;

@@ -30,7 +30,7 @@
 
 /* The -h and -V help lines, the same in every program. */
 #define CLI_HELP_HELP                                                                              \
-    "  -h, --help                 this text\n"                                                    \
+    "  -h, --help                 this text\n"                                                     \
     "  -V, --version              the version\n"
 
 extern volatile sig_atomic_t cli_stop;   /* SIGINT/SIGTERM received: 0, 1, or 2 (hurry) */

@@ -74,7 +74,9 @@ static int on_line(void *ctx, const cfg_line_t *l, char *err, size_t errlen) {
     const char *sc = kn == 1 && t[0] != ':' ? strchr(b->shortopts, t[0]) : NULL;
     if (sc && sc[1] == ':') { /* a short option without a long name: X, F */
         if (!vn) return cfg_fail(l, err, errlen, "key", t, kn, "needs a value");
-        return push(b, joined("-", t, 1, "", v, vn), l->no) < 0 ? cfg_fail(l, err, errlen, "key", t, kn, "out of memory") : 0;
+        return push(b, joined("-", t, 1, "", v, vn), l->no) < 0
+                   ? cfg_fail(l, err, errlen, "key", t, kn, "out of memory")
+                   : 0;
     }
     const struct option *o = b->longopts;
     while (o->name && !(strlen(o->name) == kn && !memcmp(o->name, t, kn)))
@@ -165,8 +167,8 @@ int config_load(const char *name, int *argc, char ***argv, const struct option *
         return -1;
     }
     build_t b = {.longopts = longopts, .shortopts = shortopts, .also = also};
-    if (cfg_parse_flags(text, len, file, CFG_FIELDS_MAX, CFG_HASH_FIRST, on_line, &b, err,
-                        errlen) < 0)
+    if (cfg_parse_flags(text, len, file, CFG_FIELDS_MAX, CFG_HASH_FIRST, on_line, &b, err, errlen) <
+        0)
         goto out;
     int n = *argc + b.n;
     char **v = calloc((size_t)n + 1, sizeof *v);

@@ -33,7 +33,7 @@
 
 /* The --config help line, the same in every program. */
 #define CONFIG_HELP(name)                                                                          \
-    "      --config FILE          options as `key = value` lines (default " CONFIG_DIR_DEFAULT   \
+    "      --config FILE          options as `key = value` lines (default " CONFIG_DIR_DEFAULT     \
     "/" name ".conf\n"                                                                             \
     "                             if it exists); the command line wins\n"
 

@@ -17,8 +17,7 @@ void kopts_init(kopts_t *o) {
 }
 
 int kafka_prop_secret(const char *name) {
-    static const char *const words[] = {"password", "secret", "key", "jaas",
-                                        "oauthbearer.config"};
+    static const char *const words[] = {"password", "secret", "key", "jaas", "oauthbearer.config"};
     char low[256];
     size_t n = 0;
     for (; name[n] && n + 1 < sizeof low; n++)
@@ -104,8 +103,8 @@ static int read_file(kopts_t *o, const char *path, char *err, size_t errlen) {
         return -1;
     }
     fread_ctx_t c = {o, rd_kafka_conf_new()};
-    int rc = cfg_parse_flags(text, len, path, CFG_FIELDS_MAX, CFG_HASH_FIRST, on_prop, &c, err,
-                             errlen);
+    int rc =
+        cfg_parse_flags(text, len, path, CFG_FIELDS_MAX, CFG_HASH_FIRST, on_prop, &c, err, errlen);
     rd_kafka_conf_destroy(c.check);
     free(text);
     return rc;
@@ -169,7 +168,10 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
     char q[1024];
     (void)rk;
     /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
-    log_level_t l = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG;
+    log_level_t l = level <= 3   ? LOG_ERROR
+                    : level == 4 ? LOG_WARN
+                    : level <= 6 ? LOG_INFO
+                                 : LOG_DEBUG;
     log_msg(l, "librdkafka", "fac=%s detail=%s", fac, log_quote(buf, q, sizeof q));
 }
 

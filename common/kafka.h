@@ -15,7 +15,7 @@
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 
-#define KOPTS_MAX_PROPS 64   /* -X arguments */
+#define KOPTS_MAX_PROPS 64 /* -X arguments */
 #define KOPTS_FILE_MAX_BYTES (1u << 20)
 #define KOPTS_DEFAULT_BROKERS "localhost:9092"
 #define KOPTS_DEFAULT_TOPIC "hits"
@@ -32,13 +32,16 @@ typedef struct kopts {
 
 /* For getopt_long tables and --help text. */
 #define KOPTS_SHORTOPTS "b:t:X:F:"
-#define KOPTS_LONGOPTS {"brokers", 1, 0, 'b'}, {"topic", 1, 0, 't'}
+#define KOPTS_LONGOPTS                                                                             \
+    {"brokers", 1, 0, 'b'}, {                                                                      \
+        "topic", 1, 0, 't'                                                                         \
+    }
 #define KOPTS_HELP                                                                                 \
-    "  -b, --brokers LIST         Kafka bootstrap servers (default $KAFKA_BROKERS, else\n"        \
+    "  -b, --brokers LIST         Kafka bootstrap servers (default $KAFKA_BROKERS, else\n"         \
     "                             " KOPTS_DEFAULT_BROKERS ")\n"                                    \
-    "  -t, --topic NAME           hit topic (default " KOPTS_DEFAULT_TOPIC ")\n"                  \
-    "  -X PROP=VALUE              any librdkafka property, repeatable; wins over -F\n"           \
-    "  -F FILE                    librdkafka properties, PROP=VALUE a line (as kcat -F),\n"     \
+    "  -t, --topic NAME           hit topic (default " KOPTS_DEFAULT_TOPIC ")\n"                   \
+    "  -X PROP=VALUE              any librdkafka property, repeatable; wins over -F\n"             \
+    "  -F FILE                    librdkafka properties, PROP=VALUE a line (as kcat -F),\n"        \
     "                             repeatable: SASL/TLS secrets off the command line\n"
 
 void kopts_init(kopts_t *o);

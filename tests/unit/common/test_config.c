@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct option longopts[] = {{"listen", 1, 0, 'l'}, {"once", 0, 0, 'o'},
-                                         {"role", 1, 0, 'r'},   {"help", 0, 0, 'h'},
+static const struct option longopts[] = {{"listen", 1, 0, 'l'},
+                                         {"once", 0, 0, 'o'},
+                                         {"role", 1, 0, 'r'},
+                                         {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
 #define SHORT "l:X:hv:"
 
