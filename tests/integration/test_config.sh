@@ -58,6 +58,18 @@ printf '# a port out of range\nlisten = 127.0.0.1:99999\n' > "$TMP/port.conf"
 expect_2 "port.conf:2: --listen 127.0.0.1:99999: expected ADDR:PORT" "" \
     "$BIN/aggregator" --config "$TMP/port.conf" -T "$ROOT/tools/demo-tokens"
 expect_2 "--config $TMP/none.conf: No such file" "" "$BIN/aggregator" --config "$TMP/none.conf"
+# A port in use: one line naming the address and the reason (not libmicrohttpd's "port 0").
+python3 -c 'import socket,sys,time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); print(s.getsockname()[1], flush=True)
+time.sleep(60)' > "$TMP/busy.port" &
+busy=$!
+track_pid $busy
+wait_for 10 test -s "$TMP/busy.port" || fail "no busy port"
+bp=$(cat "$TMP/busy.port")
+expect_2 "^aggregator: --listen 127.0.0.1:$bp: cannot listen: Address already in use$" "" \
+    "$BIN/aggregator" -T "$ROOT/tools/demo-tokens" --listen "127.0.0.1:$bp"
+assert_eq "$(wc -l < "$TMP/err")" 1 "lines on stderr for a port in use"
+kill $busy
 expect_2 "--listen 127.0.0.1:99999: expected ADDR:PORT" "" \
     "$BIN/aggregator" -T "$ROOT/tools/demo-tokens" --listen 127.0.0.1:99999
 expect_2 "--metrics 1.2.3.4:abc: expected ADDR:PORT" "" "$BIN/billing" run --metrics 1.2.3.4:abc
@@ -87,6 +99,11 @@ chmod 600 "$TMP/kafka.props" "$TMP/collector.conf"
 assert_eq "$(kcat_count hits)" "$(jq .hits "$TMP/truth.json")" "hits the collector sent with --config, -F and -X"
 grep -q 'collector started.*edge=cfg-edge.*once=1' "$TMP/collector.log" || fail "edge-id or once not taken from the file"
 
+# -F is applied after -b (and our defaults): its bootstrap.servers takes the hits to Kafka.
+printf 'bootstrap.servers = %s\n' "$KAFKA_BROKERS" > "$TMP/good.props"
+"$BIN/collector" --once -c "$TMP/hosts" -f "$LOGGEN_FORMAT" -b 127.0.0.1:1 -F "$TMP/good.props" \
+    "$TMP/logs/access.log" 2> "$TMP/collector2.log" || { tail "$TMP/collector2.log"; fail "collector -F"; }
+assert_eq "$(kcat_count hits)" "$(($(jq .hits "$TMP/truth.json") * 2))" "hits after a second run whose brokers came from -F"
 printf 'linger.ms=5\n# a comment\nno.such.property=1\n' > "$TMP/bad.props"
 expect_2 "-F $TMP/bad.props:3: no.such.property=1: No such configuration property" "" \
     "$BIN/collector" --config "$TMP/collector.conf" -F "$TMP/bad.props" "$TMP/logs/access.log"
@@ -111,7 +128,7 @@ flush-ms = 200
 EOF
 DATABASE_URL="dbname=no_such_db" "$BIN/billing" run --once --config "$TMP/billing.conf" \
     2> "$TMP/billing.log" || { tail "$TMP/billing.log"; fail "billing run --once --config"; }
-assert_eq "$(usage_hits)" "$(jq .hits "$TMP/truth.json")" "hits billed with the database of the file"
+assert_eq "$(usage_hits)" "$(($(jq .hits "$TMP/truth.json") * 2))" "hits billed with the database of the file"
 "$BIN/billing" status --config "$TMP/billing.conf" --month "$(date -u +%Y-%m)" > "$TMP/status.txt" ||
     fail "billing status --config (the file's run-only keys are skipped)"
 grep -q cfg-edge "$TMP/status.txt" || fail "billing status does not list the edge"
