@@ -103,8 +103,9 @@ static int cmd_migrate(int argc, char **argv) {
                    "Options:\n"
                    "      --schema DIR           the migrations (default $" MIGRATE_DIR_ENV
                    ", else ./schema,\n"
-                   "                             else ../schema beside the program, "
-                   "else " MIGRATE_SYSTEM_DIR ")\n" BHELP_DB BHELP_COMMON
+                   "                             else ../schema beside the program,\n"
+                   "                             else " MIGRATE_SYSTEM_DIR
+                   ")\n" BHELP_DB BHELP_COMMON
                    "\nEach migration runs in its own transaction; running it again does nothing.\n"
                    "Connect as the owner of the schema (it creates tables and the billing_writer\n"
                    "and billing_reader roles).\n" BHELP_ONESHOT);

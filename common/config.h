@@ -33,9 +33,9 @@
 
 /* The --config help line, the same in every program. */
 #define CONFIG_HELP(name)                                                                          \
-    "      --config FILE          options as `key = value` lines (default " CONFIG_DIR_DEFAULT     \
-    "/" name ".conf\n"                                                                             \
-    "                             if it exists); the command line wins\n"
+    "      --config FILE          options as `key = value` lines (default\n"                       \
+    "                             " CONFIG_DIR_DEFAULT "/" name ".conf if it exists); the\n"       \
+    "                             command line wins\n"
 
 /* Replaces *argc and *argv with the configuration file's arguments followed by the command line
  * without its --config. name: the default file's name without .conf; longopts, shortopts: the
