@@ -156,7 +156,7 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
             exit(0);
         default:
             snprintf(msg, sizeof msg, "unknown or incomplete option '%s' (see --help)",
-                     argv[optind - 1]);
+                     config_optname(argv[optind - 1]));
             return bad(msg);
         }
     }

@@ -196,7 +196,7 @@ static int parse(int argc, char **argv, opts_t *o) {
         default:
             snprintf(msg, sizeof msg,
                      "unknown or incomplete option '%.200s' (see billing invoice --help)",
-                     argv[optind - 1]);
+                     config_optname(argv[optind - 1]));
             return bad(msg);
         }
     }

@@ -42,7 +42,7 @@ static int bad(const char *cmd, const char *msg) {
 static int bad_option(const char *cmd, char **argv) {
     char msg[512];
     snprintf(msg, sizeof msg, "unknown or incomplete option '%s' (see billing %s --help)",
-             argv[optind - 1], cmd);
+             config_optname(argv[optind - 1]), cmd);
     return bad(cmd, msg);
 }
 

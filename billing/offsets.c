@@ -138,7 +138,7 @@ static int parse(int argc, char **argv, opts_t *o) {
         default:
             snprintf(err, sizeof err,
                      "unknown or incomplete option '%s' (see billing offsets --help)",
-                     argv[optind - 1]);
+                     config_optname(argv[optind - 1]));
             return bad(err);
         }
     }

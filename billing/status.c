@@ -52,7 +52,7 @@ static int common_opt(const char *cmd, int c, sopts_t *o, char **argv) {
         return 0;
     default:
         snprintf(msg, sizeof msg, "unknown or incomplete option '%.200s' (see billing %s --help)",
-                 argv[optind - 1], cmd);
+                 config_optname(argv[optind - 1]), cmd);
         return bad(cmd, msg);
     }
 }

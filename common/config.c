@@ -214,3 +214,12 @@ const char *config_where(void) {
     snprintf(buf, sizeof buf, "%s:%u: ", where_file, where_line[where_cur]);
     return buf;
 }
+
+const char *config_optname(const char *arg) {
+    static char buf[128];
+    const char *eq = strchr(arg, '=');
+    size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+    if (n > 100) n = 100;
+    snprintf(buf, sizeof buf, "%.*s%s", (int)n, arg, eq || strlen(arg) > n ? "=..." : "");
+    return buf;
+}

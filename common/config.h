@@ -49,6 +49,11 @@ int config_load(const char *name, int *argc, char ***argv, const struct option *
 /* getopt_long, remembering which argument it returned, for config_where. */
 int config_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 
+/* The option named by a refused argument, for "unknown option" messages: arg up to its '='
+ * ("--dbb=postgresql://u:pw@h" -> "--dbb=..."), so that a mistyped option never prints the
+ * secret it carried. Returns a static buffer. */
+const char *config_optname(const char *arg);
+
 /* "FILE:LINE: " when the option getopt returned last came from a configuration file, else "".
  * Cleared when getopt is done, so that later messages name no line. */
 const char *config_where(void);

@@ -149,4 +149,6 @@ expect_2 "bad connection string" "pw-in-conninfo" \
     "$BIN/billing" invoice --month 2026-01 --db "host=x password=pw-in-conninfo nosuchkey=1"
 printf "db = password='pw-in-file' host='unterminated\n" > "$TMP/b3.conf"
 expect_2 "bad connection string" "pw-in-file" "$BIN/billing" offsets --config "$TMP/b3.conf"
+expect_2 "unknown or incomplete option '--dbb=...'" "pw-typo" \
+    "$BIN/billing" run --dbb=postgresql://bob:pw-typo@db/cdn
 echo "PASS"
