@@ -203,7 +203,12 @@ out:
 }
 
 int config_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts) {
-    int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+    return config_getopt_li(argc, argv, shortopts, longopts, NULL);
+}
+
+int config_getopt_li(int argc, char **argv, const char *shortopts, const struct option *longopts,
+                     int *longindex) {
+    int c = getopt_long(argc, argv, shortopts, longopts, longindex);
     where_cur = c == -1 ? 0 : optind - 1;
     return c;
 }

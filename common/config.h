@@ -49,6 +49,10 @@ int config_load(const char *name, int *argc, char ***argv, const struct option *
 /* getopt_long, remembering which argument it returned, for config_where. */
 int config_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 
+/* config_getopt with getopt_long's longindex. */
+int config_getopt_li(int argc, char **argv, const char *shortopts, const struct option *longopts,
+                     int *longindex);
+
 /* The option named by a refused argument, for "unknown option" messages: arg up to its '='
  * ("--dbb=postgresql://u:pw@h" -> "--dbb=..."), so that a mistyped option never prints the
  * secret it carried. Returns a static buffer. */
