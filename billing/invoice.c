@@ -48,6 +48,8 @@ typedef struct opts {
     int64_t grace_ms;     /* a month is complete once every edge is billed past end + this */
     int force_incomplete; /* --force-incomplete: finalize an incomplete month ... */
     const char *reason;   /* ... for this reason, kept with each invoice */
+    int preview;          /* --preview: compute and print, write nothing (READ ONLY) */
+    int role_set;         /* --role given: --preview then keeps it */
 } opts_t;
 
 /* What needs attention; every string owned. */
@@ -66,13 +68,16 @@ static void usage(void) {
         "usage: billing invoice --month YYYY-MM [options]\n"
         "Prices a month's usage for every customer with a plan, stores and prints the invoices.\n\n"
         "Options:\n"
-        "  -m, --month YYYY-MM        the month (required)\n"
+        "  -m, --month YYYY-MM        the month (required), from 2000-01 to the current month\n"
         "  -c, --customer ID          only this customer\n"
         "  -f, --format FORMAT        text (default), csv or json\n"
+        "      --preview              compute and print, write nothing (no drafts): works as\n"
+        "                             billing_reader (the default --role with --preview)\n"
         "      --finalize             make the month's invoices final (immutable); refused\n"
         "                             (exit 1, naming the edges) unless the month is complete:\n"
         "                             every edge with usage in it billed up to its end plus the\n"
-        "                             grace, or retired (billing status shows it)\n"
+        "                             grace, or retired (billing status shows it), and always\n"
+        "                             for a month that has not ended, forced or not\n"
         "      --grace DURATION       the grace after the month's end (default " EDGES_GRACE_DEFAULT
         "; 30m, 2h, 1d)\n"
         "      --force-incomplete     with --finalize: finalize an incomplete month anyway ...\n"
@@ -97,7 +102,32 @@ static void usage(void) {
         "                             --strict and something needs attention\n" BHELP_EXIT_2);
 }
 
-enum { OPT_FINALIZE = 256, OPT_STRICT, OPT_DB, OPT_ROLE, OPT_GRACE, OPT_FORCE, OPT_REASON };
+enum {
+    OPT_FINALIZE = 256,
+    OPT_STRICT,
+    OPT_DB,
+    OPT_ROLE,
+    OPT_GRACE,
+    OPT_FORCE,
+    OPT_REASON,
+    OPT_PREVIEW
+};
+
+/* Months run from INVOICE_MONTH_MIN to the current month (UTC, by this machine's clock): a
+ * month before the first or after the current one is a typo (0001-01, 2099-01), never billed. */
+#define INVOICE_MONTH_MIN "2000-01"
+static int month_out_of_range(int y, int m, char *msg, size_t cap) {
+    time_t now = time(NULL);
+    struct tm t;
+    gmtime_r(&now, &t);
+    int cy = t.tm_year + 1900, cm = t.tm_mon + 1;
+    if (y >= 2000 && (y < cy || (y == cy && m <= cm))) return 0;
+    snprintf(msg, cap,
+             "--month %04d-%02d: outside the months that can be invoiced, " INVOICE_MONTH_MIN
+             " to %04d-%02d (the current month, UTC)",
+             y, m, cy, cm);
+    return 1;
+}
 
 /* What the options mean together, and the month and connection string. -1 to go on, else 2. */
 static int validate(opts_t *o) {
@@ -111,6 +141,9 @@ static int validate(opts_t *o) {
         snprintf(msg, sizeof msg, "--month %.100s: expected YYYY-MM, e.g. 2026-11", o->month);
         return bad(msg);
     }
+    if (o->preview && o->finalize) return bad("--preview writes nothing: not with --finalize");
+    if (month_out_of_range(o->year, o->mon, msg, sizeof msg)) return bad(msg);
+    if (o->preview && !o->role_set) o->role = STORE_READER_ROLE;
     o->db = store_conninfo(o->db);
     if (store_check_conninfo(o->db, msg, sizeof msg) < 0) return bad(msg);
     return -1;
@@ -126,6 +159,7 @@ static int parse(int argc, char **argv, opts_t *o) {
                                        {"grace", 1, 0, OPT_GRACE},
                                        {"force-incomplete", 0, 0, OPT_FORCE},
                                        {"reason", 1, 0, OPT_REASON},
+                                       {"preview", 0, 0, OPT_PREVIEW},
                                        {"topic", 1, 0, 't'},
                                        {"db", 1, 0, OPT_DB},
                                        {"role", 1, 0, OPT_ROLE},
@@ -136,7 +170,7 @@ static int parse(int argc, char **argv, opts_t *o) {
     static const char *const also[] = BHELP_KEYS;
     char msg[600];
     int c;
-    if (config_load("billing", &argc, &argv, lo, "m:c:f:t:v:hV", also, msg, sizeof msg) < 0)
+    if (config_load("billing/invoice", &argc, &argv, lo, "m:c:f:t:v:hV", also, msg, sizeof msg) < 0)
         return bad(msg);
     opterr = 0;
     optind = 1;
@@ -183,6 +217,10 @@ static int parse(int argc, char **argv, opts_t *o) {
             break;
         case OPT_ROLE:
             o->role = optarg;
+            o->role_set = 1;
+            break;
+        case OPT_PREVIEW:
+            o->preview = 1;
             break;
         case 'v':
             if (cli_log_level(optarg, msg, sizeof msg) < 0) return bad(msg);
@@ -249,6 +287,14 @@ static void attn_log(const attn_t *a) {
 
 /* ---- one run -------------------------------------------------------------------------------- */
 
+/* An invoice --preview priced and did not write; printed as if read back, status "preview". */
+typedef struct preview {
+    invfmt_invoice_t out;  /* strings borrowed from the customer, plan and inv below */
+    pricing_invoice_t inv; /* owned */
+    char *number;          /* owned */
+    invfmt_line_t *lines;  /* owned */
+} preview_t;
+
 typedef struct run {
     PGconn *conn;
     const opts_t *o;
@@ -258,6 +304,10 @@ typedef struct run {
     edgesdb_t edges;
     char *incomplete; /* why the month is not complete (edgesdb_incomplete), NULL if it is */
     int refused;      /* --finalize of an incomplete month without --force-incomplete */
+    preview_t *pv;    /* --preview: the invoices priced, in customer order */
+    size_t npv;
+    invfmt_invoice_t *show; /* what is printed: d.out, or (--preview) an owned merge */
+    size_t nshow;
     char err[INVOICE_ERR_MAX];
 } run_t;
 
@@ -270,10 +320,84 @@ typedef struct run {
         }                                                                                          \
     } while (0)
 
-/* Deletes st when it is a draft that this run cannot recompute. */
+/* Deletes st when it is a draft that this run cannot recompute (--preview: only leaves it out). */
 static int drop_stale(run_t *r, const invdb_stored_t *st) {
-    if (!st || st->final) return 0;
+    if (!st || st->final || r->o->preview) return 0;
     return invdb_delete_draft(r->conn, st, r->err, sizeof r->err);
+}
+
+/* --preview: keeps customer c's invoice priced as *inv (taken over: fini'd here on failure) as
+ * the stored draft would print. Customers come in order, so r->pv is in customer order. */
+static int preview_keep(run_t *r, const invdb_customer_t *c, const invdb_plan_t *plan,
+                        pricing_invoice_t *inv) {
+    preview_t *pv = realloc(r->pv, (r->npv + 1) * sizeof *pv);
+    invfmt_line_t *lines = calloc(inv->nlines + 1, sizeof *lines);
+    char *number = NULL;
+    if (pv) r->pv = pv;
+    if (!pv || !lines || asprintf(&number, "INV-%s-%s", r->s->number_month, c->id) < 0) {
+        free(lines);
+        pricing_invoice_fini(inv);
+        snprintf(r->err, sizeof r->err, "out of memory");
+        return -1;
+    }
+    preview_t *p = &r->pv[r->npv++];
+    *p = (preview_t){.inv = *inv, .number = number, .lines = lines};
+    for (size_t i = 0; i < p->inv.nlines; i++) {
+        const pricing_line_t *l = &p->inv.lines[i];
+        lines[i] = (invfmt_line_t){(int)i + 1,    l->description, l->quantity,           l->unit,
+                                   l->unit_price, l->amount,      l->zone ? l->zone : ""};
+    }
+    /* subtotal and total are set by preview_merge: they live in r->pv, which may still move */
+    p->out = (invfmt_invoice_t){.number = number,
+                                .customer = c->id,
+                                .customer_name = c->name,
+                                .month = r->s->month,
+                                .plan = plan->id,
+                                .currency = plan->p.currency,
+                                .status = "preview",
+                                .finalized_at = "",
+                                .lines = lines,
+                                .nlines = p->inv.nlines};
+    return 0;
+}
+
+/* --preview prints the final invoices read back and the priced ones, merged in customer order
+ * (both are sorted by byte order; a customer is in one list at most: a final invoice is never
+ * priced). Stale drafts read back are left out: this run would have replaced or deleted them. */
+static int preview_merge(run_t *r) {
+    const invdb_t *d = &r->d;
+    r->nshow = 0;
+    r->show = calloc(d->nout + r->npv + 1, sizeof *r->show);
+    if (!r->show) {
+        snprintf(r->err, sizeof r->err, "out of memory");
+        return -1;
+    }
+    size_t i = 0, j = 0;
+    for (size_t k = 0; k < r->npv; k++) { /* r->pv no longer moves: point into it now */
+        r->pv[k].out.subtotal = r->pv[k].inv.subtotal;
+        r->pv[k].out.total = r->pv[k].inv.total;
+    }
+    while (i < d->nout || j < r->npv) {
+        if (i < d->nout && strcmp(d->out[i].status, "final")) {
+            i++;
+            continue;
+        }
+        if (j == r->npv || (i < d->nout && strcmp(d->out[i].customer, r->pv[j].out.customer) < 0))
+            r->show[r->nshow++] = d->out[i++];
+        else
+            r->show[r->nshow++] = r->pv[j++].out;
+    }
+    return 0;
+}
+
+static void preview_free(run_t *r) {
+    for (size_t i = 0; i < r->npv; i++) {
+        pricing_invoice_fini(&r->pv[i].inv);
+        free(r->pv[i].number);
+        free(r->pv[i].lines);
+    }
+    free(r->pv);
+    if (r->o->preview) free(r->show);
 }
 
 /* Customer c's invoice: kept when final, else priced and written. -1 only for database
@@ -313,6 +437,7 @@ static int invoice_customer(run_t *r, const invdb_customer_t *c) {
                plan->id, m, perr);
         return drop_stale(r, st);
     }
+    if (r->o->preview) return preview_keep(r, c, plan, &inv);
     invdb_final_t fin = {r->o->finalize, r->incomplete ? r->o->reason : NULL, r->incomplete};
     rc = invdb_save(r->conn, r->s, c, plan, &inv, &fin, r->err, sizeof r->err);
     pricing_invoice_fini(&inv);
@@ -343,6 +468,17 @@ static int check_complete(run_t *r) {
     if (edgesdb_load(r->conn, r->o->topic, r->o->year, r->o->mon, r->o->grace_ms, &r->edges, r->err,
                      sizeof r->err) < 0)
         return -1;
+    if (r->o->force_incomplete && r->edges.now_ms < r->edges.end_ms) {
+        /* a month still running is never final, forced or not: its usage is not all there.
+         * (Unforced, the completeness rule below refuses it: not ended plus the grace.) */
+        fprintf(stderr,
+                "billing invoice: --finalize: month %s has not ended (it ends %.10sT00:00:00Z, "
+                "by the database's clock); only a month that has ended can be finalized; nothing "
+                "finalized\n",
+                r->s->month, r->s->end);
+        r->refused = 1;
+        return 0;
+    }
     r->incomplete = edgesdb_incomplete(&r->edges, &oom);
     if (oom) {
         snprintf(r->err, sizeof r->err, "out of memory");
@@ -365,21 +501,20 @@ static int check_complete(run_t *r) {
 
 /* Drafts say the month is not complete yet; final invoices say what they were finalized with. */
 static void mark_incomplete(run_t *r) {
-    for (size_t i = 0; i < r->d.nout; i++) {
-        invfmt_invoice_t *o = &r->d.out[i];
-        if (!strcmp(o->status, "draft")) o->incomplete = r->incomplete;
+    for (size_t i = 0; i < r->nshow; i++) {
+        invfmt_invoice_t *o = &r->show[i];
+        if (strcmp(o->status, "final")) o->incomplete = r->incomplete;
     }
 }
 
 static int print(const run_t *r, char *err, size_t errlen) {
-    const invdb_t *d = &r->d;
     switch (r->o->format) {
     case INVFMT_CSV:
-        return invfmt_csv(stdout, d->out, d->nout, err, errlen);
+        return invfmt_csv(stdout, r->show, r->nshow, err, errlen);
     case INVFMT_JSON:
-        return invfmt_json(stdout, r->s->month, d->out, d->nout, r->att.v, r->att.n, err, errlen);
+        return invfmt_json(stdout, r->s->month, r->show, r->nshow, r->att.v, r->att.n, err, errlen);
     default:
-        return invfmt_text(stdout, r->s->month, d->out, d->nout, err, errlen);
+        return invfmt_text(stdout, r->s->month, r->show, r->nshow, err, errlen);
     }
 }
 
@@ -404,25 +539,31 @@ int invoice_main(int argc, char **argv) {
         r.err[0] = 0;
         goto out;
     }
-    if (invdb_begin(r.conn, r.err, sizeof r.err) < 0 || check_complete(&r) < 0) goto out;
+    if ((o.preview ? invdb_begin_read(r.conn, r.err, sizeof r.err)
+                   : invdb_begin(r.conn, r.err, sizeof r.err)) < 0 ||
+        check_complete(&r) < 0)
+        goto out;
     if (r.refused) goto out; /* nothing written: the transaction ends with the connection */
     if (invdb_load(r.conn, &s, &r.d, r.err, sizeof r.err) < 0 || invoice_all(&r) < 0 ||
         invdb_read(r.conn, &s, &r.d, r.err, sizeof r.err) < 0 ||
         invdb_commit(r.conn, r.err, sizeof r.err) < 0)
         goto out;
-    /* Committed: what is printed is what is stored. */
-    committed = 1;
+    /* Committed: what is printed is what is stored (--preview: what would be). */
+    committed = !o.preview;
+    r.show = r.d.out, r.nshow = r.d.nout;
+    if (o.preview && preview_merge(&r) < 0) goto out;
     mark_incomplete(&r);
     attn_log(&r.att);
     if (print(&r, r.err, sizeof r.err) < 0) goto out;
-    log_info("invoices done", "month=%s invoices=%zu attention=%zu finalize=%d", s.month, r.d.nout,
-             r.att.n, o.finalize);
+    log_info("invoices done", "month=%s invoices=%zu attention=%zu finalize=%d preview=%d", s.month,
+             r.nshow, r.att.n, o.finalize, o.preview);
     rc = o.strict && r.att.n ? 1 : 0;
 out:
     if (rc == 1 && r.err[0])
         log_error(committed ? "billing invoice stored the invoices but could not print them"
                             : "billing invoice failed: nothing was written",
                   "month=%s err=%s", s.month, log_quote(r.err, q, sizeof q));
+    preview_free(&r);
     invdb_free(&r.d);
     edgesdb_free(&r.edges);
     free(r.incomplete);

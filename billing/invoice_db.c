@@ -111,6 +111,10 @@ int invdb_begin(PGconn *c, char *err, size_t errlen) {
     return run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL, "BEGIN", err, errlen);
 }
 
+int invdb_begin_read(PGconn *c, char *err, size_t errlen) {
+    return run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, "BEGIN", err, errlen);
+}
+
 int invdb_commit(PGconn *c, char *err, size_t errlen) {
     return run(c, "COMMIT", 0, NULL, "COMMIT", err, errlen);
 }

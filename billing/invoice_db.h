@@ -83,6 +83,10 @@ typedef struct invdb {
 /* Session lock, then BEGIN ISOLATION LEVEL REPEATABLE READ. 0, or -1 with err. */
 int invdb_begin(PGconn *c, char *err, size_t errlen);
 int invdb_commit(PGconn *c, char *err, size_t errlen);
+/* --preview: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY, without the lock (it writes
+ * nothing, so it neither waits for a run nor holds one up; PostgreSQL refuses any write in it).
+ * 0, or -1 with err. */
+int invdb_begin_read(PGconn *c, char *err, size_t errlen);
 
 /* Reads the plans, the customers in scope, their usage in the month and their stored invoices
  * into d (zeroed first). 0, or -1 with err; invdb_free(d) either way. */

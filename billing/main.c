@@ -4,6 +4,7 @@
  *   billing run       Kafka `hits` -> meter -> rollup -> store: usage_hourly (meter.c)
  *   billing hosts     customer_hosts -> the collector's host map (hosts.c)
  *   billing invoice   usage_hourly + plans -> invoices (invoice.c)
+ *   billing usage     usage_hourly -> one customer's exact sums over dates (usage.c)
  *   billing status    edges' watermarks, edge months, rejects -> how far billing is (status.c)
  *   billing edges     retire edges that will never report again (status.c)
  *
@@ -23,6 +24,7 @@
 #include "offsets.h"
 #include "sdnotify.h"
 #include "status.h"
+#include "usage.h"
 #include "store.h"
 #include "bhelp.h"
 
@@ -83,7 +85,7 @@ static int cmd_migrate(int argc, char **argv) {
     const char *db = NULL, *schema = NULL;
     char dir[PATH_MAX], err[1024], q[1100];
     int c;
-    if (config_load("billing", &argc, &argv, lo, "v:hV", also, err, sizeof err) < 0)
+    if (config_load("billing/migrate", &argc, &argv, lo, "v:hV", also, err, sizeof err) < 0)
         return bad("migrate", err);
     opterr = 0;
     while ((c = config_getopt(argc, argv, "v:hV", lo)) != -1) {
@@ -154,7 +156,7 @@ static int cmd_hosts(int argc, char **argv) {
     const char *db = NULL, *role = STORE_READER_ROLE;
     char err[1024], q[1100];
     int c;
-    if (config_load("billing", &argc, &argv, lo, "v:hV", also, err, sizeof err) < 0)
+    if (config_load("billing/hosts", &argc, &argv, lo, "v:hV", also, err, sizeof err) < 0)
         return bad("hosts", err);
     opterr = 0;
     while ((c = config_getopt(argc, argv, "v:hV", lo)) != -1) {
@@ -270,8 +272,8 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
     unsigned port;
     long v;
     int c;
-    if (config_load("billing", &argc, &argv, lo, KOPTS_SHORTOPTS "G:v:hV", also, err, sizeof err) <
-        0)
+    if (config_load("billing/run", &argc, &argv, lo, KOPTS_SHORTOPTS "G:v:hV", also, err,
+                    sizeof err) < 0)
         return bad("run", err);
     opterr = 0;
     while ((c = config_getopt(argc, argv, KOPTS_SHORTOPTS "G:v:hV", lo)) != -1) {
@@ -389,6 +391,7 @@ static void usage(FILE *f) {
             "  run       consume hits from Kafka into usage_hourly, exactly once\n"
             "  hosts     print the collector's host map from customer_hosts\n"
             "  invoice   compute a month's invoices\n"
+            "  usage     one customer's usage over a range of dates, exact sums\n"
             "  offsets   stored offsets beside Kafka's range; `offsets reset` moves them\n"
             "  status    per edge: up to when its hits are billed; rejects per reason\n"
             "  edges     list, retire or unretire edges that will never report again\n\n"
@@ -425,13 +428,13 @@ int main(int argc, char **argv) {
         int (*main)(int argc, char **argv);
     } commands[] = {{"migrate", cmd_migrate},  {"run", cmd_run},          {"hosts", cmd_hosts},
                     {"invoice", invoice_main}, {"offsets", offsets_main}, {"status", status_main},
-                    {"edges", edges_main}};
+                    {"edges", edges_main},     {"usage", usage_main}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name)) return commands[i].main(argc - 1, argv + 1);
     char msg[300];
     snprintf(msg, sizeof msg,
-             "unknown command '%.200s' (expected migrate, run, hosts, invoice, offsets, status or "
-             "edges)",
+             "unknown command '%.200s' (expected migrate, run, hosts, invoice, usage, offsets, "
+             "status or edges)",
              cmd);
     return bad(NULL, msg);
 }

@@ -92,8 +92,8 @@ static int parse(int argc, char **argv, opts_t *o) {
         argc--;
     }
     static const char *const also[] = BHELP_KEYS;
-    if (config_load("billing", &argc, &argv, lo, KOPTS_SHORTOPTS "G:v:hV", also, err, sizeof err) <
-        0)
+    if (config_load("billing/offsets", &argc, &argv, lo, KOPTS_SHORTOPTS "G:v:hV", also, err,
+                    sizeof err) < 0)
         return bad(err);
     opterr = 0;
     o->partition = -1;

@@ -117,7 +117,7 @@ static int status_parse(int argc, char **argv, sopts_t *o) {
     static const char *const also[] = BHELP_KEYS;
     char msg[600];
     int c, rc;
-    if (config_load("billing", &argc, &argv, lo, "m:t:f:v:hV", also, msg, sizeof msg) < 0)
+    if (config_load("billing/status", &argc, &argv, lo, "m:t:f:v:hV", also, msg, sizeof msg) < 0)
         return bad("status", msg);
     opterr = 0;
     optind = 1;
@@ -418,7 +418,7 @@ int edges_main(int argc, char **argv) {
     sopts_t o = {.role = STORE_WRITER_ROLE, .topic = STATUS_DEFAULT_TOPIC};
     char err[1024] = "", q[1100];
     int c, rc;
-    if (config_load("billing", &argc, &argv, lo, "v:hV", also, err, sizeof err) < 0)
+    if (config_load("billing/edges", &argc, &argv, lo, "v:hV", also, err, sizeof err) < 0)
         return bad("edges", err);
     opterr = 0;
     optind = 1;

@@ -40,6 +40,12 @@ metric_t cstats_wm_ms = METRIC_GAUGE("watermark_ms", "collector_watermark_ms", N
 metric_t cstats_late_lines =
     METRIC_COUNTER("late_lines", "collector_late_lines_total", NULL,
                    "Hits whose time is before the watermark already published (still sent)");
+metric_t cstats_files_unreadable =
+    METRIC_GAUGE("files_unreadable", "collector_files_unreadable", NULL,
+                 "Files the PATH patterns match that cannot be opened now (tried at every scan)");
+metric_t cstats_open_failures = METRIC_COUNTER(
+    "file_open_failures", "collector_file_open_failures_total", NULL,
+    "Files that turned unreadable (each counted once until readable or gone)");
 metric_t cstats_lag_bytes = METRIC_GAUGE("lag_bytes", "collector_lag_bytes", NULL,
                                          "Bytes in the files beyond the confirmed positions");
 metric_t cstats_inflight = METRIC_GAUGE("inflight", "collector_inflight_lines", NULL,
@@ -66,7 +72,8 @@ static metric_t *const all[] = {&cstats_lines_read,     &cstats_hits_published,
                                 &cstats_wm_sent, &cstats_wm_failed, &cstats_wm_ms, &cstats_late_lines,
                                 &cstats_lag_bytes,
                                 &cstats_inflight,        &cstats_backpressure_waits,
-                                &cstats_producer_restarts, &cstats_delivery_errors};
+                                &cstats_producer_restarts, &cstats_delivery_errors,
+                                &cstats_files_unreadable, &cstats_open_failures};
 
 void cstats_init(cstats_t *s) {
     memset(s, 0, sizeof *s);
@@ -125,6 +132,8 @@ void cstats_update_lag(cstats_t *s, const tail_t *t) {
     (void)s;
     metric_set(&cstats_lag_bytes, (int64_t)tail_lag_bytes(t));
     metric_set(&cstats_inflight, (int64_t)tail_inflight(t));
+    metric_set(&cstats_files_unreadable, (int64_t)tail_unreadable(t));
+    metric_set(&cstats_open_failures, (int64_t)tail_open_failures(t)); /* kept by the tail */
 }
 
 void cstats_log(const cstats_t *s, const char *msg) {

@@ -16,7 +16,7 @@
 extern metric_t cstats_lines_read, cstats_hits_published, cstats_hits_confirmed,
     cstats_rejected[PROC_KINDS], cstats_lag_bytes, cstats_inflight, cstats_backpressure_waits,
     cstats_producer_restarts, cstats_delivery_errors, cstats_wm_sent, cstats_wm_failed,
-    cstats_wm_ms, cstats_late_lines;
+    cstats_wm_ms, cstats_late_lines, cstats_files_unreadable, cstats_open_failures;
 
 /* Books of one source (src): lines read for the first time, and how they settled. */
 typedef struct cstats_src {
@@ -41,6 +41,7 @@ void cstats_sent(cstats_t *s, proc_reason_t kind);
 /* A line whose record Kafka confirmed and past which the read position moved. */
 void cstats_settled(cstats_t *s, const char *src, size_t srclen, proc_reason_t kind);
 
+/* The gauges and totals the tail keeps: lag, lines in flight, files unreadable. */
 void cstats_update_lag(cstats_t *s, const tail_t *t);
 
 /* One logfmt line of every counter, with msg as its message. */

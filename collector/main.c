@@ -246,6 +246,12 @@ static void on_tail_event(void *ctx, const char *event, const char *path, const 
              log_quote(src, qs, sizeof qs), (unsigned long long)off);
 }
 
+static void on_tail_warn(void *ctx, const char *event, const char *path, const char *why) {
+    char qp[1024], qw[256];
+    (void)ctx;
+    log_warn(event, "path=%s err=%s", log_quote(path, qp, sizeof qp), log_quote(why, qw, sizeof qw));
+}
+
 static void on_settled(void *ctx, const char *src, size_t srclen, int tag) {
     app_t *a = ctx;
     cstats_settled(&a->stats, src, srclen, (proc_reason_t)tag);
@@ -296,6 +302,7 @@ static int open_stages(app_t *a, char **paths, int npaths) {
                       .once = a->o.once,
                       .on_event = on_tail_event,
                       .on_settled = on_settled,
+                      .on_warn = on_tail_warn,
                       .event_ctx = a};
     a->tail = tail_new(&to, err, sizeof err);
     if (!a->tail) return bad(err);

@@ -9,6 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+struct srctab_bad {
+    char *path;
+    uint64_t dev, ino; /* 0, 0: not even stat() worked */
+    int now;           /* reported unreadable by the scan under way */
+};
+
 int srctab_init(srctab_t *tab, tail_event_fn on_event, void *event_ctx) {
     memset(tab, 0, sizeof *tab);
     posstore_init(&tab->tombs);
@@ -27,6 +33,10 @@ void srctab_fini(srctab_t *tab) {
     free(tab->slot_seq);
     free(tab->win.buf);
     posstore_fini(&tab->tombs);
+    for (size_t i = 0; i < tab->nbad; i++)
+        free(tab->bad[i].path);
+    free(tab->bad);
+    posstore_fini(&tab->held);
     memset(tab, 0, sizeof *tab);
 }
 
@@ -220,6 +230,92 @@ int srctab_keep_tombs(srctab_t *tab, const posstore_t *ps) {
     return 0;
 }
 
+/* ---- files that cannot be opened -------------------------------------------------------- */
+
+void srctab_unreadable(srctab_t *tab, const char *path, const struct stat *st, int e) {
+    uint64_t dev = st ? (uint64_t)st->st_dev : 0, ino = st ? (uint64_t)st->st_ino : 0;
+    for (size_t i = 0; i < tab->nbad; i++) {
+        struct srctab_bad *o = &tab->bad[i];
+        /* The same file: by inode when known (renamed by a rotation: not reported again). */
+        if (ino ? o->ino != ino || o->dev != dev : o->ino || strcmp(o->path, path)) continue;
+        char *p = strcmp(o->path, path) ? strdup(path) : NULL;
+        if (p) {
+            free(o->path);
+            o->path = p;
+        }
+        o->now = 1;
+        return;
+    }
+    /* A new one: reported and counted even if it cannot be remembered (then again next scan). */
+    tab->open_failures++;
+    if (tab->on_warn) tab->on_warn(tab->event_ctx, "cannot open file", path, strerror(e));
+    if (tab->nbad == tab->bad_cap) {
+        size_t cap = tab->bad_cap ? 2 * tab->bad_cap : 8;
+        struct srctab_bad *v = realloc(tab->bad, cap * sizeof *v);
+        if (!v) return;
+        tab->bad = v;
+        tab->bad_cap = cap;
+    }
+    char *p = strdup(path);
+    if (p) tab->bad[tab->nbad++] = (struct srctab_bad){p, dev, ino, 1};
+}
+
+static int same_dir(const char *a, const char *b) {
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    return sa && sb && sa - a == sb - b && memcmp(a, b, (size_t)(sa - a)) == 0;
+}
+
+/* The unreadable file that is e's: same inode, same device (or directory: device numbers may
+ * change across reboots). */
+static int bad_has(const srctab_t *tab, const posstore_ent_t *e) {
+    for (size_t i = 0; i < tab->nbad; i++) {
+        const struct srctab_bad *b = &tab->bad[i];
+        if (b->ino && b->ino == e->ino && (b->dev == e->dev || same_dir(b->path, e->path)))
+            return 1;
+    }
+    return 0;
+}
+
+void srctab_unreadable_sweep(srctab_t *tab) {
+    size_t k = 0;
+    for (size_t i = 0; i < tab->nbad; i++) {
+        if (tab->bad[i].now) {
+            tab->bad[i].now = 0;
+            tab->bad[k++] = tab->bad[i];
+        } else {
+            free(tab->bad[i].path);
+        }
+    }
+    tab->nbad = k;
+    for (size_t i = tab->held.n; i-- > 0;) {
+        const posstore_ent_t *e = &tab->held.v[i];
+        if (bad_has(tab, e)) continue;
+        srctab_tomb(tab, e->src, e->path, e->dev, e->ino, e->fp, e->gen);
+        srctab_event_at(tab, "position dropped: file gone", e->path, e->src, e->off);
+        srctab_unhold(tab, i);
+    }
+}
+
+int srctab_hold(srctab_t *tab, const posstore_ent_t *e) {
+    if (!bad_has(tab, e)) return 0;
+    if (posstore_add(&tab->held, e) < 0) return -1;
+    srctab_event_at(tab, "file unreadable: position kept", e->path, e->src, e->off);
+    return 1;
+}
+
+void srctab_unhold(srctab_t *tab, size_t i) {
+    posstore_t *ps = &tab->held;
+    free(ps->v[i].src);
+    free(ps->v[i].path);
+    memmove(ps->v + i, ps->v + i + 1, (ps->n - i - 1) * sizeof *ps->v);
+    ps->n--;
+    tab->dirty = 1;
+}
+
+size_t srctab_nunreadable(const srctab_t *tab) {
+    return tab->nbad;
+}
+
 /* ---- lines in flight ------------------------------------------------------------------------ */
 
 int srctab_next(srctab_t *tab, source_t *s, const src_rd_t *rd, tail_line_t *out, char *err,
@@ -270,9 +366,15 @@ static int clashes(const posstore_ent_t *v, size_t n, const source_t *s) {
     return 0;
 }
 
+static int clashes_ent(const posstore_ent_t *v, size_t n, const posstore_ent_t *e) {
+    for (size_t i = 0; i < n; i++)
+        if ((v[i].dev == e->dev && v[i].ino == e->ino) || strcmp(v[i].src, e->src) == 0) return 1;
+    return 0;
+}
+
 int srctab_save(srctab_t *tab, const char *state_dir, char *err, size_t errlen) {
     if (!tab->dirty) return 0;
-    posstore_ent_t *v = malloc((tab->nslots + tab->tombs.n + 1) * sizeof *v);
+    posstore_ent_t *v = malloc((tab->nslots + tab->held.n + tab->tombs.n + 1) * sizeof *v);
     size_t n = 0;
     if (!v) {
         snprintf(err, errlen, "%s: out of memory", state_dir);
@@ -293,6 +395,8 @@ int srctab_save(srctab_t *tab, const char *state_dir, char *err, size_t errlen) 
             v[n++] = (posstore_ent_t){s->src, s->path,    s->dev, s->ino, s->fp,
                                       s->gen, s->chk_off, s->chk, 0};
     }
+    for (size_t i = 0; i < tab->held.n; i++) /* files unreadable now keep their positions */
+        if (!clashes_ent(v, n, &tab->held.v[i])) v[n++] = tab->held.v[i];
     if (tab->tombs.n) memcpy(v + n, tab->tombs.v, tab->tombs.n * sizeof *v);
     int rc = posstore_save(state_dir, v, n + tab->tombs.n, err, errlen);
     free(v);

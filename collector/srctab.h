@@ -33,7 +33,15 @@ typedef struct srctab {
     int dirty;              /* what srctab_save() writes changed since it last wrote */
     posstore_t tombs;       /* identities finished or dropped: done entries, oldest first */
     tail_event_fn on_event; /* may be NULL */
+    tail_warn_fn on_warn;   /* may be NULL */
     void *event_ctx;
+    /* Files a pattern matches that cannot be opened now (srctab_unreadable), and the saved
+     * positions of those among them the state file knew (held until they can be opened, and
+     * saved meanwhile: the file resumes there, not at 0 under a new src). */
+    struct srctab_bad *bad;
+    size_t nbad, bad_cap;
+    posstore_t held;
+    uint64_t open_failures; /* files that turned unreadable: each counted once, as reported */
 } srctab_t;
 
 /* An empty table whose events go to on_event (may be NULL), dirty: its first srctab_save()
@@ -100,6 +108,23 @@ void srctab_tag(srctab_t *tab, uint64_t token, int tag);
 /* Every source back to its confirmed position; nothing is in flight after. */
 void srctab_rewind_all(srctab_t *tab);
 uint64_t srctab_lag(const srctab_t *tab); /* bytes beyond the confirmed positions, in all */
+
+/* ---- files that cannot be opened -------------------------------------------------------- */
+
+/* path (st: its stat, NULL if even that failed) could not be opened, with errno e. The first
+ * time (or the first since it was readable or gone): reported to on_warn and counted. A file
+ * is known by its inode (by its path if stat failed): renamed, it is not reported again. */
+void srctab_unreadable(srctab_t *tab, const char *path, const struct stat *st, int e);
+/* The end of a scan: files not reported unreadable by it are forgotten (opened, or gone), and
+ * held positions whose file is no longer among the unreadable ones are dropped (tombstones):
+ * opened files took theirs already (srctab_unhold). */
+void srctab_unreadable_sweep(srctab_t *tab);
+/* At start: keeps the saved entry e if its file is one of the unreadable ones (same inode, same
+ * device or directory). 1 kept ("file unreadable: position kept"), 0 not, -1 out of memory. */
+int srctab_hold(srctab_t *tab, const posstore_ent_t *e);
+/* Removes the held entry i (its file was opened and resumed, or dropped). */
+void srctab_unhold(srctab_t *tab, size_t i);
+size_t srctab_nunreadable(const srctab_t *tab); /* files that cannot be opened now */
 
 /* ---- positions ------------------------------------------------------------------------------ */
 

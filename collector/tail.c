@@ -143,8 +143,11 @@ static int next_slow(tail_t *t, tail_line_t *out, int timeout_ms) {
         int full = 0, r = t->tab.nslots ? try_sources(t, out, &full) : 0;
         if (r != 0) return r;
         /* Nothing anywhere and no backpressure: every line written before this pass began (and
-         * before the last scan found the files) is handed out. */
-        if (!full) t->caught_up = wall < t->scan_wall ? wall : t->scan_wall;
+         * before the last scan found the files) is handed out. Not while a matched file cannot
+         * be opened: its lines are unknown, so the edge's watermark holds (and shows the edge as
+         * behind) rather than claim them complete. */
+        if (!full && srctab_nunreadable(&t->tab) == 0)
+            t->caught_up = wall < t->scan_wall ? wall : t->scan_wall;
         close_finished(t, now);
         if ((t->o.once || t->stdin_only) && all_drained(t)) return TAIL_DONE;
         now = clock_mono_ms();
@@ -230,6 +233,14 @@ int tail_nsources(const tail_t *t) {
     return srctab_count(&t->tab);
 }
 
+uint64_t tail_unreadable(const tail_t *t) {
+    return srctab_nunreadable(&t->tab);
+}
+
+uint64_t tail_open_failures(const tail_t *t) {
+    return t->tab.open_failures;
+}
+
 int tail_save(tail_t *t, char *err, size_t errlen) {
     if (!t->state_dir) return 0;
     return srctab_save(&t->tab, t->state_dir, err, errlen);
@@ -301,6 +312,7 @@ tail_t *tail_new(const tail_opts_t *o, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    t->tab.on_warn = o->on_warn;
     if (o->npaths <= 0) {
         snprintf(err, errlen, "no PATH given");
         goto fail;

@@ -31,7 +31,8 @@
  * At start, a file whose (inode, first line) has a saved position resumes there, if the bytes
  * just before it are still the same (else the inode was reused, or the file rewritten: it is
  * read from 0 under a new src). A saved file no longer at its path is looked for in the same
- * directory (rotated while we were stopped) and finished first. Known limits: a file created
+ * directory (rotated while we were stopped) and finished first; one that is there but cannot be
+ * opened keeps its position until it can (tail_new). Known limits: a file created
  * and rotated away entirely while the collector was stopped is not seen (as with tail -F); a
  * file moved to another directory while stopped is dropped; a glob that also matches compressed
  * rotations (access.log*) reads them as text. A state file that is not exactly what we write
@@ -65,7 +66,8 @@ typedef struct tail_opts {
     int once;                   /* read everything to its end once, then TAIL_DONE */
     tail_event_fn on_event;     /* may be NULL */
     tail_settled_fn on_settled; /* may be NULL */
-    void *event_ctx;            /* passed to both callbacks */
+    tail_warn_fn on_warn;       /* a file that cannot be opened; may be NULL */
+    void *event_ctx;            /* passed to the callbacks */
     /* For tests; 0 means the default. */
     int stdin_fd;          /* what "-" reads: 0 = standard input */
     int poll_ms;           /* TAIL_POLL_MS */
@@ -76,9 +78,14 @@ typedef struct tail_opts {
 typedef struct tail tail_t;
 
 /* Opens every path and resumes from the state directory (created if missing; locked against a
- * second collector). Fails, with err naming the path or file:line, when a path cannot be read
- * (--once: also when a plain path does not exist; follow mode waits for it), or the state file
- * is corrupt. A glob that matches nothing is reported as an event, not an error. */
+ * second collector). Fails, with err naming the path or file:line, when a plain path is not a
+ * regular file, the state file is corrupt, or (--once only) a path does not exist or a file
+ * cannot be opened. Follow mode waits for a missing path, and treats a file it cannot open
+ * (permissions) alike at start and later: reported once to on_warn with the reason, counted
+ * (tail_unreadable, tail_open_failures), the other files read, and tried again at every scan;
+ * once it can be opened it is read like any new file, from 0, or from its saved position if
+ * the state file had one (kept in the state file meanwhile). A glob that matches nothing is
+ * reported as an event, not an error. */
 tail_t *tail_new(const tail_opts_t *o, char *err, size_t errlen);
 
 /* The next line into *out: 1 = a line; 0 = nothing now (every source at its end, or
@@ -109,8 +116,8 @@ int tail_save(tail_t *t, char *err, size_t errlen);
 /* A wall-clock time T (ms since epoch) such that every line written to a followed file before T
  * has been handed out: the start of the last pass that found every source at its end (no line,
  * no backpressure), and no later than the start of the last scan of the patterns (a file
- * created before that scan is known). -1 until the first such pass. --once: the pass that ended
- * the run. */
+ * created before that scan is known), and while no matched file is unreadable (its lines are
+ * unknown). -1 until the first such pass. --once: the pass that ended the run. */
 int64_t tail_caught_up_ms(const tail_t *t);
 
 /* How far each open source has handed lines out, taken at one moment: the furthest line end
@@ -138,6 +145,10 @@ void tail_marks_fini(tail_marks_t *m);
 uint64_t tail_inflight(const tail_t *t);  /* lines handed out, not yet confirmed */
 uint64_t tail_lag_bytes(const tail_t *t); /* bytes in the sources beyond the confirmed positions */
 int tail_nsources(const tail_t *t);       /* sources open now */
+/* Files the patterns match that cannot be opened now (as of the last scan). */
+uint64_t tail_unreadable(const tail_t *t);
+/* Files that turned unreadable, each counted once until it was readable or gone. */
+uint64_t tail_open_failures(const tail_t *t);
 
 void tail_free(tail_t *t);
 

@@ -39,10 +39,15 @@ typedef struct tail_line {
  * "file resumed after rotation", "file rotated", "file deleted", "file truncated", "file
  * truncated while stopped", "file changed while stopped: reading from 0", "inode reused:
  * reading the new file from 0", "file finished", "file back at a watched path", "position
- * dropped: file gone", "no file matches" (a glob), "waiting for file" (a plain path), "cannot
- * open file", "stdin opened", "stdin finished". */
+ * dropped: file gone", "no file matches" (a glob), "waiting for file" (a plain path), "file
+ * unreadable: position kept" (a saved file that cannot be opened at start: resumed when it can),
+ * "stdin opened", "stdin finished". */
 typedef void (*tail_event_fn)(void *ctx, const char *event, const char *path, const char *src,
                               uint64_t off);
+/* A file matched by a pattern cannot be opened now (permissions): reported once, when it turns
+ * unreadable, with the reason (strerror). It is tried again at every scan; it is reported again
+ * only after it was readable or gone in between. */
+typedef void (*tail_warn_fn)(void *ctx, const char *event, const char *path, const char *why);
 /* A line's position was passed: confirmed, never to be sent again. tag is what tail_tag() set
  * (0 if nothing). Called from tail_ack(), once per line. */
 typedef void (*tail_settled_fn)(void *ctx, const char *src, size_t src_len, int tag);

@@ -18,7 +18,6 @@
 #define WATCH_MASK                                                                                 \
     (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_ATTRIB |                 \
      IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
-#define BAD_MAX 1024 /* files reported as unopenable, remembered to report each once */
 
 enum { C_OK = 0, C_MISSING = 1, C_SKIP = 2 };
 
@@ -165,32 +164,22 @@ static void watch_free(tscan_t *sc) {
 
 /* ---- following: scans and size checks ---------------------------------------------------- */
 
-/* 1 the first time this file could not be opened, 0 after (it is reported once). */
-static int bad_once(tscan_t *sc, const struct stat *st) {
-    for (size_t i = 0; i < sc->nbad; i++)
-        if (sc->bad[i][0] == (uint64_t)st->st_dev && sc->bad[i][1] == (uint64_t)st->st_ino)
-            return 0;
-    if (!sc->bad) sc->bad = malloc(BAD_MAX * sizeof *sc->bad);
-    if (sc->bad && sc->nbad < BAD_MAX) {
-        sc->bad[sc->nbad][0] = (uint64_t)st->st_dev;
-        sc->bad[sc->nbad++][1] = (uint64_t)st->st_ino;
-    }
-    return 1;
-}
-
 /* One path a pattern names now: marks the source that has it, or lists it as new. */
 static int consider(tscan_t *sc, const char *path, int plain, start_ctx_t *start, pathlist_t *nl) {
     struct stat st;
     int e = stat(path, &st) < 0 ? errno : !S_ISREG(st.st_mode) ? -1 : 0;
     if (e) {
         int missing = e == ENOENT || e == ENOTDIR;
-        if (start && plain && (!missing || sc->once)) { /* follow mode waits for a missing one */
+        /* Not a file: a configuration error. Follow mode waits for a missing one, and tries an
+         * unreadable one again at every scan (its directory's permissions may change). */
+        if (start && plain && (e < 0 || sc->once)) {
             snprintf(sc->err, sc->errlen, "%s: %s", path,
                      e < 0     ? "not a regular file"
                      : missing ? "no such file"
                                : strerror(e));
             return -1;
         }
+        if (e > 0 && !missing) srctab_unreadable(sc->tab, path, NULL, e);
         return missing ? C_MISSING : C_SKIP;
     }
     source_t *s = srctab_find(sc->tab, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
@@ -239,20 +228,40 @@ static const source_t *chain_end(const tscan_t *sc, const char *path, const sour
     return end;
 }
 
+/* A file that could not be opened at start and can be now: resumed at its saved position, if
+ * the state file had one for it (held by the table meanwhile). */
+static int resume_held(tscan_t *sc, source_t *s) {
+    posstore_t *held = &sc->tab->held;
+    int mine = 0;
+    for (size_t i = 0; i < held->n && !mine; i++)
+        mine = held->v[i].ino == s->ino;
+    if (!mine) return 0; /* a new file: identified when read */
+    start_ctx_t h = {held, calloc(held->n + 1, 1)};
+    if (!h.used) {
+        snprintf(sc->err, sc->errlen, "out of memory");
+        return -1;
+    }
+    int r = resume(sc, s, &h);
+    for (size_t i = held->n; i-- > 0;)
+        if (h.used[i]) srctab_unhold(sc->tab, i);
+    free(h.used);
+    return r;
+}
+
 /* Opens a file found by a scan. A file that was at the same path before and was rotated away
- * is read first: the new one waits for it. */
+ * is read first: the new one waits for it. A file that cannot be opened is reported, counted
+ * and tried again at the next scan (--once: an error, as there is no next scan). */
 static int open_new(tscan_t *sc, const char *path, start_ctx_t *start) {
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         if (e == ENOENT) return 0; /* gone since the scan */
-        if (start) {
+        if (sc->once) {
             snprintf(sc->err, sc->errlen, "%s: %s", path, strerror(e));
             return -1;
         }
-        if (stat(path, &st) == 0 && bad_once(sc, &st))
-            srctab_event_at(sc->tab, "cannot open file", path, "", 0);
+        srctab_unreadable(sc->tab, path, stat(path, &st) == 0 ? &st : NULL, e);
         return 0;
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -271,7 +280,7 @@ static int open_new(tscan_t *sc, const char *path, start_ctx_t *start) {
     }
     const source_t *pred = chain_end(sc, path, s);
     if (pred) s->after_id = pred->id;
-    return start ? resume(sc, s, start) : 0; /* identified when read: "file opened" */
+    return start ? resume(sc, s, start) : resume_held(sc, s); /* else "file opened" when read */
 }
 
 /* Sources that no scan found: renamed away, or deleted. Read to the end, then closed. */
@@ -321,6 +330,7 @@ static int scan(tscan_t *sc, start_ctx_t *start) {
     if (!start) detach_unseen(sc);
     for (size_t i = 0; i < nl.n; i++)
         if (open_new(sc, nl.v[i], start) < 0) goto out;
+    srctab_unreadable_sweep(sc->tab);
     rc = 0;
 out:
     for (size_t i = 0; i < nl.n; i++)
@@ -512,7 +522,10 @@ int tscan_start(tscan_t *sc, posstore_t *ps) {
     for (size_t i = 0; i < ps->n; i++) {
         const posstore_ent_t *e = &ps->v[i];
         if (e->done || start.used[i]) continue;
-        int r = find_rotated(sc, e);
+        int r = srctab_hold(sc->tab, e); /* its file is there but unreadable now */
+        if (r > 0) continue;
+        if (r < 0) snprintf(sc->err, sc->errlen, "out of memory");
+        if (r == 0) r = find_rotated(sc, e);
         if (r < 0) goto out;
         if (r == 0) { /* gone: deleted, or moved out of its directory */
             srctab_tomb(sc->tab, e->src, e->path, e->dev, e->ino, e->fp, e->gen);
@@ -534,7 +547,6 @@ void tscan_fini(tscan_t *sc) {
     free(sc->pat_glob);
     free(sc->pat_missing);
     watch_free(sc);
-    free(sc->bad);
     memset(sc, 0, sizeof *sc);
     sc->ino_fd = -1;
 }

@@ -37,8 +37,6 @@ typedef struct tscan {
     int nwatches;
     int64_t next_scan;   /* monotonic ms of the next scan of the patterns */
     int rescan, refresh; /* inotify said: a directory changed / a file was written */
-    uint64_t (*bad)[2];  /* (dev, ino) of files that could not be opened: reported once */
-    size_t nbad;
 } tscan_t;
 
 /* Takes the npaths patterns of paths (files, globs, or "-" for stdin; made absolute: a relative

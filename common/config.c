@@ -20,6 +20,9 @@ typedef struct build {
     const struct option *longopts;
     const char *shortopts;
     const char *const *also;
+    const char *section; /* this command's section ("run" of "billing/run"), or NULL */
+    char cur[64];        /* the section the lines are in ("" before any) */
+    int skip;            /* in another command's section */
 } build_t;
 
 static int push(build_t *b, char *arg, unsigned line) {
@@ -61,10 +64,28 @@ static int is_also(const build_t *b, const char *k, size_t kn) {
     return 0;
 }
 
+/* "[command]": the lines up to the next one are that command's only. */
+static int on_section(build_t *b, const cfg_line_t *l, char *err, size_t errlen) {
+    const char *t = l->text.p + 1;
+    size_t n = l->text.n - 2;
+    if (!b->section)
+        return cfg_fail(l, err, errlen, "section", l->text.p, l->text.n,
+                        "is not allowed here (sections are for billing.conf)");
+    if (!n || n >= sizeof b->cur || strspn(t, "abcdefghijklmnopqrstuvwxyz-") < n)
+        return cfg_fail(l, err, errlen, "section", l->text.p, l->text.n,
+                        "is not a command name in brackets");
+    memcpy(b->cur, t, n);
+    b->cur[n] = 0;
+    b->skip = strcmp(b->cur, b->section) != 0;
+    return 0;
+}
+
 /* One "key = value" line into arguments. */
 static int on_line(void *ctx, const cfg_line_t *l, char *err, size_t errlen) {
     build_t *b = ctx;
     const char *t = l->text.p, *eq = memchr(t, '=', l->text.n);
+    if (!eq && t[0] == '[' && t[l->text.n - 1] == ']') return on_section(b, l, err, errlen);
+    if (b->skip) return 0; /* another command's section */
     size_t kn = trim(t, eq ? (size_t)(eq - t) : l->text.n);
     const char *v = eq ? eq + 1 : "";
     size_t vn = eq ? l->text.n - (size_t)(v - t) : 0;
@@ -84,7 +105,7 @@ static int on_line(void *ctx, const cfg_line_t *l, char *err, size_t errlen) {
     if (kn == 6 && !memcmp(t, "config", 6))
         return cfg_fail(l, err, errlen, "key", t, kn, "is not allowed in a configuration file");
     if (!o->name || !strcmp(o->name, "help") || !strcmp(o->name, "version")) {
-        if (!o->name && is_also(b, t, kn)) return 0;
+        if (!o->name && !b->cur[0] && is_also(b, t, kn)) return 0;
         return cfg_fail(l, err, errlen, "unknown key", t, kn,
                         "(keys are the long option names of --help)");
     }
@@ -146,16 +167,17 @@ static int take_config(int *argc, char **argv, const struct option *lo, const ch
 
 int config_load(const char *name, int *argc, char ***argv, const struct option *longopts,
                 const char *shortopts, const char *const *also, char *err, size_t errlen) {
-    const char *file;
-    char def[4096];
+    const char *file, *slash = strchr(name, '/');
+    char def[4096], base[64];
     int rc = -1;
+    snprintf(base, sizeof base, "%.*s", (int)(slash ? (size_t)(slash - name) : strlen(name)), name);
     if (take_config(argc, *argv, longopts, shortopts, &file) < 0) {
         snprintf(err, errlen, "--config: expected FILE");
         return -1;
     }
     if (!file) {
         const char *dir = getenv(CONFIG_DIR_ENV);
-        snprintf(def, sizeof def, "%s/%s.conf", dir && *dir ? dir : CONFIG_DIR_DEFAULT, name);
+        snprintf(def, sizeof def, "%s/%s.conf", dir && *dir ? dir : CONFIG_DIR_DEFAULT, base);
         if (access(def, F_OK) != 0) return 0;
         file = def;
     }
@@ -166,7 +188,10 @@ int config_load(const char *name, int *argc, char ***argv, const struct option *
         snprintf(err, errlen, "--config %s", rerr);
         return -1;
     }
-    build_t b = {.longopts = longopts, .shortopts = shortopts, .also = also};
+    build_t b = {.longopts = longopts,
+                 .shortopts = shortopts,
+                 .also = also,
+                 .section = slash ? slash + 1 : NULL};
     if (cfg_parse_flags(text, len, file, CFG_FIELDS_MAX, CFG_HASH_FIRST, on_line, &b, err, errlen) <
         0)
         goto out;

@@ -38,7 +38,11 @@
     "                             command line wins\n"
 
 /* Replaces *argc and *argv with the configuration file's arguments followed by the command line
- * without its --config. name: the default file's name without .conf; longopts, shortopts: the
+ * without its --config. name: the default file's name without .conf, or "FILE/COMMAND" for a
+ * file shared by commands (billing/run): then a line "[COMMAND]" starts the settings of that
+ * command only (other commands skip them; its own are checked as strictly as any), and the
+ * lines before any such line are for every command, a key that is in `also` but not an option
+ * of this command being skipped; longopts, shortopts: the
  * program's getopt tables (keys are checked against them); also: NULL, or names of keys that are
  * accepted and skipped (billing's file is shared by its commands: a key of another command is
  * not an error). Returns 0, or -1 with err ("FILE:LINE: ..." or "--config FILE: reason"). The new

@@ -4,7 +4,9 @@
 # show its time zone does not matter; rows just outside the month are left out), customers
 # unknown to `customers` and without a plan reported, drafts recomputed after usage changes, a
 # stale draft deleted when its usage can no longer be priced, and a finalized invoice printed
-# the same after its usage changed (which is reported). Bad --month values exit 2.
+# the same after its usage changed (which is reported). --preview as a role only in billing_reader
+# prints what a draft run stores and writes nothing. --month outside 2000-01 .. the current month
+# exits 2, and the current month is never finalized. Bad --month values exit 2.
 PG_TIMEZONE=America/New_York
 source "$(dirname "$0")/lib/lib.sh"
 start_pg
@@ -145,6 +147,13 @@ invoice --finalize --customer acme > /dev/null 2> "$TMP/refused" || rc=$?
 assert_eq "$rc" 1 "exit status of --finalize with edge fra billed to 00:59:59.999"
 grep -q 'not complete: fra billed to 2026-11-01T00:59:59.999Z' "$TMP/refused" || { cat "$TMP/refused"; fail "the refusal names fra"; }
 assert_eq "$(pg_psql -c "SELECT count(*) FROM invoices WHERE status = 'final'")" 0 "invoices finalized by a refused run"
+# an ended month that is not complete can be finalized on purpose, the reason kept and printed
+invoice --finalize --customer quiet --force-incomplete --reason "fra decommissioned" > "$TMP/forced.txt" 2> /dev/null ||
+    fail "--finalize --force-incomplete of an ended, incomplete month"
+grep -q '^Status    final since .*, finalized incomplete: fra decommissioned$' "$TMP/forced.txt" || { head -4 "$TMP/forced.txt"; fail "the reason is printed"; }
+grep -q '^Incomplete fra billed to 2026-11-01T00:59:59.999Z' "$TMP/forced.txt" || { head -4 "$TMP/forced.txt"; fail "what was incomplete is printed"; }
+assert_eq "$(pg_psql -c "SELECT status, incomplete_reason FROM invoices WHERE customer_id = 'quiet'")" \
+    "final|fra decommissioned" "quiet finalized incomplete, with the reason"
 # a shorter grace, or fra billed exactly to the month's end plus the grace: complete
 invoice --customer acme --grace 59m --format json 2> /dev/null | jq -e '.invoices[0].incomplete == null' > /dev/null ||
     fail "the draft is complete with a 59 min grace"
@@ -181,6 +190,82 @@ assert_eq "$(invoice --customer initech --format csv 2> /dev/null | awk -F, '$5 
 if pg_psql -c "UPDATE invoices SET total = 0 WHERE customer_id = 'acme'" 2> /dev/null; then
     fail "a final invoice was changed by UPDATE"
 fi
+
+# ---- --preview, as a login role that is only in billing_reader -----------------------------------
+# Usage changes after the last draft run (initech +2 GB), so a preview must compute, not reprint.
+# It prints what the next draft run stores (CSV byte for byte, JSON but for the status), the
+# final invoice as it is, and writes nothing: the invoice tables' rows are the same after it.
+pg_psql -c "CREATE ROLE finance LOGIN IN ROLE billing_reader"
+pg_psql -c "INSERT INTO usage_hourly VALUES ('initech', '2026-10-12 00:00:00+00', 'JP', 0, 2000000000)"
+as_reader() { DATABASE_URL="${DATABASE_URL/user=postgres/user=finance}" "$BIN/billing" invoice --month 2026-10 "$@"; }
+tables() {
+    pg_psql -c "SELECT (SELECT count(*) || ' ' || md5(string_agg(i::text, '|' ORDER BY id)) FROM invoices i)
+                || ' / ' || (SELECT count(*) || ' ' || md5(string_agg(l::text, '|' ORDER BY invoice_id, line_no))
+                FROM invoice_lines l)"
+}
+before=$(tables)
+set +e
+as_reader --format csv > /dev/null 2> "$TMP/reader.err"
+rc=$?
+set -e
+assert_eq "$rc" 1 "a draft run as billing_reader fails (it writes drafts)"
+as_reader --preview --format csv > "$TMP/preview.csv" 2> "$TMP/preview.err" ||
+    { cat "$TMP/preview.err"; fail "--preview as billing_reader"; }
+as_reader --preview --format json > "$TMP/preview.json" 2> /dev/null || fail "--preview --format json"
+as_reader --preview > "$TMP/preview.txt" 2> /dev/null || fail "--preview --format text"
+assert_eq "$(tables)" "$before" "invoices and invoice_lines (count, md5 of every row) after --preview"
+grep -q 'kind=usage_after_final customer="acme"' "$TMP/preview.err" || { cat "$TMP/preview.err"; fail "--preview reports attention"; }
+# initech: 5.5 GB x 12 = 66, + 2 = 68 in the preview; its stored draft still says 44
+assert_eq "$(awk -F, '$2 == "initech" && $5 == "TOTAL" {print $9}' "$TMP/preview.csv")" 68 "initech's previewed total"
+assert_eq "$(pg_psql -c "SELECT total FROM invoices WHERE customer_id = 'initech'")" 44 "initech's stored draft untouched"
+invoice --format csv > "$TMP/draft.csv" 2> /dev/null || fail "the draft run after the preview"
+diff -u "$TMP/draft.csv" "$TMP/preview.csv" || fail "--preview CSV differs from the draft run's"
+invoice --format json > "$TMP/draft.json" 2> /dev/null || fail "the draft run's JSON"
+assert_eq "$(jq -c '[.invoices[] | del(.status)]' "$TMP/preview.json")" "$(jq -c '[.invoices[] | del(.status)]' "$TMP/draft.json")" \
+    "--preview JSON = the draft run's, status aside"
+assert_eq "$(jq -r '[.invoices[] | "\(.customer):\(.status)"] | join(" ")' "$TMP/preview.json")" \
+    "acme:final initech:preview quiet:final" "statuses in the preview"
+grep -q '^Status    preview' "$TMP/preview.txt" || fail "text says preview"
+grep -Eq '^ +Total JPY +68$' "$TMP/preview.txt" || { cat "$TMP/preview.txt"; fail "text: initech's previewed total"; }
+set +e
+"$BIN/billing" invoice --month 2026-10 --preview --finalize > /dev/null 2> "$TMP/pf"
+assert_eq "$?" 2 "exit status of --preview --finalize"
+set -e
+echo "ok: --preview as billing_reader prints the draft run's invoices and writes nothing"
+
+# ---- months with bounds ------------------------------------------------------------------------
+this=$(date -u +%Y-%m)
+next=$(date -u -d "$(date -u +%Y-%m-15) +1 month" +%Y-%m)
+for m in 1999-12 0001-01 9999-12 2099-01 "$next"; do
+    set +e
+    "$BIN/billing" invoice --month "$m" --preview > "$TMP/out" 2> "$TMP/bad"
+    rc=$?
+    set -e
+    assert_eq "$rc" 2 "exit status of --month $m"
+    assert_eq "$(wc -l < "$TMP/bad")" 1 "one line for --month $m"
+    grep -q -- "--month $m: outside the months that can be invoiced, 2000-01 to $this" "$TMP/bad" ||
+        { cat "$TMP/bad"; fail "the error for --month $m"; }
+    [[ ! -s $TMP/out ]] || fail "output for --month $m"
+done
+"$BIN/billing" invoice --month 2000-01 --preview > /dev/null 2>&1 || fail "--month 2000-01"
+"$BIN/billing" invoice --month "$this" --preview > /dev/null 2>&1 || fail "--month $this (the current month)"
+before=$(tables)
+for forced in "" "--force-incomplete --reason early"; do
+    set +e
+    # shellcheck disable=SC2086 # $forced is two options or none
+    "$BIN/billing" invoice --month "$this" --finalize $forced > /dev/null 2> "$TMP/notended"
+    rc=$?
+    set -e
+    assert_eq "$rc" 1 "exit status of --finalize of the current month ${forced:-unforced}"
+    if [[ -z $forced ]]; then # the completeness rule: not ended plus the grace
+        want="month $this is not complete: the month has not ended plus the grace"
+    else # and forcing it does not help
+        want="month $this has not ended (it ends .*T00:00:00Z, by the database's clock); only a month that has ended can be finalized"
+    fi
+    grep -q "$want" "$TMP/notended" || { cat "$TMP/notended"; fail "the refusal says the month has not ended"; }
+done
+assert_eq "$(tables)" "$before" "invoice tables after refused --finalize of the current month"
+echo "ok: months outside 2000-01 .. $this exit 2; the current month cannot be finalized, forced or not"
 
 # ---- bad usage ---------------------------------------------------------------------------------
 for m in 2026-13 2026-1 abc 2026-00 ''; do

@@ -123,8 +123,12 @@ expect_2 "yes.conf:4: key 'once' takes no value: true or false" "" \
 # ---- billing: db from the file beats $DATABASE_URL; --db on the command line beats the file --
 cat > "$TMP/billing.conf" << EOF
 db = host=$PGHOST port=5432 dbname=cdn user=postgres
-X = session.timeout.ms=6000
 flush-ms = 200
+[run]
+X = session.timeout.ms=6000
+group = billing
+[usage]
+group = country
 EOF
 DATABASE_URL="dbname=no_such_db" "$BIN/billing" run --once --config "$TMP/billing.conf" \
     2> "$TMP/billing.log" || { tail "$TMP/billing.log"; fail "billing run --once --config"; }
@@ -137,6 +141,11 @@ rc=0
 "$BIN/billing" run --once --config "$TMP/billing.conf" --db "dbname=no_such_db" 2> "$TMP/err" || rc=$?
 assert_eq "$rc" 2 "billing run --db on the command line over the file's db (no such database)"
 grep -q 'no_such_db' "$TMP/err" || fail "the error does not name the database"
+printf '[status]\nnosuch = 1\n' >> "$TMP/billing.conf"
+expect_2 "billing.conf:9: unknown key 'nosuch'" "" "$BIN/billing" status --config "$TMP/billing.conf"
+"$BIN/billing" usage --config "$TMP/billing.conf" -c acme --from 2000-01-01 --to 2099-12-30 \
+    > "$TMP/usage.txt" || fail "billing usage with another command's section in the file"
+echo "ok: [status] is read by billing status only; [usage] group = country, [run] group = billing"
 printf 'db = x\ndbname = y\n' > "$TMP/b2.conf"
 expect_2 "b2.conf:2: unknown key 'dbname'" "" "$BIN/billing" run --config "$TMP/b2.conf" --once
 

@@ -29,7 +29,7 @@ check_help() {
 check_help collector "$BIN/collector"
 check_help aggregator "$BIN/aggregator"
 check_help billing "$BIN/billing"
-for cmd in migrate run hosts invoice offsets status edges; do
+for cmd in migrate run hosts invoice usage offsets status edges; do
     check_help "billing $cmd" "$BIN/billing" "$cmd"
 done
 check_help kafka-mock "$BIN/kafka-mock"
@@ -41,7 +41,7 @@ for p in collector aggregator; do
     assert_eq "$rc" 2 "exit status of $p --no-such-option"
     grep -q -- "--no-such-option" "$TMP/err" || fail "$p does not name the bad option"
 done
-for cmd in migrate run hosts invoice offsets status edges; do
+for cmd in migrate run hosts invoice usage offsets status edges; do
     rc=0
     "$BIN/billing" "$cmd" --no-such-option > /dev/null 2> "$TMP/err" || rc=$?
     assert_eq "$rc" 2 "exit status of billing $cmd --no-such-option"

@@ -97,7 +97,7 @@ start_kafka_mock
 printf 'www.example.com acme\n' > "$TMP/hosts"
 printf '*\t%s\n' "$(printf op | sha256sum | cut -d' ' -f1)" > "$TMP/tokens"
 declare -A cmd=(
-    [collector]="$prefix/bin/collector -c $TMP/hosts --default-host localhost -s $TMP/state $TMP/access.log"
+    [collector]="$prefix/bin/collector -c $TMP/hosts --default-host www.example.com -s $TMP/state $TMP/access.log"
     [aggregator]="$prefix/bin/aggregator --listen 127.0.0.1:0 --tokens $TMP/tokens"
     [billing]="$prefix/bin/billing run"
 )

@@ -40,6 +40,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
+    if (getuid() == 0 && geteuid() != 0 && seteuid(0) != 0) perror("seteuid"); /* as_user() */
     nftw(dir, rm1, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -93,6 +94,14 @@ static void on_event(void *ctx, const char *event, const char *path, const char 
     if (nevents < 64) snprintf(events[nevents++], sizeof events[0], "%s", event);
 }
 
+static char warns[16][512]; /* "event|path|why" */
+static int nwarns;
+
+static void on_warn(void *ctx, const char *event, const char *path, const char *why) {
+    (void)ctx;
+    if (nwarns < 16) snprintf(warns[nwarns++], sizeof warns[0], "%s|%s|%s", event, path, why);
+}
+
 static int saw_event(const char *e) {
     for (int i = 0; i < nevents; i++)
         if (strcmp(events[i], e) == 0) return 1;
@@ -106,6 +115,7 @@ static void lines_clear(void) {
     }
     L.n = 0;
     nevents = 0;
+    nwarns = 0;
 }
 
 static tail_t *open_tail(const char *const *paths, int n, const char *st, int once) {
@@ -114,6 +124,7 @@ static tail_t *open_tail(const char *const *paths, int n, const char *st, int on
                      .state_dir = st,
                      .once = once,
                      .on_event = on_event,
+                     .on_warn = on_warn,
                      .poll_ms = FAST_POLL_MS,
                      .grace_ms = grace_ms};
     char err[1024] = "";

@@ -140,6 +140,30 @@ START_TEST(test_a_kafka_property_file_is_read_before_x_and_hides_secrets) {
 }
 END_TEST
 
+START_TEST(test_a_command_reads_the_top_and_its_own_section_only) {
+    char err[512];
+    char *argv[] = {"prog", "--config", path, NULL}, **v = argv;
+    int argc = 3;
+    static const char *const also[] = {"flush-ms", NULL};
+    write_file("role = a\nflush-ms = 5\n[run]\nnope = 1\n[status]\nlisten = :1\n");
+    ck_assert_int_eq(config_load("x/status", &argc, &v, longopts, SHORT, also, err, sizeof err), 0);
+    ck_assert_int_eq(argc, 3);
+    ck_assert_str_eq(v[1], "--role=a");
+    ck_assert_str_eq(v[2], "--listen=:1");
+    char *argv2[] = {"prog", "--config", path, NULL};
+    v = argv2;
+    argc = 3;
+    ck_assert_int_eq(config_load("x/run", &argc, &v, longopts, SHORT, also, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, ":4: unknown key 'nope'"));
+    char *argv3[] = {"prog", "--config", path, NULL};
+    v = argv3;
+    argc = 3;
+    ck_assert_int_eq(config_load("x", &argc, &v, longopts, SHORT, NULL, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, ":2: unknown key 'flush-ms'"));
+    unlink(path);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("config");
@@ -150,6 +174,7 @@ int main(void) {
     tcase_add_test(tc, test_a_config_word_that_is_a_value_is_not_taken);
     tcase_add_test(tc, test_an_explicit_missing_file_is_an_error_a_missing_default_is_not);
     tcase_add_test(tc, test_a_kafka_property_file_is_read_before_x_and_hides_secrets);
+    tcase_add_test(tc, test_a_command_reads_the_top_and_its_own_section_only);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
