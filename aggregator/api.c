@@ -20,6 +20,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +364,12 @@ static void on_done(void *cls, struct MHD_Connection *c, void **req_cls,
     *req_cls = NULL;
 }
 
+/* While MHD_start_daemon runs, MHD's messages are held, not logged: a failed start is reported
+ * once by api_start, naming the real ADDR:PORT (MHD's own line says "port 0" for an address
+ * given with MHD_OPTION_SOCK_ADDR); after a good start they are logged. */
+static atomic_int mhd_starting;
+static char mhd_held[512];
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
     char msg[512], q[600];
     (void)cls;
@@ -370,6 +377,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = 0;
+    if (atomic_load(&mhd_starting)) {
+        if (!mhd_held[0]) snprintf(mhd_held, sizeof mhd_held, "%s", msg);
+        return;
+    }
     log_warn("http server", "err=%s", log_quote(msg, q, sizeof q));
 }
 
@@ -407,6 +418,8 @@ api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_DUAL_STACK;
     /* The logger first: MHD logs the options that follow through it. */
+    mhd_held[0] = 0;
+    atomic_store(&mhd_starting, 1);
     a->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
@@ -415,9 +428,14 @@ api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONNECTION_MEMORY,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S, MHD_OPTION_URI_LOG_CALLBACK,
         on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
+    atomic_store(&mhd_starting, 0);
     if (!a->d) {
-        snprintf(err, errlen, "--listen %s: %s", o->listen, opsd_bind_problem(&ss));
+        snprintf(err, errlen, "--listen %s: cannot listen: %s", o->listen, opsd_bind_problem(&ss));
         goto fail;
+    }
+    if (mhd_held[0]) {
+        char q[600];
+        log_warn("http server", "err=%s", log_quote(mhd_held, q, sizeof q));
     }
     return a;
 fail:

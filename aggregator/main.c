@@ -9,6 +9,7 @@
 #include "astats.h"
 #include "api.h"
 #include "cli.h"
+#include "config.h"
 #include "clock.h"
 #include "feed.h"
 #include "kafka.h"
@@ -52,41 +53,51 @@ typedef struct opts {
 } opts_t;
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: aggregator [kafka options] [-G GROUP] [--listen ADDR:PORT] --tokens FILE\n"
-            "Consumes hit records and serves each customer's window of the last minute (by\n"
-            "event time, one-second buckets) over HTTP, with a dashboard page.\n\n"
-            "  -G, --group GROUP          the Kafka group.id the client names itself with\n"
-            "                             (default " FEED_DEFAULT_GROUP
-            "). No group is joined:\n"
-            "                             every instance reads every partition, so any instance\n"
-            "                             answers any customer and a restart is exact in seconds\n"
-            "      --instance-id ID       this instance's name: Kafka client.id and the\n"
-            "                             aggregator_info metric (default: the host name)\n"
-            "  -l, --listen ADDR:PORT     HTTP address (default " DEFAULT_LISTEN "); [::]:PORT\n"
-            "                             for every address, PORT 0 for any free port\n"
-            "      --metrics-listen ADDR:PORT  /metrics, /healthz, /readyz on a second address\n"
-            "  -T, --tokens FILE          CUSTOMER_ID SHA256_HEX per line; '*' an operator token\n"
-            "                             (re-read on SIGHUP)\n"
-            "      --rate N               requests per second per client address (default %d)\n"
-            "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
-            "                             at exit)\n" CLI_LOG_HELP
-            "  -h, --help                 this text\n"
-            "  -V, --version              the version\n" KOPTS_HELP
-            "\nHits older than the window when read, or more than %d s ahead of the clock, are\n"
-            "counted (aggregator_hits_late_total, aggregator_hits_future_total) and not kept.\n"
-            "Every window says up to when it is complete (complete_to_ms, from the edges'\n"
-            "watermarks), which edges are behind (edges_behind) and whether this instance is\n"
-            "still reading the last minute back (catching_up; /readyz is 503 meanwhile).\n",
-            API_RATE_DEFAULT, WIN_FUTURE_S);
+    fprintf(
+        f,
+        "usage: aggregator [options] --tokens FILE\n"
+        "Serves each customer's window of the last minute of hits over HTTP, with a dashboard.\n\n"
+        "Options:\n"
+        "  -T, --tokens FILE          CUSTOMER_ID SHA256_HEX per line; '*' an operator token\n"
+        "                             (re-read on SIGHUP)\n"
+        "  -l, --listen ADDR:PORT     HTTP address (default " DEFAULT_LISTEN "); [::]:PORT\n"
+        "                             for every address, PORT 0 for any free port\n"
+        "  -G, --group GROUP          the Kafka group.id the client names itself with\n"
+        "                             (default " FEED_DEFAULT_GROUP "). No group is joined:\n"
+        "                             every instance reads every partition, so any instance\n"
+        "                             answers any customer and a restart is exact in seconds\n"
+        "      --instance-id ID       this instance's name: Kafka client.id and the\n"
+        "                             aggregator_info metric (default: the host name)\n"
+        "      --rate N               requests per second per client address (default %d)\n"
+        "      --metrics-listen ADDR:PORT  /metrics, /healthz, /readyz on a second address\n"
+        "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
+        "                             at exit)\n" KOPTS_HELP CONFIG_HELP("aggregator")
+            CLI_LOG_HELP CLI_HELP_HELP
+        "\nWindows are by event time, in one-second buckets. Hits older than the window when\n"
+        "read, or more than %d s ahead of the clock, are counted\n"
+        "(aggregator_hits_late_total, aggregator_hits_future_total) and not kept. Every\n"
+        "window says up to when it is complete (complete_to_ms, from the edges'\n"
+        "watermarks), which edges are behind (edges_behind) and whether this instance is\n"
+        "still reading the last minute back (catching_up; /readyz is 503 meanwhile).\n"
+        "\nSignals:\n"
+        "  SIGHUP                     re-read the tokens file (a bad file keeps the old set)\n"
+        "  SIGTERM, SIGINT            stop serving and consuming, exit 0\n"
+        "\nExit status:\n"
+        "  0                          stopped by a signal\n"
+        "  1                          a runtime failure (Kafka, out of memory)\n"
+        "  2                          bad usage or configuration (an option, --config, -F,\n"
+        "                             the tokens file, an address it cannot listen on)\n",
+        API_RATE_DEFAULT, WIN_FUTURE_S);
 }
 
 static int bad(const char *msg) {
-    fprintf(stderr, "aggregator: %s\n", msg);
+    fprintf(stderr, "aggregator: %s%s\n", config_where(), msg);
     return 2;
 }
 
 enum { OPT_MINT = 256, OPT_RATE, OPT_INSTANCE, OPT_MLISTEN };
+
+#define SHORTOPTS KOPTS_SHORTOPTS "G:l:T:v:hV"
 
 static int parse_opts(opts_t *o, int argc, char **argv) {
     static const struct option longopts[] = {KOPTS_LONGOPTS,
@@ -110,9 +121,11 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
     o->listen = DEFAULT_LISTEN;
     o->metrics_interval_s = 10;
     if (cli_log_level(NULL, err, sizeof err) < 0) return bad(err); /* -v overrides it */
+    if (config_load("aggregator", &argc, &argv, longopts, SHORTOPTS, NULL, err, sizeof err) < 0)
+        return bad(err);
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, KOPTS_SHORTOPTS "G:l:T:v:hV", longopts, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, SHORTOPTS, longopts)) != -1) {
         int k = kopts_parse(&o->kafka, c, optarg, err, sizeof err);
         if (k < 0) return bad(err);
         if (k > 0) continue;
@@ -160,7 +173,7 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
             exit(0);
         default:
             snprintf(msg, sizeof msg, "unknown or incomplete option '%s' (see --help)",
-                     argv[optind - 1]);
+                     config_optname(argv[optind - 1]));
             return bad(msg);
         }
     }
@@ -273,14 +286,14 @@ int main(int argc, char **argv) {
         goto out;
     }
     feed_opts_t co = {.kafka = &o.kafka,
-                         .group = o.group,
-                         .instance = o.instance,
-                         .win = win,
-                         .wms = wms,
-                         .metrics_interval_s = o.metrics_interval_s,
-                         .log_metrics = api_metrics,
-                         .nlog_metrics = api_nmetrics,
-                         .stop = &cli_stop};
+                      .group = o.group,
+                      .instance = o.instance,
+                      .win = win,
+                      .wms = wms,
+                      .metrics_interval_s = o.metrics_interval_s,
+                      .log_metrics = api_metrics,
+                      .nlog_metrics = api_nmetrics,
+                      .stop = &cli_stop};
     cons = feed_new(&co, err, sizeof err);
     if (!cons) {
         fprintf(stderr, "aggregator: %s\n", err);

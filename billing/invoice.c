@@ -24,7 +24,9 @@
 #include "invoice_db.h"
 #include "invoice_fmt.h"
 #include "cli.h"
+#include "config.h"
 #include "log.h"
+#include "owner.h"
 #include "pricing.h"
 #include "store.h"
 #include "bhelp.h"
@@ -57,38 +59,47 @@ typedef struct attn {
 } attn_t;
 
 static int bad(const char *msg) {
-    fprintf(stderr, "billing invoice: %s\n", msg);
+    fprintf(stderr, "billing invoice: %s%s\n", config_where(), msg);
     return 2;
 }
 
 static void usage(void) {
     printf(
         "usage: billing invoice --month YYYY-MM [options]\n"
-        "Prices a calendar month (UTC, by the hits' own hour) for every customer with a plan,\n"
-        "writes the invoices as drafts (recomputed by every run) and prints them. A final\n"
-        "invoice is never recomputed: it prints from its stored lines, the same every time.\n\n"
-        "  -m, --month YYYY-MM      the month (required), from 2000-01 to the current month\n"
-        "  -c, --customer ID        only this customer\n"
-        "  -f, --format FORMAT      text (default), csv or json\n"
-        "      --preview            compute and print, write nothing (no drafts): works as\n"
-        "                           billing_reader (the default --role with --preview)\n"
-        "      --finalize           make the month's invoices final (immutable); refused (exit 1,\n"
-        "                           naming the edges) unless the month is complete: every edge\n"
-        "                           with usage in it billed up to its end plus the grace, or\n"
-        "                           retired (billing status shows it)\n"
-        "                           and always for a month that has not ended, forced or not\n"
-        "      --grace DURATION     the grace after the month's end (default " EDGES_GRACE_DEFAULT
+        "Prices a month's usage for every customer with a plan, stores and prints the invoices.\n\n"
+        "Options:\n"
+        "  -m, --month YYYY-MM        the month (required), from 2000-01 to the current month\n"
+        "  -c, --customer ID          only this customer\n"
+        "  -f, --format FORMAT        text (default), csv or json\n"
+        "      --preview              compute and print, write nothing (no drafts): works as\n"
+        "                             billing_reader (the default --role with --preview)\n"
+        "      --finalize             make the month's invoices final (immutable); refused\n"
+        "                             (exit 1, naming the edges) unless the month is complete:\n"
+        "                             every edge with usage in it billed up to its end plus the\n"
+        "                             grace, or retired (billing status shows it), and always\n"
+        "                             for a month that has not ended, forced or not\n"
+        "      --grace DURATION       the grace after the month's end (default " EDGES_GRACE_DEFAULT
         "; 30m, 2h, 1d)\n"
-        "      --force-incomplete   with --finalize: finalize an incomplete month anyway ...\n"
-        "      --reason TEXT        ... for this reason, kept with each invoice and printed\n"
-        "  -t, --topic NAME         the hit topic whose watermarks count (default hits)\n"
-        "      --strict             exit 1 when something needs attention (unknown customers,\n"
-        "                           customers without a plan, usage a plan cannot price, usage\n"
-        "                           changed after finalization); reported on stderr either "
+        "      --force-incomplete     with --finalize: finalize an incomplete month anyway ...\n"
+        "      --reason TEXT          ... for this reason, kept with each invoice and printed\n"
+        "  -t, --topic NAME           the hit topic whose watermarks count (default hits)\n"
+        "      --strict               exit 1 when something needs attention (unknown customers,\n"
+        "                             customers without a plan, usage a plan cannot price, usage\n"
+        "                             changed after finalization); reported on stderr either "
         "way\n" BHELP_DB
-        "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
-        "                           member (default " STORE_WRITER_ROLE
-        "; '' keeps the login role)\n" BHELP_COMMON);
+        "      --role ROLE            SET ROLE to this after connecting, when the login role is a\n"
+        "                             member (default " STORE_WRITER_ROLE
+        "; '' keeps the login role)\n" BHELP_COMMON
+        "\nA calendar month is UTC, by the hits' own hour. Invoices are written as drafts\n"
+        "(recomputed by every run); a final invoice is never recomputed: it prints from its\n"
+        "stored lines, the same every time.\n"
+        "\nSignals:\n"
+        "  SIGTERM, SIGINT            end at once; PostgreSQL rolls back: nothing is written\n"
+        "\nExit status:\n"
+        "  0                          done (also when something needs attention, unless\n"
+        "                             --strict)\n"
+        "  1                          a runtime failure; --finalize of an incomplete month;\n"
+        "                             --strict and something needs attention\n" BHELP_EXIT_2);
 }
 
 enum {
@@ -134,15 +145,7 @@ static int validate(opts_t *o) {
     if (month_out_of_range(o->year, o->mon, msg, sizeof msg)) return bad(msg);
     if (o->preview && !o->role_set) o->role = STORE_READER_ROLE;
     o->db = store_conninfo(o->db);
-    char *perr = NULL;
-    PQconninfoOption *ci = PQconninfoParse(o->db, &perr);
-    if (!ci) {
-        snprintf(msg, sizeof msg, "--db: bad connection string: %s", perr ? perr : "out of memory");
-        msg[strcspn(msg, "\n")] = 0;
-        PQfreemem(perr);
-        return bad(msg);
-    }
-    PQconninfoFree(ci);
+    if (store_check_conninfo(o->db, msg, sizeof msg) < 0) return bad(msg);
     return -1;
 }
 
@@ -164,11 +167,14 @@ static int parse(int argc, char **argv, opts_t *o) {
                                        {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},
                                        {0, 0, 0, 0}};
+    static const char *const also[] = BHELP_KEYS;
     char msg[600];
     int c;
+    if (config_load("billing/invoice", &argc, &argv, lo, "m:c:f:t:v:hV", also, msg, sizeof msg) < 0)
+        return bad(msg);
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:c:f:t:v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, "m:c:f:t:v:hV", lo)) != -1) {
         switch (c) {
         case 'm':
             o->month = optarg;
@@ -228,7 +234,7 @@ static int parse(int argc, char **argv, opts_t *o) {
         default:
             snprintf(msg, sizeof msg,
                      "unknown or incomplete option '%.200s' (see billing invoice --help)",
-                     argv[optind - 1]);
+                     config_optname(argv[optind - 1]));
             return bad(msg);
         }
     }
@@ -527,7 +533,12 @@ int invoice_main(int argc, char **argv) {
 
     rc = 1;
     r.conn = store_connect(o.db, "billing invoice", o.role, r.err, sizeof r.err);
-    if (!r.conn) goto out;
+    if (!r.conn) {
+        log_error("cannot connect", "err=%s", log_quote(r.err, q, sizeof q));
+        rc = owner_config_error(r.err) ? 2 : 1; /* no such database, role, password: 2 */
+        r.err[0] = 0;
+        goto out;
+    }
     if ((o.preview ? invdb_begin_read(r.conn, r.err, sizeof r.err)
                    : invdb_begin(r.conn, r.err, sizeof r.err)) < 0 ||
         check_complete(&r) < 0)

@@ -11,12 +11,15 @@
  * main only reads options, wires the stages and runs them. */
 #include "bstats.h"
 #include "cli.h"
+#include "config.h"
 #include "meter.h"
+#include "meter_int.h" /* SHUTDOWN_FLUSH_MS, for --help */
 #include "hosts.h"
 #include "invoice.h"
 #include "kafka.h"
 #include "log.h"
 #include "opsd.h"
+#include "owner.h"
 #include "migrate.h"
 #include "offsets.h"
 #include "sdnotify.h"
@@ -33,7 +36,7 @@
 #include <unistd.h>
 
 static int bad(const char *cmd, const char *msg) {
-    fprintf(stderr, "billing%s%s: %s\n", cmd ? " " : "", cmd ? cmd : "", msg);
+    fprintf(stderr, "billing%s%s: %s%s\n", cmd ? " " : "", cmd ? cmd : "", config_where(), msg);
     return 2;
 }
 
@@ -41,7 +44,7 @@ static int bad(const char *cmd, const char *msg) {
 static int bad_option(const char *cmd, char **argv) {
     char msg[512];
     snprintf(msg, sizeof msg, "unknown or incomplete option '%s' (see billing %s --help)",
-             argv[optind - 1], cmd);
+             config_optname(argv[optind - 1]), cmd);
     return bad(cmd, msg);
 }
 
@@ -55,16 +58,8 @@ static long number(const char *cmd, const char *name, const char *s, long lo, lo
 }
 
 static int check_db(const char *cmd, const char *conninfo) {
-    char *perr = NULL, msg[600];
-    PQconninfoOption *o = PQconninfoParse(conninfo, &perr);
-    if (o) {
-        PQconninfoFree(o);
-        return 0;
-    }
-    snprintf(msg, sizeof msg, "--db: bad connection string: %s", perr ? perr : "out of memory");
-    msg[strcspn(msg, "\n")] = 0;
-    PQfreemem(perr);
-    return bad(cmd, msg);
+    char msg[600];
+    return store_check_conninfo(conninfo, msg, sizeof msg) < 0 ? bad(cmd, msg) : 0;
 }
 
 static int set_level(const char *cmd, const char *arg) {
@@ -86,11 +81,14 @@ static int cmd_migrate(int argc, char **argv) {
     static const struct option lo[] = {{"db", 1, 0, 'd'},        {"schema", 1, 0, 's'},
                                        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
+    static const char *const also[] = BHELP_KEYS;
     const char *db = NULL, *schema = NULL;
     char dir[PATH_MAX], err[1024], q[1100];
     int c;
+    if (config_load("billing/migrate", &argc, &argv, lo, "v:hV", also, err, sizeof err) < 0)
+        return bad("migrate", err);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, "v:hV", lo)) != -1) {
         switch (c) {
         case 'd':
             db = optarg;
@@ -102,15 +100,17 @@ static int cmd_migrate(int argc, char **argv) {
             if (set_level("migrate", optarg)) return 2;
             break;
         case 'h':
-            printf(
-                "usage: billing migrate [options]\n"
-                "Applies the schema migrations (NNN_name.sql) not applied yet, in order, each\n"
-                "in its own transaction; running it again does nothing. Connect as the owner\n"
-                "of the schema (it creates tables and the billing_writer/billing_reader roles).\n\n"
-                "      --schema DIR         the migrations (default $" MIGRATE_DIR_ENV
-                ", else ./schema,\n"
-                "                           else ../schema beside the program, "
-                "else " MIGRATE_SYSTEM_DIR ")\n" BHELP_DB BHELP_COMMON);
+            printf("usage: billing migrate [options]\n"
+                   "Applies the schema migrations (NNN_name.sql) not applied yet, in order.\n\n"
+                   "Options:\n"
+                   "      --schema DIR           the migrations (default $" MIGRATE_DIR_ENV
+                   ", else ./schema,\n"
+                   "                             else ../schema beside the program,\n"
+                   "                             else " MIGRATE_SYSTEM_DIR
+                   ")\n" BHELP_DB BHELP_COMMON
+                   "\nEach migration runs in its own transaction; running it again does nothing.\n"
+                   "Connect as the owner of the schema (it creates tables and the billing_writer\n"
+                   "and billing_reader roles).\n" BHELP_ONESHOT);
             return 0;
         case 'V':
             cli_version("billing");
@@ -126,7 +126,7 @@ static int cmd_migrate(int argc, char **argv) {
     PGconn *conn = store_connect(db, "billing migrate", NULL, err, sizeof err);
     if (!conn) {
         log_error("cannot connect", "err=%s", log_quote(err, q, sizeof q));
-        return 1;
+        return owner_config_error(err) ? 2 : 1; /* no such database, role, password: 2 */
     }
     int n = migrate_apply(conn, dir, on_migration, NULL, err, sizeof err);
     PQfinish(conn);
@@ -152,11 +152,14 @@ static int cmd_hosts(int argc, char **argv) {
     static const struct option lo[] = {{"db", 1, 0, 'd'},        {"role", 1, 0, 'r'},
                                        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
+    static const char *const also[] = BHELP_KEYS;
     const char *db = NULL, *role = STORE_READER_ROLE;
     char err[1024], q[1100];
     int c;
+    if (config_load("billing/hosts", &argc, &argv, lo, "v:hV", also, err, sizeof err) < 0)
+        return bad("hosts", err);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, "v:hV", lo)) != -1) {
         switch (c) {
         case 'd':
             db = optarg;
@@ -168,12 +171,14 @@ static int cmd_hosts(int argc, char **argv) {
             if (set_level("hosts", optarg)) return 2;
             break;
         case 'h':
-            printf("usage: billing hosts [options]\n"
-                   "Prints the collector's host map (HOST CUSTOMER_ID per line) from\n"
-                   "customer_hosts, for collector --customers.\n\n" BHELP_DB
-                   "      --role ROLE          SET ROLE to this after connecting, when the login\n"
-                   "                           role is a member (default " STORE_READER_ROLE
-                   "; '' keeps the login role)\n" BHELP_COMMON);
+            printf(
+                "usage: billing hosts [options]\n"
+                "Prints the collector's host map (collector --customers) from customer_hosts.\n\n"
+                "Options:\n" BHELP_DB
+                "      --role ROLE            SET ROLE to this after connecting, when the login\n"
+                "                             role is a member (default " STORE_READER_ROLE ";\n"
+                "                             '' keeps the login role)\n" BHELP_COMMON
+                    BHELP_ONESHOT);
             return 0;
         case 'V':
             cli_version("billing");
@@ -188,7 +193,7 @@ static int cmd_hosts(int argc, char **argv) {
     PGconn *conn = store_connect(db, "billing hosts", role, err, sizeof err);
     if (!conn) {
         log_error("cannot connect", "err=%s", log_quote(err, q, sizeof q));
-        return 1;
+        return owner_config_error(err) ? 2 : 1;
     }
     size_t n, skipped;
     int rc = hosts_write(conn, stdout, &n, &skipped, host_skipped, NULL, err, sizeof err);
@@ -203,25 +208,38 @@ static int cmd_hosts(int argc, char **argv) {
 /* ---- billing run ---------------------------------------------------------------------------- */
 
 static void run_usage(void) {
-    printf("usage: billing run [options]\n"
-           "Consumes hit records from Kafka into usage_hourly, exactly once: sums per customer,\n"
-           "UTC hour and country, written with the Kafka offsets in one transaction.\n\n" KOPTS_HELP
-           "  -G, --group GROUP        names the stored offsets and the members sharing the\n"
-           "                           partitions (locks in PostgreSQL, not a Kafka group)\n"
-           "                           (default " METER_DEFAULT_GROUP ")\n"
-           "      --once               take every partition no live member holds, consume each up\n"
-           "                           to its end as it was when taken, write, exit\n"
-           "      --instance-id ID     this member's name in PostgreSQL (application_name;\n"
-           "                           billing offsets shows it) (default HOST:PID)\n" BHELP_DB
-           "      --role ROLE          SET ROLE to this after connecting, when the login role is\n"
-           "                           a member (default " STORE_WRITER_ROLE
-           "; '' keeps the login role)\n"
-           "      --flush-ms N         write at least every N ms (default %d)\n"
-           "      --flush-rows N       write as soon as N rows are held (default %d)\n"
-           "      --metrics-listen ADDR:PORT  serve /metrics, /healthz, /readyz (or --metrics)\n"
-           "      --metrics-interval N seconds between metrics log lines (default 10, 0 = only "
-           "at exit)\n" BHELP_COMMON,
-           METER_DEFAULT_FLUSH_MS, METER_DEFAULT_FLUSH_ROWS);
+    printf(
+        "usage: billing run [options]\n"
+        "Consumes hit records from Kafka into usage_hourly, exactly once.\n\n"
+        "Options:\n" KOPTS_HELP
+        "  -G, --group GROUP          names the stored offsets and the members sharing the\n"
+        "                             partitions (locks in PostgreSQL, not a Kafka group)\n"
+        "                             (default " METER_DEFAULT_GROUP ")\n"
+        "      --once                 take every partition no live member holds, consume each up\n"
+        "                             to its end as it was when taken, write, exit\n"
+        "      --instance-id ID       this member's name in PostgreSQL (application_name;\n"
+        "                             billing offsets shows it) (default HOST:PID)\n" BHELP_DB
+        "      --role ROLE            SET ROLE to this after connecting, when the login role is\n"
+        "                             a member (default " STORE_WRITER_ROLE
+        "; '' keeps the login role)\n"
+        "      --flush-ms N           write at least every N ms (default %d)\n"
+        "      --flush-rows N         write as soon as N rows are held (default %d)\n"
+        "      --metrics-listen ADDR:PORT  serve /metrics, /healthz, /readyz (PORT 0: any);\n"
+        "      --metrics ADDR:PORT    is another name for it\n"
+        "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
+        "                             at exit)\n" BHELP_COMMON
+        "\nSums per customer, UTC hour and country are written with the Kafka offsets in one\n"
+        "transaction: a restart, a crash or a second member never bills a hit twice.\n"
+        "\nSignals:\n"
+        "  SIGTERM, SIGINT            stop consuming, write what is held (retrying up to %d s),\n"
+        "                             exit 0; a second one stops retrying (what is not\n"
+        "                             written is consumed again by the next run)\n"
+        "  SIGHUP                     logged; there is nothing to re-read\n"
+        "\nExit status:\n"
+        "  0                          stopped by a signal; --once: everything taken written\n"
+        "  1                          a runtime failure (Kafka, a database error that retrying\n"
+        "                             cannot fix; --once: not everything written)\n" BHELP_EXIT_2,
+        METER_DEFAULT_FLUSH_MS, METER_DEFAULT_FLUSH_ROWS, SHUTDOWN_FLUSH_MS / 1000);
 }
 
 enum {
@@ -251,12 +269,16 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
                                        {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},
                                        {0, 0, 0, 0}};
+    static const char *const also[] = BHELP_KEYS;
     char err[512], host[256];
     unsigned port;
     long v;
     int c;
+    if (config_load("billing/run", &argc, &argv, lo, KOPTS_SHORTOPTS "G:v:hV", also, err,
+                    sizeof err) < 0)
+        return bad("run", err);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, KOPTS_SHORTOPTS "G:v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, KOPTS_SHORTOPTS "G:v:hV", lo)) != -1) {
         int r = kopts_parse(k, c, optarg, err, sizeof err);
         if (r < 0) return bad("run", err);
         if (r > 0) continue;
@@ -377,18 +399,27 @@ static int cmd_run(int argc, char **argv) {
 /* ---- dispatch ------------------------------------------------------------------------------- */
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: billing [--help | --version] COMMAND [options]\n"
-               "Byte totals of a CDN's hits in PostgreSQL, exactly once, and monthly invoices.\n\n"
-               "commands:\n"
-               "  migrate   apply the schema migrations (schema/NNN_name.sql) not applied yet\n"
-               "  run       consume hits from Kafka into usage_hourly, exactly once\n"
-               "  hosts     print the collector's host map from customer_hosts\n"
-               "  invoice   compute a month's invoices\n"
-               "  usage     one customer's usage over a range of dates, exact sums\n"
-               "  offsets   stored offsets beside Kafka's range; `offsets reset` moves them\n"
-               "  status    per edge: up to when its hits are billed; rejects per reason\n"
-               "  edges     list, retire or unretire edges that will never report again\n\n"
-               "`billing COMMAND --help` lists the options of each.\n");
+    fprintf(f,
+            "usage: billing [--help | --version] COMMAND [options]\n"
+            "Byte totals of a CDN's hits in PostgreSQL, exactly once, and monthly invoices.\n\n"
+            "Commands:\n"
+            "  migrate   apply the schema migrations (schema/NNN_name.sql) not applied yet\n"
+            "  run       consume hits from Kafka into usage_hourly, exactly once\n"
+            "  hosts     print the collector's host map from customer_hosts\n"
+            "  invoice   compute a month's invoices\n"
+            "  usage     one customer's usage over a range of dates, exact sums\n"
+            "  offsets   stored offsets beside Kafka's range; `offsets reset` moves them\n"
+            "  status    per edge: up to when its hits are billed; rejects per reason\n"
+            "  edges     list, retire or unretire edges that will never report again\n\n"
+            "`billing COMMAND --help` lists the options of each; every command reads\n"
+            "/etc/cdn/billing.conf when it exists (or --config FILE), and $LOG_LEVEL.\n"
+            "\nSignals:\n"
+            "  SIGTERM, SIGINT            billing run: write what is held, then exit; the other\n"
+            "                             commands end at once (PostgreSQL rolls back)\n"
+            "  SIGHUP                     billing run: logged; nothing to re-read\n"
+            "\nExit status:\n"
+            "  0                          done\n"
+            "  1                          a runtime failure (the database, Kafka)\n" BHELP_EXIT_2);
 }
 
 int main(int argc, char **argv) {

@@ -4,6 +4,7 @@
 #include "meter.h"
 #include "kassign.h"
 #include "cli.h"
+#include "config.h"
 #include "log.h"
 #include "owner.h"
 #include "store.h"
@@ -37,7 +38,7 @@ typedef struct prow {
 } prow_t;
 
 static int bad(const char *msg) {
-    fprintf(stderr, "billing offsets: %s\n", msg);
+    fprintf(stderr, "billing offsets: %s%s\n", config_where(), msg);
     return 2;
 }
 
@@ -46,21 +47,23 @@ static void usage(void) {
         "usage: billing offsets [options]\n"
         "       billing offsets reset (--partition N | --all) --to earliest|latest|OFFSET\n"
         "                             --reason TEXT [options]\n"
-        "Shows, per partition, the offset billing stored beside the range Kafka holds, the\n"
-        "lag, the member owning it and its state (ok, or gap: billing run stops there until a\n"
-        "reset), then the live members. `reset` moves stored offsets after a person decided;\n"
-        "each reset is kept in billing_offset_resets. Replay marks stay as they are (they\n"
-        "name log lines, not Kafka offsets): hits read again are not billed twice.\n\n" KOPTS_HELP
-        "  -G, --group GROUP        the offsets' group (default " METER_DEFAULT_GROUP ")\n"
-        "      --partition N        reset: this partition\n"
-        "      --all                reset: every partition of the topic\n"
-        "      --to WHERE           reset: earliest (Kafka's first offset), latest (its end),\n"
-        "                           or an offset within Kafka's range\n"
-        "      --reason TEXT        reset: why (kept in the audit table; required)\n" BHELP_DB
-        "      --role ROLE          SET ROLE to this after connecting (default " STORE_READER_ROLE
+        "Shows billing's stored offsets beside Kafka's range per partition; `reset` moves them.\n\n"
+        "Options:\n" KOPTS_HELP
+        "  -G, --group GROUP          the offsets' group (default " METER_DEFAULT_GROUP ")\n"
+        "      --partition N          reset: this partition\n"
+        "      --all                  reset: every partition of the topic\n"
+        "      --to WHERE             reset: earliest (Kafka's first offset), latest (its end),\n"
+        "                             or an offset within Kafka's range\n"
+        "      --reason TEXT          reset: why (kept in the audit table; required)\n" BHELP_DB
+        "      --role ROLE            SET ROLE to this after connecting (default " STORE_READER_ROLE
         ",\n"
-        "                           " STORE_WRITER_ROLE
-        " for reset; '' keeps the login role)\n" BHELP_COMMON);
+        "                             " STORE_WRITER_ROLE
+        " for reset; '' keeps the login role)\n" BHELP_COMMON
+        "\nPer partition: the stored offset, Kafka's range, the lag, the member owning it and\n"
+        "its state (ok, or gap: billing run stops there until a reset), then the live\n"
+        "members. `reset` moves stored offsets after a person decided; each reset is kept in\n"
+        "billing_offset_resets. Replay marks stay as they are (they name log lines, not Kafka\n"
+        "offsets): hits read again are not billed twice.\n" BHELP_ONESHOT);
 }
 
 static int parse_to(opts_t *o, const char *s) {
@@ -88,9 +91,13 @@ static int parse(int argc, char **argv, opts_t *o) {
         argv++;
         argc--;
     }
+    static const char *const also[] = BHELP_KEYS;
+    if (config_load("billing/offsets", &argc, &argv, lo, KOPTS_SHORTOPTS "G:v:hV", also, err,
+                    sizeof err) < 0)
+        return bad(err);
     opterr = 0;
     o->partition = -1;
-    while ((c = getopt_long(argc, argv, KOPTS_SHORTOPTS "G:v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, KOPTS_SHORTOPTS "G:v:hV", lo)) != -1) {
         int r = kopts_parse(&o->k, c, optarg, err, sizeof err);
         if (r < 0) return bad(err);
         if (r > 0) continue;
@@ -131,7 +138,7 @@ static int parse(int argc, char **argv, opts_t *o) {
         default:
             snprintf(err, sizeof err,
                      "unknown or incomplete option '%s' (see billing offsets --help)",
-                     argv[optind - 1]);
+                     config_optname(argv[optind - 1]));
             return bad(err);
         }
     }
@@ -147,6 +154,7 @@ static int parse(int argc, char **argv, opts_t *o) {
     }
     if (!o->role) o->role = STORE_READER_ROLE;
     o->db = store_conninfo(o->db);
+    if (store_check_conninfo(o->db, err, sizeof err) < 0) return bad(err);
     return -1;
 }
 

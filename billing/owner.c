@@ -1,6 +1,8 @@
 /* owner.c: partition ownership by advisory locks in PostgreSQL (see owner.h). */
 #include "owner.h"
 
+#include "store.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,7 @@ static int fail(owner_t *o, PGresult *res, const char *what, char *err, size_t e
     if (!m || !*m) m = o->conn ? PQerrorMessage(o->conn) : "out of memory";
     snprintf(err, errlen, "%s: %s", what, m);
     err[strcspn(err, "\n")] = 0;
+    store_redact(err);
     PQclear(res);
     owner_disconnect(o);
     return -1;

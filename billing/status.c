@@ -3,7 +3,9 @@
 #include "edges_db.h"
 #include "jsonw.h"
 #include "cli.h"
+#include "config.h"
 #include "log.h"
+#include "owner.h"
 #include "pricing.h"
 #include "store.h"
 #include "bhelp.h"
@@ -24,7 +26,7 @@ typedef struct sopts {
 } sopts_t;
 
 static int bad(const char *cmd, const char *msg) {
-    fprintf(stderr, "billing %s: %s\n", cmd, msg);
+    fprintf(stderr, "billing %s: %s%s\n", cmd, config_where(), msg);
     return 2;
 }
 
@@ -50,29 +52,24 @@ static int common_opt(const char *cmd, int c, sopts_t *o, char **argv) {
         return 0;
     default:
         snprintf(msg, sizeof msg, "unknown or incomplete option '%.200s' (see billing %s --help)",
-                 argv[optind - 1], cmd);
+                 config_optname(argv[optind - 1]), cmd);
         return bad(cmd, msg);
     }
 }
 
 /* The connection string checked, then a session. NULL (logged) on failure: *rc is the status. */
 static PGconn *connect_db(const char *cmd, sopts_t *o, int *rc) {
-    char err[1024], q[1100], *perr = NULL, app[64];
+    char err[1024], q[1100], app[64];
     o->db = store_conninfo(o->db);
-    PQconninfoOption *ci = PQconninfoParse(o->db, &perr);
-    if (!ci) {
-        snprintf(err, sizeof err, "--db: bad connection string: %s", perr ? perr : "out of memory");
-        err[strcspn(err, "\n")] = 0;
-        PQfreemem(perr);
+    if (store_check_conninfo(o->db, err, sizeof err) < 0) {
         *rc = bad(cmd, err);
         return NULL;
     }
-    PQconninfoFree(ci);
     snprintf(app, sizeof app, "billing %s", cmd);
     PGconn *c = store_connect(o->db, app, o->role, err, sizeof err);
     if (!c) {
         log_error("cannot connect", "err=%s", log_quote(err, q, sizeof q));
-        *rc = 1;
+        *rc = owner_config_error(err) ? 2 : 1; /* no such database, role, password: 2 */
     }
     return c;
 }
@@ -93,17 +90,20 @@ static PGresult *query(PGconn *c, const char *sql, int n, const char *const *p, 
 static void status_usage(void) {
     printf(
         "usage: billing status [options]\n"
-        "Per edge: the time up to which its hits are billed (the smallest watermark over all\n"
+        "Shows per edge up to when its hits are billed, and the rejected records per reason.\n\n"
+        "Options:\n"
+        "  -m, --month YYYY-MM        the month (default: the previous month, UTC); rejects are\n"
+        "                             counted in it only when it is given\n"
+        "  -t, --topic NAME           the hit topic (default " STATUS_DEFAULT_TOPIC ")\n"
+        "      --grace DURATION       a month is complete once billed past its end plus this\n"
+        "                             (default " EDGES_GRACE_DEFAULT
+        "; e.g. 30m, 2h, 1d)\n" BHELP_DB
+        "      --role ROLE            SET ROLE to this after connecting, when the login role is a\n"
+        "                             member (default " STORE_READER_ROLE
+        "; '' keeps the login role)\n" BHELP_COMMON
+        "\nPer edge: the time up to which its hits are billed (the smallest watermark over all\n"
         "partitions of the topic), how far behind, its hits in the month and whether the\n"
-        "month is complete for it; then the rejected records per reason.\n\n"
-        "  -m, --month YYYY-MM      the month (default: the previous month, UTC); rejects are\n"
-        "                           counted in it only when it is given\n"
-        "  -t, --topic NAME         the hit topic (default " STATUS_DEFAULT_TOPIC ")\n"
-        "      --grace DURATION     a month is complete once billed past its end plus this\n"
-        "                           (default " EDGES_GRACE_DEFAULT "; e.g. 30m, 2h, 1d)\n" BHELP_DB
-        "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
-        "                           member (default " STORE_READER_ROLE
-        "; '' keeps the login role)\n" BHELP_COMMON);
+        "month is complete for it.\n" BHELP_ONESHOT);
 }
 
 enum { OPT_DB = 256, OPT_ROLE, OPT_GRACE, OPT_REASON };
@@ -114,11 +114,14 @@ static int status_parse(int argc, char **argv, sopts_t *o) {
                                        {"db", 1, 0, 'd'},        {"role", 1, 0, 'r'},
                                        {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
-    char msg[300];
+    static const char *const also[] = BHELP_KEYS;
+    char msg[600];
     int c, rc;
+    if (config_load("billing/status", &argc, &argv, lo, "m:t:f:v:hV", also, msg, sizeof msg) < 0)
+        return bad("status", msg);
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:t:f:v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, "m:t:f:v:hV", lo)) != -1) {
         if (c == 'f') {
             if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
                 snprintf(msg, sizeof msg, "--format %.100s: expected text or json", optarg);
@@ -346,13 +349,15 @@ static void edges_usage(void) {
         "usage: billing edges [list] [options]\n"
         "       billing edges retire EDGE [--reason TEXT] [options]\n"
         "       billing edges unretire EDGE [options]\n"
-        "An edge that will never report again (decommissioned) would hold every month open:\n"
+        "Lists, retires or unretires edges that will never report again.\n\n"
+        "Options:\n"
+        "      --reason TEXT          why (kept with the edge)\n" BHELP_DB
+        "      --role ROLE            SET ROLE to this after connecting, when the login role is a\n"
+        "                             member (default " STORE_WRITER_ROLE
+        "; '' keeps the login role)\n" BHELP_COMMON
+        "\nAn edge that will never report again (decommissioned) would hold every month open:\n"
         "retire it, and `billing invoice --finalize` no longer waits for it. `list` shows the\n"
-        "retired edges with when, by whom and why.\n\n"
-        "      --reason TEXT        why (kept with the edge)\n" BHELP_DB
-        "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
-        "                           member (default " STORE_WRITER_ROLE
-        "; '' keeps the login role)\n" BHELP_COMMON);
+        "retired edges with when, by whom and why.\n" BHELP_ONESHOT);
 }
 
 static const char SQL_LIST[] =
@@ -409,12 +414,15 @@ int edges_main(int argc, char **argv) {
                                        {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},
                                        {0, 0, 0, 0}};
+    static const char *const also[] = BHELP_KEYS;
     sopts_t o = {.role = STORE_WRITER_ROLE, .topic = STATUS_DEFAULT_TOPIC};
     char err[1024] = "", q[1100];
     int c, rc;
+    if (config_load("billing/edges", &argc, &argv, lo, "v:hV", also, err, sizeof err) < 0)
+        return bad("edges", err);
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, "v:hV", lo)) != -1) {
         if (c == OPT_REASON) {
             o.reason = optarg;
         } else if (c == 'h') {

@@ -127,7 +127,7 @@ const char *store_conninfo(const char *opt_db) {
     return env ? env : "";
 }
 
-/* libpq's message without its trailing newline. */
+/* libpq's message without its trailing newline, redacted. */
 void store_pq_err(PGconn *c, const PGresult *res, const char *what, char *err, size_t errlen) {
     const char *m = res ? PQresultErrorMessage(res) : "";
     if (!m || !*m) m = c ? PQerrorMessage(c) : "out of memory";
@@ -135,6 +135,7 @@ void store_pq_err(PGconn *c, const PGresult *res, const char *what, char *err, s
     while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
         n--;
     snprintf(err, errlen, "%s: %.*s", what, (int)n, m);
+    store_redact(err);
 }
 
 int store_transient(PGconn *c, const PGresult *res) {
@@ -206,6 +207,7 @@ static PGconn *connect_setup(const char *conninfo, const char *app_name, const c
     if (!opts) {
         snprintf(err, errlen, "bad database connection string: %s", perr ? perr : "out of memory");
         PQfreemem(perr);
+        store_redact(err);
         return NULL;
     }
     PQconninfoFree(opts);

@@ -54,8 +54,20 @@ enum {
 /* No stored offset for a partition (no row yet). */
 #define STORE_NO_OFFSET (-1)
 
-/* --db if given, else $DATABASE_URL, else "" (libpq then uses its PG* environment variables). */
+/* --db if given, else $DATABASE_URL, else "" (libpq then uses its PG* environment variables,
+ * and its password file: $PGPASSFILE, else ~/.pgpass, which it reads whenever the connection
+ * string has no password). */
 const char *store_conninfo(const char *opt_db);
+
+/* Hides the secrets a message may echo from a connection string, in place: the value of every
+ * password=... (quoted or not, also in a URI's query) and the password of a URI's user:pass@
+ * become "***". Every message that can hold a connection string goes through it (libpq quotes
+ * a malformed URI whole in its error). Returns s. */
+char *store_redact(char *s);
+
+/* Checks the syntax of a connection string: 0, or -1 with "--db: bad connection string: why"
+ * (redacted) in err. */
+int store_check_conninfo(const char *conninfo, char *err, size_t errlen);
 
 /* Opens a session and sets it up (see above). role: NULL or "" keeps the login role; else, if
  * that role exists and the login role is a member of it, SET ROLE to it (a login role that is not

@@ -9,9 +9,11 @@
 
 #include "bhelp.h"
 #include "cli.h"
+#include "config.h"
 #include "custid.h"
 #include "jsonw.h"
 #include "log.h"
+#include "owner.h"
 #include "store.h"
 
 #include <getopt.h>
@@ -42,27 +44,29 @@ typedef struct opts {
 } opts_t;
 
 static int bad(const char *msg) {
-    fprintf(stderr, "billing usage: %s\n", msg);
+    fprintf(stderr, "billing usage: %s%s\n", config_where(), msg);
     return 2;
 }
 
 static void help(void) {
     printf(
         "usage: billing usage --customer ID --from DATE --to DATE [options]\n"
-        "One customer's usage summed exactly from usage_hourly: hits, bytes and GB (10^9\n"
-        "bytes, exact decimals). Reads only; nothing is written.\n\n"
-        "  -c, --customer ID        the customer (required)\n"
-        "      --from YYYY-MM-DD    the first day, UTC (required)\n"
-        "      --to YYYY-MM-DD      the last day, UTC, INCLUSIVE: --from 2026-11-01 --to\n"
-        "                           2026-11-30 is all of November (required)\n"
-        "      --by PERIOD          hour, day (default) or month: one row per period with\n"
-        "                           usage, by the hits' own hour in UTC\n"
-        "      --group KEY          country (client country) or zone (the zones of the\n"
-        "                           customer's plan, '*' for every other country)\n"
-        "  -f, --format FORMAT      text (default), csv or json\n" BHELP_DB
-        "      --role ROLE          SET ROLE to this after connecting, when the login role is a\n"
-        "                           member (default " STORE_READER_ROLE
-        "; '' keeps the login role)\n" BHELP_COMMON);
+        "Prints one customer's usage over a range of dates, summed exactly from usage_hourly.\n\n"
+        "Options:\n"
+        "  -c, --customer ID          the customer (required)\n"
+        "      --from YYYY-MM-DD      the first day, UTC (required)\n"
+        "      --to YYYY-MM-DD        the last day, UTC, INCLUSIVE: --from 2026-11-01 --to\n"
+        "                             2026-11-30 is all of November (required)\n"
+        "      --by PERIOD            hour, day (default) or month: one row per period with\n"
+        "                             usage, by the hits' own hour in UTC\n"
+        "      --group KEY            country (client country) or zone (the zones of the\n"
+        "                             customer's plan, '*' for every other country)\n"
+        "  -f, --format FORMAT        text (default), csv or json\n" BHELP_DB
+        "      --role ROLE            SET ROLE to this after connecting, when the login role is\n"
+        "                             a member (default " STORE_READER_ROLE
+        "; '' keeps the login role)\n" BHELP_COMMON
+        "\nHits, bytes and GB (10^9 bytes, exact decimals). Reads only; nothing is "
+        "written.\n" BHELP_ONESHOT);
 }
 
 static int pick(const char *arg, const char *const *names, int n) {
@@ -147,15 +151,7 @@ static int validate(opts_t *o) {
     int rc = validate_range(o);
     if (rc >= 0) return rc;
     o->db = store_conninfo(o->db);
-    char *perr = NULL;
-    PQconninfoOption *ci = PQconninfoParse(o->db, &perr);
-    if (!ci) {
-        snprintf(msg, sizeof msg, "--db: bad connection string: %s", perr ? perr : "out of memory");
-        msg[strcspn(msg, "\n")] = 0;
-        PQfreemem(perr);
-        return bad(msg);
-    }
-    PQconninfoFree(ci);
+    if (store_check_conninfo(o->db, msg, sizeof msg) < 0) return bad(msg);
     return -1;
 }
 
@@ -168,11 +164,14 @@ static int parse(int argc, char **argv, opts_t *o) {
         {"db", 1, 0, OPT_DB},    {"role", 1, 0, OPT_ROLE},   {"log-level", 1, 0, 'v'},
         {"help", 0, 0, 'h'},     {"version", 0, 0, 'V'},     {0, 0, 0, 0}};
     static const char *const FMT_NAME[] = {"text", "csv", "json"};
+    static const char *const also[] = BHELP_KEYS;
     char msg[600];
     int c, i;
+    if (config_load("billing/usage", &argc, &argv, lo, "c:f:v:hV", also, msg, sizeof msg) < 0)
+        return bad(msg);
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:f:v:hV", lo, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, "c:f:v:hV", lo)) != -1) {
         switch (c) {
         case 'c':
             if (!custid_valid(optarg, strlen(optarg))) {
@@ -228,7 +227,7 @@ static int parse(int argc, char **argv, opts_t *o) {
         default:
             snprintf(msg, sizeof msg,
                      "unknown or incomplete option '%.200s' (see billing usage --help)",
-                     argv[optind - 1]);
+                     config_optname(argv[optind - 1]));
             return bad(msg);
         }
     }
@@ -460,6 +459,7 @@ int usage_main(int argc, char **argv) {
     err[0] = 0;
     rc = 1;
     PGconn *conn = store_connect(o.db, "billing usage", o.role, err, sizeof err);
+    if (!conn && owner_config_error(err)) rc = 2; /* no such database, role, password */
     if (!conn || load(conn, &o, &r, err, sizeof err) < 0 || print(&o, &r, err, sizeof err) < 0)
         goto out;
     rc = 0;

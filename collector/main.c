@@ -6,6 +6,7 @@
  * main only reads options, opens the stages and wires them; deliver.c runs the loop (when
  * positions advance, backpressure, the drain on a stop), watermarks.c the edge watermarks. */
 #include "cli.h"
+#include "config.h"
 #include "cstats.h"
 #include "deliver.h"
 #include "kafka.h"
@@ -37,9 +38,10 @@ typedef struct opts {
 static void usage(FILE *f) {
     fprintf(
         f,
-        "usage: collector [options] PATH...\n"
-        "Follows access logs (files, quoted globs, or - for stdin) and publishes one JSON hit\n"
-        "record per request to Kafka.\n\n"
+        "usage: collector [options] --customers FILE PATH...\n"
+        "Follows edge access logs and publishes one JSON hit record per request to Kafka.\n\n"
+        "PATH: a file, a quoted glob (followed as files appear and rotate), or - for stdin.\n\n"
+        "Options:\n"
         "  -c, --customers FILE       host map: HOST CUSTOMER_ID per line (re-read on SIGHUP)\n"
         "  -g, --geoip FILE           MaxMind DB (GeoIP2/GeoLite2 City or Country)\n"
         "      --geo-country-key PATH dotted key of the country code (default country.iso_code)\n"
@@ -57,18 +59,28 @@ static void usage(FILE *f) {
         "                             35d; forms 35d, 24h, 90m, 3600s, 500ms)\n"
         "      --max-ahead DURATION   refuse hits this far ahead of the clock (default 1d)\n"
         "      --watermark-interval MS  between watermarks to every partition (default 1000)\n"
-        "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only "
-        "at exit)\n"
-        "      --metrics-listen ADDR:PORT  serve /metrics, /healthz, /readyz (PORT 0: any)\n" CLI_LOG_HELP "  -h, --help                 this text\n"
-        "  -V, --version              the version\n" KOPTS_HELP
-        "\nSIGHUP re-reads the host map. SIGTERM stops reading and waits up to %d s for Kafka\n"
-        "to confirm what is queued; a second SIGTERM stops waiting. Positions never pass an\n"
-        "unconfirmed line: the next run sends it again.\n",
+        "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
+        "                             at exit)\n"
+        "      --metrics-listen ADDR:PORT  serve /metrics, /healthz, /readyz (PORT 0: any)\n"
+        KOPTS_HELP CONFIG_HELP("collector")
+            CLI_LOG_HELP CLI_HELP_HELP
+        "\nSignals:\n"
+        "  SIGHUP                     re-read the host map (a bad file keeps the old one)\n"
+        "  SIGTERM, SIGINT            stop reading; wait up to %d s for Kafka to confirm what\n"
+        "                             is queued, then exit 0; a second one stops waiting.\n"
+        "                             Positions never pass an unconfirmed line: the next run\n"
+        "                             sends it again\n"
+        "\nExit status:\n"
+        "  0                          stopped by a signal, or --once read everything and Kafka\n"
+        "                             confirmed it\n"
+        "  1                          a runtime failure (--once: records Kafka did not confirm)\n"
+        "  2                          bad usage or configuration (an option, --config, -F, the\n"
+        "                             host map, the GeoIP database)\n",
         DELIVER_DRAIN_MS / 1000);
 }
 
 static int bad(const char *msg) {
-    fprintf(stderr, "collector: %s\n", msg);
+    fprintf(stderr, "collector: %s%s\n", config_where(), msg);
     return 2;
 }
 
@@ -113,7 +125,9 @@ static int parse_value(opts_t *o, int c, const char *arg, char *err, size_t n) {
     }
 }
 
-static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
+#define SHORTOPTS KOPTS_SHORTOPTS "c:g:f:e:s:v:hV"
+
+static int parse_opts(opts_t *o, int *pargc, char ***pargv, int *first_path) {
     static const struct option longopts[] = {KOPTS_LONGOPTS,
                                              {"customers", 1, 0, 'c'},
                                              {"geoip", 1, 0, 'g'},
@@ -143,9 +157,12 @@ static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
     o->tswin = hit_tswin_default();
     o->wm_interval_ms = WM_INTERVAL_MS;
     if (cli_log_level(NULL, err, sizeof err) < 0) return bad(err); /* -v overrides it */
+    if (config_load("collector", pargc, pargv, longopts, SHORTOPTS, NULL, err, sizeof err) < 0)
+        return bad(err);
+    int argc = *pargc, c;
+    char **argv = *pargv;
     opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, KOPTS_SHORTOPTS "c:g:f:e:s:v:hV", longopts, NULL)) != -1) {
+    while ((c = config_getopt(argc, argv, SHORTOPTS, longopts)) != -1) {
         int k = kopts_parse(&o->kafka, c, optarg, err, sizeof err);
         if (k < 0) return bad(err);
         if (k > 0) continue;
@@ -206,7 +223,7 @@ static int parse_opts(opts_t *o, int argc, char **argv, int *first_path) {
             exit(0);
         default:
             snprintf(msg, sizeof msg, "unknown or incomplete option '%s' (see --help)",
-                     argv[optind - 1]);
+                     config_optname(argv[optind - 1]));
             return bad(msg);
         }
     }
@@ -352,7 +369,7 @@ static int start_http(const opts_t *o, opsd_t **out) {
 int main(int argc, char **argv) {
     static app_t a;
     int first = 0;
-    int rc = parse_opts(&a.o, argc, argv, &first);
+    int rc = parse_opts(&a.o, &argc, &argv, &first);
     if (rc) return rc;
     cli_signals_install();
     cstats_init(&a.stats);

@@ -25,6 +25,11 @@ static void split(cfg_line_t *l, const char *s, size_t n, size_t max_fields) {
 
 int cfg_parse(const char *text, size_t len, const char *name, size_t max_fields, cfg_fn fn,
               void *ctx, char *err, size_t errlen) {
+    return cfg_parse_flags(text, len, name, max_fields, 0, fn, ctx, err, errlen);
+}
+
+int cfg_parse_flags(const char *text, size_t len, const char *name, size_t max_fields,
+                    unsigned flags, cfg_fn fn, void *ctx, char *err, size_t errlen) {
     if (max_fields > CFG_FIELDS_MAX) max_fields = CFG_FIELDS_MAX;
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
         text += 3;
@@ -41,9 +46,17 @@ int cfg_parse(const char *text, size_t len, const char *name, size_t max_fields,
             snprintf(err, errlen, "%s:%u: has a NUL byte (is this a text file?)", name, l.no);
             return -1;
         }
-        const char *hash = memchr(s, '#', n);
+        size_t lead = 0;
+        while (lead < n && is_space(s[lead]))
+            lead++;
+        const char *hash = (flags & CFG_HASH_FIRST) ? (lead < n && s[lead] == '#' ? s + lead : NULL)
+                                                    : memchr(s, '#', n);
         if (hash) n = (size_t)(hash - s);
         split(&l, s, n, max_fields);
+        size_t tn = n;
+        while (tn > lead && is_space(s[tn - 1]))
+            tn--;
+        l.text = (slice_t){s + lead, tn > lead ? tn - lead : 0};
         if (l.nfields && fn(ctx, &l, err, errlen) < 0) return -1;
     }
     return 0;

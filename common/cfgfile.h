@@ -26,6 +26,8 @@ typedef struct cfg_line {
     size_t nfields;   /* fields found, at most max_fields + 1: more than max_fields means the
                          line has too many, and f[max_fields] is the first extra one */
     slice_t f[CFG_FIELDS_MAX + 1];
+    slice_t text; /* the whole line without its comment, blanks trimmed at both ends: for
+                     "key = value" files whose values may hold blanks */
 } cfg_line_t;
 
 /* Called for each non-empty line; returns 0, or -1 having written its message to err (cfg_fail
@@ -37,6 +39,14 @@ typedef int (*cfg_fn)(void *ctx, const cfg_line_t *l, char *err, size_t errlen);
  * line. */
 int cfg_parse(const char *text, size_t len, const char *name, size_t max_fields, cfg_fn fn,
               void *ctx, char *err, size_t errlen);
+
+/* Flags of cfg_parse_flags. CFG_HASH_FIRST: '#' starts a comment only as the first non-blank
+ * character of a line (as kcat's -F files have it), so that a value (a password) may hold '#'. */
+#define CFG_HASH_FIRST 1u
+
+/* cfg_parse with flags. */
+int cfg_parse_flags(const char *text, size_t len, const char *name, size_t max_fields,
+                    unsigned flags, cfg_fn fn, void *ctx, char *err, size_t errlen);
 
 /* Reads a whole file of at most max_bytes into a new buffer (the caller frees it); NULL with
  * "PATH: reason" in err when it cannot be read or is larger. */

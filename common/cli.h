@@ -28,6 +28,11 @@
 #define CLI_LOG_HELP                                                                               \
     "  -v, --log-level LEVEL      debug, info (default), warn, error; else $LOG_LEVEL\n"
 
+/* The -h and -V help lines, the same in every program. */
+#define CLI_HELP_HELP                                                                              \
+    "  -h, --help                 this text\n"                                                     \
+    "  -V, --version              the version\n"
+
 extern volatile sig_atomic_t cli_stop;   /* SIGINT/SIGTERM received: 0, 1, or 2 (hurry) */
 extern volatile sig_atomic_t cli_reload; /* SIGHUP received; the program clears it */
 

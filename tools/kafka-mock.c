@@ -12,6 +12,7 @@
  * takes every broker down (connections dropped and refused, messages kept) and SIGUSR2 brings
  * them back on the same ports. */
 #include "cli.h"
+#include "config.h"
 #include "log.h"
 
 #include <errno.h>
@@ -47,18 +48,29 @@ static void on_chaos(int sig) {
 }
 
 static void usage(void) {
-    printf("Usage: kafka-mock [--brokers N] [--partitions P] [--topic NAME]... "
-           "[--bootstrap-file FILE] [-v LEVEL]\n"
-           "Runs librdkafka's in-memory mock Kafka cluster on 127.0.0.1 until SIGINT or SIGTERM;\n"
-           "prints its bootstrap list as the first line of stdout.\n\n"
-           "  --brokers N            brokers, 1-%d (default 1)\n"
-           "  --partitions P         partitions of each topic, 1-%d (default 16)\n"
-           "  --topic NAME           topic to create, repeatable, up to %d (default: hits and\n"
-           "                         hits.rejected); names of 1-%d [a-zA-Z0-9._-]\n"
-           "  --bootstrap-file FILE  also write the bootstrap list to FILE, atomically\n"
-           "  -v, --log-level LEVEL  debug, info (default), warn, error; else $LOG_LEVEL\n"
-           "  --help, --version\n\n"
-           "SIGUSR1 takes every broker down (messages kept), SIGUSR2 brings them back up.\n",
+    printf("usage: kafka-mock [options]\n"
+           "Runs librdkafka's in-memory mock Kafka cluster on 127.0.0.1, for tests and demos.\n\n"
+           "Options:\n"
+           "      --brokers N            brokers, 1-%d (default 1)\n"
+           "      --partitions P         partitions of each topic, 1-%d (default 16)\n"
+           "      --topic NAME           topic to create, repeatable, up to %d (default: hits\n"
+           "                             and hits.rejected); names of 1-%d [a-zA-Z0-9._-]\n"
+           "      --bootstrap-file FILE  also write the bootstrap list to FILE, "
+           "atomically\n" CONFIG_HELP(
+               "kafka-mock") "  -v, --log-level LEVEL      debug, info (default), warn, error; "
+                             "else $LOG_LEVEL\n"
+                             "  -h, --help                 this text\n"
+                             "  -V, --version              the version\n"
+                             "\nThe bootstrap list is the first line of stdout.\n"
+                             "\nSignals:\n"
+                             "  SIGUSR1                    take every broker down (messages kept)\n"
+                             "  SIGUSR2                    bring them back up\n"
+                             "  SIGTERM, SIGINT            stop the cluster (its messages are "
+                             "lost), exit 0\n"
+                             "\nExit status:\n"
+                             "  0                          stopped by a signal\n"
+                             "  1                          the cluster could not start\n"
+                             "  2                          bad usage\n",
            MOCK_MAX_BROKERS, MOCK_MAX_PARTITIONS, MOCK_MAX_TOPICS, MOCK_TOPIC_NAME_MAX);
 }
 
@@ -91,7 +103,11 @@ static int parse_args(int argc, char **argv, mock_opts_t *o) {
         fprintf(stderr, "kafka-mock: %s\n", err);
         return 2;
     }
-    while ((c = getopt_long(argc, argv, ":v:", longopts, &li)) != -1) {
+    if (config_load("kafka-mock", &argc, &argv, longopts, ":v:hV", NULL, err, sizeof err) < 0) {
+        fprintf(stderr, "kafka-mock: %s\n", err);
+        return 2;
+    }
+    while ((c = config_getopt_li(argc, argv, ":v:hV", longopts, &li)) != -1) {
         if (c == 'v' && cli_log_level(optarg, err, sizeof err) < 0) {
             fprintf(stderr, "kafka-mock: %s\n", err);
             return 2;
@@ -121,8 +137,8 @@ static int parse_args(int argc, char **argv, mock_opts_t *o) {
     }
     return 0;
 bad:
-    fprintf(stderr, "kafka-mock: bad value for --%s: '%s' (see --help)\n", longopts[li].name,
-            optarg);
+    fprintf(stderr, "kafka-mock: %sbad value for --%s: '%s' (see --help)\n", config_where(),
+            longopts[li].name, optarg);
     return 2;
 }
 

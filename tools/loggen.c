@@ -8,6 +8,7 @@
  * and, with --truth FILE, the totals a correct pipeline must arrive at, computed here
  * independently of the collector. */
 #include "cli.h"
+#include "config.h"
 #include "clock.h"
 #include "log.h"
 
@@ -40,25 +41,37 @@ static void usage(FILE *f) {
     fprintf(
         f,
         "usage: loggen [options]\n"
-        "Writes CDN access-log lines in the format\n  %s\n\n"
-        "  -o, --out FILE          log file (default access.log; - for stdout)\n"
-        "  -r, --rate N            lines per second (default 1000; 0 = as fast as possible)\n"
-        "  -n, --lines N           write exactly N lines, then exit\n"
-        "  -d, --duration D        stop after D (seconds, or 500ms, 90s, 15m, 2h)\n"
-        "      --rotate-every N    rotate the file every N lines\n"
-        "      --rotate-mode M     rename, copytruncate, or both (alternating; default rename)\n"
-        "      --truth FILE        write the totals of what was written as JSON\n"
-        "      --networks FILE     client networks (default tests/data/geo-networks.tsv)\n"
-        "      --bad-ratio F       share of lines for hosts no customer owns (default 0)\n"
-        "      --seed N            random seed (default: time)\n"
-        "      --print-hosts       print the host map of the demo customers and exit\n"
-        "  -v, --log-level LEVEL   debug, info (default), warn, error; else $LOG_LEVEL\n"
-        "  -h, --help, -V, --version\n",
+        "Writes synthetic CDN access-log lines, for tests, benchmarks and demos.\n\n"
+        "Options:\n"
+        "  -o, --out FILE             log file (default access.log; - for stdout)\n"
+        "  -r, --rate N               lines per second (default 1000; 0 = as fast as possible)\n"
+        "  -n, --lines N              write exactly N lines, then exit\n"
+        "  -d, --duration D           stop after D (seconds, or 500ms, 90s, 15m, 2h)\n"
+        "      --rotate-every N       rotate the file every N lines\n"
+        "      --rotate-mode M        rename, copytruncate, or both (alternating; default\n"
+        "                             rename)\n"
+        "      --truth FILE           write the totals of what was written as JSON\n"
+        "      --networks FILE        client networks (default tests/data/geo-networks.tsv)\n"
+        "      --bad-ratio F          share of lines for hosts no customer owns (default 0)\n"
+        "      --seed N               random seed (default: time)\n"
+        "      --print-hosts          print the host map of the demo customers and "
+        "exit\n" CONFIG_HELP(
+            "loggen") "  -v, --log-level LEVEL      debug, info (default), warn, error; else "
+                      "$LOG_LEVEL\n"
+                      "  -h, --help                 this text\n"
+                      "  -V, --version              the version\n"
+                      "\nThe lines are in the nginx log_format\n  %s\n"
+                      "\nSignals:\n"
+                      "  SIGTERM, SIGINT            stop writing (--truth is written), exit 0\n"
+                      "\nExit status:\n"
+                      "  0                          done, or stopped by a signal\n"
+                      "  1                          a runtime failure (cannot write)\n"
+                      "  2                          bad usage\n",
         LOGGEN_FORMAT);
 }
 
 static int bad(const char *msg) {
-    fprintf(stderr, "loggen: %s\n", msg);
+    fprintf(stderr, "loggen: %s%s\n", config_where(), msg);
     return 2;
 }
 
@@ -128,7 +141,9 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
     int c;
     char err[512];
     if (cli_log_level(NULL, err, sizeof err) < 0) return bad(err); /* -v overrides it */
-    while ((c = getopt_long(argc, argv, "o:r:n:d:v:hV", lo, NULL)) != -1) {
+    if (config_load("loggen", &argc, &argv, lo, "o:r:n:d:v:hV", NULL, err, sizeof err) < 0)
+        return bad(err);
+    while ((c = config_getopt(argc, argv, "o:r:n:d:v:hV", lo)) != -1) {
         switch (c) {
         case 'o':
             o->out = optarg;
@@ -160,7 +175,7 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
             exit(0);
         default:
             fprintf(stderr, "loggen: unknown or incomplete option '%s' (see --help)\n",
-                    argv[optind - 1]);
+                    config_optname(argv[optind - 1]));
             return 2;
         }
     }

@@ -18,6 +18,10 @@ for prog in "${programs[@]}"; do
     grep -q '^\.TH ' "$p/share/man/man1/$prog.1" || fail "no man page $prog.1"
     MANWIDTH=100 man -l "$p/share/man/man1/$prog.1" 2> /dev/null | grep -q -- '--help' ||
         fail "man page $prog.1 does not render the options"
+    for section in Signals: 'Exit status:'; do # help2man reads them from --help (test_help.sh)
+        MANWIDTH=100 man -l "$p/share/man/man1/$prog.1" 2> /dev/null | grep -q "^ *$section\$" ||
+            fail "man page $prog.1 has no $section section"
+    done
     unit=$p/lib/systemd/system/$prog.service
     [[ -f "$unit" ]] || fail "no unit $prog.service"
     grep -q "^ExecStart=/usr/local/bin/$prog " "$unit" || fail "$prog.service does not start /usr/local/bin/$prog"

@@ -89,6 +89,8 @@ _lib_mock_serial=0
 _lib_owner=$BASHPID
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/$(basename "$0" .sh).XXXXXX")
+# The programs read /etc/cdn/PROGRAM.conf when it exists: a test never reads the machine's.
+export CDN_ETC_DIR=$TMP/no-config-dir
 
 fail() {
     echo "FAIL: $*" >&2
