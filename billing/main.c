@@ -249,6 +249,7 @@ enum {
     OPT_FLUSH_MS,
     OPT_FLUSH_ROWS,
     OPT_METRICS,
+    OPT_METRICS_OLD, /* --metrics, the first name of --metrics-listen */
     OPT_MINT,
     OPT_INSTANCE
 };
@@ -261,7 +262,7 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
                                        {"role", 1, 0, OPT_ROLE},
                                        {"flush-ms", 1, 0, OPT_FLUSH_MS},
                                        {"flush-rows", 1, 0, OPT_FLUSH_ROWS},
-                                       {"metrics", 1, 0, OPT_METRICS},
+                                       {"metrics", 1, 0, OPT_METRICS_OLD},
                                        {"metrics-listen", 1, 0, OPT_METRICS},
                                        {"metrics-interval", 1, 0, OPT_MINT},
                                        {"instance-id", 1, 0, OPT_INSTANCE},
@@ -310,7 +311,8 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
             o->flush_rows = (size_t)v;
             break;
         case OPT_METRICS:
-            if (cli_addr("--metrics-listen", optarg, 1, host, sizeof host, &port, err,
+        case OPT_METRICS_OLD:
+            if (cli_addr(c == OPT_METRICS ? "--metrics-listen" : "--metrics", optarg, 1, host, sizeof host, &port, err,
                          sizeof err) < 0)
                 return bad("run", err);
             *metrics = optarg;
