@@ -312,8 +312,8 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
             break;
         case OPT_METRICS:
         case OPT_METRICS_OLD:
-            if (cli_addr(c == OPT_METRICS ? "--metrics-listen" : "--metrics", optarg, 1, host, sizeof host, &port, err,
-                         sizeof err) < 0)
+            if (cli_addr(c == OPT_METRICS ? "--metrics-listen" : "--metrics", optarg, 1, host,
+                         sizeof host, &port, err, sizeof err) < 0)
                 return bad("run", err);
             *metrics = optarg;
             break;
@@ -343,8 +343,9 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
 static int run_ready(void *ctx, char *why, size_t n) {
     (void)ctx;
     if (metric_get(&bstats_ready)) return 1;
-    snprintf(why, n, "the database does not answer, the topic's partitions are not known yet "
-                     "(Kafka), or this member does not hold its share of them yet");
+    snprintf(why, n,
+             "the database does not answer, the topic's partitions are not known yet "
+             "(Kafka), or this member does not hold its share of them yet");
     return 0;
 }
 
