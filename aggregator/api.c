@@ -54,8 +54,8 @@ static metric_t m_reload_err = METRIC_COUNTER(
     "token_reload_errors", "aggregator_token_reloads_total", "result=\"error\"", "unused");
 
 metric_t *const api_metrics[] = {
-    &m_window,   &m_http[0], &m_http[1],   &m_http[2],    &m_http[3], &m_http[4],
-    &m_http[5],  &m_http[6], &m_http[7],   &m_http[8],    &m_http[9], &m_http[10],
+    &m_window,   &m_http[0], &m_http[1],   &m_http[2],    &m_http[3],   &m_http[4],
+    &m_http[5],  &m_http[6], &m_http[7],   &m_http[8],    &m_http[9],   &m_http[10],
     &m_http[11], &m_tokens,  &m_reload_ok, &m_reload_err, &metrics_rss,
 };
 const size_t api_nmetrics = sizeof api_metrics / sizeof api_metrics[0];

@@ -59,7 +59,7 @@ typedef struct api_opts {
     size_t nmetrics;
     int (*ready)(void *ctx); /* 1 once caught up (/readyz); NULL: always ready */
     void *ready_ctx;
-    unsigned rate_per_s; /* requests per second per client address; 0: API_RATE_DEFAULT */
+    unsigned rate_per_s;  /* requests per second per client address; 0: API_RATE_DEFAULT */
     api_status_fn status; /* complete_to_ms, edges_behind, catching_up; NULL: complete to
                              end_ms, none behind, not catching up */
     void *status_ctx;

@@ -148,8 +148,8 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
             o->tokens = optarg;
             break;
         case OPT_MLISTEN:
-            if (cli_addr("--metrics-listen", optarg, 1, host, sizeof host, &port, err,
-                         sizeof err) < 0)
+            if (cli_addr("--metrics-listen", optarg, 1, host, sizeof host, &port, err, sizeof err) <
+                0)
                 return bad(err);
             o->metrics_listen = optarg;
             break;
@@ -304,8 +304,8 @@ int main(int argc, char **argv) {
     log_info("aggregator started",
              "version=\"aggregator %s\" listen=%s port=%u metrics_port=%u instance=%s group=%s "
              "topic=%s brokers=%s",
-             CDN_VERSION, log_quote(o.listen, q, sizeof q), api_port(api),
-             ops ? opsd_port(ops) : 0, o.instance, o.group, o.kafka.topic, o.kafka.brokers);
+             CDN_VERSION, log_quote(o.listen, q, sizeof q), api_port(api), ops ? opsd_port(ops) : 0,
+             o.instance, o.group, o.kafka.topic, o.kafka.brokers);
     sdnotify_ready(); /* systemd Type=notify: serving HTTP (/readyz says when caught up) */
     rc = feed_run(cons, on_tick, api);
     log_info("aggregator stopping", "rc=%d", rc);

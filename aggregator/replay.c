@@ -6,7 +6,7 @@
 #include <string.h>
 
 typedef struct mark {
-    char *key;      /* edge '\0' src, keylen bytes; NULL: empty slot */
+    char *key; /* edge '\0' src, keylen bytes; NULL: empty slot */
     size_t keylen;
     int32_t partition;
     uint64_t hash;
@@ -33,14 +33,16 @@ replay_t *replay_new(void) {
 
 void replay_free(replay_t *r) {
     if (!r) return;
-    for (size_t i = 0; i < r->cap; i++) free(r->slots[i].key);
+    for (size_t i = 0; i < r->cap; i++)
+        free(r->slots[i].key);
     free(r->slots);
     free(r);
 }
 
 static void place(mark_t *slots, size_t cap, mark_t m) {
     size_t i = m.hash & (cap - 1);
-    while (slots[i].key) i = (i + 1) & (cap - 1);
+    while (slots[i].key)
+        i = (i + 1) & (cap - 1);
     slots[i] = m;
 }
 

@@ -10,7 +10,8 @@
 #define CUST_CAP_MIN 64 /* first size of the customer table */
 #define KEY_CAP_MIN 8   /* first size of a customer's key table */
 
-/* ---- hashing ----------------------------------------------------------------------------------- */
+/* ---- hashing -----------------------------------------------------------------------------------
+ */
 
 uint64_t win_hash(const char *p, size_t n, uint64_t seed) {
     return strhash(p, n, seed);

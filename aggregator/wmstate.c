@@ -326,7 +326,8 @@ size_t wms_metrics(wms_t *w, int64_t now_ms, int64_t catchup_ms, char *buf, size
     int64_t cms = catchup_ms;
     if (cms >= 0)
         PUT("# HELP aggregator_catchup_seconds Time from the start of reading until caught up\n"
-            "# TYPE aggregator_catchup_seconds gauge\naggregator_catchup_seconds %" PRId64 ".%03d\n",
+            "# TYPE aggregator_catchup_seconds gauge\naggregator_catchup_seconds %" PRId64
+            ".%03d\n",
             cms / 1000, (int)(cms % 1000));
     PUT("# HELP aggregator_catching_up 1 while some partition is not yet read to its end at start\n"
         "# TYPE aggregator_catching_up gauge\naggregator_catching_up %d\n",

@@ -16,8 +16,7 @@
 extern metric_t cstats_lines_read, cstats_hits_published, cstats_hits_confirmed,
     cstats_rejected[PROC_KINDS], cstats_lag_bytes, cstats_inflight, cstats_backpressure_waits,
     cstats_producer_restarts, cstats_delivery_errors, cstats_wm_sent, cstats_wm_failed,
-    cstats_wm_ms, cstats_late_lines, cstats_files_unreadable, cstats_open_failures,
-    cstats_kafka_ok;
+    cstats_wm_ms, cstats_late_lines, cstats_files_unreadable, cstats_open_failures, cstats_kafka_ok;
 
 /* Readiness (/readyz): Kafka confirmed a record or a watermark (cstats_kafka_ok, wall ms, set
  * by deliver.c) less than CSTATS_READY_STALE_MS ago. A following collector sends a watermark to

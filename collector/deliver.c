@@ -29,8 +29,8 @@ static int poll_confirmations(deliver_t *d, int timeout_ms, char *err, size_t er
     int out0 = pub_wm_outstanding(d->pub);
     uint64_t failed0 = pub_wm_failed(d->pub);
     int rc = pub_poll(d->pub, timeout_ms, err, errlen);
-    int64_t wm_ok = (int64_t)(out0 - pub_wm_outstanding(d->pub)) -
-                    (int64_t)(pub_wm_failed(d->pub) - failed0);
+    int64_t wm_ok =
+        (int64_t)(out0 - pub_wm_outstanding(d->pub)) - (int64_t)(pub_wm_failed(d->pub) - failed0);
     if (d->confirmed || wm_ok > 0) metric_set(&cstats_kafka_ok, clock_wall_ms());
     d->confirmed = 0;
     return rc;

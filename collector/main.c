@@ -61,9 +61,8 @@ static void usage(FILE *f) {
         "      --watermark-interval MS  between watermarks to every partition (default 1000)\n"
         "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
         "                             at exit)\n"
-        "      --metrics-listen ADDR:PORT  serve /metrics, /healthz, /readyz (PORT 0: any)\n"
-        KOPTS_HELP CONFIG_HELP("collector")
-            CLI_LOG_HELP CLI_HELP_HELP
+        "      --metrics-listen ADDR:PORT  serve /metrics, /healthz, /readyz (PORT 0: "
+        "any)\n" KOPTS_HELP CONFIG_HELP("collector") CLI_LOG_HELP CLI_HELP_HELP
         "\nSignals:\n"
         "  SIGHUP                     re-read the host map (a bad file keeps the old one)\n"
         "  SIGTERM, SIGINT            stop reading; wait up to %d s for Kafka to confirm what\n"
@@ -203,8 +202,8 @@ static int parse_opts(opts_t *o, int *pargc, char ***pargv, int *first_path) {
         case OPT_MLISTEN: {
             char host[256];
             unsigned port;
-            if (cli_addr("--metrics-listen", optarg, 1, host, sizeof host, &port, err,
-                         sizeof err) < 0)
+            if (cli_addr("--metrics-listen", optarg, 1, host, sizeof host, &port, err, sizeof err) <
+                0)
                 return bad(err);
             o->metrics_listen = optarg;
             break;
@@ -264,7 +263,8 @@ static void on_tail_event(void *ctx, const char *event, const char *path, const 
 static void on_tail_warn(void *ctx, const char *event, const char *path, const char *why) {
     char qp[1024], qw[256];
     (void)ctx;
-    log_warn(event, "path=%s err=%s", log_quote(path, qp, sizeof qp), log_quote(why, qw, sizeof qw));
+    log_warn(event, "path=%s err=%s", log_quote(path, qp, sizeof qp),
+             log_quote(why, qw, sizeof qw));
 }
 
 static void on_settled(void *ctx, const char *src, size_t srclen, int tag) {
@@ -379,8 +379,9 @@ int main(int argc, char **argv) {
     opsd_t *http = NULL;
     if (rc == 0 && a.o.metrics_listen) rc = start_http(&a.o, &http);
     if (rc == 0) {
-        log_info("collector started", "edge=%s brokers=%s topic=%s once=%d paths=%d metrics_port=%u",
-                 a.o.edge, a.o.kafka.brokers, a.o.kafka.topic, a.o.once, argc - first,
+        log_info("collector started",
+                 "edge=%s brokers=%s topic=%s once=%d paths=%d metrics_port=%u", a.o.edge,
+                 a.o.kafka.brokers, a.o.kafka.topic, a.o.once, argc - first,
                  http ? opsd_port(http) : 0);
         sdnotify_ready(); /* systemd Type=notify: reading and publishing */
         rc = deliver_run(&a.dl);

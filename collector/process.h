@@ -23,15 +23,15 @@
 
 /* Reasons a line is refused, in metric order. The names are the contract's `reason` words. */
 typedef enum proc_reason {
-    PROC_HIT = 0,          /* not a rejection: the line became a hit */
-    PROC_PARSE,            /* the line does not match the format */
-    PROC_TIMESTAMP,        /* the time field is not a valid time */
-    PROC_UNKNOWN_HOST,     /* no host, or a host the map does not know */
-    PROC_TOO_LONG,         /* longer than LINE_MAX_BYTES */
-    PROC_CUSTOMER,         /* hit_validate: not a valid customer id (cannot come from the map) */
-    PROC_COUNTRY,          /* hit_validate: the country is not two letters A-Z */
-    PROC_BYTES,            /* hit_validate: more than HIT_BYTES_MAX bytes */
-    PROC_TEXT,             /* hit_validate: a NUL in edge or src */
+    PROC_HIT = 0,      /* not a rejection: the line became a hit */
+    PROC_PARSE,        /* the line does not match the format */
+    PROC_TIMESTAMP,    /* the time field is not a valid time */
+    PROC_UNKNOWN_HOST, /* no host, or a host the map does not know */
+    PROC_TOO_LONG,     /* longer than LINE_MAX_BYTES */
+    PROC_CUSTOMER,     /* hit_validate: not a valid customer id (cannot come from the map) */
+    PROC_COUNTRY,      /* hit_validate: the country is not two letters A-Z */
+    PROC_BYTES,        /* hit_validate: more than HIT_BYTES_MAX bytes */
+    PROC_TEXT,         /* hit_validate: a NUL in edge or src */
     PROC_KINDS
 } proc_reason_t;
 
@@ -57,7 +57,7 @@ typedef struct proc_out {
 
 typedef struct proc {
     proc_cfg_t cfg;
-    char host[HIT_STR_MAX];          /* normalized host of the current line */
+    char host[HIT_STR_MAX]; /* normalized host of the current line */
     char region[HIT_STR_MAX];
     char buf[REJECT_ENCODED_MAX > HIT_ENCODED_MAX ? REJECT_ENCODED_MAX : HIT_ENCODED_MAX];
 } proc_t;

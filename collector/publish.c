@@ -12,14 +12,14 @@ struct publisher {
     pub_opts_t o;
     rd_kafka_t *rk;
     rd_kafka_topic_t *hits, *rejects;
-    atomic_int fatal;      /* set by the error callback, acted on by pub_poll */
+    atomic_int fatal;        /* set by the error callback, acted on by pub_poll */
     atomic_int brokers_down; /* all brokers down reported, not yet a delivery since: the
                                 two log lines (down, reachable again) come once each */
-    int outstanding;       /* queued, no callback yet (only touched on the caller's thread) */
-    int wm_outstanding;    /* watermarks queued, no callback yet */
-    uint64_t wm_failed;    /* watermarks not confirmed */
-    int partitions;        /* of the hit topic, from metadata; 0: not known yet */
-    int64_t meta_next;     /* monotonic ms of the next metadata refresh */
+    int outstanding;         /* queued, no callback yet (only touched on the caller's thread) */
+    int wm_outstanding;      /* watermarks queued, no callback yet */
+    uint64_t wm_failed;      /* watermarks not confirmed */
+    int partitions;          /* of the hit topic, from metadata; 0: not known yet */
+    int64_t meta_next;       /* monotonic ms of the next metadata refresh */
 };
 
 /* The per-message opaque is the caller's token; which topic it went to is known from the
@@ -56,14 +56,14 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
         if (!atomic_exchange(&p->brokers_down, 1))
             log_warn("all Kafka brokers are down: reading pauses when the queue fills, nothing "
-                     "is lost", "reason=%s", log_quote(reason, q, sizeof q));
+                     "is lost",
+                     "reason=%s", log_quote(reason, q, sizeof q));
         return;
     }
     /* Transport errors repeat for as long as a broker is away; librdkafka's own log already
      * reports them, and the all-brokers-down state above is the one line an operator needs. */
     log_msg(err == RD_KAFKA_RESP_ERR__TRANSPORT ? LOG_DEBUG : LOG_WARN, "kafka producer error",
-            "err=%s reason=%s", rd_kafka_err2name(err),
-             log_quote(reason, q, sizeof q));
+            "err=%s reason=%s", rd_kafka_err2name(err), log_quote(reason, q, sizeof q));
 }
 
 static int make_producer(publisher_t *p, char *err, size_t errlen) {
@@ -72,15 +72,24 @@ static int make_producer(publisher_t *p, char *err, size_t errlen) {
      * second while batching; the queue bound is the collector's memory bound. Follow mode never
      * gives up on a record (timeout 0 = infinite): a broker that is away for an hour gets
      * everything when it returns. --once must end, so it keeps a finite timeout. */
-    const char *defaults[] = {"enable.idempotence", "true",
-                              "acks", "all",
-                              "compression.codec", "lz4",
-                              "linger.ms", "5",
-                              "batch.num.messages", "10000",
-                              "queue.buffering.max.messages", "200000",
-                              "queue.buffering.max.kbytes", "262144",
-                              "partitioner", "murmur2_random",
-                              "message.timeout.ms", p->o.once ? "120000" : "0",
+    const char *defaults[] = {"enable.idempotence",
+                              "true",
+                              "acks",
+                              "all",
+                              "compression.codec",
+                              "lz4",
+                              "linger.ms",
+                              "5",
+                              "batch.num.messages",
+                              "10000",
+                              "queue.buffering.max.messages",
+                              "200000",
+                              "queue.buffering.max.kbytes",
+                              "262144",
+                              "partitioner",
+                              "murmur2_random",
+                              "message.timeout.ms",
+                              p->o.once ? "120000" : "0",
                               NULL};
     rd_kafka_conf_t *conf = kopts_conf(p->o.kafka, defaults, err, errlen);
     if (!conf) return -1;
@@ -165,7 +174,8 @@ int pub_partitions(publisher_t *p, int64_t now_ms) {
     /* Unknown yet (Kafka not reachable at start): ask again at the next watermark. */
     p->meta_next = now_ms + (p->partitions ? PUB_META_REFRESH_MS : 1000);
     const struct rd_kafka_metadata *md = NULL;
-    if (rd_kafka_metadata(p->rk, 0, p->hits, &md, PUB_META_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (rd_kafka_metadata(p->rk, 0, p->hits, &md, PUB_META_TIMEOUT_MS) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
         return p->partitions;
     if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0) {
         int n = md->topics[0].partition_cnt;

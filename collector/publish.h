@@ -25,7 +25,7 @@ typedef void (*pub_ack_fn)(void *ctx, uint64_t token, int is_reject, rd_kafka_re
 typedef struct pub_opts {
     const kopts_t *kafka;     /* brokers, hit topic, -X properties */
     const char *reject_topic; /* dead letters */
-    int once;                 /* --once: finite message timeout, so that a dead broker ends the run */
+    int once; /* --once: finite message timeout, so that a dead broker ends the run */
     pub_ack_fn ack;
     void *ack_ctx;
 } pub_opts_t;

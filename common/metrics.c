@@ -64,8 +64,8 @@ size_t metrics_prometheus(metric_t *const *ms, size_t n, char *buf, size_t cap) 
             const char *help = m->help;
             for (size_t j = i + 1; !*help && j < n; j++)
                 if (strcmp(ms[j]->name, m->name) == 0) help = ms[j]->help;
-            w = snprintf(buf + o, cap - o, "# HELP %s %s\n# TYPE %s %s\n", m->name, help,
-                         m->name, m->gauge ? "gauge" : "counter");
+            w = snprintf(buf + o, cap - o, "# HELP %s %s\n# TYPE %s %s\n", m->name, help, m->name,
+                         m->gauge ? "gauge" : "counter");
             if (w < 0 || (size_t)w >= cap - o) return 0;
             o += (size_t)w;
         }
@@ -80,7 +80,8 @@ size_t metrics_prometheus(metric_t *const *ms, size_t n, char *buf, size_t cap) 
     return o;
 }
 
-/* ---- the process metrics ---------------------------------------------------------------------- */
+/* ---- the process metrics ----------------------------------------------------------------------
+ */
 
 static char build_labels[160] = "version=\"" CDN_VERSION "\",program=\"unknown\"";
 
@@ -89,9 +90,10 @@ metric_t metrics_build_info = METRIC_GAUGE("build_info", "build_info", build_lab
 metric_t metrics_start_time = METRIC_GAUGE("start_time_s", "process_start_time_seconds", NULL,
                                            "Start time of the process since the Unix epoch, in "
                                            "seconds");
-metric_t metrics_rss = {"rss_bytes", "process_resident_memory_bytes", NULL,
-                        "Resident memory size of the process, in bytes", 1, 0, 1,
-                        metrics_rss_bytes};
+metric_t metrics_rss = {"rss_bytes", "process_resident_memory_bytes",
+                        NULL,        "Resident memory size of the process, in bytes",
+                        1,           0,
+                        1,           metrics_rss_bytes};
 
 metric_t *const metrics_process[] = {&metrics_build_info, &metrics_start_time, &metrics_rss};
 const size_t metrics_nprocess = sizeof metrics_process / sizeof metrics_process[0];

@@ -31,11 +31,14 @@ typedef struct metric {
     int64_t (*read)(void); /* non-NULL: the value is read from it at each print (v is ignored) */
 } metric_t;
 
-#define METRIC_COUNTER(key, name, labels, help) {key, name, labels, help, 0, 0, 1, NULL}
-#define METRIC_GAUGE(key, name, labels, help) {key, name, labels, help, 1, 0, 1, NULL}
+#define METRIC_COUNTER(key, name, labels, help)                                                    \
+    { key, name, labels, help, 0, 0, 1, NULL }
+#define METRIC_GAUGE(key, name, labels, help)                                                      \
+    { key, name, labels, help, 1, 0, 1, NULL }
 #define METRIC_COUNTER_SCALED(key, name, labels, help, scale)                                      \
-    {key, name, labels, help, 0, 0, scale, NULL}
-#define METRIC_GAUGE_SCALED(key, name, labels, help, scale) {key, name, labels, help, 1, 0, scale, NULL}
+    { key, name, labels, help, 0, 0, scale, NULL }
+#define METRIC_GAUGE_SCALED(key, name, labels, help, scale)                                        \
+    { key, name, labels, help, 1, 0, scale, NULL }
 
 static inline void metric_add(metric_t *m, int64_t d) {
     atomic_fetch_add_explicit(&m->v, d, memory_order_relaxed);

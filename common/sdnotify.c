@@ -31,7 +31,8 @@ int sdnotify_send(const char *state, char *err, size_t errlen) {
     if (w == (ssize_t)len)
         rc = 0;
     else
-        snprintf(err, errlen, "NOTIFY_SOCKET %s: %s", path, w < 0 ? strerror(errno) : "short write");
+        snprintf(err, errlen, "NOTIFY_SOCKET %s: %s", path,
+                 w < 0 ? strerror(errno) : "short write");
     close(fd);
     return rc;
 }

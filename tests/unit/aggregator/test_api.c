@@ -511,7 +511,8 @@ START_TEST(test_window_carries_completeness_and_metrics_the_edges) {
     done(&r);
     get("/metrics", NULL, &r);
     ck_assert_int_eq(r.code, 200);
-    snprintf(want, sizeof want, "\naggregator_edge_watermark_seconds{edge=\"edge-late\"} %lld.000\n",
+    snprintf(want, sizeof want,
+             "\naggregator_edge_watermark_seconds{edge=\"edge-late\"} %lld.000\n",
              (long long)(now - 20000) / 1000);
     ck_assert_ptr_nonnull(strstr(r.body, want));
     ck_assert_ptr_nonnull(strstr(r.body, "\naggregator_edges_behind 1\n"));

@@ -191,7 +191,8 @@ START_TEST(test_metrics_give_the_lowest_watermark_per_edge_with_escaped_labels) 
     snprintf(line, sizeof line, "aggregator_edge_watermark_seconds{edge=\"edge-a\"} %lld.%03lld\n",
              (NOW - 2000) / 1000, (NOW - 2000) % 1000);
     ck_assert_ptr_nonnull(strstr(buf, line));
-    snprintf(line, sizeof line, "aggregator_edge_last_report_seconds{edge=\"edge-a\"} %lld.%03lld\n",
+    snprintf(line, sizeof line,
+             "aggregator_edge_last_report_seconds{edge=\"edge-a\"} %lld.%03lld\n",
              (NOW - 100) / 1000, (NOW - 100) % 1000);
     ck_assert_ptr_nonnull(strstr(buf, line));
     ck_assert_ptr_nonnull(strstr(buf, "{edge=\"we\\\"ird\\\\\"}"));
@@ -228,8 +229,8 @@ int main(void) {
     tcase_add_test(tc, test_complete_to_never_passes_end_ms);
     tcase_add_test(tc, test_a_silent_edge_is_behind_with_its_last_watermark_and_holds_complete_to);
     tcase_add_test(tc, test_an_edge_within_five_seconds_is_not_behind);
-    tcase_add_test(tc,
-                   test_an_edge_stale_for_five_minutes_stays_listed_but_no_longer_holds_complete_to);
+    tcase_add_test(
+        tc, test_an_edge_stale_for_five_minutes_stays_listed_but_no_longer_holds_complete_to);
     tcase_add_test(tc, test_an_edge_silent_for_hours_is_forgotten);
     tcase_add_test(tc, test_no_edge_reporting_means_complete_once_read_to_the_end);
     tcase_add_test(tc, test_while_catching_up_nothing_unread_is_complete);

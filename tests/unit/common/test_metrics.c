@@ -48,8 +48,8 @@ START_TEST(test_page_has_process_metrics_once) {
     const char *rss = strstr(p, "# TYPE process_resident_memory_bytes gauge\n");
     ck_assert_ptr_nonnull(rss);
     ck_assert_ptr_null(strstr(rss + 1, "# TYPE process_resident_memory_bytes"));
-    ck_assert_ptr_null(strstr(strstr(p, "t_rejected_total{reason=\"a\"}") + 1,
-                              "t_rejected_total{reason=\"a\"}"));
+    ck_assert_ptr_null(
+        strstr(strstr(p, "t_rejected_total{reason=\"a\"}") + 1, "t_rejected_total{reason=\"a\"}"));
     free(p);
 }
 END_TEST
