@@ -44,6 +44,14 @@ static int push(build_t *b, char *arg, unsigned line) {
     return 0;
 }
 
+/* Every argv config_load made: they live as long as the process (the programs keep pointers
+ * into them), reachable from here. */
+typedef struct kept {
+    char **v;
+    struct kept *next;
+} kept_t;
+static kept_t *kept;
+
 static char *joined(const char *a, const char *k, size_t kn, const char *eq, const char *v,
                     size_t vn) {
     size_t n = strlen(a) + kn + strlen(eq) + vn + 1;
@@ -198,13 +206,22 @@ int config_load(const char *name, int *argc, char ***argv, const struct option *
     int n = *argc + b.n;
     char **v = calloc((size_t)n + 1, sizeof *v);
     unsigned *lines = calloc((size_t)n + 1, sizeof *lines);
-    where_file = strdup(file);
-    if (!v || !lines || !where_file) {
+    char *fname = strdup(file);
+    kept_t *k = malloc(sizeof *k);
+    if (!v || !lines || !fname || !k) {
         snprintf(err, errlen, "--config %s: out of memory", file);
         free(v);
         free(lines);
+        free(fname);
+        free(k);
         goto out;
     }
+    /* The new argv is the program's for the life of the process: kept on a list, reachable. */
+    *k = (kept_t){v, kept};
+    kept = k;
+    free(where_file);
+    free(where_line);
+    where_file = fname;
     v[0] = (*argv)[0];
     for (int i = 0; i < b.n; i++) {
         v[1 + i] = b.v[i];

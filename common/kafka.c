@@ -110,6 +110,17 @@ static int read_file(kopts_t *o, const char *path, char *err, size_t errlen) {
     return rc;
 }
 
+void kopts_fini(kopts_t *o) {
+    for (int i = 0; i < o->nfprops; i++) {
+        free(o->fprops[i]);
+        free(o->fwhere[i]);
+    }
+    free(o->fprops);
+    free(o->fwhere);
+    o->fprops = o->fwhere = NULL;
+    o->nfprops = 0;
+}
+
 int kopts_parse(kopts_t *o, int opt, const char *arg, char *err, size_t errlen) {
     switch (opt) {
     case 'b':

@@ -46,6 +46,10 @@ typedef struct kopts {
 
 void kopts_init(kopts_t *o);
 
+/* Frees what -F files added (fprops). The programs keep their options for the life of the
+ * process and need not call it; a short-lived kopts_t (a test) does. */
+void kopts_fini(kopts_t *o);
+
 /* Takes one getopt result: returns 1 if opt was -b, -t, -X or -F and was stored, 0 if opt is not
  * a Kafka option, -1 if its value is bad (err names it, never a secret value). Borrows arg. -F
  * reads its file at once and checks each property with librdkafka: a line that is not

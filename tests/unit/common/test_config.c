@@ -137,6 +137,7 @@ START_TEST(test_a_kafka_property_file_is_read_before_x_and_hides_secrets) {
     ck_assert_ptr_null(strstr(err, "hunter2"));
     ck_assert_ptr_nonnull(strstr(err, ":2: expected PROP=VALUE"));
     unlink(path);
+    kopts_fini(&o);
 }
 END_TEST
 
