@@ -40,7 +40,7 @@ for ((i = 0; i < EDGES; i++)); do
   d=$TMP/edge-$i
   mkdir -p "$d/state"
   : > "$d/access.log"
-  "$BIN/collector" -c "$TMP/hosts" -g "$GEODB" -e "bench-edge-$i" -s "$d/state" \
+  "$BIN/collector" -c "$TMP/hosts" -g "$GEODB" -f "$LOGGEN_FORMAT" -e "bench-edge-$i" -s "$d/state" \
       --metrics-interval 0 "$d/access.log" 2> "$d/collector.log" &
   cols+=($!)
 done
