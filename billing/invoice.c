@@ -29,6 +29,7 @@
 #include "owner.h"
 #include "pricing.h"
 #include "store.h"
+#include "bcmd.h"
 #include "bhelp.h"
 
 #include <getopt.h>
@@ -59,8 +60,7 @@ typedef struct attn {
 } attn_t;
 
 static int bad(const char *msg) {
-    fprintf(stderr, "billing invoice: %s%s\n", config_where(), msg);
-    return 2;
+    return bcmd_bad("invoice", msg);
 }
 
 static void usage(void) {
@@ -222,23 +222,17 @@ static int parse(int argc, char **argv, opts_t *o) {
         case OPT_PREVIEW:
             o->preview = 1;
             break;
-        case 'v':
-            if (cli_log_level(optarg, msg, sizeof msg) < 0) return bad(msg);
-            break;
         case 'h':
             usage();
             return 0;
-        case 'V':
-            cli_version("billing");
-            return 0;
-        default:
-            snprintf(msg, sizeof msg,
-                     "unknown or incomplete option '%.200s' (see billing invoice --help)",
-                     config_optname(argv[optind - 1]));
-            return bad(msg);
+        default: {
+            int rc = bcmd_opt("invoice", c, argv);
+            if (rc >= 0) return rc;
+            break;
+        }
         }
     }
-    if (optind < argc) return bad("unexpected argument (see billing invoice --help)");
+    if (bcmd_rest("invoice", argc, argv) >= 0) return 2;
     return validate(o);
 }
 

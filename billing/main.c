@@ -26,6 +26,7 @@
 #include "status.h"
 #include "usage.h"
 #include "store.h"
+#include "bcmd.h"
 #include "bhelp.h"
 
 #include <getopt.h>
@@ -36,16 +37,7 @@
 #include <unistd.h>
 
 static int bad(const char *cmd, const char *msg) {
-    fprintf(stderr, "billing%s%s: %s%s\n", cmd ? " " : "", cmd ? cmd : "", config_where(), msg);
-    return 2;
-}
-
-/* The message for an option getopt refused: names it. */
-static int bad_option(const char *cmd, char **argv) {
-    char msg[512];
-    snprintf(msg, sizeof msg, "unknown or incomplete option '%s' (see billing %s --help)",
-             config_optname(argv[optind - 1]), cmd);
-    return bad(cmd, msg);
+    return bcmd_bad(cmd, msg);
 }
 
 /* A whole number in [lo, hi] for option name, or -1 (reported). */
@@ -116,7 +108,7 @@ static int cmd_migrate(int argc, char **argv) {
             cli_version("billing");
             return 0;
         default:
-            return bad_option("migrate", argv);
+            return bcmd_opt("migrate", c, argv);
         }
     }
     if (optind < argc) return bad("migrate", "unexpected argument (see billing migrate --help)");
@@ -184,7 +176,7 @@ static int cmd_hosts(int argc, char **argv) {
             cli_version("billing");
             return 0;
         default:
-            return bad_option("hosts", argv);
+            return bcmd_opt("hosts", c, argv);
         }
     }
     if (optind < argc) return bad("hosts", "unexpected argument (see billing hosts --help)");
@@ -331,7 +323,7 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
             cli_version("billing");
             exit(0);
         default:
-            return bad_option("run", argv);
+            return bcmd_opt("run", c, argv);
         }
     }
     if (optind < argc) return bad("run", "unexpected argument (see billing run --help)");

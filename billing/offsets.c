@@ -8,6 +8,7 @@
 #include "log.h"
 #include "owner.h"
 #include "store.h"
+#include "bcmd.h"
 #include "bhelp.h"
 
 #include <getopt.h>
@@ -38,8 +39,7 @@ typedef struct prow {
 } prow_t;
 
 static int bad(const char *msg) {
-    fprintf(stderr, "billing offsets: %s%s\n", config_where(), msg);
-    return 2;
+    return bcmd_bad("offsets", msg);
 }
 
 static void usage(void) {
@@ -126,23 +126,17 @@ static int parse(int argc, char **argv, opts_t *o) {
             if (parse_to(o, optarg) < 0)
                 return bad("--to: expected earliest, latest or an offset >= 0");
             break;
-        case 'v':
-            if (cli_log_level(optarg, err, sizeof err) < 0) return bad(err);
-            break;
         case 'h':
             usage();
             return 0;
-        case 'V':
-            cli_version("billing");
-            return 0;
-        default:
-            snprintf(err, sizeof err,
-                     "unknown or incomplete option '%s' (see billing offsets --help)",
-                     config_optname(argv[optind - 1]));
-            return bad(err);
+        default: {
+            int rc = bcmd_opt("offsets", c, argv);
+            if (rc >= 0) return rc;
+            break;
+        }
         }
     }
-    if (optind < argc) return bad("unexpected argument (see billing offsets --help)");
+    if (bcmd_rest("offsets", argc, argv) >= 0) return 2;
     if (!o->reset && (o->all || o->partition >= 0 || o->to || o->reason))
         return bad("--partition, --all, --to and --reason belong to `billing offsets reset`");
     if (o->reset) {

@@ -8,6 +8,7 @@
 #include "owner.h"
 #include "pricing.h"
 #include "store.h"
+#include "bcmd.h"
 #include "bhelp.h"
 
 #include <getopt.h>
@@ -26,13 +27,11 @@ typedef struct sopts {
 } sopts_t;
 
 static int bad(const char *cmd, const char *msg) {
-    fprintf(stderr, "billing %s: %s%s\n", cmd, config_where(), msg);
-    return 2;
+    return bcmd_bad(cmd, msg);
 }
 
 /* The options every command here shares; -1 to go on, else the exit status. */
 static int common_opt(const char *cmd, int c, sopts_t *o, char **argv) {
-    char msg[600];
     switch (c) {
     case 'd':
         o->db = optarg;
@@ -44,16 +43,8 @@ static int common_opt(const char *cmd, int c, sopts_t *o, char **argv) {
         if (!*optarg) return bad(cmd, "--topic: empty topic name");
         o->topic = optarg;
         return -1;
-    case 'v':
-        if (cli_log_level(optarg, msg, sizeof msg) < 0) return bad(cmd, msg);
-        return -1;
-    case 'V':
-        cli_version("billing");
-        return 0;
     default:
-        snprintf(msg, sizeof msg, "unknown or incomplete option '%.200s' (see billing %s --help)",
-                 config_optname(argv[optind - 1]), cmd);
-        return bad(cmd, msg);
+        return bcmd_opt(cmd, c, argv);
     }
 }
 

@@ -7,6 +7,7 @@
  * as a number, so nothing can wrap or round. */
 #include "usage.h"
 
+#include "bcmd.h"
 #include "bhelp.h"
 #include "cli.h"
 #include "config.h"
@@ -44,8 +45,7 @@ typedef struct opts {
 } opts_t;
 
 static int bad(const char *msg) {
-    fprintf(stderr, "billing usage: %s%s\n", config_where(), msg);
-    return 2;
+    return bcmd_bad("usage", msg);
 }
 
 static void help(void) {
@@ -215,23 +215,17 @@ static int parse(int argc, char **argv, opts_t *o) {
         case OPT_ROLE:
             o->role = optarg;
             break;
-        case 'v':
-            if (cli_log_level(optarg, msg, sizeof msg) < 0) return bad(msg);
-            break;
         case 'h':
             help();
             return 0;
-        case 'V':
-            cli_version("billing");
-            return 0;
-        default:
-            snprintf(msg, sizeof msg,
-                     "unknown or incomplete option '%.200s' (see billing usage --help)",
-                     config_optname(argv[optind - 1]));
-            return bad(msg);
+        default: {
+            int rc = bcmd_opt("usage", c, argv);
+            if (rc >= 0) return rc;
+            break;
+        }
         }
     }
-    if (optind < argc) return bad("unexpected argument (see billing usage --help)");
+    if (bcmd_rest("usage", argc, argv) >= 0) return 2;
     return validate(o);
 }
 
