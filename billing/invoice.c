@@ -339,7 +339,7 @@ static int preview_keep(run_t *r, const invdb_customer_t *c, const invdb_plan_t 
     for (size_t i = 0; i < p->inv.nlines; i++) {
         const pricing_line_t *l = &p->inv.lines[i];
         lines[i] = (invfmt_line_t){(int)i + 1,    l->description, l->quantity,           l->unit,
-                                   l->unit_price, l->amount,      l->zone ? l->zone : ""};
+                                   l->unit_price, l->amount,      l->zone ? l->zone : "", NULL};
     }
     /* subtotal and total are set by preview_merge: they live in r->pv, which may still move */
     p->out = (invfmt_invoice_t){.number = number,

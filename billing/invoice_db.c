@@ -382,14 +382,14 @@ int invdb_read(PGconn *conn, const invdb_scope_t *s, invdb_t *d, char *err, size
     for (int k = 0; k < nl; k++)
         d->out_lines[k] =
             (invfmt_line_t){atoi(val(ln, k, 1)), val(ln, k, 2), val(ln, k, 3), val(ln, k, 4),
-                            val(ln, k, 5),       val(ln, k, 6), val(ln, k, 7)};
+                            val(ln, k, 5),       val(ln, k, 6), val(ln, k, 7), NULL};
     /* Both are in customer order: an invoice's lines are the next run of its id. */
     for (int i = 0; i < ni; i++) {
         invfmt_invoice_t *o = &d->out[d->nout++];
         *o = (invfmt_invoice_t){val(iv, i, 1),  val(iv, i, 2),  val(iv, i, 3),    val(iv, i, 4),
                                 val(iv, i, 5),  val(iv, i, 6),  val(iv, i, 7),    val(iv, i, 8),
                                 val(iv, i, 9),  val(iv, i, 10), &d->out_lines[j], 0,
-                                val(iv, i, 12), val(iv, i, 11)};
+                                val(iv, i, 12), val(iv, i, 11), .seq = NULL};
         while (j < nl && !strcmp(val(ln, j, 0), val(iv, i, 0))) {
             o->nlines++;
             j++;

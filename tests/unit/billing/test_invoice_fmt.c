@@ -10,16 +10,16 @@
 #include <string.h>
 
 static const invfmt_line_t acme_lines[] = {
-    {1, "Data transfer, zone eu, 0-10000 GB", "10000", "GB", "0.085", "850.00", "eu"},
-    {2, "Data transfer, zone eu, over 10000 GB", "0.000000001", "GB", "0.06", "0.00", "eu"},
-    {3, "Requests", "1.2345", "10k requests", "0.0075", "0.01", ""},
+    {1, "Data transfer, zone eu, 0-10000 GB", "10000", "GB", "0.085", "850.00", "eu", NULL},
+    {2, "Data transfer, zone eu, over 10000 GB", "0.000000001", "GB", "0.06", "0.00", "eu", NULL},
+    {3, "Requests", "1.2345", "10k requests", "0.0075", "0.01", "", NULL},
 };
 static const invfmt_invoice_t acme = {
     "INV-202611-acme", "acme",   "Acme Corporation", "2026-11", "standard-usd", "USD", "draft", "",
-    "850.01",          "850.01", acme_lines,         3,         NULL,           NULL};
+    "850.01",          "850.01", acme_lines,         3,         NULL,           NULL, .seq = NULL};
 
 static const invfmt_line_t yen_lines[] = {
-    {1, "Minimum commit top-up (minimum 5000 JPY)", "1", "", "5000", "5000", ""},
+    {1, "Minimum commit top-up (minimum 5000 JPY)", "1", "", "5000", "5000", "", NULL},
 };
 static const invfmt_invoice_t yen = {"INV-202611-a,\"b\"",
                                      "a,\"b\"",
@@ -34,7 +34,8 @@ static const invfmt_invoice_t yen = {"INV-202611-a,\"b\"",
                                      yen_lines,
                                      1,
                                      NULL,
-                                     NULL};
+                                     NULL,
+                                     .seq = NULL};
 
 static char *buf;
 static size_t len;
