@@ -22,6 +22,7 @@
 
 #include "edges_db.h"
 #include "invoice_db.h"
+#include "invoice_doc.h"
 #include "invoice_fmt.h"
 #include "cli.h"
 #include "config.h"
@@ -51,6 +52,7 @@ typedef struct opts {
     const char *reason;   /* ... for this reason, kept with each invoice */
     int preview;          /* --preview: compute and print, write nothing (READ ONLY) */
     int role_set;         /* --role given: --preview then keeps it */
+    const char *output;   /* --output DIR: one HTML file per invoice there */
 } opts_t;
 
 /* What needs attention; every string owned. */
@@ -70,7 +72,9 @@ static void usage(void) {
         "Options:\n"
         "  -m, --month YYYY-MM        the month (required), from 2000-01 to the current month\n"
         "  -c, --customer ID          only this customer\n"
-        "  -f, --format FORMAT        text (default), csv or json\n"
+        "  -f, --format FORMAT        text (default), csv, json or html (a document to send)\n"
+        "  -o, --output DIR           with --format html: one file per invoice, DIR/NUMBER.html\n"
+        "                             (their paths are printed)\n"
         "      --preview              compute and print, write nothing (no drafts): works as\n"
         "                             billing_reader (the default --role with --preview)\n"
         "      --finalize             make the month's invoices final (immutable); refused\n"
@@ -142,6 +146,7 @@ static int validate(opts_t *o) {
         return bad(msg);
     }
     if (o->preview && o->finalize) return bad("--preview writes nothing: not with --finalize");
+    if (o->output && o->format != INVFMT_HTML) return bad("--output goes with --format html");
     if (month_out_of_range(o->year, o->mon, msg, sizeof msg)) return bad(msg);
     if (o->preview && !o->role_set) o->role = STORE_READER_ROLE;
     o->db = store_conninfo(o->db);
@@ -161,6 +166,7 @@ static int parse(int argc, char **argv, opts_t *o) {
                                        {"reason", 1, 0, OPT_REASON},
                                        {"preview", 0, 0, OPT_PREVIEW},
                                        {"topic", 1, 0, 't'},
+                                       {"output", 1, 0, 'o'},
                                        {"db", 1, 0, OPT_DB},
                                        {"role", 1, 0, OPT_ROLE},
                                        {"log-level", 1, 0, 'v'},
@@ -170,11 +176,11 @@ static int parse(int argc, char **argv, opts_t *o) {
     static const char *const also[] = BHELP_KEYS;
     char msg[600];
     int c;
-    if (config_load("billing/invoice", &argc, &argv, lo, "m:c:f:t:v:hV", also, msg, sizeof msg) < 0)
+    if (config_load("billing/invoice", &argc, &argv, lo, "m:c:f:t:o:v:hV", also, msg, sizeof msg) < 0)
         return bad(msg);
     opterr = 0;
     optind = 1;
-    while ((c = config_getopt(argc, argv, "m:c:f:t:v:hV", lo)) != -1) {
+    while ((c = config_getopt(argc, argv, "m:c:f:t:o:v:hV", lo)) != -1) {
         switch (c) {
         case 'm':
             o->month = optarg;
@@ -185,7 +191,8 @@ static int parse(int argc, char **argv, opts_t *o) {
             break;
         case 'f':
             if (invfmt_parse(optarg, &o->format) < 0) {
-                snprintf(msg, sizeof msg, "--format %.100s: expected text, csv or json", optarg);
+                snprintf(msg, sizeof msg, "--format %.100s: expected text, csv, json or html",
+                         optarg);
                 return bad(msg);
             }
             break;
@@ -211,6 +218,10 @@ static int parse(int argc, char **argv, opts_t *o) {
         case 't':
             if (!*optarg) return bad("--topic: empty topic name");
             o->topic = optarg;
+            break;
+        case 'o':
+            if (!*optarg) return bad("--output: empty directory name");
+            o->output = optarg;
             break;
         case OPT_DB:
             o->db = optarg;
@@ -507,6 +518,9 @@ static int print(const run_t *r, char *err, size_t errlen) {
         return invfmt_csv(stdout, r->show, r->nshow, err, errlen);
     case INVFMT_JSON:
         return invfmt_json(stdout, r->s->month, r->show, r->nshow, r->att.v, r->att.n, err, errlen);
+    case INVFMT_HTML: /* reads the seller and addresses (invoice_doc.h) */
+        return invdoc_print(r->conn, r->s->month, r->show, r->nshow, r->o->output, stdout, err,
+                            errlen);
     default:
         return invfmt_text(stdout, r->s->month, r->show, r->nshow, err, errlen);
     }

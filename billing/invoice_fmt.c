@@ -5,16 +5,42 @@
 #include "pricing.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 int invfmt_parse(const char *name, invfmt_format_t *out) {
-    static const char *const names[] = {"text", "csv", "json"};
-    for (int i = 0; i < 3; i++)
+    static const char *const names[] = {"text", "csv", "json", "html"};
+    for (int i = 0; i < 4; i++)
         if (name && !strcmp(name, names[i])) {
             *out = (invfmt_format_t)i;
             return 0;
         }
     return -1;
+}
+
+invfmt_kind_t invfmt_kind(const invfmt_line_t *l) {
+    if (!l->kind) /* stored before kinds existed: only the top-up is told by its text */
+        return l->description &&
+                       !strncmp(l->description, INVFMT_MINIMUM_PREFIX,
+                                strlen(INVFMT_MINIMUM_PREFIX))
+                   ? INVFMT_KIND_MINIMUM
+                   : INVFMT_KIND_USAGE;
+    if (!strcmp(l->kind, "minimum")) return INVFMT_KIND_MINIMUM;
+    if (!strcmp(l->kind, "adjustment")) return INVFMT_KIND_ADJUSTMENT;
+    if (!strcmp(l->kind, "tax")) return INVFMT_KIND_TAX;
+    return INVFMT_KIND_USAGE;
+}
+
+size_t invfmt_order(const invfmt_invoice_t *inv, size_t *idx) {
+    static const invfmt_kind_t order[] = {INVFMT_KIND_USAGE, INVFMT_KIND_MINIMUM,
+                                          INVFMT_KIND_ADJUSTMENT, INVFMT_KIND_TAX};
+    size_t n = 0, usage = 0;
+    for (size_t k = 0; k < sizeof order / sizeof *order; k++) {
+        for (size_t j = 0; j < inv->nlines; j++)
+            if (invfmt_kind(&inv->lines[j]) == order[k]) idx[n++] = j;
+        if (k == 0) usage = n;
+    }
+    return usage;
 }
 
 /* 0, or -1 with err when the stream reports a write error. */
@@ -26,16 +52,18 @@ static int finish(FILE *out, char *err, size_t errlen) {
     return 0;
 }
 
-/* "2026-11" -> "2026-11-01" and "2026-11-30"; copies of month when it is malformed. */
-static void period(const char *month, char first[16], char last[16]) {
+void invfmt_period(const invfmt_invoice_t *inv, char first[16], char last[16]) {
     int y, m;
-    if (pricing_month_parse(month, &y, &m) < 0) {
-        snprintf(first, 16, "%.15s", month);
-        snprintf(last, 16, "%.15s", month);
-        return;
+    if (inv->period_from && *inv->period_from && inv->period_to && *inv->period_to) {
+        snprintf(first, 16, "%.15s", inv->period_from);
+        snprintf(last, 16, "%.15s", inv->period_to);
+    } else if (pricing_month_parse(inv->month, &y, &m) < 0) {
+        snprintf(first, 16, "%.15s", inv->month);
+        snprintf(last, 16, "%.15s", inv->month);
+    } else {
+        snprintf(first, 16, "%04d-%02d-01", y, m);
+        snprintf(last, 16, "%04d-%02d-%02d", y, m, pricing_month_days(y, m));
     }
-    snprintf(first, 16, "%04d-%02d-01", y, m);
-    snprintf(last, 16, "%04d-%02d-%02d", y, m, pricing_month_days(y, m));
 }
 
 /* ---- csv ------------------------------------------------------------------------------------ */
@@ -54,7 +82,7 @@ void invfmt_csv_field(FILE *out, const char *s) {
     fputc('"', out);
 }
 
-/* One row: the invoice's first three fields, then the given six, then the currency. */
+/* One row: the invoice's first three fields, then the given six, the currency, the status. */
 static void csv_row(FILE *out, const invfmt_invoice_t *inv, const char *const f[6]) {
     invfmt_csv_field(out, inv->number);
     fputc(',', out);
@@ -67,6 +95,8 @@ static void csv_row(FILE *out, const invfmt_invoice_t *inv, const char *const f[
     }
     fputc(',', out);
     invfmt_csv_field(out, inv->currency);
+    fputc(',', out);
+    invfmt_csv_field(out, inv->status);
     fputc('\n', out);
 }
 
@@ -155,11 +185,14 @@ static void text_rule(FILE *out, const size_t w[NCOLS]) {
     fputc('\n', out);
 }
 
-static void text_invoice(FILE *out, const invfmt_invoice_t *inv) {
-    char first[16], last[16], total_label[32], buf[16];
-    const char *f[NCOLS];
-    period(inv->month, first, last);
-    fprintf(out, "Invoice   %s\n", inv->number);
+/* The head: number, status, dates, customer, plan, period. */
+static void text_head(FILE *out, const invfmt_invoice_t *inv) {
+    char first[16], last[16];
+    invfmt_period(inv, first, last);
+    if (inv->seq && *inv->seq)
+        fprintf(out, "Invoice   %s (%s)\n", inv->seq, inv->number);
+    else
+        fprintf(out, "Invoice   %s\n", inv->number);
     fprintf(out, "Status    %s", inv->status);
     if (inv->finalized_at && *inv->finalized_at) fprintf(out, " since %s", inv->finalized_at);
     if (inv->incomplete_reason)
@@ -167,9 +200,25 @@ static void text_invoice(FILE *out, const invfmt_invoice_t *inv) {
                 inv->incomplete ? inv->incomplete : "");
     else if (inv->incomplete)
         fprintf(out, ", month not complete yet: %s", inv->incomplete);
+    if (inv->issue_date && *inv->issue_date) {
+        fprintf(out, "\nIssued    %s", inv->issue_date);
+        if (inv->due_date && *inv->due_date) fprintf(out, ", due %s", inv->due_date);
+    }
     fprintf(out, "\nCustomer  %s (%s)\n", inv->customer_name, inv->customer);
     fprintf(out, "Plan      %s, %s\n", inv->plan, inv->currency);
     fprintf(out, "Period    %s to %s, UTC\n\n", first, last);
+}
+
+/* The lines in invfmt_order: usage, a rule and Subtotal, then top-up, adjustments and tax,
+ * a rule (when there were any) and Total: the lines above Subtotal add up to it, every line to
+ * the Total. */
+static int text_invoice(FILE *out, const invfmt_invoice_t *inv) {
+    char total_label[32], buf[16];
+    const char *f[NCOLS];
+    size_t *idx = calloc(inv->nlines + 1, sizeof *idx);
+    if (!idx) return -1;
+    size_t nusage = invfmt_order(inv, idx);
+    text_head(out, inv);
 
     /* Column widths: the widest cell of each, titles and sums included. */
     size_t w[NCOLS];
@@ -185,15 +234,22 @@ static void text_invoice(FILE *out, const invfmt_invoice_t *inv) {
 
     text_row(out, col_title, w);
     text_rule(out, w);
-    for (size_t j = 0; j < inv->nlines; j++) {
-        line_cells(&inv->lines[j], buf, f);
+    for (size_t j = 0; j < nusage; j++) {
+        line_cells(&inv->lines[idx[j]], buf, f);
         text_row(out, f, w);
     }
-    if (!inv->nlines) fputs("(no usage and no minimum commit)\n", out);
+    if (!nusage) fputs("(no usage)\n", out);
     text_rule(out, w);
-    snprintf(total_label, sizeof total_label, "Total %s", inv->currency);
     text_sum(out, "Subtotal", inv->subtotal, w);
+    for (size_t j = nusage; j < inv->nlines; j++) {
+        line_cells(&inv->lines[idx[j]], buf, f);
+        text_row(out, f, w);
+    }
+    if (nusage < inv->nlines) text_rule(out, w);
+    snprintf(total_label, sizeof total_label, "Total %s", inv->currency);
     text_sum(out, total_label, inv->total, w);
+    free(idx);
+    return 0;
 }
 
 int invfmt_text(FILE *out, const char *month, const invfmt_invoice_t *inv, size_t n, char *err,
@@ -201,7 +257,10 @@ int invfmt_text(FILE *out, const char *month, const invfmt_invoice_t *inv, size_
     if (!n) fprintf(out, "No invoices for %s.\n", month);
     for (size_t i = 0; i < n; i++) {
         if (i) fputs("\n\n", out);
-        text_invoice(out, &inv[i]);
+        if (text_invoice(out, &inv[i]) < 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
     }
     return finish(out, err, errlen);
 }
@@ -255,6 +314,13 @@ static void jkey(FILE *out, const char *indent, const char *key, int first) {
 #define J_LINE "        "
 #define J_LINE_KEY "          "
 
+static const char *const kind_names[] = {"usage", "minimum", "adjustment", "tax"};
+
+/* s, or NULL (JSON null) when it is NULL or empty. */
+static const char *set(const char *s) {
+    return s && *s ? s : NULL;
+}
+
 static void json_line(FILE *out, const invfmt_line_t *l) {
     fputs(J_LINE "{", out);
     jkey(out, J_LINE_KEY, "line", 1);
@@ -264,7 +330,8 @@ static void json_line(FILE *out, const invfmt_line_t *l) {
                                  {"unit", l->unit},
                                  {"unit_price", l->unit_price},
                                  {"amount", l->amount},
-                                 {"zone", l->zone && *l->zone ? l->zone : NULL}};
+                                 {"zone", l->zone && *l->zone ? l->zone : NULL},
+                                 {"kind", kind_names[invfmt_kind(l)]}};
     for (size_t k = 0; k < sizeof kv / sizeof *kv; k++) {
         jkey(out, J_LINE_KEY, kv[k][0], 0);
         jstr(out, kv[k][1]);
@@ -274,7 +341,7 @@ static void json_line(FILE *out, const invfmt_line_t *l) {
 
 static void json_invoice(FILE *out, const invfmt_invoice_t *inv) {
     char first[16], last[16];
-    period(inv->month, first, last);
+    invfmt_period(inv, first, last);
     fputs(J_INV "{", out);
     const char *const kv[][2] = {
         {"invoice", inv->number},
@@ -290,7 +357,15 @@ static void json_invoice(FILE *out, const invfmt_invoice_t *inv) {
         {"incomplete", inv->incomplete},
         {"incomplete_reason", inv->incomplete_reason},
         {"subtotal", inv->subtotal},
-        {"total", inv->total}};
+        {"total", inv->total},
+        {"seq", set(inv->seq)},
+        {"issue_date", set(inv->issue_date)},
+        {"due_date", set(inv->due_date)},
+        {"tax_rate", set(inv->tax_rate)},
+        {"tax", set(inv->tax)},
+        {"topup", set(inv->topup)},
+        {"adjustments", set(inv->adjustments)},
+        {"customer_address", set(inv->customer_address)}};
     for (size_t k = 0; k < sizeof kv / sizeof *kv; k++) {
         jkey(out, J_INV_KEY, kv[k][0], k == 0);
         jstr(out, kv[k][1]);

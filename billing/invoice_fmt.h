@@ -6,11 +6,16 @@
  * converted (in JSON too: strings, so no reader turns money into a double).
  *
  *   csv   the contract's header `invoice,customer,month,line,description,quantity,unit,
- *         unit_price,amount,currency`, one row per line, then per invoice a row whose description
- *         is TOTAL and whose amount is the total. Fields are quoted as RFC 4180 says: those
- *         holding a comma, a quote, CR or LF are quoted, quotes doubled. Lines end in LF.
- *   text  per invoice: number and status, customer, plan, period, the lines in aligned columns
- *         (numbers right-aligned; widths count UTF-8 characters), subtotal and total.
+ *         unit_price,amount,currency` and one more column, `status` (draft, final, preview),
+ *         appended last so that every contract column keeps its place; one row per line, then
+ *         per invoice a row whose description is TOTAL and whose amount is the total. Fields are
+ *         quoted as RFC 4180 says: those holding a comma, a quote, CR or LF are quoted, quotes
+ *         doubled. Lines end in LF.
+ *   text  per invoice: number and status, dates, customer, plan, period, then the lines in
+ *         aligned columns (numbers right-aligned; widths count UTF-8 characters) in the order
+ *         of invfmt_order: the usage lines, Subtotal (their sum), then the minimum-commit
+ *         top-up, adjustments and tax, then Total (the sum of every line).
+ *   html  see invoice_html.h.
  *   json  {"month": "YYYY-MM", "invoices": [ {..., "lines": [...]}, ... ],
  *          "attention": [ {"kind": ..., "customer": ..., "detail": ...}, ... ]}
  *         Strings are escaped; bytes that are not valid UTF-8 become U+FFFD. */
@@ -20,11 +25,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
-typedef enum invfmt_format { INVFMT_TEXT, INVFMT_CSV, INVFMT_JSON } invfmt_format_t;
+typedef enum invfmt_format { INVFMT_TEXT, INVFMT_CSV, INVFMT_JSON, INVFMT_HTML } invfmt_format_t;
 
-/* The CSV header row, as CONTRACT.md fixes it. */
+/* The CSV header row: CONTRACT.md's columns, in its order, then status. */
 #define INVFMT_CSV_HEADER                                                                          \
-    "invoice,customer,month,line,description,quantity,unit,unit_price,amount,currency"
+    "invoice,customer,month,line,description,quantity,unit,unit_price,amount,currency,status"
 
 /* Every string is borrowed and NUL-terminated. */
 typedef struct invfmt_line {
@@ -79,7 +84,30 @@ typedef struct invfmt_attention {
     const char *detail;   /* one sentence */
 } invfmt_attention_t;
 
-/* "text", "csv", "json" -> *out; 0, or -1 for anything else. */
+/* What a line is for the layout, from its kind. */
+typedef enum invfmt_kind {
+    INVFMT_KIND_USAGE,      /* "usage", NULL, or a kind this code does not know */
+    INVFMT_KIND_MINIMUM,    /* "minimum"; also a NULL kind whose description starts
+                               INVFMT_MINIMUM_PREFIX (lines stored before kinds existed) */
+    INVFMT_KIND_ADJUSTMENT, /* "adjustment" */
+    INVFMT_KIND_TAX         /* "tax" */
+} invfmt_kind_t;
+
+/* How pricing.c starts the description of the top-up line (PRICING_LINE_MINIMUM). */
+#define INVFMT_MINIMUM_PREFIX "Minimum commit"
+
+invfmt_kind_t invfmt_kind(const invfmt_line_t *l);
+
+/* The order documents show lines in: every usage line (in stored order), then minimum,
+ * adjustment and tax lines (each group in stored order). Fills idx[0..inv->nlines) with
+ * indexes into inv->lines; returns how many are usage lines (Subtotal goes after them). */
+size_t invfmt_order(const invfmt_invoice_t *inv, size_t *idx);
+
+/* The first and last day billed, YYYY-MM-DD: period_from and period_to when set, else the
+ * calendar month (copies of month when it is malformed). */
+void invfmt_period(const invfmt_invoice_t *inv, char first[16], char last[16]);
+
+/* "text", "csv", "json", "html" -> *out; 0, or -1 for anything else. */
 int invfmt_parse(const char *name, invfmt_format_t *out);
 
 /* Each writes invoices[0..n) to out and returns 0, or -1 with err when writing failed. month
