@@ -1,6 +1,7 @@
 /* Unit tests of billing/invoice_fmt.c: the contract's CSV (header, one row per line, a TOTAL row,
- * RFC 4180 quoting), the aligned text invoice, and JSON that parses (checked with jansson) whatever
- * bytes the names hold. */
+ * RFC 4180 quoting) with status last, the aligned text invoice with its lines in order of kind
+ * (usage, Subtotal, top-up, adjustments, tax, Total), and JSON that parses (checked with jansson)
+ * whatever bytes the names hold. */
 #include "../../../billing/invoice_fmt.h"
 
 #include <check.h>
@@ -66,13 +67,14 @@ START_TEST(test_csv_has_the_contract_header_one_row_per_line_and_a_total_row) {
     ck_assert_int_eq(invfmt_csv(out, &acme, 1, err, sizeof err), 0);
     ck_assert_str_eq(
         got(),
-        "invoice,customer,month,line,description,quantity,unit,unit_price,amount,currency\n"
+        "invoice,customer,month,line,description,quantity,unit,unit_price,amount,currency,"
+        "status\n"
         "INV-202611-acme,acme,2026-11,1,\"Data transfer, zone eu, 0-10000 GB\",10000,GB,0.085,"
-        "850.00,USD\n"
+        "850.00,USD,draft\n"
         "INV-202611-acme,acme,2026-11,2,\"Data transfer, zone eu, over 10000 GB\",0.000000001,"
-        "GB,0.06,0.00,USD\n"
-        "INV-202611-acme,acme,2026-11,3,Requests,1.2345,10k requests,0.0075,0.01,USD\n"
-        "INV-202611-acme,acme,2026-11,,TOTAL,,,,850.01,USD\n");
+        "GB,0.06,0.00,USD,draft\n"
+        "INV-202611-acme,acme,2026-11,3,Requests,1.2345,10k requests,0.0075,0.01,USD,draft\n"
+        "INV-202611-acme,acme,2026-11,,TOTAL,,,,850.01,USD,draft\n");
 }
 END_TEST
 
@@ -82,8 +84,9 @@ START_TEST(test_csv_quotes_commas_and_doubles_quotes) {
     const char *s = got();
     ck_assert_ptr_nonnull(
         strstr(s, "\n\"INV-202611-a,\"\"b\"\"\",\"a,\"\"b\"\"\",2026-11,1,"
-                  "Minimum commit top-up (minimum 5000 JPY),1,,5000,5000,JPY\n"
-                  "\"INV-202611-a,\"\"b\"\"\",\"a,\"\"b\"\"\",2026-11,,TOTAL,,,,5000,JPY\n"));
+                  "Minimum commit top-up (minimum 5000 JPY),1,,5000,5000,JPY,final\n"
+                  "\"INV-202611-a,\"\"b\"\"\",\"a,\"\"b\"\"\",2026-11,,TOTAL,,,,5000,JPY,"
+                  "final\n"));
     /* one header, 4 + 2 rows */
     int rows = 0;
     for (const char *p = s; *p; p++)
@@ -166,6 +169,94 @@ START_TEST(test_text_columns_are_aligned) {
         }
     }
     ck_assert_int_eq(rows, 7); /* header, rule, 2 lines, rule, subtotal, total */
+}
+END_TEST
+
+/* Lines stored in any order come out by kind: usage, Subtotal, top-up, adjustments, tax, Total. */
+static const invfmt_line_t mixed_lines[] = {
+    {1, "Tax 20 %", "1.00", "", "0.2", "1.00", "", "tax"},
+    {2, "Adjustment for 2026-10: zone eu, +0.42 GB", "0.42", "GB", "0.125", "0.05", "eu",
+     "adjustment"},
+    {3, "Data transfer, zone eu", "1", "GB", "0.125", "0.12", "eu", "usage"},
+    {4, "Minimum commit top-up (minimum 5.00 USD)", "1", "", "4.83", "4.83", "", "minimum"},
+    {5, "Requests", "5", "10k requests", "0.0075", "0.04", "", NULL},
+};
+static const invfmt_invoice_t mixed = {"INV-202611-mix", "mix",   "Mix Ltd", "2026-11", "std",
+                                       "USD",            "draft", "",        "0.16",    "6.05",
+                                       mixed_lines,      5,       NULL,      NULL,      .seq = NULL};
+
+/* Position of needle in s, failing when absent. */
+static size_t at(const char *s, const char *needle) {
+    const char *p = strstr(s, needle);
+    ck_assert_msg(p != NULL, "no \"%s\" in:\n%s", needle, s);
+    return (size_t)(p - s);
+}
+
+START_TEST(test_text_puts_subtotal_above_the_top_up) {
+    invfmt_line_t l[3] = {acme_lines[0], acme_lines[2], yen_lines[0]}; /* kind NULL: fallback */
+    invfmt_invoice_t inv = acme;
+    inv.lines = l;
+    inv.nlines = 3;
+    inv.subtotal = "850.01";
+    inv.total = "5850.01";
+    ck_assert_int_eq(invfmt_text(out, "2026-11", &inv, 1, err, sizeof err), 0);
+    const char *s = got();
+    ck_assert_uint_lt(at(s, "Requests"), at(s, "Subtotal"));
+    ck_assert_uint_lt(at(s, "Subtotal"), at(s, "Minimum commit"));
+    ck_assert_uint_lt(at(s, "Minimum commit"), at(s, "Total USD"));
+    ck_assert_ptr_nonnull(strstr(s, "Subtotal   850.01\n")); /* the usage lines' sum */
+}
+END_TEST
+
+START_TEST(test_text_orders_lines_by_kind) {
+    ck_assert_int_eq(invfmt_text(out, "2026-11", &mixed, 1, err, sizeof err), 0);
+    const char *s = got();
+    ck_assert_uint_lt(at(s, "Data transfer"), at(s, "Requests"));
+    ck_assert_uint_lt(at(s, "Requests"), at(s, "Subtotal"));
+    ck_assert_uint_lt(at(s, "Subtotal"), at(s, "Minimum commit"));
+    ck_assert_uint_lt(at(s, "Minimum commit"), at(s, "Adjustment for"));
+    ck_assert_uint_lt(at(s, "Adjustment for"), at(s, "Tax 20 %"));
+    ck_assert_uint_lt(at(s, "Tax 20 %"), at(s, "Total USD"));
+    /* the lines after Subtotal are closed by a rule before Total */
+    const char *tax = strstr(s, "Tax 20 %");
+    ck_assert_int_eq(strchr(tax, '\n')[1], '-');
+}
+END_TEST
+
+START_TEST(test_line_kinds_fall_back_to_the_description_only_without_a_kind) {
+    invfmt_line_t l = yen_lines[0];
+    ck_assert_int_eq(invfmt_kind(&l), INVFMT_KIND_MINIMUM); /* NULL: told by its text */
+    l.kind = "usage";
+    ck_assert_int_eq(invfmt_kind(&l), INVFMT_KIND_USAGE); /* a kind is believed */
+    l.kind = "something-new";
+    ck_assert_int_eq(invfmt_kind(&l), INVFMT_KIND_USAGE);
+    l.kind = "tax";
+    ck_assert_int_eq(invfmt_kind(&l), INVFMT_KIND_TAX);
+    ck_assert_int_eq(invfmt_kind(&acme_lines[0]), INVFMT_KIND_USAGE);
+    size_t idx[5];
+    ck_assert_uint_eq(invfmt_order(&mixed, idx), 2);
+    const size_t want[5] = {2, 4, 3, 1, 0};
+    for (int i = 0; i < 5; i++)
+        ck_assert_uint_eq(idx[i], want[i]);
+}
+END_TEST
+
+START_TEST(test_text_shows_number_and_dates_when_set) {
+    invfmt_invoice_t inv = yen;
+    inv.seq = "2026-000042";
+    inv.issue_date = "2026-12-01";
+    inv.due_date = "2026-12-31";
+    inv.period_from = "2026-11-15";
+    inv.period_to = "2026-11-30";
+    ck_assert_int_eq(invfmt_text(out, "2026-11", &inv, 1, err, sizeof err), 0);
+    const char *s = got();
+    ck_assert_ptr_nonnull(strstr(s, "Invoice   2026-000042 (INV-202611-a,\"b\")\n"));
+    ck_assert_ptr_nonnull(strstr(s, "\nIssued    2026-12-01, due 2026-12-31\n"));
+    ck_assert_ptr_nonnull(strstr(s, "Period    2026-11-15 to 2026-11-30, UTC\n"));
+    teardown();
+    setup();
+    ck_assert_int_eq(invfmt_text(out, "2026-11", &yen, 1, err, sizeof err), 0);
+    ck_assert_ptr_null(strstr(got(), "Issued"));
 }
 END_TEST
 
@@ -261,6 +352,33 @@ START_TEST(test_json_escapes_any_bytes) {
 }
 END_TEST
 
+START_TEST(test_json_has_line_kinds_and_null_for_fields_not_set) {
+    invfmt_invoice_t inv = mixed;
+    inv.tax_rate = "0.2";
+    inv.due_date = "";
+    ck_assert_int_eq(invfmt_json(out, "2026-11", &inv, 1, NULL, 0, err, sizeof err), 0);
+    json_t *j = parse();
+    json_t *a = json_array_get(json_object_get(j, "invoices"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(a, "tax_rate")), "0.2");
+    ck_assert(json_is_null(json_object_get(a, "due_date")));
+    ck_assert(json_is_null(json_object_get(a, "seq")));
+    json_t *lines = json_object_get(a, "lines");
+    const char *want[] = {"tax", "adjustment", "usage", "minimum", "usage"}; /* stored order */
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(lines, i), "kind")),
+                         want[i]);
+    json_decref(j);
+}
+END_TEST
+
+START_TEST(test_csv_total_row_carries_the_status) {
+    invfmt_invoice_t inv = acme;
+    inv.status = "preview";
+    ck_assert_int_eq(invfmt_csv(out, &inv, 1, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(got(), "\nINV-202611-acme,acme,2026-11,,TOTAL,,,,850.01,USD,preview\n"));
+}
+END_TEST
+
 /* ---- errors and names ----------------------------------------------------------------------- */
 
 START_TEST(test_write_failure_is_reported) {
@@ -280,6 +398,8 @@ START_TEST(test_format_names) {
     ck_assert_int_eq(f, INVFMT_CSV);
     ck_assert_int_eq(invfmt_parse("json", &f), 0);
     ck_assert_int_eq(f, INVFMT_JSON);
+    ck_assert_int_eq(invfmt_parse("html", &f), 0);
+    ck_assert_int_eq(f, INVFMT_HTML);
     ck_assert_int_eq(invfmt_parse("JSON", &f), -1);
     ck_assert_int_eq(invfmt_parse("xml", &f), -1);
     ck_assert_int_eq(invfmt_parse("", &f), -1);
@@ -295,12 +415,17 @@ static Suite *suite(void) {
     tcase_add_test(t, test_csv_quotes_commas_and_doubles_quotes);
     tcase_add_test(t, test_csv_field_quotes_only_what_it_must);
     tcase_add_test(t, test_csv_of_no_invoice_is_the_header);
+    tcase_add_test(t, test_csv_total_row_carries_the_status);
     suite_add_tcase(s, t);
     t = tcase_create("text");
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, test_text_shows_customer_plan_period_and_total);
     tcase_add_test(t, test_text_columns_are_aligned);
     tcase_add_test(t, test_text_of_a_final_invoice_says_since_when);
+    tcase_add_test(t, test_text_puts_subtotal_above_the_top_up);
+    tcase_add_test(t, test_text_orders_lines_by_kind);
+    tcase_add_test(t, test_line_kinds_fall_back_to_the_description_only_without_a_kind);
+    tcase_add_test(t, test_text_shows_number_and_dates_when_set);
     tcase_add_test(t, test_text_of_no_invoice_says_so);
     suite_add_tcase(s, t);
     t = tcase_create("json");
@@ -308,6 +433,7 @@ static Suite *suite(void) {
     tcase_add_test(t, test_json_parses_and_holds_invoices_lines_and_attention);
     tcase_add_test(t, test_json_of_nothing_is_empty_lists);
     tcase_add_test(t, test_json_escapes_any_bytes);
+    tcase_add_test(t, test_json_has_line_kinds_and_null_for_fields_not_set);
     suite_add_tcase(s, t);
     t = tcase_create("misc");
     tcase_add_checked_fixture(t, setup, teardown);
