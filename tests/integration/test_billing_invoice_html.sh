@@ -7,13 +7,14 @@
 # invoice keeps the seller and billing address it was finalized with (changing them later changes
 # drafts only); the seller block is left out while invoice_issuer has no row. --output DIR writes
 # one file per invoice. The final invoice is rendered to PNG with headless Chromium (A4 width),
-# kept in build/test-output/invoice/ ($TEST_OUTPUT to change). The CSV's status column is checked
+# kept in build/test-output/invoice/ ($TEST_OUTPUT to change), and a two-invoice document printed to
+# PDF is two A4 pages. The CSV's status column is checked
 # too. Also: the HTML of --preview as a login role only in billing_reader.
 source "$(dirname "$0")/lib/lib.sh"
 command -v chromium > /dev/null || fail "no chromium: apt-get install chromium (Debian package)"
 OUT=${TEST_OUTPUT:-$ROOT/build/test-output}/invoice
 mkdir -p "$OUT"
-rm -f "$OUT"/*.png "$OUT"/*.html
+rm -f "$OUT"/*.png "$OUT"/*.html "$OUT"/*.pdf
 start_pg
 "$BIN/billing" migrate > "$TMP/migrate.log" 2>&1 || { cat "$TMP/migrate.log"; fail "billing migrate"; }
 CHECK="python3 $ROOT/tests/integration/lib/invoice_html_check.py"
@@ -60,6 +61,9 @@ pg_psql << 'EOF'
 INSERT INTO invoice_issuer (name, address, tax_id, email) VALUES
   ('Example CDN Ltd', E'1 Example Street\nLondon EC1A 1AA\nUnited Kingdom', 'GB123456789', 'billing@example.com');
 EOF
+if pg_psql -c "INSERT INTO invoice_issuer (one, name) VALUES (false, 'Second')" 2> /dev/null; then
+    fail "a second invoice_issuer row was accepted"
+fi
 invoice --customer acme --finalize --force-incomplete --reason "test: no edges" > /dev/null 2> "$TMP/err" ||
     { cat "$TMP/err"; fail "--finalize acme"; }
 invoice --format csv > "$TMP/final.csv" 2> /dev/null || fail "CSV after finalization"
@@ -115,6 +119,21 @@ assert (w, h) == (794, 1123), (w, h)
 assert len(b) > 20000, "%d bytes: a blank page?" % len(b)
 EOF
 echo "ok: rendered to $OUT/INV-202610-acme.png in $((($(date +%s%N) - start) / 1000000)) ms"
+# printed, each invoice is one A4 page (595 x 842 pt)
+timeout 40 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --disable-dev-shm-usage --user-data-dir="$profile" --no-pdf-header-footer \
+    --print-to-pdf="$OUT/invoices-2026-10.pdf" "file://$TMP/final.html" > /dev/null 2>> "$TMP/chromium.log" ||
+    { tail -20 "$TMP/chromium.log"; fail "chromium --print-to-pdf failed"; }
+python3 - "$OUT/invoices-2026-10.pdf" << 'EOF' || fail "the PDF of two invoices"
+import re, sys
+b = open(sys.argv[1], "rb").read()
+pages = re.findall(rb"/Type\s*/Page[^s]", b)
+boxes = {tuple(round(float(x)) for x in m.split()) for m in re.findall(rb"/MediaBox\s*\[([^\]]*)\]", b)}
+assert len(pages) == 2, "%d pages" % len(pages)
+assert boxes == {(0, 0, 595, 842)}, boxes
+EOF
+echo "ok: two invoices print as two A4 pages ($OUT/invoices-2026-10.pdf)"
 
 pg_psql -c "CREATE ROLE finance LOGIN IN ROLE billing_reader"
 DATABASE_URL="${DATABASE_URL/user=postgres/user=finance}" "$BIN/billing" invoice --month 2026-10 --preview \
