@@ -3,7 +3,8 @@
  *   options -> connect -> lock, REPEATABLE READ, load plans, customers, usage, stored invoices
  *   (invoice_db) -> per customer: keep a final invoice as it is, or price the month (pricing)
  *   and write the draft, finalizing it with --finalize -> read every invoice of the month back
- *   -> COMMIT -> print them (invoice_fmt) and report what needs attention.
+ *   -> COMMIT -> print them (invoice_fmt; --format html: invoice_doc, invoice_html) and report
+ *   what needs attention.
  *
  * Output always comes from the rows read back, never from the computation in memory: a draft
  * and a final invoice print through the same path, and a final one prints the same forever.
@@ -175,12 +176,13 @@ static int parse(int argc, char **argv, opts_t *o) {
                                        {0, 0, 0, 0}};
     static const char *const also[] = BHELP_KEYS;
     char msg[600];
+    static const char shorts[] = "m:c:f:t:o:v:hV";
     int c;
-    if (config_load("billing/invoice", &argc, &argv, lo, "m:c:f:t:o:v:hV", also, msg, sizeof msg) < 0)
+    if (config_load("billing/invoice", &argc, &argv, lo, shorts, also, msg, sizeof msg) < 0)
         return bad(msg);
     opterr = 0;
     optind = 1;
-    while ((c = config_getopt(argc, argv, "m:c:f:t:o:v:hV", lo)) != -1) {
+    while ((c = config_getopt(argc, argv, shorts, lo)) != -1) {
         switch (c) {
         case 'm':
             o->month = optarg;

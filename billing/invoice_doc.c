@@ -38,8 +38,7 @@ static int load(PGconn *conn, const invfmt_invoice_t *inv, size_t n, PGresult **
     *res = PQexecParams(conn, SQL_DOC, 2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(*res) != PGRES_TUPLES_OK || (size_t)PQntuples(*res) != n) {
         snprintf(err, errlen, "reading the seller (invoice_issuer) and billing addresses: %s",
-                 PQresultStatus(*res) == PGRES_TUPLES_OK ? "rows missing"
-                                                         : PQerrorMessage(conn));
+                 PQresultStatus(*res) == PGRES_TUPLES_OK ? "rows missing" : PQerrorMessage(conn));
         err[strcspn(err, "\n")] = 0;
         goto out;
     }
@@ -53,8 +52,9 @@ out:
 /* A number makes a file name when it has only the customer-id characters and does not start
  * with a dot (INV-YYYYMM-<customer id> always does). */
 static int file_name_ok(const char *s) {
-    return s && *s && *s != '.' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                             "0123456789._-") == strlen(s);
+    return s && *s && *s != '.' &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789._-") == strlen(s);
 }
 
 /* One document per invoice into dir; each path on out. */

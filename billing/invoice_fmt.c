@@ -20,9 +20,8 @@ int invfmt_parse(const char *name, invfmt_format_t *out) {
 
 invfmt_kind_t invfmt_kind(const invfmt_line_t *l) {
     if (!l->kind) /* stored before kinds existed: only the top-up is told by its text */
-        return l->description &&
-                       !strncmp(l->description, INVFMT_MINIMUM_PREFIX,
-                                strlen(INVFMT_MINIMUM_PREFIX))
+        return l->description && !strncmp(l->description, INVFMT_MINIMUM_PREFIX,
+                                          strlen(INVFMT_MINIMUM_PREFIX))
                    ? INVFMT_KIND_MINIMUM
                    : INVFMT_KIND_USAGE;
     if (!strcmp(l->kind, "minimum")) return INVFMT_KIND_MINIMUM;

@@ -34,12 +34,24 @@ void invhtml_text(FILE *out, const char *s, int br) {
         unsigned long cp = k ? codepoint(p, k) : 0xFFFD;
         if (!k) k = 1;
         switch (cp) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&#39;", out); break;
-        case '\n': fputs(br ? "<br>\n" : "\n", out); break;
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        case '\'':
+            fputs("&#39;", out);
+            break;
+        case '\n':
+            fputs(br ? "<br>\n" : "\n", out);
+            break;
         default:
             if (cp == 0xFFFD || forbidden(cp))
                 fputs("\xEF\xBF\xBD", out);
@@ -94,10 +106,11 @@ int invhtml_percent(const char *rate, char *out, size_t cap) {
 
 /* ---- the document --------------------------------------------------------------------------- */
 
-/* A4 at 96 px/in is 794 x 1123 px; the sheet on screen is that size, so a screenshot shows the
- * page as it prints. */
+/* On screen an invoice is an A4 sheet (794 x 1123 px at 96 px/in) with 16 mm margins, so a
+ * screenshot shows the page as it prints; printed, the page margins do that on every page (a
+ * long invoice continues on the next with the same margins and its table head repeated). */
 static const char CSS[] =
-    "@page{size:A4;margin:0}\n"
+    "@page{size:A4;margin:16mm}\n"
     "*{box-sizing:border-box}\n"
     "html{background:#e8e8e8}\n"
     "body{margin:0;color:#111;font:10pt/1.45 \"DejaVu Sans\",\"Liberation Sans\",Arial,"
@@ -105,7 +118,7 @@ static const char CSS[] =
     ".invoice{width:210mm;min-height:297mm;margin:0 auto 8mm;padding:16mm 16mm 14mm;"
     "background:#fff}\n"
     ".invoice+.invoice{break-before:page;page-break-before:always}\n"
-    "@media print{html{background:#fff}.invoice{margin:0}}\n"
+    "@media print{html{background:#fff}.invoice{width:auto;min-height:0;margin:0;padding:0}}\n"
     ".banner{border:2px solid #b3261e;color:#b3261e;font-weight:bold;letter-spacing:.3em;"
     "text-align:center;padding:2mm;margin-bottom:6mm}\n"
     ".top{display:flex;justify-content:space-between;gap:10mm;align-items:flex-start}\n"
@@ -196,8 +209,10 @@ static void facts_block(FILE *out, const invfmt_invoice_t *inv) {
     fact(out, "Period", period);
     fact(out, "Currency", inv->currency);
     if (set(inv->tax_rate)) {
-        if (invhtml_percent(inv->tax_rate, pct, sizeof pct - 2) == 0) strcat(pct, " %");
-        else snprintf(pct, sizeof pct, "%.60s", inv->tax_rate);
+        if (invhtml_percent(inv->tax_rate, pct, sizeof pct - 2) == 0)
+            strcat(pct, " %");
+        else
+            snprintf(pct, sizeof pct, "%.60s", inv->tax_rate);
         fact(out, "Tax rate", pct);
     }
     fputs("</table>\n</div>\n", out);

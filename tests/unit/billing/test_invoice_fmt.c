@@ -15,9 +15,21 @@ static const invfmt_line_t acme_lines[] = {
     {2, "Data transfer, zone eu, over 10000 GB", "0.000000001", "GB", "0.06", "0.00", "eu", NULL},
     {3, "Requests", "1.2345", "10k requests", "0.0075", "0.01", "", NULL},
 };
-static const invfmt_invoice_t acme = {
-    "INV-202611-acme", "acme",   "Acme Corporation", "2026-11", "standard-usd", "USD", "draft", "",
-    "850.01",          "850.01", acme_lines,         3,         NULL,           NULL, .seq = NULL};
+static const invfmt_invoice_t acme = {"INV-202611-acme",
+                                      "acme",
+                                      "Acme Corporation",
+                                      "2026-11",
+                                      "standard-usd",
+                                      "USD",
+                                      "draft",
+                                      "",
+                                      "850.01",
+                                      "850.01",
+                                      acme_lines,
+                                      3,
+                                      NULL,
+                                      NULL,
+                                      .seq = NULL};
 
 static const invfmt_line_t yen_lines[] = {
     {1, "Minimum commit top-up (minimum 5000 JPY)", "1", "", "5000", "5000", "", NULL},
@@ -181,9 +193,9 @@ static const invfmt_line_t mixed_lines[] = {
     {4, "Minimum commit top-up (minimum 5.00 USD)", "1", "", "4.83", "4.83", "", "minimum"},
     {5, "Requests", "5", "10k requests", "0.0075", "0.04", "", NULL},
 };
-static const invfmt_invoice_t mixed = {"INV-202611-mix", "mix",   "Mix Ltd", "2026-11", "std",
-                                       "USD",            "draft", "",        "0.16",    "6.05",
-                                       mixed_lines,      5,       NULL,      NULL,      .seq = NULL};
+static const invfmt_invoice_t mixed = {
+    "INV-202611-mix", "mix",  "Mix Ltd",   "2026-11", "std", "USD", "draft",    "",
+    "0.16",           "6.05", mixed_lines, 5,         NULL,  NULL,  .seq = NULL};
 
 /* Position of needle in s, failing when absent. */
 static size_t at(const char *s, const char *needle) {
@@ -375,7 +387,8 @@ START_TEST(test_csv_total_row_carries_the_status) {
     invfmt_invoice_t inv = acme;
     inv.status = "preview";
     ck_assert_int_eq(invfmt_csv(out, &inv, 1, err, sizeof err), 0);
-    ck_assert_ptr_nonnull(strstr(got(), "\nINV-202611-acme,acme,2026-11,,TOTAL,,,,850.01,USD,preview\n"));
+    ck_assert_ptr_nonnull(
+        strstr(got(), "\nINV-202611-acme,acme,2026-11,,TOTAL,,,,850.01,USD,preview\n"));
 }
 END_TEST
 

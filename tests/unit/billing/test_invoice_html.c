@@ -17,10 +17,21 @@ static const invfmt_line_t lines[] = {
     {4, "Minimum commit top-up (minimum 5.00 USD)", "1", "", "4.83", "4.83", "", NULL},
     {5, "Requests", "5", "10k requests", "0.0075", "0.04", "", NULL},
 };
-static const invfmt_invoice_t draft = {"INV-202611-acme", "acme",  "Acme <&> \"Q\"", "2026-11",
-                                       "std",             "USD",   "draft",          "",
-                                       "0.16",            "6.05",  lines,            5,
-                                       NULL,              NULL,    .seq = NULL};
+static const invfmt_invoice_t draft = {"INV-202611-acme",
+                                       "acme",
+                                       "Acme <&> \"Q\"",
+                                       "2026-11",
+                                       "std",
+                                       "USD",
+                                       "draft",
+                                       "",
+                                       "0.16",
+                                       "6.05",
+                                       lines,
+                                       5,
+                                       NULL,
+                                       NULL,
+                                       .seq = NULL};
 static const invhtml_seller_t seller = {"Example CDN Ltd", "1 Street\nLondon", "GB123", "b@x.io"};
 
 static char *buf;
@@ -77,8 +88,8 @@ START_TEST(test_text_line_breaks_only_when_asked) {
 END_TEST
 
 START_TEST(test_percent_is_exact) {
-    const char *in[][2] = {{"0", "0"},       {"0.2", "20"},     {"0.19", "19"},
-                           {"0.075", "7.5"}, {"1", "100"},      {"0.20000", "20"},
+    const char *in[][2] = {{"0", "0"},       {"0.2", "20"},      {"0.19", "19"},
+                           {"0.075", "7.5"}, {"1", "100"},       {"0.20000", "20"},
                            {"00.5", "50"},   {"0.0001", "0.01"}, {"12.34567", "1234.567"}};
     char o[32];
     for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
@@ -97,9 +108,8 @@ END_TEST
 START_TEST(test_document_is_self_contained_html5) {
     ck_assert_int_eq(invhtml_write(out, "2026-11", &draft, &seller, 1, err, sizeof err), 0);
     const char *s = got();
-    ck_assert_int_eq(strncmp(s, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">",
-                             62),
-                     0);
+    ck_assert_int_eq(
+        strncmp(s, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">", 62), 0);
     ck_assert_ptr_nonnull(strstr(s, "<title>Invoice INV-202611-acme</title>"));
     ck_assert_ptr_nonnull(strstr(s, "@page{size:A4"));
     const char *none[] = {"<script", "<link", "<img", "src=", "href=", "url(", "@import", "http"};
@@ -118,7 +128,7 @@ START_TEST(test_lines_come_in_order_of_kind_and_total_is_as_stored) {
     ck_assert_uint_lt(at(s, "Minimum commit"), at(s, "Adjustment for"));
     ck_assert_uint_lt(at(s, "Adjustment for"), at(s, "Tax 20 %"));
     ck_assert_uint_lt(at(s, "Tax 20 %"), at(s, ">Total USD<"));
-    ck_assert_ptr_nonnull(strstr(s, "<td class=\"num\">0.16</td>"));             /* subtotal */
+    ck_assert_ptr_nonnull(strstr(s, "<td class=\"num\">0.16</td>")); /* subtotal */
     ck_assert_ptr_nonnull(strstr(s, "<td class=\"num\" data-total=\"6.05\">6.05</td>"));
     ck_assert_ptr_nonnull(strstr(s, "<tr data-kind=\"minimum\"><td class=\"num\">4</td>"));
 }
