@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define INVOICE_ERR_MAX 1024
@@ -148,6 +149,11 @@ static int validate(opts_t *o) {
     }
     if (o->preview && o->finalize) return bad("--preview writes nothing: not with --finalize");
     if (o->output && o->format != INVFMT_HTML) return bad("--output goes with --format html");
+    struct stat st; /* checked before anything is written: a typo must not cost a run */
+    if (o->output && (stat(o->output, &st) < 0 || !S_ISDIR(st.st_mode))) {
+        snprintf(msg, sizeof msg, "--output %.200s: not a directory", o->output);
+        return bad(msg);
+    }
     if (month_out_of_range(o->year, o->mon, msg, sizeof msg)) return bad(msg);
     if (o->preview && !o->role_set) o->role = STORE_READER_ROLE;
     o->db = store_conninfo(o->db);

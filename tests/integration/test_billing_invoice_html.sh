@@ -101,6 +101,9 @@ cmp -s "$OUT/INV-202610-acme.html" "$TMP/acme-after.html" || fail "--output's fi
 set +e
 invoice --format csv --output "$OUT" > /dev/null 2>&1
 assert_eq "$?" 2 "exit status of --output without --format html"
+invoice --format html --output "$TMP/nosuchdir" > /dev/null 2> "$TMP/err"
+assert_eq "$?" 2 "exit status of --output to a directory that does not exist"
+grep -q -- "--output $TMP/nosuchdir: not a directory" "$TMP/err" || { cat "$TMP/err"; fail "--output's error"; }
 set -e
 profile=$(mktemp -d "$TMP/chromium.XXXXXX")
 start=$(date +%s%N)
