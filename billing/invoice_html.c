@@ -19,7 +19,7 @@ static unsigned long codepoint(const unsigned char *p, size_t k) {
 }
 
 /* Characters HTML5 calls parse errors when they appear as text: controls other than tab, LF,
- * FF and CR (CR is left out too: LF ends a line here), C1 controls and noncharacters. */
+ * FF and CR (FF is left out too; CR never gets here), C1 controls and noncharacters. */
 static int forbidden(unsigned long cp) {
     return (cp < 0x20 && cp != '\t' && cp != '\n') || (cp >= 0x7F && cp <= 0x9F) ||
            (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE;
@@ -48,6 +48,8 @@ void invhtml_text(FILE *out, const char *s, int br) {
             break;
         case '\'':
             fputs("&#39;", out);
+            break;
+        case '\r': /* of a CR LF typed on Windows: the LF ends the line */
             break;
         case '\n':
             fputs(br ? "<br>\n" : "\n", out);
@@ -226,8 +228,8 @@ static void billto_block(FILE *out, const invfmt_invoice_t *inv) {
     fputs("</div>\n", out);
 }
 
-static void cell(FILE *out, const char *cls, const char *s) {
-    fputs(cls ? "<td class=\"num\">" : "<td>", out);
+static void cell(FILE *out, int num, const char *s) {
+    fputs(num ? "<td class=\"num\">" : "<td>", out);
     invhtml_text(out, s, 0);
     fputs("</td>", out);
 }
@@ -236,11 +238,11 @@ static void line_row(FILE *out, const invfmt_line_t *l) {
     static const char *const kinds[] = {"usage", "minimum", "adjustment", "tax"};
     fprintf(out, "<tr data-kind=\"%s\"><td class=\"num\">%d</td>", kinds[invfmt_kind(l)],
             l->line_no);
-    cell(out, NULL, l->description);
-    cell(out, "num", l->quantity);
-    cell(out, NULL, l->unit);
-    cell(out, "num", l->unit_price);
-    cell(out, "num", l->amount);
+    cell(out, 0, l->description);
+    cell(out, 1, l->quantity);
+    cell(out, 0, l->unit);
+    cell(out, 1, l->unit_price);
+    cell(out, 1, l->amount);
     fputs("</tr>\n", out);
 }
 

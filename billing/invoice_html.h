@@ -21,8 +21,8 @@
  * data-status; each line's row has data-kind; the total's cell has data-total.
  *
  * Text: every string is escaped (& < > " ' as entities); bytes that are not valid UTF-8, control
- * characters other than tab and LF, and Unicode noncharacters become U+FFFD; LF in an address is
- * a line break. */
+ * characters other than tab, LF and CR, and Unicode noncharacters become U+FFFD; CR is dropped
+ * (CR LF reads as LF); LF in an address is a line break. */
 #ifndef INVOICE_HTML_H
 #define INVOICE_HTML_H
 

@@ -80,7 +80,7 @@ START_TEST(test_text_replaces_bad_bytes_controls_and_noncharacters) {
 END_TEST
 
 START_TEST(test_text_line_breaks_only_when_asked) {
-    invhtml_text(out, "a\nb", 1);
+    invhtml_text(out, "a\r\nb", 1); /* CR LF as typed on Windows */
     invhtml_text(out, "|c\nd", 0);
     invhtml_text(out, NULL, 1);
     ck_assert_str_eq(got(), "a<br>\nb|c\nd");
