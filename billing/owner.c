@@ -25,9 +25,21 @@ int32_t owner_ns(owner_kind_t kind, const char *group, const char *topic) {
 }
 
 int owner_config_error(const char *msg) {
-    static const char *const says[] = {"does not exist", "authentication failed",
-                                       "no pg_hba.conf entry", "password is required",
-                                       "permission denied for database"};
+    /* The server's refusals, then libpq's checks of the connection string's values, which
+     * PQconninfoParse does not make (it knows the keywords, not their values): a bad sslmode,
+     * gssencmode, channel_binding or target_session_attrs ("invalid sslmode value: ..."), a
+     * port that is not a number, more hostaddr than host values. Retrying cannot fix these. */
+    static const char *const says[] = {"does not exist",
+                                       "authentication failed",
+                                       "no pg_hba.conf entry",
+                                       "password is required",
+                                       "permission denied for database",
+                                       "invalid connection option",
+                                       "value: \"",
+                                       "for connection option",
+                                       "invalid port number",
+                                       "could not match",
+                                       "when SSL support is not compiled in"};
     for (size_t i = 0; i < sizeof says / sizeof *says; i++)
         if (strstr(msg, says[i])) return 1;
     return 0;
