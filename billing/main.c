@@ -14,6 +14,7 @@
 #include "config.h"
 #include "meter.h"
 #include "meter_int.h" /* SHUTDOWN_FLUSH_MS, for --help */
+#include "heartbeat.h"
 #include "hosts.h"
 #include "invoice.h"
 #include "kafka.h"
@@ -219,7 +220,7 @@ static void run_usage(void) {
         "      --metrics-listen ADDR:PORT  serve /metrics, /healthz, /readyz (PORT 0: any);\n"
         "      --metrics ADDR:PORT    is another name for it\n"
         "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
-        "                             at exit)\n" BHELP_COMMON
+        "                             at exit)\n" HB_HELP BHELP_COMMON
         "\nSums per customer, UTC hour and country are written with the Kafka offsets in one\n"
         "transaction: a restart, a crash or a second member never bills a hit twice.\n"
         "\nSignals:\n"
@@ -243,7 +244,8 @@ enum {
     OPT_METRICS,
     OPT_METRICS_OLD, /* --metrics, the first name of --metrics-listen */
     OPT_MINT,
-    OPT_INSTANCE
+    OPT_INSTANCE,
+    OPT_HEALTH
 };
 
 static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const char **metrics) {
@@ -258,6 +260,7 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
                                        {"metrics-listen", 1, 0, OPT_METRICS},
                                        {"metrics-interval", 1, 0, OPT_MINT},
                                        {"instance-id", 1, 0, OPT_INSTANCE},
+                                       {"health-stall", 1, 0, OPT_HEALTH},
                                        {"log-level", 1, 0, 'v'},
                                        {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},
@@ -312,6 +315,9 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
         case OPT_MINT:
             if ((v = number("run", "--metrics-interval", optarg, 0, 86400)) < 0) return 2;
             o->metrics_interval_s = (int)v;
+            break;
+        case OPT_HEALTH:
+            if (hb_option(optarg, err, sizeof err) < 0) return bad("run", err);
             break;
         case 'v':
             if (set_level("run", optarg)) return 2;
@@ -371,7 +377,11 @@ static int cmd_run(int argc, char **argv) {
     size_t nm;
     metric_t *const *ms = bstats_all(&nm);
     metrics_process_init("billing");
-    opsd_opts_t so = {.listen = metrics, .metrics = ms, .nmetrics = nm, .ready = run_ready};
+    opsd_opts_t so = {.listen = metrics,
+                      .metrics = ms,
+                      .nmetrics = nm,
+                      .ready = run_ready,
+                      .alive = hb_alive};
     opsd_t *http = NULL;
     if (metrics && !(http = opsd_start(&so, err, sizeof err))) return bad("run", err);
     meter_t *c = meter_new(&o, err, sizeof err);
