@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int bad(const char *cmd, const char *msg) {
@@ -341,10 +342,26 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
 static int run_ready(void *ctx, char *why, size_t n) {
     (void)ctx;
     if (metric_get(&bstats_ready)) return 1;
+    if (metric_get(&bstats_offset_gaps) > 0) {
+        snprintf(why, n, "offset gap (billing_offset_gap): billing run stops; see billing offsets");
+        return 0;
+    }
     snprintf(why, n,
              "the database does not answer, the topic's partitions are not known yet "
              "(Kafka), or this member does not hold its share of them yet");
     return 0;
+}
+
+/* After an offset gap: /metrics shows billing_offset_gap for METER_GAP_LINGER_MS (meter.h), or
+ * until SIGTERM, holding nothing (the consumer and the owner session are closed). */
+static void gap_linger(void) {
+    log_warn("offset gap: /metrics shows it (billing_offset_gap) for a while, then billing run "
+             "exits 1; SIGTERM exits at once",
+             "linger_s=%d", METER_GAP_LINGER_MS / 1000);
+    for (int waited = 0; waited < METER_GAP_LINGER_MS && !cli_stop; waited += 100) {
+        struct timespec t = {0, 100 * 1000000L};
+        nanosleep(&t, NULL);
+    }
 }
 
 static int cmd_run(int argc, char **argv) {
@@ -380,6 +397,7 @@ static int cmd_run(int argc, char **argv) {
     opsd_opts_t so = {.listen = metrics,
                       .metrics = ms,
                       .nmetrics = nm,
+                      .extra = bstats_gap_metrics,
                       .ready = run_ready,
                       .alive = hb_alive};
     opsd_t *http = NULL;
@@ -396,6 +414,7 @@ static int cmd_run(int argc, char **argv) {
     sdnotify_ready(); /* systemd Type=notify: started (the database may still be down) */
     rc = meter_run(c);
     meter_free(c);
+    if (rc == 1 && http && !o.once && metric_get(&bstats_offset_gaps) > 0) gap_linger();
     opsd_stop(http);
     if (rc == 1) log_error("billing run failed", "once=%d", o.once);
     return rc;
