@@ -469,6 +469,9 @@ int main(int argc, char **argv) {
     } commands[] = {{"migrate", cmd_migrate},  {"run", cmd_run},          {"hosts", cmd_hosts},
                     {"invoice", invoice_main}, {"offsets", offsets_main}, {"status", status_main},
                     {"edges", edges_main},     {"usage", usage_main}};
+    static const char *const sections[] = {"migrate", "run",    "hosts", "invoice", "usage",
+                                           "offsets", "status", "edges", NULL};
+    config_sections(sections); /* billing.conf's [COMMAND] names one of them */
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name)) return commands[i].main(argc - 1, argv + 1);
     char msg[300];
