@@ -70,9 +70,9 @@ static void usage(FILE *f) {
         "      --instance-id ID       this instance's name: Kafka client.id and the\n"
         "                             aggregator_info metric (default: the host name)\n"
         "      --rate N               requests per second per client address (default %d)\n"
-        "      --metrics-listen ADDR:PORT  /metrics, /healthz, /readyz on a second address\n" HB_HELP
+        "      --metrics-listen ADDR:PORT  /metrics, /healthz, /readyz on a second address\n"
         "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
-        "                             at exit)\n" KOPTS_HELP CONFIG_HELP("aggregator")
+        "                             at exit)\n" HB_HELP KOPTS_HELP CONFIG_HELP("aggregator")
             CLI_LOG_HELP CLI_HELP_HELP
         "\nWindows are by event time, in one-second buckets. Hits older than the window when\n"
         "read, or more than %d s ahead of the clock, are counted\n"

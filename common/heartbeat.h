@@ -26,7 +26,7 @@
 
 /* The --health-stall help line, the same in every service. */
 #define HB_HELP                                                                                    \
-    "      --health-stall DURATION  /healthz answers 503 when the main loop has not turned\n"    \
+    "      --health-stall DURATION  /healthz answers 503 when the main loop has not turned\n"      \
     "                             for this long (default 30s; 500ms, 90s, 5m)\n"
 
 /* --health-stall ARG: sets the limit (a duration above 0, cli_duration_ms's forms). 0, or -1

@@ -172,7 +172,8 @@ START_TEST(test_a_section_that_names_no_command_is_refused) {
     static const char *const sections[] = {"run", "status", NULL};
     write_file("role = a\n[rnu]\nonce\n");
     config_sections(sections);
-    ck_assert_int_eq(config_load("x/status", &argc, &v, longopts, SHORT, NULL, err, sizeof err), -1);
+    ck_assert_int_eq(config_load("x/status", &argc, &v, longopts, SHORT, NULL, err, sizeof err),
+                     -1);
     ck_assert_ptr_nonnull(strstr(err, ":2: section '[rnu]' names no command"));
     config_sections(NULL);
     unlink(path);
