@@ -3,7 +3,8 @@
 # that stops on a gap (the topic made anew) keeps serving /metrics with
 # billing_offset_gap{partition="N"} 1 and billing_offset_gap_partitions, /readyz 503 naming the
 # gap, then exits 1 (at once on SIGTERM, else after METER_GAP_LINGER_MS); `promtool check
-# metrics` accepts the page. Without --metrics-listen it exits 1 at once, as before.
+# metrics` accepts the page. Without --metrics-listen it exits 1 at once, as before. `billing
+# status` lists the partitions in a gap (text and JSON) beside how far each edge is billed.
 source "$(dirname "$0")/lib/lib.sh"
 source "$(dirname "$0")/lib/billing_lib.sh"
 billing_setup
@@ -46,6 +47,16 @@ rc=$?
 set -e
 assert_eq "$rc" 1 "exit status after the gap (SIGTERM during the wait: $(($(date +%s%3N) - t0)) ms)"
 assert_usage_equals "$TMP/a.json" # nothing written past the gap
+
+"$BIN/billing" status > "$TMP/status.txt" || fail "billing status"
+sed -n '/^offset gaps/,$p' "$TMP/status.txt" | head -4
+grep -q "^offset gaps, group billing: [0-9]* partition(s); billing run stops" "$TMP/status.txt" ||
+    fail "billing status does not say there are offset gaps"
+grep -q "^  partition $p: stored [0-9]*, Kafka holds 0\.\.[0-9]*$" "$TMP/status.txt" ||
+    fail "billing status does not list partition $p in a gap"
+"$BIN/billing" status --format json > "$TMP/status.json" || fail "billing status --format json"
+assert_eq "$(jq "[.offset_gaps[] | select(.partition == $p and .kafka_low == 0)] | length" "$TMP/status.json")" 1 \
+    "partition $p among the JSON offset_gaps"
 
 set +e
 timeout 20 "$BIN/billing" run 2> "$TMP/plain.log"
