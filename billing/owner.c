@@ -120,11 +120,14 @@ int owner_connect(owner_t *o, int member, int *config, char *err, size_t errlen)
     /* A network that drops the server silently must not leave this member believing it owns
      * partitions for the kernel's TCP timeouts (minutes): keepalives and an unacknowledged-send
      * limit fail the owner connection within ~11 s (the server drops the idle session after
-     * OWNER_IDLE_TIMEOUT on its side). Before dbname: the connection string may override them. */
-    const char *keys[] = {
-        "keepalives_idle", "keepalives_interval",       "keepalives_count", "tcp_user_timeout",
-        "dbname",          "fallback_application_name", "client_encoding",  NULL};
-    const char *vals[] = {"5", "2", "3", "10000", o->conninfo, o->instance, "UTF8", NULL};
+     * OWNER_IDLE_TIMEOUT on its side). A server that does not answer the connection at all
+     * (packets dropped) is given up after connect_timeout, not the kernel's ~2 min of SYN
+     * retries, so that the loop turns (heartbeat.h: /healthz). Before dbname: the connection
+     * string may override them. */
+    const char *keys[] = {"keepalives_idle",           "keepalives_interval", "keepalives_count",
+                          "tcp_user_timeout",          "connect_timeout",     "dbname",
+                          "fallback_application_name", "client_encoding",     NULL};
+    const char *vals[] = {"5", "2", "3", "10000", "10", o->conninfo, o->instance, "UTF8", NULL};
     *config = 0;
     owner_disconnect(o);
     o->conn = PQconnectdbParams(keys, vals, 1);
