@@ -161,7 +161,8 @@ demo: deps all $(BUILD)/test-geo.mmdb
 # PREFIX/bin/{collector,aggregator,billing}; PREFIX/share/cdn/schema (billing migrate finds it
 # beside its program as ../share/cdn/schema); PREFIX/share/man/man1 (made from --help by
 # help2man); systemd units in SYSTEMDUNITDIR with ExecStart= naming PREFIX/bin; examples of the
-# /etc/cdn/*.env files, the Grafana dashboard and the Prometheus alerts under PREFIX/share/cdn.
+# /etc/cdn/*.conf files (and collector.env: its log paths), the Grafana dashboard and the
+# Prometheus alerts under PREFIX/share/cdn.
 # Nothing is written to /etc: the operator copies the examples there.
 PREFIX        ?= /usr/local
 DESTDIR       ?=
@@ -188,8 +189,9 @@ install: all $(MANPAGES)
 	for p in $(PROGRAMS); do \
 	  sed 's|@bindir@|$(PREFIX)/bin|g' deploy/systemd/$$p.service > $(DESTDIR)$(SYSTEMDUNITDIR)/$$p.service && \
 	  chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$p.service || exit 1; \
-	  $(INSTALL) -m 644 deploy/systemd/$$p.env $(DESTDIR)$(PREFIX)/share/cdn/examples/$$p.env || exit 1; \
+	  $(INSTALL) -m 644 deploy/config/$$p.conf $(DESTDIR)$(PREFIX)/share/cdn/examples/$$p.conf || exit 1; \
 	done
+	$(INSTALL) -m 644 deploy/systemd/collector.env $(DESTDIR)$(PREFIX)/share/cdn/examples/
 	$(INSTALL) -m 644 deploy/grafana/cdn.json $(DESTDIR)$(PREFIX)/share/cdn/grafana/
 	$(INSTALL) -m 644 deploy/prometheus/alerts.yml $(DESTDIR)$(PREFIX)/share/cdn/prometheus/
 

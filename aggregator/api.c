@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "dashboard_assets.h"
+#include "heartbeat.h"
 #include "jsonw.h"
 #include "log.h"
 #include "opsd.h"
@@ -304,8 +305,12 @@ static enum MHD_Result dispatch(api_t *a, struct MHD_Connection *c, const route_
         return serve_token(a, c);
     case ROUTE_METRICS:
         return serve_metrics(a, c);
-    case ROUTE_HEALTHZ:
-        return text(c, 200, "ok\n");
+    case ROUTE_HEALTHZ: { /* the main loop's heartbeat (heartbeat.h), as on --metrics-listen */
+        char why[256], msg[300];
+        if (hb_alive(NULL, why, sizeof why)) return text(c, 200, "ok\n");
+        snprintf(msg, sizeof msg, "stalled: %s\n", why);
+        return text(c, 503, msg);
+    }
     case ROUTE_READYZ:
         if (!a->ready || a->ready(a->ready_ctx)) return text(c, 200, "ready\n");
         return text(c, 503, "not ready: catching up: reading the last minute of the hits topic\n");

@@ -6,7 +6,8 @@
  *                                                   the token reads (the dashboard asks this)
  *   GET /metrics                                    Prometheus text: the program's metrics, then
  *                                                   api_metrics (those not already listed)
- *   GET /healthz                                    200 "ok" while the server runs
+ *   GET /healthz                                    200 "ok" while the main loop turns
+ *                                                   (heartbeat.h), else 503 "stalled: WHY"
  *   GET /readyz                                     200 once ready(ready_ctx) says so, else 503
  *   GET /  and /app.js, /style.css, ...             the dashboard page (dashboard_assets.h)
  *

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "feed.h"
 #include "kafka.h"
+#include "heartbeat.h"
 #include "log.h"
 #include "opsd.h"
 #include "sdnotify.h"
@@ -71,7 +72,7 @@ static void usage(FILE *f) {
         "      --rate N               requests per second per client address (default %d)\n"
         "      --metrics-listen ADDR:PORT  /metrics, /healthz, /readyz on a second address\n"
         "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
-        "                             at exit)\n" KOPTS_HELP CONFIG_HELP("aggregator")
+        "                             at exit)\n" HB_HELP KOPTS_HELP CONFIG_HELP("aggregator")
             CLI_LOG_HELP CLI_HELP_HELP
         "\nWindows are by event time, in one-second buckets. Hits older than the window when\n"
         "read, or more than %d s ahead of the clock, are counted\n"
@@ -95,7 +96,7 @@ static int bad(const char *msg) {
     return 2;
 }
 
-enum { OPT_MINT = 256, OPT_RATE, OPT_INSTANCE, OPT_MLISTEN };
+enum { OPT_MINT = 256, OPT_RATE, OPT_INSTANCE, OPT_MLISTEN, OPT_HEALTH };
 
 #define SHORTOPTS KOPTS_SHORTOPTS "G:l:T:v:hV"
 
@@ -111,6 +112,7 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
                                              {"version", 0, 0, 'V'},
                                              {"instance-id", 1, 0, OPT_INSTANCE},
                                              {"metrics-listen", 1, 0, OPT_MLISTEN},
+                                             {"health-stall", 1, 0, OPT_HEALTH},
                                              {0, 0, 0, 0}};
     char err[512], msg[600], host[256];
     unsigned port;
@@ -157,6 +159,9 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
             if (cli_long("--rate", optarg, 0, 1000000, &v, err, sizeof err) < 0) return bad(err);
             o->rate_per_s = (unsigned)v;
             break;
+        case OPT_HEALTH:
+            if (hb_option(optarg, err, sizeof err) < 0) return bad(err);
+            break;
         case OPT_MINT:
             if (cli_long("--metrics-interval", optarg, 0, 86400, &v, err, sizeof err) < 0)
                 return bad(err);
@@ -189,6 +194,7 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
 static void on_tick(void *ctx) {
     api_t *api = ctx;
     char err[1024], q[1100];
+    hb_beat(); /* /healthz: the consumer's loop turns (every poll, <= its POLL_MS) */
     if (!cli_reload) return;
     cli_reload = 0;
     if (api_reload_tokens(api, err, sizeof err) < 0)
@@ -238,7 +244,8 @@ static opsd_t *start_ops(const char *listen, wms_t *wms, char *err, size_t errle
                       .nmore = api_nmetrics,
                       .extra = edge_metrics,
                       .extra_ctx = wms,
-                      .ready = ops_ready};
+                      .ready = ops_ready,
+                      .alive = hb_alive};
     return opsd_start(&so, err, errlen);
 }
 
@@ -308,6 +315,7 @@ int main(int argc, char **argv) {
              o.instance, o.group, o.kafka.topic, o.kafka.brokers);
     sdnotify_ready(); /* systemd Type=notify: serving HTTP (/readyz says when caught up) */
     rc = feed_run(cons, on_tick, api);
+    hb_stop();
     log_info("aggregator stopping", "rc=%d", rc);
 out:
     opsd_stop(ops);

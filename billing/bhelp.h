@@ -13,7 +13,8 @@
         "db", "role", "log-level", "brokers", "topic", "group", "X", "F", "once", "flush-ms",      \
             "flush-rows", "metrics", "metrics-interval", "instance-id", "schema", "month",         \
             "customer", "format", "finalize", "strict", "grace", "force-incomplete", "reason",     \
-            "partition", "all", "to", "metrics-listen", "preview", "from", "by", NULL              \
+            "partition", "all", "to", "metrics-listen", "preview", "from", "by", "health-stall",   \
+            NULL                                                                                   \
     }
 
 /* The help text of a command that reads billing.conf, and the sections every command ends with. */

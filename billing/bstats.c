@@ -3,6 +3,9 @@
 #include "hit.h"
 #include "hitcheck.h"
 
+#include <stdatomic.h>
+#include <stdio.h>
+
 #define REJ(key, label, help)                                                                      \
     METRIC_COUNTER("rejected_" key, "billing_hits_rejected_total", "reason=\"" label "\"", help)
 
@@ -69,6 +72,42 @@ metric_t bstats_ready = METRIC_GAUGE(
     "ready", "billing_ready", NULL,
     "1 while the database answers and this member holds its share of the partitions (/readyz)");
 
+metric_t bstats_offset_gaps = METRIC_GAUGE(
+    "offset_gaps", "billing_offset_gap_partitions", NULL,
+    "Partitions found in an offset gap: billing run stops (exit 1) until `billing offsets reset`");
+
+static _Atomic int32_t gap_ids[BSTATS_GAPS_MAX];
+static _Atomic int gap_count;
+
+/* Called by the main loop only (one writer); /metrics reads the count, then the ids below it. */
+void bstats_gap(int32_t partition) {
+    int n = atomic_load(&gap_count);
+    for (int i = 0; i < n; i++)
+        if (atomic_load(&gap_ids[i]) == partition) return;
+    metric_set(&bstats_offset_gaps, (int64_t)n + 1);
+    if (n == BSTATS_GAPS_MAX) return; /* counted, not listed */
+    atomic_store(&gap_ids[n], partition);
+    atomic_store(&gap_count, n + 1);
+}
+
+size_t bstats_gap_metrics(void *ctx, char *buf, size_t cap) {
+    (void)ctx;
+    size_t o = 0;
+    int w = snprintf(buf, cap,
+                     "# HELP billing_offset_gap 1 for a partition whose stored offset lies "
+                     "outside the range Kafka holds\n# TYPE billing_offset_gap gauge\n");
+    if (w < 0 || (size_t)w >= cap) return 0;
+    o = (size_t)w;
+    int n = atomic_load(&gap_count);
+    for (int i = 0; i < n; i++) {
+        w = snprintf(buf + o, cap - o, "billing_offset_gap{partition=\"%d\"} 1\n",
+                     (int)atomic_load(&gap_ids[i]));
+        if (w < 0 || (size_t)w >= cap - o) return 0;
+        o += (size_t)w;
+    }
+    return o;
+}
+
 static metric_t *const all[] = {
     &bstats_consumed,
     &bstats_written,
@@ -100,6 +139,7 @@ static metric_t *const all[] = {
     &bstats_watermarks,
     &bstats_held,
     &bstats_ready,
+    &bstats_offset_gaps,
 };
 
 const char *bstats_reason_name(int reason) {

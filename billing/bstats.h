@@ -16,6 +16,7 @@
 #include "metrics.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Why a record is not billed: the decoder's reasons (hit.h, named by hit_err_name), then
  * hit_validate's (hitcheck.h, named by hitv_name), then a watermark message whose value is not a
@@ -39,7 +40,17 @@ extern metric_t bstats_consumed, bstats_written, bstats_duplicates, bstats_rejec
     bstats_dropped, bstats_pending, bstats_rows_written, bstats_transactions, bstats_tx_us_total,
     bstats_tx_us_last, bstats_conflicts, bstats_commit_unknown, bstats_db_errors,
     bstats_kafka_errors, bstats_partitions, bstats_lag, bstats_marks, bstats_watermarks,
-    bstats_held, bstats_ready;
+    bstats_held, bstats_ready, bstats_offset_gaps;
+
+/* Offset gaps this process found (meter_own.c, when taking a partition or while reading it):
+ * billing run stops on the first, so there is rarely more than one. Kept for /metrics, which
+ * `billing run --metrics-listen` keeps serving for METER_GAP_LINGER_MS after a gap before it
+ * exits 1 (billing/main.c): billing_offset_gap{partition="N"} 1 for each (at most
+ * BSTATS_GAPS_MAX), their count in bstats_offset_gaps (billing_offset_gap_partitions). */
+#define BSTATS_GAPS_MAX 64
+void bstats_gap(int32_t partition);
+/* metrics_extra_fn: the billing_offset_gap family (HELP and TYPE even when there is none). */
+size_t bstats_gap_metrics(void *ctx, char *buf, size_t cap);
 
 /* The label of a reason: "syntax", ..., "watermark". */
 const char *bstats_reason_name(int reason);

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "meter.h"
 #include "meter_int.h" /* SHUTDOWN_FLUSH_MS, for --help */
+#include "heartbeat.h"
 #include "hosts.h"
 #include "invoice.h"
 #include "kafka.h"
@@ -34,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int bad(const char *cmd, const char *msg) {
@@ -219,7 +221,7 @@ static void run_usage(void) {
         "      --metrics-listen ADDR:PORT  serve /metrics, /healthz, /readyz (PORT 0: any);\n"
         "      --metrics ADDR:PORT    is another name for it\n"
         "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
-        "                             at exit)\n" BHELP_COMMON
+        "                             at exit)\n" HB_HELP BHELP_COMMON
         "\nSums per customer, UTC hour and country are written with the Kafka offsets in one\n"
         "transaction: a restart, a crash or a second member never bills a hit twice.\n"
         "\nSignals:\n"
@@ -243,7 +245,8 @@ enum {
     OPT_METRICS,
     OPT_METRICS_OLD, /* --metrics, the first name of --metrics-listen */
     OPT_MINT,
-    OPT_INSTANCE
+    OPT_INSTANCE,
+    OPT_HEALTH
 };
 
 static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const char **metrics) {
@@ -258,6 +261,7 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
                                        {"metrics-listen", 1, 0, OPT_METRICS},
                                        {"metrics-interval", 1, 0, OPT_MINT},
                                        {"instance-id", 1, 0, OPT_INSTANCE},
+                                       {"health-stall", 1, 0, OPT_HEALTH},
                                        {"log-level", 1, 0, 'v'},
                                        {"help", 0, 0, 'h'},
                                        {"version", 0, 0, 'V'},
@@ -313,6 +317,9 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
             if ((v = number("run", "--metrics-interval", optarg, 0, 86400)) < 0) return 2;
             o->metrics_interval_s = (int)v;
             break;
+        case OPT_HEALTH:
+            if (hb_option(optarg, err, sizeof err) < 0) return bad("run", err);
+            break;
         case 'v':
             if (set_level("run", optarg)) return 2;
             break;
@@ -335,10 +342,26 @@ static int parse_run(int argc, char **argv, meter_opts_t *o, kopts_t *k, const c
 static int run_ready(void *ctx, char *why, size_t n) {
     (void)ctx;
     if (metric_get(&bstats_ready)) return 1;
+    if (metric_get(&bstats_offset_gaps) > 0) {
+        snprintf(why, n, "offset gap (billing_offset_gap): billing run stops; see billing offsets");
+        return 0;
+    }
     snprintf(why, n,
              "the database does not answer, the topic's partitions are not known yet "
              "(Kafka), or this member does not hold its share of them yet");
     return 0;
+}
+
+/* After an offset gap: /metrics shows billing_offset_gap for METER_GAP_LINGER_MS (meter.h), or
+ * until SIGTERM, holding nothing (the consumer and the owner session are closed). */
+static void gap_linger(void) {
+    log_warn("offset gap: /metrics shows it (billing_offset_gap) for a while, then billing run "
+             "exits 1; SIGTERM exits at once",
+             "linger_s=%d", METER_GAP_LINGER_MS / 1000);
+    for (int waited = 0; waited < METER_GAP_LINGER_MS && !cli_stop; waited += 100) {
+        struct timespec t = {0, 100 * 1000000L};
+        nanosleep(&t, NULL);
+    }
 }
 
 static int cmd_run(int argc, char **argv) {
@@ -371,7 +394,12 @@ static int cmd_run(int argc, char **argv) {
     size_t nm;
     metric_t *const *ms = bstats_all(&nm);
     metrics_process_init("billing");
-    opsd_opts_t so = {.listen = metrics, .metrics = ms, .nmetrics = nm, .ready = run_ready};
+    opsd_opts_t so = {.listen = metrics,
+                      .metrics = ms,
+                      .nmetrics = nm,
+                      .extra = bstats_gap_metrics,
+                      .ready = run_ready,
+                      .alive = hb_alive};
     opsd_t *http = NULL;
     if (metrics && !(http = opsd_start(&so, err, sizeof err))) return bad("run", err);
     meter_t *c = meter_new(&o, err, sizeof err);
@@ -386,6 +414,7 @@ static int cmd_run(int argc, char **argv) {
     sdnotify_ready(); /* systemd Type=notify: started (the database may still be down) */
     rc = meter_run(c);
     meter_free(c);
+    if (rc == 1 && http && !o.once && metric_get(&bstats_offset_gaps) > 0) gap_linger();
     opsd_stop(http);
     if (rc == 1) log_error("billing run failed", "once=%d", o.once);
     return rc;
@@ -440,6 +469,9 @@ int main(int argc, char **argv) {
     } commands[] = {{"migrate", cmd_migrate},  {"run", cmd_run},          {"hosts", cmd_hosts},
                     {"invoice", invoice_main}, {"offsets", offsets_main}, {"status", status_main},
                     {"edges", edges_main},     {"usage", usage_main}};
+    static const char *const sections[] = {"migrate", "run",    "hosts", "invoice", "usage",
+                                           "offsets", "status", "edges", NULL};
+    config_sections(sections); /* billing.conf's [COMMAND] names one of them */
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name)) return commands[i].main(argc - 1, argv + 1);
     char msg[300];

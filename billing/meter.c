@@ -1,6 +1,7 @@
 #include "meter_int.h"
 
 #include "clock.h"
+#include "heartbeat.h"
 #include "log.h"
 #include "watermark.h"
 
@@ -438,6 +439,7 @@ int meter_run(meter_t *c) {
     int64_t now = clock_mono_ms(), next_flush = now + c->o.flush_ms;
     int64_t next_metrics = now + (int64_t)c->o.metrics_interval_s * 1000;
     while (!*c->o.stop && !c->failed) {
+        hb_beat(); /* /healthz: the loop turns (a flush or a look that blocks stops it) */
         int timeout = POLL_MAX_MS;
         if (c->progress && next_flush - now < timeout)
             timeout = next_flush > now ? (int)(next_flush - now) : 0;
@@ -468,6 +470,7 @@ int meter_run(meter_t *c) {
             break;
         }
     }
+    hb_stop(); /* stopping: the last flush may take its SHUTDOWN_FLUSH_MS */
     if (!c->failed && !c->config_error &&
         c->progress) { /* stopped: write what is held, a little patiently */
         c->final = 1;

@@ -53,6 +53,11 @@
 #define METER_REJECTS_FLUSH 10000
 /* Reject log lines per reason and minute; the rest is counted and said in one line. */
 #define METER_REJECT_LOG_PER_MIN 10
+/* After an offset gap, `billing run --metrics-listen` (not --once) keeps serving /metrics this
+ * long, billing_offset_gap set, before it exits 1: a process that exits at once is never scraped
+ * (Prometheus scrapes every 15 s to 1 min), so the gap would show only as a restart loop.
+ * SIGTERM ends the wait. */
+#define METER_GAP_LINGER_MS 60000
 
 typedef struct meter_opts {
     const kopts_t *kafka;        /* brokers, topic, -X properties */

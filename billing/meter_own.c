@@ -82,6 +82,8 @@ static void say_gap(meter_t *c, int32_t id, int64_t stored, int64_t lo, int64_t 
               "`billing offsets reset` (see billing offsets)",
               "topic=%s group=%s partition=%" PRId32 " stored=%s kafka_range=%" PRId64 "..%" PRId64,
               c->o.kafka->topic, c->o.group, id, s, lo, hi);
+    bstats_gap(id);
+    metric_set(&bstats_ready, 0);
     c->failed = 1;
 }
 

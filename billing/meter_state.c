@@ -1,6 +1,7 @@
 #include "meter_int.h"
 
 #include "clock.h"
+#include "heartbeat.h"
 #include "log.h"
 
 #include <inttypes.h>
@@ -60,6 +61,7 @@ int meter_stopping(meter_t *c) {
 int meter_nap(meter_t *c, int ms) {
     for (int slept = 0; slept < ms; slept += 50) {
         if (meter_stopping(c)) return -1;
+        hb_beat(); /* waiting out an outage on purpose: the loop is alive (/readyz says why) */
         struct timespec t = {0, 50 * 1000000L};
         nanosleep(&t, NULL);
     }

@@ -232,6 +232,26 @@ static int is_gap(const prow_t *r) {
     return r->stored >= 0 ? r->stored < r->lo || r->stored > r->hi : r->lo > 0;
 }
 
+int offsets_gaps(PGconn *c, const kopts_t *k, const char *group, offsets_gap_t *out, int cap,
+                 char *err, size_t errlen) {
+    opts_t o = {.k = *k, .group = group};
+    prow_t *rows = NULL;
+    int n = kafka_side(&o, &rows, err, errlen), gaps = -1;
+    if (n < 0) return -1;
+    if (db_side(c, &o, rows, n, err, errlen) == 0) {
+        gaps = 0;
+        for (int i = 0; i < n; i++) {
+            if (!is_gap(&rows[i])) continue;
+            if (gaps < cap)
+                out[gaps] = (offsets_gap_t){i, rows[i].stored >= 0 ? rows[i].stored : -1,
+                                            rows[i].lo, rows[i].hi};
+            gaps++;
+        }
+    }
+    free(rows);
+    return gaps;
+}
+
 /* ---- billing offsets --------------------------------------------------------------------------
  */
 

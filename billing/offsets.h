@@ -18,7 +18,26 @@
 #ifndef OFFSETS_H
 #define OFFSETS_H
 
+#include "kafka.h"
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
 /* argv[0] is "offsets". Returns the exit status: 0, 1 (failure, logged), 2 (bad usage). */
 int offsets_main(int argc, char **argv);
+
+/* A partition in a gap (the rule above), for `billing status`. */
+typedef struct offsets_gap {
+    int32_t partition;
+    int64_t stored; /* -1: none stored */
+    int64_t lo, hi; /* Kafka's range */
+} offsets_gap_t;
+
+/* The partitions of k's topic in a gap for group: Kafka's ranges (asked through k) beside the
+ * offsets stored in c. Up to cap of them into out; returns how many there are (may exceed cap),
+ * or -1 with err (Kafka did not answer, or the query failed). */
+int offsets_gaps(PGconn *c, const kopts_t *k, const char *group, offsets_gap_t *out, int cap,
+                 char *err, size_t errlen);
 
 #endif

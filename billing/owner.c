@@ -25,9 +25,21 @@ int32_t owner_ns(owner_kind_t kind, const char *group, const char *topic) {
 }
 
 int owner_config_error(const char *msg) {
-    static const char *const says[] = {"does not exist", "authentication failed",
-                                       "no pg_hba.conf entry", "password is required",
-                                       "permission denied for database"};
+    /* The server's refusals, then libpq's checks of the connection string's values, which
+     * PQconninfoParse does not make (it knows the keywords, not their values): a bad sslmode,
+     * gssencmode, channel_binding or target_session_attrs ("invalid sslmode value: ..."), a
+     * port that is not a number, more hostaddr than host values. Retrying cannot fix these. */
+    static const char *const says[] = {"does not exist",
+                                       "authentication failed",
+                                       "no pg_hba.conf entry",
+                                       "password is required",
+                                       "permission denied for database",
+                                       "invalid connection option",
+                                       "value: \"",
+                                       "for connection option",
+                                       "invalid port number",
+                                       "could not match",
+                                       "when SSL support is not compiled in"};
     for (size_t i = 0; i < sizeof says / sizeof *says; i++)
         if (strstr(msg, says[i])) return 1;
     return 0;
@@ -108,11 +120,14 @@ int owner_connect(owner_t *o, int member, int *config, char *err, size_t errlen)
     /* A network that drops the server silently must not leave this member believing it owns
      * partitions for the kernel's TCP timeouts (minutes): keepalives and an unacknowledged-send
      * limit fail the owner connection within ~11 s (the server drops the idle session after
-     * OWNER_IDLE_TIMEOUT on its side). Before dbname: the connection string may override them. */
-    const char *keys[] = {
-        "keepalives_idle", "keepalives_interval",       "keepalives_count", "tcp_user_timeout",
-        "dbname",          "fallback_application_name", "client_encoding",  NULL};
-    const char *vals[] = {"5", "2", "3", "10000", o->conninfo, o->instance, "UTF8", NULL};
+     * OWNER_IDLE_TIMEOUT on its side). A server that does not answer the connection at all
+     * (packets dropped) is given up after connect_timeout, not the kernel's ~2 min of SYN
+     * retries, so that the loop turns (heartbeat.h: /healthz). Before dbname: the connection
+     * string may override them. */
+    const char *keys[] = {"keepalives_idle",           "keepalives_interval", "keepalives_count",
+                          "tcp_user_timeout",          "connect_timeout",     "dbname",
+                          "fallback_application_name", "client_encoding",     NULL};
+    const char *vals[] = {"5", "2", "3", "10000", "10", o->conninfo, o->instance, "UTF8", NULL};
     *config = 0;
     owner_disconnect(o);
     o->conn = PQconnectdbParams(keys, vals, 1);

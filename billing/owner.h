@@ -41,8 +41,9 @@ typedef enum { OWNER_PARTS, OWNER_MEMBERS } owner_kind_t;
 int32_t owner_ns(owner_kind_t kind, const char *group, const char *topic);
 
 /* Whether a connection failure's message says the configuration is wrong (the database does
- * not exist, authentication failed, the role does not exist, pg_hba refuses), not that the
- * server is away. Matched on the server's English messages (lc_messages = C or en). */
+ * not exist, authentication failed, the role does not exist, pg_hba refuses, a value of the
+ * connection string libpq refuses: sslmode=bogus, port=abc), not that the server is away.
+ * Matched on the English messages of the server (lc_messages = C or en) and of libpq. */
 int owner_config_error(const char *msg);
 
 typedef struct owner owner_t;

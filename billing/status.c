@@ -5,6 +5,8 @@
 #include "cli.h"
 #include "config.h"
 #include "log.h"
+#include "meter.h"
+#include "offsets.h"
 #include "owner.h"
 #include "pricing.h"
 #include "store.h"
@@ -20,7 +22,11 @@
 
 #define STATUS_DEFAULT_TOPIC "hits"
 
+#define STATUS_GAPS_MAX 64 /* offset gaps listed (more are counted) */
+
 typedef struct sopts {
+    kopts_t k;         /* Kafka, asked for its ranges (offset gaps); k.topic follows --topic */
+    const char *group; /* the offsets' group (billing run -G) */
     const char *db, *role, *topic, *reason;
     int year, month, month_given, json;
     int64_t grace_ms;
@@ -91,29 +97,41 @@ static void status_usage(void) {
         "; e.g. 30m, 2h, 1d)\n" BHELP_DB
         "      --role ROLE            SET ROLE to this after connecting, when the login role is a\n"
         "                             member (default " STORE_READER_ROLE
-        "; '' keeps the login role)\n" BHELP_COMMON
+        "; '' keeps the login role)\n"
+        "  -b, --brokers LIST         Kafka, asked for its ranges (offset gaps) (default\n"
+        "                             $KAFKA_BROKERS, else " KOPTS_DEFAULT_BROKERS ")\n"
+        "  -G, --group GROUP          the offsets' group (default " METER_DEFAULT_GROUP ")\n"
+        "  -X PROP=VALUE, -F FILE     Kafka properties, as billing run takes them\n" BHELP_COMMON
         "\nPer edge: the time up to which its hits are billed (the smallest watermark over all\n"
         "partitions of the topic), how far behind, its hits in the month and whether the\n"
-        "month is complete for it.\n" BHELP_ONESHOT);
+        "month is complete for it. Then the partitions in an offset gap (as billing offsets\n"
+        "shows them: billing run stops on them), or why Kafka could not tell.\n" BHELP_ONESHOT);
 }
 
 enum { OPT_DB = 256, OPT_ROLE, OPT_GRACE, OPT_REASON };
 
 static int status_parse(int argc, char **argv, sopts_t *o) {
-    static const struct option lo[] = {{"month", 1, 0, 'm'},     {"format", 1, 0, 'f'},
-                                       {"topic", 1, 0, 't'},     {"grace", 1, 0, OPT_GRACE},
-                                       {"db", 1, 0, 'd'},        {"role", 1, 0, 'r'},
-                                       {"log-level", 1, 0, 'v'}, {"help", 0, 0, 'h'},
-                                       {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {"month", 1, 0, 'm'},       {"format", 1, 0, 'f'}, {"topic", 1, 0, 't'},
+        {"grace", 1, 0, OPT_GRACE}, {"db", 1, 0, 'd'},     {"role", 1, 0, 'r'},
+        {"log-level", 1, 0, 'v'},   {"help", 0, 0, 'h'},   {"version", 0, 0, 'V'},
+        {"brokers", 1, 0, 'b'},     {"group", 1, 0, 'G'},  {0, 0, 0, 0}};
     static const char *const also[] = BHELP_KEYS;
+    static const char shortopts[] = "m:t:f:v:hVb:X:F:G:";
     char msg[600];
     int c, rc;
-    if (config_load("billing/status", &argc, &argv, lo, "m:t:f:v:hV", also, msg, sizeof msg) < 0)
+    if (config_load("billing/status", &argc, &argv, lo, shortopts, also, msg, sizeof msg) < 0)
         return bad("status", msg);
     opterr = 0;
     optind = 1;
-    while ((c = config_getopt(argc, argv, "m:t:f:v:hV", lo)) != -1) {
-        if (c == 'f') {
+    while ((c = config_getopt(argc, argv, shortopts, lo)) != -1) {
+        if (c > 0 && strchr("bXFt", c) && kopts_parse(&o->k, c, optarg, msg, sizeof msg) < 0)
+            return bad("status", msg);
+        if (c == 'b' || c == 'X' || c == 'F') continue;
+        if (c == 'G') {
+            if (!*optarg) return bad("status", "--group: empty group name");
+            o->group = optarg;
+        } else if (c == 'f') {
             if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
                 snprintf(msg, sizeof msg, "--format %.100s: expected text or json", optarg);
                 return bad("status", msg);
@@ -190,8 +208,33 @@ static PGresult *read_rejects(PGconn *c, const sopts_t *o, char *err, size_t err
     return query(c, SQL_REJECTS, 3, p, err, errlen);
 }
 
+/* The partitions in an offset gap, as `billing offsets` sees them (offsets_gaps); n -1: Kafka
+ * could not tell, why says so. */
+typedef struct sgaps {
+    offsets_gap_t g[STATUS_GAPS_MAX];
+    int n;
+    char why[512];
+} sgaps_t;
+
+static void print_gaps(const sgaps_t *g, const sopts_t *o) {
+    if (g->n <= 0) {
+        printf("\noffset gaps, group %s: %s%s%s\n", o->group,
+               g->n < 0 ? "unknown (Kafka: " : "none", g->n < 0 ? g->why : "", g->n < 0 ? ")" : "");
+        return;
+    }
+    printf("\noffset gaps, group %s: %d partition(s); billing run stops on them until "
+           "`billing offsets reset` (see billing offsets):\n",
+           o->group, g->n);
+    for (int i = 0; i < g->n && i < STATUS_GAPS_MAX; i++) {
+        char st[24] = "none";
+        if (g->g[i].stored >= 0) snprintf(st, sizeof st, "%" PRId64, g->g[i].stored);
+        printf("  partition %" PRId32 ": stored %s, Kafka holds %" PRId64 "..%" PRId64 "\n",
+               g->g[i].partition, st, g->g[i].lo, g->g[i].hi);
+    }
+}
+
 static void print_text(const edgesdb_t *d, const sopts_t *o, const char *month, const char *why,
-                       const PGresult *rej) {
+                       const PGresult *rej, const sgaps_t *gaps) {
     char t[40], g[32], n[16];
     snprintf(n, sizeof n, "%" PRId32, d->partitions);
     printf("billing status at %s: topic %s, %s partitions; month %s, grace %s\n\n",
@@ -210,6 +253,7 @@ static void print_text(const edgesdb_t *d, const sopts_t *o, const char *month, 
     for (int i = 0; i < PQntuples(rej); i++)
         printf("  %-12s %s\n", PQgetvalue(rej, i, 0), PQgetvalue(rej, i, 1));
     if (!PQntuples(rej)) printf("  (none)\n");
+    print_gaps(gaps, o);
 }
 
 /* ---- --format json ---- */
@@ -264,8 +308,35 @@ static void json_edge(const edgesdb_t *d, const edgesdb_edge_t *e) {
     jstr(e->retired_why);
 }
 
+/* "offset_gaps": [{partition, stored, kafka_low, kafka_high}] or null when Kafka could not tell
+ * ("offset_gaps_unknown": why). */
+static void json_gaps(const sgaps_t *g, const sopts_t *o) {
+    jkey("offsets_group", 0);
+    jstr(o->group);
+    jkey("offset_gaps", 0);
+    if (g->n < 0) {
+        fputs("null", stdout);
+    } else {
+        putchar('[');
+        for (int i = 0; i < g->n && i < STATUS_GAPS_MAX; i++) {
+            fputs(i ? ", {" : "{", stdout);
+            jkey("partition", 1);
+            printf("%" PRId32, g->g[i].partition);
+            jkey("stored", 0);
+            jms(g->g[i].stored);
+            jkey("kafka_low", 0);
+            printf("%" PRId64, g->g[i].lo);
+            jkey("kafka_high", 0);
+            printf("%" PRId64 "}", g->g[i].hi);
+        }
+        putchar(']');
+    }
+    jkey("offset_gaps_unknown", 0);
+    jstr(g->n < 0 ? g->why : NULL);
+}
+
 static void print_json(const edgesdb_t *d, const sopts_t *o, const char *month, const char *why,
-                       const PGresult *rej) {
+                       const PGresult *rej, const sgaps_t *gaps) {
     char t[40];
     putchar('{');
     jkey("at", 1);
@@ -298,13 +369,19 @@ static void print_json(const edgesdb_t *d, const sopts_t *o, const char *month, 
         jkey(PQgetvalue(rej, i, 0), i == 0);
         fputs(PQgetvalue(rej, i, 1), stdout);
     }
-    fputs("}}\n", stdout);
+    putchar('}');
+    json_gaps(gaps, o);
+    fputs("}\n", stdout);
 }
 
 int status_main(int argc, char **argv) {
-    sopts_t o = {.role = STORE_READER_ROLE,
-                 .topic = STATUS_DEFAULT_TOPIC,
-                 .grace_ms = EDGES_GRACE_DEFAULT_MS};
+    static sopts_t o; /* static: kopts_t is large */
+    static sgaps_t gaps;
+    o = (sopts_t){.group = METER_DEFAULT_GROUP,
+                  .role = STORE_READER_ROLE,
+                  .topic = STATUS_DEFAULT_TOPIC,
+                  .grace_ms = EDGES_GRACE_DEFAULT_MS};
+    kopts_init(&o.k);
     int rc = status_parse(argc, argv, &o), oom;
     if (rc >= 0) return rc;
     edgesdb_t d = {0};
@@ -319,10 +396,12 @@ int status_main(int argc, char **argv) {
         goto out;
     why = edgesdb_incomplete(&d, &oom);
     if (oom) goto out;
+    o.k.topic = o.topic; /* --topic names both sides */
+    gaps.n = offsets_gaps(c, &o.k, o.group, gaps.g, STATUS_GAPS_MAX, gaps.why, sizeof gaps.why);
     if (o.json)
-        print_json(&d, &o, month, why, rej);
+        print_json(&d, &o, month, why, rej, &gaps);
     else
-        print_text(&d, &o, month, why, rej);
+        print_text(&d, &o, month, why, rej, &gaps);
     rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 out:
     if (rc && err[0]) log_error("billing status failed", "err=%s", log_quote(err, q, sizeof q));

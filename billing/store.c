@@ -211,9 +211,11 @@ static PGconn *connect_setup(const char *conninfo, const char *app_name, const c
         return NULL;
     }
     PQconninfoFree(opts);
-    /* dbname is expanded as a conninfo string or URI; the rest are defaults it may override. */
-    const char *keys[] = {"dbname", "fallback_application_name", "client_encoding", NULL};
-    const char *vals[] = {conninfo, app_name, "UTF8", NULL};
+    /* dbname is expanded as a conninfo string or URI; the rest are defaults it may override
+     * (connect_timeout: a server that drops the packets is given up after 10 s, owner.c). */
+    const char *keys[] = {"connect_timeout", "dbname", "fallback_application_name",
+                          "client_encoding", NULL};
+    const char *vals[] = {"10", conninfo, app_name, "UTF8", NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c || PQstatus(c) != CONNECTION_OK) {
         *transient = 1;

@@ -1,6 +1,7 @@
 #include "deliver.h"
 
 #include "clock.h"
+#include "heartbeat.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -57,6 +58,7 @@ static int send_line(deliver_t *d, const tail_line_t *l) {
         }
         if (r == PUB_FATAL) return -1;
         metric_add(&cstats_backpressure_waits, 1);
+        hb_beat(); /* waiting for Kafka on purpose (/readyz says it is away), not stalled */
         if (poll_confirmations(d, 100, err, sizeof err) < 0) return -1;
         if (*d->stop) return 0; /* never sent: the line stays unconfirmed, the next run sends it */
     }
@@ -102,6 +104,7 @@ int deliver_run(deliver_t *d) {
     unsigned since_poll = 0;
     int rc = 0;
     while (!*d->stop) {
+        hb_beat(); /* /healthz: the loop turns (tail_next waits <= 50 ms) */
         between_lines(d);
         tail_line_t l;
         int r = tail_next(d->tail, &l, 50);

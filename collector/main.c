@@ -10,6 +10,7 @@
 #include "cstats.h"
 #include "deliver.h"
 #include "kafka.h"
+#include "heartbeat.h"
 #include "log.h"
 #include "opsd.h"
 #include "process.h"
@@ -62,7 +63,7 @@ static void usage(FILE *f) {
         "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
         "                             at exit)\n"
         "      --metrics-listen ADDR:PORT  serve /metrics, /healthz, /readyz (PORT 0: "
-        "any)\n" KOPTS_HELP CONFIG_HELP("collector") CLI_LOG_HELP CLI_HELP_HELP
+        "any)\n" HB_HELP KOPTS_HELP CONFIG_HELP("collector") CLI_LOG_HELP CLI_HELP_HELP
         "\nSignals:\n"
         "  SIGHUP                     re-read the host map (a bad file keeps the old one)\n"
         "  SIGTERM, SIGINT            stop reading; wait up to %d s for Kafka to confirm what\n"
@@ -93,7 +94,8 @@ enum {
     OPT_MAXAGE,
     OPT_MAXAHEAD,
     OPT_WMINT,
-    OPT_MLISTEN
+    OPT_MLISTEN,
+    OPT_HEALTH
 };
 
 /* A time window bound: a duration above 0 (a window of 0 would refuse every hit). */
@@ -143,6 +145,7 @@ static int parse_opts(opts_t *o, int *pargc, char ***pargv, int *first_path) {
                                              {"max-ahead", 1, 0, OPT_MAXAHEAD},
                                              {"watermark-interval", 1, 0, OPT_WMINT},
                                              {"metrics-listen", 1, 0, OPT_MLISTEN},
+                                             {"health-stall", 1, 0, OPT_HEALTH},
                                              {"log-level", 1, 0, 'v'},
                                              {"help", 0, 0, 'h'},
                                              {"version", 0, 0, 'V'},
@@ -208,6 +211,9 @@ static int parse_opts(opts_t *o, int *pargc, char ***pargv, int *first_path) {
             o->metrics_listen = optarg;
             break;
         }
+        case OPT_HEALTH:
+            if (hb_option(optarg, err, sizeof err) < 0) return bad(err);
+            break;
         case OPT_MINT:
         case OPT_MAXAGE:
         case OPT_MAXAHEAD:
@@ -361,7 +367,11 @@ static int start_http(const opts_t *o, opsd_t **out) {
     char err[1024];
     size_t n;
     metric_t *const *ms = cstats_all(&n);
-    opsd_opts_t so = {.listen = o->metrics_listen, .metrics = ms, .nmetrics = n, .ready = ready};
+    opsd_opts_t so = {.listen = o->metrics_listen,
+                      .metrics = ms,
+                      .nmetrics = n,
+                      .ready = ready,
+                      .alive = hb_alive};
     *out = opsd_start(&so, err, sizeof err);
     return *out ? 0 : bad(err);
 }
@@ -385,6 +395,7 @@ int main(int argc, char **argv) {
                  http ? opsd_port(http) : 0);
         sdnotify_ready(); /* systemd Type=notify: reading and publishing */
         rc = deliver_run(&a.dl);
+        hb_stop(); /* the drain below may wait for Kafka on purpose */
         deliver_drain(&a.dl);
         cstats_update_lag(&a.stats, a.tail);
         cstats_log(&a.stats, "final metrics");

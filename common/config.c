@@ -72,6 +72,20 @@ static int is_also(const build_t *b, const char *k, size_t kn) {
     return 0;
 }
 
+/* The section names a shared file may hold (config_sections); NULL: any command name. */
+static const char *const *known_sections;
+
+void config_sections(const char *const *names) {
+    known_sections = names;
+}
+
+static int section_known(const char *name) {
+    if (!known_sections) return 1;
+    for (const char *const *s = known_sections; *s; s++)
+        if (!strcmp(*s, name)) return 1;
+    return 0;
+}
+
 /* "[command]": the lines up to the next one are that command's only. */
 static int on_section(build_t *b, const cfg_line_t *l, char *err, size_t errlen) {
     const char *t = l->text.p + 1;
@@ -84,6 +98,10 @@ static int on_section(build_t *b, const cfg_line_t *l, char *err, size_t errlen)
                         "is not a command name in brackets");
     memcpy(b->cur, t, n);
     b->cur[n] = 0;
+    /* A misspelt section ([rnu]) would make every command skip its lines without a word. */
+    if (!section_known(b->cur))
+        return cfg_fail(l, err, errlen, "section", l->text.p, l->text.n,
+                        "names no command of this program");
     b->skip = strcmp(b->cur, b->section) != 0;
     return 0;
 }

@@ -50,6 +50,11 @@
 int config_load(const char *name, int *argc, char ***argv, const struct option *longopts,
                 const char *shortopts, const char *const *also, char *err, size_t errlen);
 
+/* The "[COMMAND]" sections a shared file may hold (a NULL-terminated list the caller keeps);
+ * another name is an error ("FILE:LINE: section '[rnu]' names no command ..."). Not called:
+ * any lower-case name is accepted. */
+void config_sections(const char *const *names);
+
 /* getopt_long, remembering which argument it returned, for config_where. */
 int config_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 

@@ -54,6 +54,13 @@ static enum MHD_Result serve_ready(opsd_t *s, struct MHD_Connection *c) {
     return text(c, 503, msg);
 }
 
+static enum MHD_Result serve_health(opsd_t *s, struct MHD_Connection *c) {
+    char why[OPSD_WHY_MAX] = "", msg[OPSD_WHY_MAX + 16];
+    if (!s->o.alive || s->o.alive(s->o.alive_ctx, why, sizeof why)) return text(c, 200, "ok\n");
+    snprintf(msg, sizeof msg, "stalled: %s\n", why);
+    return text(c, 503, msg);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **req_cls) {
@@ -72,7 +79,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return reply(c, 405, "text/plain; charset=utf-8", r);
     }
     if (strcmp(url, "/metrics") == 0) return serve_metrics(s, c);
-    if (strcmp(url, "/healthz") == 0) return text(c, 200, "ok\n");
+    if (strcmp(url, "/healthz") == 0) return serve_health(s, c);
     if (strcmp(url, "/readyz") == 0) return serve_ready(s, c);
     return text(c, 404, "not found: /metrics, /healthz, /readyz\n");
 }

@@ -3,7 +3,8 @@
  *
  *   GET /metrics  -> 200, Prometheus text (metrics.h's metrics_page: the program's metrics, the
  *                    process metrics, build_info)
- *   GET /healthz  -> 200 "ok": the process runs (liveness: restart it if this does not answer)
+ *   GET /healthz  -> 200 "ok" when alive(alive_ctx) says so (heartbeat.h's hb_alive: the main
+ *                    loop turned lately), else 503 "stalled: WHY" (liveness: restart it)
  *   GET /readyz   -> 200 "ready" when ready(ready_ctx) says so, else 503 "not ready: WHY"
  *   anything else -> 404; a method other than GET or HEAD -> 405
  *
@@ -38,6 +39,10 @@ typedef struct opsd_opts {
     /* 1 ready; 0 not, with the reason in why (one line). NULL: always ready. */
     int (*ready)(void *ctx, char *why, size_t whylen);
     void *ready_ctx;
+    /* /healthz: 1 alive; 0 not, with the reason in why. NULL: alive while it answers. Reads
+     * atomics only (hb_alive). */
+    int (*alive)(void *ctx, char *why, size_t whylen);
+    void *alive_ctx;
 } opsd_opts_t;
 
 typedef struct opsd opsd_t;

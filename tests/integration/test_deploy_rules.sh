@@ -37,7 +37,7 @@ for f in exprs alert-exprs; do
     [[ -z "$unknown" ]] || fail "$f name metrics no program defines: $unknown"
 done
 # The signals the rules and the dashboard are for are all there.
-for m in billing_lag_messages billing_hits_rejected_total aggregator_edges_behind collector_lines_rejected_total; do
+for m in billing_lag_messages billing_offset_gap billing_hits_rejected_total aggregator_edges_behind collector_lines_rejected_total; do
     grep -qx "$m" "$TMP/exprs.used" || fail "the dashboard does not show $m"
     grep -qx "$m" "$TMP/alert-exprs.used" || fail "no alert on $m"
 done

@@ -24,9 +24,23 @@ for prog in "${programs[@]}"; do
     done
     unit=$p/lib/systemd/system/$prog.service
     [[ -f "$unit" ]] || fail "no unit $prog.service"
-    grep -q "^ExecStart=/usr/local/bin/$prog " "$unit" || fail "$prog.service does not start /usr/local/bin/$prog"
-    [[ -f "$p/share/cdn/examples/$prog.env" ]] || fail "no example $prog.env"
+    grep -q "^ExecStart=/usr/local/bin/$prog\( \|$\)" "$unit" || fail "$prog.service does not start /usr/local/bin/$prog"
+    [[ -f "$p/share/cdn/examples/$prog.conf" ]] || fail "no example $prog.conf"
 done
+[[ -f "$p/share/cdn/examples/collector.env" ]] || fail "no example collector.env (COLLECTOR_LOGS)"
+# The example configurations are accepted as they are: every key is an option of its program
+# (billing.conf: of some billing command, its [run] section of billing run).
+for args in "collector" "aggregator" "billing run" "billing status" "billing offsets" "billing invoice"; do
+    read -r -a a <<< "$args"
+    # shellcheck disable=SC2086 # the command line is split on purpose
+    out=$("$p/bin/${a[0]}" ${a[@]:1} --config "$p/share/cdn/examples/${a[0]}.conf" --version 2>&1) ||
+        fail "$args refuses share/cdn/examples/${a[0]}.conf: $out"
+done
+echo "ok: the example configurations are accepted"
+# No option passes through the environment any more: the config files hold them.
+if grep -l '_OPTS\|EnvironmentFile' "$p"/lib/systemd/system/{aggregator,billing}.service; then
+    fail "a unit above still takes options from the environment"
+fi
 for f in "$ROOT"/schema/*.sql; do
     cmp -s "$f" "$p/share/cdn/schema/$(basename "$f")" || fail "schema $(basename "$f") not installed as is"
 done
@@ -40,8 +54,7 @@ assert_eq "$(cd "$dest" && find . -mindepth 1 -maxdepth 2 | sort | tr '\n' ' ')"
 unit_has() { grep -qx -- "$2" "$p/lib/systemd/system/$1.service" || fail "$1.service lacks '$2'"; }
 for prog in "${programs[@]}"; do
     for key in Type=notify Restart=on-failure DynamicUser=yes ProtectSystem=strict ProtectHome=yes \
-        PrivateTmp=yes NoNewPrivileges=yes RestartPreventExitStatus=2 "EnvironmentFile=-/etc/cdn/$prog.env" \
-        "WantedBy=multi-user.target"; do
+        PrivateTmp=yes NoNewPrivileges=yes RestartPreventExitStatus=2 "WantedBy=multi-user.target"; do
         unit_has "$prog" "$key"
     done
 done
@@ -50,6 +63,13 @@ done
 unit_has collector 'ExecReload=/bin/kill -HUP $MAINPID'
 unit_has aggregator 'ExecReload=/bin/kill -HUP $MAINPID'
 grep -q '^ExecReload' "$p/lib/systemd/system/billing.service" && fail "billing.service claims a reload"
+# Options come from /etc/cdn/PROGRAM.conf; the collector's log paths (arguments) from its env file;
+# billing's file, which holds the password, comes as a credential.
+unit_has collector 'EnvironmentFile=-/etc/cdn/collector.env'
+unit_has collector 'ExecStart=/usr/local/bin/collector --state-dir /var/lib/cdn-collector $COLLECTOR_LOGS'
+unit_has aggregator 'ExecStart=/usr/local/bin/aggregator'
+unit_has billing 'LoadCredential=billing.conf:/etc/cdn/billing.conf'
+unit_has billing 'ExecStart=/usr/local/bin/billing run --config %d/billing.conf'
 # The collector's positions live in its StateDirectory.
 unit_has collector StateDirectory=cdn-collector
 grep -q -- '--state-dir /var/lib/cdn-collector ' "$p/lib/systemd/system/collector.service" ||

@@ -37,6 +37,19 @@ START_TEST(test_missing_database_and_bad_credentials_are_configuration_errors) {
 }
 END_TEST
 
+START_TEST(test_connection_option_values_libpq_refuses_are_configuration_errors) {
+    /* libpq 15's own messages, as store_connect prefixes them */
+    ck_assert(owner_config_error("cannot connect to PostgreSQL: invalid sslmode value: \"bogus\""));
+    ck_assert(owner_config_error("invalid gssencmode value: \"x\""));
+    ck_assert(owner_config_error("invalid channel_binding value: \"x\""));
+    ck_assert(owner_config_error("invalid target_session_attrs value: \"x\""));
+    ck_assert(owner_config_error("invalid integer value \"abc\" for connection option \"port\""));
+    ck_assert(owner_config_error("invalid port number: \"99999\""));
+    ck_assert(owner_config_error("could not match 1 host names to 2 hostaddr values"));
+    ck_assert(owner_config_error("invalid connection option \"bogus\""));
+}
+END_TEST
+
 START_TEST(test_a_server_that_is_away_is_not_a_configuration_error) {
     ck_assert(!owner_config_error("connection to server at \"127.0.0.1\", port 5432 failed: "
                                   "Connection refused"));
@@ -54,6 +67,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_key_spaces_differ_by_kind_group_and_topic);
     tcase_add_test(tc, test_keys_are_stable_and_non_negative);
     tcase_add_test(tc, test_missing_database_and_bad_credentials_are_configuration_errors);
+    tcase_add_test(tc, test_connection_option_values_libpq_refuses_are_configuration_errors);
     tcase_add_test(tc, test_a_server_that_is_away_is_not_a_configuration_error);
     suite_add_tcase(s, tc);
     return s;

@@ -165,6 +165,21 @@ START_TEST(test_a_command_reads_the_top_and_its_own_section_only) {
 }
 END_TEST
 
+START_TEST(test_a_section_that_names_no_command_is_refused) {
+    char err[512];
+    char *argv[] = {"prog", "--config", path, NULL}, **v = argv;
+    int argc = 3;
+    static const char *const sections[] = {"run", "status", NULL};
+    write_file("role = a\n[rnu]\nonce\n");
+    config_sections(sections);
+    ck_assert_int_eq(config_load("x/status", &argc, &v, longopts, SHORT, NULL, err, sizeof err),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(err, ":2: section '[rnu]' names no command"));
+    config_sections(NULL);
+    unlink(path);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("config");
@@ -176,6 +191,7 @@ int main(void) {
     tcase_add_test(tc, test_an_explicit_missing_file_is_an_error_a_missing_default_is_not);
     tcase_add_test(tc, test_a_kafka_property_file_is_read_before_x_and_hides_secrets);
     tcase_add_test(tc, test_a_command_reads_the_top_and_its_own_section_only);
+    tcase_add_test(tc, test_a_section_that_names_no_command_is_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
