@@ -116,6 +116,9 @@ void cv_result_free(cv_result_t *r);
  * all (more than cap: the list was cut). */
 size_t cv_customers(cv_t *v, int64_t now_ms, char (*ids)[CV_CUSTOMER_MAX + 1], size_t cap);
 
+/* 1 if customer had a hit in the last hour at now_ms (is among cv_customers), else 0. */
+int cv_active(cv_t *v, const char *customer, int64_t now_ms);
+
 /* Frees customers with no hit left in the hour at now_ms; returns how many. The consumer calls
  * it about once a second (a pass over the customers, under the write lock). */
 size_t cv_expire(cv_t *v, int64_t now_ms);

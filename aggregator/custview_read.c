@@ -124,6 +124,21 @@ void cv_result_free(cv_result_t *r) {
     r->nhosts = r->nregion_names = 0;
 }
 
+static int cust_active(const cv_cust_t *c, int64_t cur) {
+    for (size_t i = 0; i < CV_MIN_RING; i++)
+        if (c->mins[i].min >= cur - (CV_MINUTES - 1) && c->mins[i].hits) return 1;
+    return 0;
+}
+
+int cv_active(cv_t *v, const char *customer, int64_t now_ms) {
+    int64_t cur = cv_floordiv(cv_floordiv(now_ms, 1000), 60);
+    pthread_rwlock_rdlock(&v->lock);
+    const cv_cust_t *c = cv_find(v, customer, strlen(customer));
+    int a = c && cust_active(c, cur);
+    pthread_rwlock_unlock(&v->lock);
+    return a;
+}
+
 static int by_id(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -134,12 +149,8 @@ size_t cv_customers(cv_t *v, int64_t now_ms, char (*ids)[CV_CUSTOMER_MAX + 1], s
     pthread_rwlock_rdlock(&v->lock);
     const char **all = malloc((v->ncust ? v->ncust : 1) * sizeof *all);
     for (size_t b = 0; all && b < v->ntab; b++)
-        for (const cv_cust_t *c = v->tab[b]; c; c = c->next) {
-            int active = 0;
-            for (size_t i = 0; i < CV_MIN_RING && !active; i++)
-                active = c->mins[i].min >= cur - (CV_MINUTES - 1) && c->mins[i].hits;
-            if (active) all[total++] = c->id;
-        }
+        for (const cv_cust_t *c = v->tab[b]; c; c = c->next)
+            if (cust_active(c, cur)) all[total++] = c->id;
     if (all) qsort(all, total, sizeof *all, by_id); /* sorted, then cut: the first ids */
     for (size_t i = 0; i < total && i < cap; i++)
         memcpy(ids[i], all[i], strlen(all[i]) + 1);

@@ -5,8 +5,10 @@
  * expiry, the customer list. */
 #include "../../../aggregator/custview.h"
 #include "../../../aggregator/window.h"
+#include "../../../aggregator/winjson.h"
 
 #include <check.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,6 +344,68 @@ START_TEST(test_customers_listed_for_the_hour_then_expired) {
 }
 END_TEST
 
+/* The window's JSON gains the extras after the contract's keys, which stay as they were. */
+START_TEST(test_window_json_gains_the_extras_only) {
+    ref_hit_t b[4] = {mk("acme", "a.example", MS(T0) - 1, 200, "HIT", 10),
+                      mk("acme", "a.example", MS(T0) - 1, 404, "MISS", 20),
+                      mk("acme", "b.example", MS(T0) - 1, 200, "HIT", 30),
+                      mk("acme", "b.example", MS(T0) - 1, 500, "", 40)};
+    snprintf(b[0].rname, sizeof b[0].rname, "California");
+    add_batch(b, 4, MS(T0));
+    win_result_t wr;
+    cv_result_t cv;
+    wms_status_t st = {.complete_to_ms = MS(T0)};
+    ck_assert_int_eq(win_read(w, "acme", 60, MS(T0), &wr), 0);
+    ck_assert_int_eq(cv_read(v, "acme", 60, MS(T0), &wr, &cv), 0);
+    size_t len, len0;
+    char *text = winjson("acme", &wr, &st, &cv, &len), *plain = winjson("acme", &wr, &st, NULL, &len0);
+    ck_assert(text && plain);
+    json_error_t je;
+    json_t *o = json_loadb(text, len, 0, &je), *p = json_loadb(plain, len0, 0, &je);
+    ck_assert_msg(o && p, "%s", je.text);
+    /* without the additions, the very same object: existing keys unchanged */
+    json_t *stripped = json_deep_copy(o);
+    const char *extra[] = {"status", "cache", "hosts", "hosts_other", "minutes", "minutes_from_ms"};
+    for (size_t i = 0; i < 6; i++)
+        ck_assert_int_eq(json_object_del(stripped, extra[i]), 0);
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(stripped, "regions"), i, r) json_object_del(r, "name");
+    ck_assert(json_equal(stripped, p));
+    json_decref(stripped);
+    json_decref(p);
+    json_t *s = json_object_get(o, "status");
+    ck_assert_int_eq(json_integer_value(json_object_get(s, "2xx")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(s, "4xx")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(s, "5xx")), 1);
+    json_t *c = json_object_get(o, "cache");
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "hit")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "miss")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "unknown")), 1);
+    ck_assert(json_real_value(json_object_get(c, "hit_ratio")) == 0.6667);
+    json_t *h = json_object_get(o, "hosts");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(h, 0), "host")), "b.example");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(h, 0), "bytes")), 70);
+    ck_assert_int_eq(json_array_size(json_object_get(o, "minutes")), 60);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(o, "regions"), 0), "name")),
+                     "California");
+    json_decref(o);
+    free(text);
+    free(plain);
+    cv_result_free(&cv);
+    win_result_free(&wr);
+    /* no hit with a known cache status: hit_ratio is null */
+    ck_assert_int_eq(cv_read(v, "nobody", 60, MS(T0), NULL, &cv), 0);
+    win_read(w, "nobody", 60, MS(T0), &wr);
+    text = winjson("nobody", &wr, &st, &cv, &len);
+    ck_assert_ptr_nonnull(strstr(text, "\"hit_ratio\":null"));
+    free(text);
+    cv_result_free(&cv);
+    win_result_free(&wr);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("custview");
     TCase *t = tcase_create("custview");
@@ -353,6 +417,7 @@ int main(void) {
     tcase_add_test(t, test_hosts_beyond_the_table_fold_into_other);
     tcase_add_test(t, test_region_names_come_from_the_records);
     tcase_add_test(t, test_customers_listed_for_the_hour_then_expired);
+    tcase_add_test(t, test_window_json_gains_the_extras_only);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
