@@ -209,7 +209,7 @@
     $('who-customer').textContent = c || 'no customer chosen';
     if (!c) {
       setStatus('idle', 'idle');
-      showError('board-error', 'This is an operator token: enter the customer to show.', 'info');
+      showError('board-error', 'This is an operator token: pick a customer from the list, or enter one.', 'info');
       return;
     }
     sessionStorage.setItem(KEY_CUSTOMER, c);
