@@ -54,8 +54,9 @@ void cv_free(cv_t *v) {
 }
 
 cv_cust_t *cv_find(const cv_t *v, const char *id, size_t n) {
-    for (cv_cust_t *c = v->tab[strhash(id, n, 0) & (v->ntab - 1)]; c; c = c->next)
-        if (c->idlen == n && memcmp(c->id, id, n) == 0) return c;
+    uint64_t h = strhash(id, n, 0);
+    for (cv_cust_t *c = v->tab[h & (v->ntab - 1)]; c; c = c->next)
+        if (c->idhash == h && c->idlen == n && memcmp(c->id, id, n) == 0) return c;
     return NULL;
 }
 
@@ -68,7 +69,7 @@ static void grow(cv_t *v) {
     for (size_t i = 0; i < v->ntab; i++)
         for (cv_cust_t *c = v->tab[i], *nx; c; c = nx) {
             nx = c->next;
-            size_t b = strhash(c->id, c->idlen, 0) & (nt - 1);
+            size_t b = c->idhash & (nt - 1);
             c->next = t[b];
             t[b] = c;
         }
@@ -84,12 +85,13 @@ static cv_cust_t *cust_get(cv_t *v, const char *id, size_t n) {
     if (!(c = calloc(1, sizeof *c))) return NULL;
     memcpy(c->id, id, n);
     c->idlen = n;
+    c->idhash = strhash(id, n, 0);
     c->idle_scan_s = -1;
     for (size_t i = 0; i < WIN_RING; i++)
         c->secs[i].sec = -1;
     for (size_t i = 0; i < CV_MIN_RING; i++)
         c->mins[i].min = -1;
-    size_t b = strhash(id, n, 0) & (v->ntab - 1);
+    size_t b = c->idhash & (v->ntab - 1);
     c->next = v->tab[b];
     v->tab[b] = c;
     v->ncust++;
@@ -193,16 +195,19 @@ static int host_idle(const cv_cust_t *c, const cv_hostent_t *e, int64_t n) {
 
 /* The tracked host h, a new entry for it, an idle entry taken over, or NULL: fold into other. */
 static cv_hostent_t *host_get(cv_t *v, cv_cust_t *c, const char *h, size_t n, int64_t now_s) {
+    uint64_t hh = strhash(h, n, 0);
     for (size_t k = 0; k < c->nhosts; k++)
-        if (c->hosts[k]->len == n && memcmp(c->hosts[k]->name, h, n) == 0) return c->hosts[k];
+        if (c->hhash[k] == hh && c->hosts[k]->len == n && memcmp(c->hosts[k]->name, h, n) == 0)
+            return c->hosts[k];
     cv_hostent_t *e = NULL;
+    size_t at = c->nhosts;
     int fresh = c->nhosts < CV_HOSTS_MAX;
     if (fresh)
         e = calloc(1, sizeof *e);
     else if (c->idle_scan_s != now_s) { /* one search a second: folding stays cheap */
         c->idle_scan_s = now_s;
         for (size_t k = 0; k < c->nhosts && !e; k++)
-            if (host_idle(c, c->hosts[k], now_s)) e = c->hosts[k];
+            if (host_idle(c, c->hosts[k], now_s)) e = c->hosts[(at = k)];
     }
     if (!e) return NULL;
     char *name = dup_bytes(h, n);
@@ -220,6 +225,7 @@ static cv_hostent_t *host_get(cv_t *v, cv_cust_t *c, const char *h, size_t n, in
     }
     e->name = name;
     e->len = n;
+    c->hhash[at] = hh;
     return e;
 }
 

@@ -30,12 +30,15 @@ typedef struct cv_hostent {
 
 typedef struct cv_cust {
     struct cv_cust *next; /* hash chain */
+    uint64_t idhash; /* strhash of id, compared before the id */
     char id[CV_CUSTOMER_MAX + 1];
     size_t idlen;
     cv_sec_t secs[WIN_RING];
     uint32_t other_hits[WIN_RING]; /* hits of hosts that found the table full */
     uint64_t other_bytes[WIN_RING];
     cv_hostent_t *hosts[CV_HOSTS_MAX];
+    uint64_t hhash[CV_HOSTS_MAX]; /* strhash of each tracked host's name: the scan for a host
+                                     touches no host entry but the one that matches */
     size_t nhosts;
     int64_t idle_scan_s; /* the second a full host table was last searched for an idle entry */
     cv_min_t mins[CV_MIN_RING];
