@@ -14,7 +14,13 @@ cv_t *cv_new(int64_t start_ms) {
     if (!v) return NULL;
     v->tab = calloc(CV_TAB_MIN, sizeof *v->tab);
     v->ntabs = calloc(CV_NAME_BUCKETS, sizeof *v->ntabs);
-    if (!v->tab || !v->ntabs || pthread_rwlock_init(&v->lock, NULL) != 0) {
+    /* The consumer must not wait behind a stream of readers (as window.c's lock). */
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int rc = pthread_rwlock_init(&v->lock, &a);
+    pthread_rwlockattr_destroy(&a);
+    if (!v->tab || !v->ntabs || rc != 0) {
         free(v->tab);
         free(v->ntabs);
         free(v);
