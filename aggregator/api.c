@@ -74,7 +74,7 @@ struct api {
     pthread_rwlock_t lock; /* guards tokens: readers check, api_reload_tokens swaps */
     tokens_t *tokens;
     win_reader_t reader;
-    cv_t *cv; /* the window's extras; NULL: none */
+    cv_t *cv;                 /* the window's extras; NULL: none */
     metric_t *const *metrics; /* the program's, borrowed */
     size_t nmetrics;
     int (*ready)(void *ctx);

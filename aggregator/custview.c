@@ -282,7 +282,8 @@ void cv_add_batch(cv_t *v, const hit_t *hits, size_t n, int64_t now_ms, const in
     pthread_rwlock_unlock(&v->lock);
 }
 
-/* ---- expiry and size -------------------------------------------------------------------------- */
+/* ---- expiry and size --------------------------------------------------------------------------
+ */
 
 static int cust_idle(const cv_cust_t *c, int64_t now_s) {
     int64_t cur = cv_floordiv(now_s, 60);

@@ -84,19 +84,20 @@ typedef struct cv_result {
     uint64_t cache[3];           /* hits by hit_cache_t: [HIT_CACHE_UNKNOWN], [HIT], [MISS] */
     cv_host_t *hosts;            /* the busiest, by hits desc, then bytes desc, then host asc */
     size_t nhosts;               /* <= CV_TOP_HOSTS */
-    uint64_t other_hits, other_bytes;  /* every other host, tracked or folded */
-    cv_minute_t minutes[CV_MINUTES];   /* oldest first; the last is the current minute */
-    int64_t minutes_from_ms;           /* the first whole minute this instance read: minutes
-                                          before it may lack hits it never read */
-    char **region_names;               /* per region of the window passed to cv_read: its name,
-                                          or NULL when none is known; nregion_names entries */
+    uint64_t other_hits, other_bytes; /* every other host, tracked or folded */
+    cv_minute_t minutes[CV_MINUTES];  /* oldest first; the last is the current minute */
+    int64_t minutes_from_ms;          /* the first whole minute this instance read: minutes
+                                         before it may lack hits it never read */
+    char **region_names;              /* per region of the window passed to cv_read: its name,
+                                         or NULL when none is known; nregion_names entries */
     size_t nregion_names;
 } cv_result_t;
 
 typedef struct cv cv_t;
 
 /* An empty store; start_ms is the earliest event time this instance reads back (feed.h: the
- * start minus WIN_SECONDS + FEED_SEEK_SLACK_S), for minutes_from_ms. NULL when out of memory. Free with cv_free. */
+ * start minus WIN_SECONDS + FEED_SEEK_SLACK_S), for minutes_from_ms. NULL when out of memory. Free
+ * with cv_free. */
 cv_t *cv_new(int64_t start_ms);
 void cv_free(cv_t *v);
 

@@ -30,7 +30,7 @@ typedef struct cv_hostent {
 
 typedef struct cv_cust {
     struct cv_cust *next; /* hash chain */
-    uint64_t idhash; /* strhash of id, compared before the id */
+    uint64_t idhash;      /* strhash of id, compared before the id */
     char id[CV_CUSTOMER_MAX + 1];
     size_t idlen;
     cv_sec_t secs[WIN_RING];

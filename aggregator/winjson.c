@@ -68,8 +68,8 @@ static void put_count(jsonw_t *j, const char *key, uint64_t v) {
 
 /* The extras of custview.h, after the contract's keys. */
 static void put_extras(jsonw_t *j, const cv_result_t *cv) {
-    static const char *const st[CV_NSTATUS] = {"\"2xx\":", ",\"3xx\":", ",\"4xx\":",
-                                               ",\"5xx\":", ",\"other\":"};
+    static const char *const st[CV_NSTATUS] = {
+        "\"2xx\":", ",\"3xx\":", ",\"4xx\":", ",\"5xx\":", ",\"other\":"};
     JSONW_LIT(j, ",\"status\":{");
     for (int k = 0; k < CV_NSTATUS; k++)
         put_count(j, st[k], cv->status[k]);

@@ -33,17 +33,17 @@ enum key {
     K_EDGE,
     K_SRC,
     K_OFF,
-    K_CACHE,       /* optional keys from here on */
+    K_CACHE, /* optional keys from here on */
     K_REGION_NAME,
     K_COUNT
 };
 #define K_REQUIRED K_CACHE /* keys before it must be present */
-static const char *const key_name[K_COUNT] = {
-    "v", "ts", "customer", "host", "bytes", "status", "country", "region", "edge", "src", "off", "cache", "region_name"};
-static const u8 key_kind[K_COUNT] = {JSONR_INT, JSONR_INT, JSONR_STR, JSONR_STR,
-                                     JSONR_INT, JSONR_INT, JSONR_STR, JSONR_STR,
-                                     JSONR_STR, JSONR_STR, JSONR_INT,
-                                     JSONR_STR, JSONR_STR};
+static const char *const key_name[K_COUNT] = {"v",      "ts",      "customer",   "host", "bytes",
+                                              "status", "country", "region",     "edge", "src",
+                                              "off",    "cache",   "region_name"};
+static const u8 key_kind[K_COUNT] = {JSONR_INT, JSONR_INT, JSONR_STR, JSONR_STR, JSONR_INT,
+                                     JSONR_INT, JSONR_STR, JSONR_STR, JSONR_STR, JSONR_STR,
+                                     JSONR_INT, JSONR_STR, JSONR_STR};
 
 typedef struct dec {
     jsonr_t r;
@@ -123,9 +123,9 @@ hit_cache_t hit_cache_class(const char *p, size_t n) {
     static const struct {
         const char *w;
         hit_cache_t c;
-    } words[] = {{"HIT", HIT_CACHE_HIT},         {"STALE", HIT_CACHE_HIT},
-                 {"UPDATING", HIT_CACHE_HIT},    {"REVALIDATED", HIT_CACHE_HIT},
-                 {"MISS", HIT_CACHE_MISS},       {"EXPIRED", HIT_CACHE_MISS},
+    } words[] = {{"HIT", HIT_CACHE_HIT},      {"STALE", HIT_CACHE_HIT},
+                 {"UPDATING", HIT_CACHE_HIT}, {"REVALIDATED", HIT_CACHE_HIT},
+                 {"MISS", HIT_CACHE_MISS},    {"EXPIRED", HIT_CACHE_MISS},
                  {"BYPASS", HIT_CACHE_MISS}};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strlen(words[i].w) == n && memcmp(words[i].w, p, n) == 0) return words[i].c;
@@ -305,13 +305,14 @@ static int fill(const dec_t *d, hit_t *h, char *scratch, size_t cap, char *err, 
         return HIT_ERR_VERSION;
     }
     size_t used = 0;
-    slice_t *str[K_COUNT] = {
-        [K_CUSTOMER] = &h->customer, [K_HOST] = &h->host, [K_COUNTRY] = &h->country,
-        [K_REGION] = &h->region,     [K_EDGE] = &h->edge, [K_SRC] = &h->src,
-        [K_CACHE] = &h->cache,       [K_REGION_NAME] = &h->region_name};
+    slice_t *str[K_COUNT] = {[K_CUSTOMER] = &h->customer, [K_HOST] = &h->host,
+                             [K_COUNTRY] = &h->country,   [K_REGION] = &h->region,
+                             [K_EDGE] = &h->edge,         [K_SRC] = &h->src,
+                             [K_CACHE] = &h->cache,       [K_REGION_NAME] = &h->region_name};
     h->cache = h->region_name = (slice_t){NULL, 0};
     for (int i = 0; i < K_COUNT; i++)
-        if (str[i] && (d->seen & 1u << i) && field_str(&d->f[i], str[i], scratch, scratch ? cap : 0, &used) < 0) {
+        if (str[i] && (d->seen & 1u << i) &&
+            field_str(&d->f[i], str[i], scratch, scratch ? cap : 0, &used) < 0) {
             set_err(err, errlen, "syntax: scratch buffer too small for \"%s\"", key_name[i]);
             return HIT_ERR_SYNTAX;
         }

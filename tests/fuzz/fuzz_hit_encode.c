@@ -6,8 +6,8 @@
  * Input layout: 8 bytes ts, 8 bytes bytes, 8 bytes off, 2 bytes status, 1 byte flags, then for
  * each of customer, host, country, region, edge, src, reason, line: a 2-byte length (taken modulo
  * what is left, +1) and that many bytes, then the same for the optional cache and region_name
- * (empty when the input ends first: absent from the record). Flag bit 0 keeps bytes and off in int64 range; bit 1
- * repeats the line to more than REJECT_LINE_MAX bytes. */
+ * (empty when the input ends first: absent from the record). Flag bit 0 keeps bytes and off in
+ * int64 range; bit 1 repeats the line to more than REJECT_LINE_MAX bytes. */
 #include "../../common/hit.h"
 #include "../support/hit_jansson.h"
 
@@ -61,8 +61,8 @@ static int expected_code(const hit_t *s) {
 
 static void check_hit(const hit_t *h, const hit_t *s) {
     size_t cap = 512;
-    slice_t all[8] = {h->customer, h->host,   h->country, h->region,
-                      h->edge,     h->src,    h->cache,   h->region_name};
+    slice_t all[8] = {h->customer, h->host, h->country, h->region,
+                      h->edge,     h->src,  h->cache,   h->region_name};
     for (int i = 0; i < 8; i++)
         cap += 6 * all[i].n + 2;
     char *buf = malloc(cap);

@@ -21,8 +21,8 @@ static int refuse(int rc, char *err, size_t errlen, const char *fmt, ...) {
 /* 11 required keys, then the optional ones (cache, region_name: strings when present). */
 #define NKEYS 13
 #define NREQ 11
-static const char *const names[NKEYS] = {"v",      "ts",   "customer", "host",  "bytes",
-                                         "status", "country", "region", "edge", "src",
+static const char *const names[NKEYS] = {"v",      "ts",      "customer",   "host", "bytes",
+                                         "status", "country", "region",     "edge", "src",
                                          "off",    "cache",   "region_name"};
 static const int is_int[NKEYS] = {1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0};
 
@@ -154,8 +154,8 @@ int hit_equal(const hit_t *a, const hit_t *b) {
     return a->ts_ms == b->ts_ms && a->bytes == b->bytes && a->status == b->status &&
            a->off == b->off && slice_eq(a->customer, b->customer) && slice_eq(a->host, b->host) &&
            slice_eq(a->country, b->country) && slice_eq(a->region, b->region) &&
-           slice_eq(a->edge, b->edge) && slice_eq(a->src, b->src) &&
-           slice_eq(a->cache, b->cache) && slice_eq(a->region_name, b->region_name);
+           slice_eq(a->edge, b->edge) && slice_eq(a->src, b->src) && slice_eq(a->cache, b->cache) &&
+           slice_eq(a->region_name, b->region_name);
 }
 
 hit_t hit_sample(void) {

@@ -220,8 +220,8 @@ START_TEST(test_late_and_future_follow_the_window_minutes_keep_the_hour) {
     ck_assert_int_eq(refs[5].verdict, WIN_FUTURE);
     cv_result_t out;
     ck_assert_int_eq(cv_read(v, "acme", 60, MS(T0), NULL, &out), 0);
-    ck_assert_uint_eq(out.status[CV_2XX], 1); /* T0+2 is not shown before its second */
-    ck_assert_uint_eq(out.minutes[59].bytes, 16); /* the current minute: what arrived for it */
+    ck_assert_uint_eq(out.status[CV_2XX], 1);        /* T0+2 is not shown before its second */
+    ck_assert_uint_eq(out.minutes[59].bytes, 16);    /* the current minute: what arrived for it */
     ck_assert_uint_eq(out.minutes[58].bytes, 1 + 2); /* T0-59 and T0-60 are minute T0-60 */
     ck_assert_uint_eq(out.minutes[0].bytes, 4);
     ck_assert_int_eq(out.minutes[0].t_ms, MS(T0 - 59 * 60));
@@ -298,7 +298,8 @@ START_TEST(test_hosts_beyond_the_table_fold_into_other) {
 END_TEST
 
 START_TEST(test_region_names_come_from_the_records) {
-    ref_hit_t b[3] = {mk("acme", "a", MS(T0) - 1, 200, "", 1), mk("acme", "a", MS(T0) - 1, 200, "", 1),
+    ref_hit_t b[3] = {mk("acme", "a", MS(T0) - 1, 200, "", 1),
+                      mk("acme", "a", MS(T0) - 1, 200, "", 1),
                       mk("acme", "a", MS(T0) - 1, 200, "", 1)};
     snprintf(b[0].rname, sizeof b[0].rname, "California");
     memcpy(b[1].country, "DE", 3);
@@ -358,7 +359,8 @@ START_TEST(test_window_json_gains_the_extras_only) {
     ck_assert_int_eq(win_read(w, "acme", 60, MS(T0), &wr), 0);
     ck_assert_int_eq(cv_read(v, "acme", 60, MS(T0), &wr, &cv), 0);
     size_t len, len0;
-    char *text = winjson("acme", &wr, &st, &cv, &len), *plain = winjson("acme", &wr, &st, NULL, &len0);
+    char *text = winjson("acme", &wr, &st, &cv, &len),
+         *plain = winjson("acme", &wr, &st, NULL, &len0);
     ck_assert(text && plain);
     json_error_t je;
     json_t *o = json_loadb(text, len, 0, &je), *p = json_loadb(plain, len0, 0, &je);
@@ -387,8 +389,8 @@ START_TEST(test_window_json_gains_the_extras_only) {
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(h, 0), "host")), "b.example");
     ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(h, 0), "bytes")), 70);
     ck_assert_int_eq(json_array_size(json_object_get(o, "minutes")), 60);
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(o, "regions"), 0), "name")),
+    ck_assert_str_eq(json_string_value(
+                         json_object_get(json_array_get(json_object_get(o, "regions"), 0), "name")),
                      "California");
     json_decref(o);
     free(text);

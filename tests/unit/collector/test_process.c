@@ -148,8 +148,8 @@ static json_t *hit_of(const char *spec, const char *line, geo_t *geo) {
 START_TEST(test_cache_word_and_region_name_are_optional_keys) {
     static const struct {
         const char *logged, *want; /* want NULL: no key */
-    } cases[] = {{"HIT", "HIT"},         {"miss", "MISS"}, {"REVALIDATED", "REVALIDATED"},
-                 {"-", NULL},            {"WEIRD", NULL},  {"EXPIRED", "EXPIRED"}};
+    } cases[] = {{"HIT", "HIT"}, {"miss", "MISS"}, {"REVALIDATED", "REVALIDATED"},
+                 {"-", NULL},    {"WEIRD", NULL},  {"EXPIRED", "EXPIRED"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char line[256];
         snprintf(line, sizeof line, "10.0.0.1 [01/Dec/2026:09:59:00 +0000] a.example 200 5 %s",
