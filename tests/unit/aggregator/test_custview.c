@@ -324,6 +324,20 @@ START_TEST(test_region_names_come_from_the_records) {
     ck_assert_int_eq(named, 1);
     cv_result_free(&out);
     win_result_free(&wr);
+    /* a later name for the same place wins (the edge's database was updated) */
+    ref_hit_t again = mk("beta", "a", MS(T0) - 1, 200, "", 1);
+    snprintf(again.rname, sizeof again.rname, "Kalifornien");
+    add_batch(&again, 1, MS(T0));
+    ck_assert_int_eq(win_read(w, "acme", 60, MS(T0), &wr), 0);
+    ck_assert_int_eq(cv_read(v, "acme", 60, MS(T0), &wr, &out), 0);
+    for (size_t i = 0; i < wr.nregions; i++)
+        if (!strcmp(wr.regions[i].country, "US"))
+            ck_assert_str_eq(out.region_names[i], "Kalifornien");
+    cv_stats_t st;
+    cv_stats(v, &st);
+    ck_assert_uint_eq(st.names, 1);
+    cv_result_free(&out);
+    win_result_free(&wr);
 }
 END_TEST
 
