@@ -30,6 +30,7 @@
 
 #define API_ERROR_JSON_MAX 1024 /* {"error": ...} of a message of ROUTE_ERROR_MAX or so */
 #define API_WHOSE_MAX 64        /* customers /v1/token lists */
+#define API_CUSTOMERS_MAX 1000  /* customers /v1/customers lists (the first, by id) */
 
 /* The page's policy, sent with every answer: this origin only, no inline script or style. */
 #define API_CSP                                                                                    \
@@ -74,6 +75,7 @@ struct api {
     pthread_rwlock_t lock; /* guards tokens: readers check, api_reload_tokens swaps */
     tokens_t *tokens;
     win_reader_t reader;
+    cv_t *cv;                 /* the window's extras; NULL: none */
     metric_t *const *metrics; /* the program's, borrowed */
     size_t nmetrics;
     int (*ready)(void *ctx);
@@ -193,8 +195,11 @@ static enum MHD_Result serve_window(api_t *a, struct MHD_Connection *c, const ro
         else if (a->status(a->status_ctx, r->customer, now, from, w.end_ms, &st) < 0)
             rc = -1;
     }
+    cv_result_t cv = {0};
+    if (rc >= 0 && a->cv && cv_read(a->cv, r->customer, r->seconds, now, &w, &cv) < 0) rc = -1;
     size_t len = 0;
-    char *body = rc < 0 ? NULL : winjson(r->customer, &w, &st, &len);
+    char *body = rc < 0 ? NULL : winjson(r->customer, &w, &st, a->cv ? &cv : NULL, &len);
+    cv_result_free(&cv);
     win_result_free(&w);
     wms_status_free(&st);
     if (!body) return json_error(c, 500, "out of memory", NULL, NULL);
@@ -230,6 +235,86 @@ static enum MHD_Result serve_token(api_t *a, struct MHD_Connection *c) {
     if (k == 0 && !op) return unauthorized(c, 1);
     if (len < 0) return json_error(c, 500, "customer list too long", NULL, NULL);
     return answer(c, 200, body_copy("application/json", buf, (size_t)len), "no-store");
+}
+
+/* One entry of /v1/customers. */
+static void put_customer(jsonw_t *j, size_t i, const char *id, int active) {
+    if (i) JSONW_LIT(j, ",");
+    JSONW_LIT(j, "{\"customer\":");
+    jsonw_str(j, id, strlen(id));
+    if (active)
+        JSONW_LIT(j, ",\"active\":true}");
+    else
+        JSONW_LIT(j, ",\"active\":false}");
+}
+
+/* The operator's list: the tokens file's customers and the active ones, merged by id (both
+ * lists sorted, each cut at API_CUSTOMERS_MAX: the first API_CUSTOMERS_MAX of the union are
+ * in them). Returns 1 when the union is longer than what was written. The caller holds the
+ * tokens lock. */
+static int operator_list(api_t *a, jsonw_t *j, const char **named,
+                         char (*act)[CV_CUSTOMER_MAX + 1]) {
+    size_t nn = tokens_customers(a->tokens, named, API_CUSTOMERS_MAX), na = 0, total = 0;
+    if (a->cv) na = cv_customers(a->cv, clock_wall_ms(), act, API_CUSTOMERS_MAX);
+    size_t in = nn < API_CUSTOMERS_MAX ? nn : API_CUSTOMERS_MAX;
+    size_t ia = na < API_CUSTOMERS_MAX ? na : API_CUSTOMERS_MAX, x = 0, y = 0;
+    while ((x < in || y < ia) && total < API_CUSTOMERS_MAX) {
+        int c = x == in ? 1 : y == ia ? -1 : strcmp(named[x], act[y]);
+        put_customer(j, total++, c <= 0 ? named[x] : act[y], c >= 0);
+        x += c <= 0;
+        y += c >= 0;
+    }
+    return x < nn || y < na;
+}
+
+/* {"operator", "customers": [{"customer", "active"}], "truncated"}: whom the token
+ * may pick from; active: a hit in the last hour (custview.h). */
+static enum MHD_Result serve_customers(api_t *a, struct MHD_Connection *c) {
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *tok, *cs[API_WHOSE_MAX];
+    size_t n, k;
+    int op = 0, cut = 0;
+    if (!h || route_bearer(h, strlen(h), &tok, &n) < 0) return unauthorized(c, h != NULL);
+    size_t cap = (size_t)API_CUSTOMERS_MAX * (TOKENS_CUSTOMER_MAX + 40) + 128;
+    char *buf = malloc(cap);
+    const char **named = malloc(API_CUSTOMERS_MAX * sizeof *named);
+    char(*act)[CV_CUSTOMER_MAX + 1] = malloc(API_CUSTOMERS_MAX * sizeof *act);
+    if (!buf || !named || !act) {
+        free(buf), free(named), free(act);
+        return json_error(c, 500, "out of memory", NULL, NULL);
+    }
+    jsonw_t j;
+    jsonw_init(&j, buf, cap);
+    pthread_rwlock_rdlock(&a->lock);
+    k = tokens_whose(a->tokens, tok, n, &op, cs, API_WHOSE_MAX);
+    JSONW_LIT(&j, "{\"operator\":");
+    if (op)
+        JSONW_LIT(&j, "true,\"customers\":[");
+    else
+        JSONW_LIT(&j, "false,\"customers\":[");
+    if (op) {
+        cut = operator_list(a, &j, named, act);
+    } else {
+        for (size_t i = 0; i < k; i++)
+            put_customer(&j, i, cs[i], a->cv && cv_active(a->cv, cs[i], clock_wall_ms()));
+    }
+    pthread_rwlock_unlock(&a->lock); /* cs and named point into the set until here */
+    if (cut)
+        JSONW_LIT(&j, "],\"truncated\":true}\n");
+    else
+        JSONW_LIT(&j, "],\"truncated\":false}\n");
+    int len = jsonw_len(&j);
+    free(named);
+    free(act);
+    if (k == 0 && !op) {
+        free(buf);
+        return unauthorized(c, 1);
+    }
+    if (len < 0) {
+        free(buf);
+        return json_error(c, 500, "customer list too long", NULL, NULL);
+    }
+    return answer(c, 200, body_owned("application/json", buf, (size_t)len), "no-store");
 }
 
 /* ---- the other endpoints -------------------------------------------------------------------- */
@@ -303,6 +388,8 @@ static enum MHD_Result dispatch(api_t *a, struct MHD_Connection *c, const route_
         return serve_window(a, c, r);
     case ROUTE_TOKEN:
         return serve_token(a, c);
+    case ROUTE_CUSTOMERS:
+        return serve_customers(a, c);
     case ROUTE_METRICS:
         return serve_metrics(a, c);
     case ROUTE_HEALTHZ: { /* the main loop's heartbeat (heartbeat.h), as on --metrics-listen */
@@ -400,6 +487,7 @@ api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
     }
     pthread_rwlock_init(&a->lock, NULL);
     a->reader = win_reader_local(o->win);
+    a->cv = o->cv;
     a->metrics = o->metrics;
     a->nmetrics = o->nmetrics;
     a->ready = o->ready;

@@ -4,6 +4,9 @@
  *                                                   Bearer TOKEN
  *   GET /v1/token                                   {"operator": bool, "customers": [...]}: whom
  *                                                   the token reads (the dashboard asks this)
+ *   GET /v1/customers                               the customers the token may pick from (an
+ *                                                   operator: every one named in the tokens
+ *                                                   file or with hits in the last hour)
  *   GET /metrics                                    Prometheus text: the program's metrics, then
  *                                                   api_metrics (those not already listed)
  *   GET /healthz                                    200 "ok" while the main loop turns
@@ -30,6 +33,7 @@
 #ifndef API_H
 #define API_H
 
+#include "custview.h"
 #include "metrics.h"
 #include "window.h"
 #include "wmstate.h"
@@ -56,6 +60,7 @@ typedef struct api_opts {
                                  name: its IPv4 address if it has one); PORT 0: any free port */
     const char *tokens_path;  /* the --tokens file */
     win_t *win;               /* borrowed: must outlive the server */
+    cv_t *cv;                 /* the window's extras (custview.h), borrowed; NULL: none */
     metric_t *const *metrics; /* the program's metrics for /metrics (borrowed), nmetrics of them */
     size_t nmetrics;
     int (*ready)(void *ctx); /* 1 once caught up (/readyz); NULL: always ready */

@@ -427,7 +427,9 @@ static void process_batch(feed_t *c, size_t n) {
         return;
     }
     size_t nh = decode_batch(c, n);
-    win_add_batch(c->o.win, c->hits, c->hparts, nh, clock_wall_ms(), c->results);
+    int64_t now = clock_wall_ms();
+    win_add_batch(c->o.win, c->hits, c->hparts, nh, now, c->results);
+    if (c->o.cv) cv_add_batch(c->o.cv, c->hits, nh, now, c->results); /* custview.h */
     metric_add(&astats_hits_consumed, (int64_t)nh);
     count_results(c, nh);
     /* The hits are in the windows before wmstate says their seconds are read. */
@@ -449,6 +451,7 @@ static void tick(feed_t *c) {
     rd_kafka_t *rk = kassign_handle(c->ka);
     int64_t now = clock_wall_ms();
     win_expire(c->o.win, now);
+    if (c->o.cv) cv_expire(c->o.cv, now);
     wms_sweep(c->o.wms, now);
     /* A source silent for 10 minutes has no line left in any window: its mark can go. */
     replay_evict(c->resends, (uint64_t)(now / 1000) - 600);

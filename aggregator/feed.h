@@ -28,6 +28,7 @@
 #ifndef FEED_H
 #define FEED_H
 
+#include "custview.h"
 #include "kafka.h"
 #include "metrics.h"
 #include "window.h"
@@ -49,6 +50,7 @@ typedef struct feed_opts {
     const char *group;            /* group.id (names the client; no group is joined) */
     const char *instance;         /* this instance's name: client.id */
     win_t *win;                   /* the windows (borrowed) */
+    cv_t *cv;                     /* the customers' extras, fed beside win (borrowed; NULL: none) */
     wms_t *wms;                   /* watermarks and reading state (borrowed) */
     int metrics_interval_s;       /* logfmt metrics line every N s (0: only at exit) */
     metric_t *const *log_metrics; /* extra metrics for that line (api.h's), nlog_metrics */

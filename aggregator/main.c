@@ -260,10 +260,12 @@ int main(int argc, char **argv) {
 
     win_t *win = win_new();
     wms_t *wms = wms_new();
+    /* the per-minute view starts with what the feed reads back (feed.h) */
+    cv_t *cv = cv_new(clock_wall_ms() - (WIN_SECONDS + FEED_SEEK_SLACK_S) * 1000LL);
     feed_t *cons = NULL;
     api_t *api = NULL;
     opsd_t *ops = NULL;
-    if (!win || !wms) {
+    if (!win || !wms || !cv) {
         log_error("out of memory", "%s", "");
         return 1;
     }
@@ -272,6 +274,7 @@ int main(int argc, char **argv) {
     api_opts_t ao = {.listen = o.listen,
                      .tokens_path = o.tokens,
                      .win = win,
+                     .cv = cv,
                      .metrics = astats_all,
                      .nmetrics = astats_count,
                      .ready = ready,
@@ -296,6 +299,7 @@ int main(int argc, char **argv) {
                       .group = o.group,
                       .instance = o.instance,
                       .win = win,
+                      .cv = cv,
                       .wms = wms,
                       .metrics_interval_s = o.metrics_interval_s,
                       .log_metrics = api_metrics,
@@ -322,6 +326,7 @@ out:
     api_stop(api); /* no request reads the windows (or asks ready) after this */
     feed_free(cons);
     win_free(win);
+    cv_free(cv);
     wms_free(wms);
     return rc;
 }

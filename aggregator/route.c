@@ -184,6 +184,8 @@ void route_parse(const char *target, size_t n, route_t *r) {
         route_one(r, &seg[0]);
     } else if (k == 2 && seg_is(&seg[0], "v1") && seg_is(&seg[1], "token")) {
         r->kind = ROUTE_TOKEN;
+    } else if (k == 2 && seg_is(&seg[0], "v1") && seg_is(&seg[1], "customers")) {
+        r->kind = ROUTE_CUSTOMERS;
     } else if (k == 4 && seg_is(&seg[0], "v1") && seg_is(&seg[1], "customers") &&
                seg_is(&seg[3], "window")) {
         r->kind = ROUTE_WINDOW;

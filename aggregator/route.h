@@ -10,6 +10,7 @@
  *     /v1/customers/{customer}/window?seconds=N   ROUTE_WINDOW (CONTRACT.md); N in 1..60,
  *                                                 default 60
  *     /v1/token                                   ROUTE_TOKEN: whom the bearer token reads
+ *     /v1/customers                               ROUTE_CUSTOMERS: whom it may pick from
  *     /metrics  /healthz  /readyz                 ROUTE_METRICS, ROUTE_HEALTHZ, ROUTE_READYZ
  *     /                                           ROUTE_ASSET "index.html" (the dashboard)
  *     /NAME                                       ROUTE_ASSET NAME: a file name with an
@@ -45,7 +46,8 @@ typedef enum route_kind {
     ROUTE_METRICS,
     ROUTE_HEALTHZ,
     ROUTE_READYZ,
-    ROUTE_ASSET, /* a dashboard file: asset */
+    ROUTE_ASSET,     /* a dashboard file: asset */
+    ROUTE_CUSTOMERS, /* the customers the token may pick from (custview.h, tokens.h) */
 } route_kind_t;
 
 typedef struct route {

@@ -206,6 +206,27 @@ size_t tokens_whose(const tokens_t *t, const char *token, size_t n, int *is_oper
     return found;
 }
 
+static int by_str(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t tokens_customers(const tokens_t *t, const char **customers, size_t cap) {
+    if (!t || t->n == 0) return 0;
+    const char **all = malloc(t->n * sizeof *all);
+    if (!all) return 0;
+    size_t n = 0, total = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (!t->e[i].is_op) all[n++] = t->e[i].customer;
+    qsort(all, n, sizeof *all, by_str);
+    for (size_t i = 0; i < n; i++) {
+        if (i && strcmp(all[i], all[i - 1]) == 0) continue;
+        if (total < cap) customers[total] = all[i];
+        total++;
+    }
+    free(all);
+    return total;
+}
+
 size_t tokens_size(const tokens_t *t) {
     return t ? t->n : 0;
 }

@@ -56,6 +56,11 @@ tokens_verdict_t tokens_check(const tokens_t *t, const char *token, size_t n, co
 size_t tokens_whose(const tokens_t *t, const char *token, size_t n, int *is_operator,
                     const char **customers, size_t cap);
 
+/* The distinct customer ids the file names (operator lines left out), sorted: writes at most
+ * cap pointers (into t: valid until tokens_free) and returns how many there are in all.
+ * What an operator picks from (GET /v1/customers). */
+size_t tokens_customers(const tokens_t *t, const char **customers, size_t cap);
+
 /* Number of entries. */
 size_t tokens_size(const tokens_t *t);
 

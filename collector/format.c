@@ -23,7 +23,16 @@
 #define TIME_CACHE_MAX 40
 
 /* What a field is read for. ROLE_SKIP fields are matched, then forgotten. */
-enum role { ROLE_SKIP, ROLE_ADDR, ROLE_HOST, ROLE_TIME, ROLE_STATUS, ROLE_BYTES, ROLE_COUNT };
+enum role {
+    ROLE_SKIP,
+    ROLE_ADDR,
+    ROLE_HOST,
+    ROLE_TIME,
+    ROLE_STATUS,
+    ROLE_BYTES,
+    ROLE_CACHE,
+    ROLE_COUNT
+};
 enum timekind { TIME_LOCAL, TIME_ISO8601, TIME_MSEC };
 
 /* The variables that fill a role, best first: the first of them present in a format wins. The
@@ -44,6 +53,7 @@ static const struct known_var {
     {"status", ROLE_STATUS, 0},
     {"bytes_sent", ROLE_BYTES, 0},
     {"body_bytes_sent", ROLE_BYTES, 0},
+    {"upstream_cache_status", ROLE_CACHE, 0},
     /* clang-format on */
 };
 #define KNOWN_VARS (sizeof known_vars / sizeof known_vars[0])
@@ -360,7 +370,7 @@ static int match_text(const format_t *f, const char *p, const char *end, slice_t
 
 static int parse_text(format_t *f, const char *line, size_t len, logrec_t *out,
                       const char **reason) {
-    slice_t v[ROLE_COUNT] = {{"", 0}, {"", 0}, {"", 0}, {"", 0}, {"", 0}, {"", 0}};
+    slice_t v[ROLE_COUNT] = {{"", 0}, {"", 0}, {"", 0}, {"", 0}, {"", 0}, {"", 0}, {"", 0}};
     *reason = "parse";
     if (match_text(f, line, line + len, v) < 0) return -1;
     if (v[ROLE_ADDR].n == 0) return -1;
@@ -369,6 +379,7 @@ static int parse_text(format_t *f, const char *line, size_t len, logrec_t *out,
     out->remote_addr = v[ROLE_ADDR];
     out->host = v[ROLE_HOST];
     if (is_dash(out->host)) out->host.n = 0;
+    out->cache = v[ROLE_CACHE];
     if (parse_time(f, f->timekind, v[ROLE_TIME].p, v[ROLE_TIME].n, &out->ts_ms) < 0) {
         *reason = "timestamp";
         return -1;
@@ -466,11 +477,16 @@ static int parse_json(format_t *f, const char *line, size_t len, logrec_t *out,
     json_t *addr = json_object_get(obj, "remote_addr"), *host = json_role(obj, ROLE_HOST, NULL);
     if (!json_is_string(addr) || json_string_length(addr) == 0) goto out;
     if (host && !json_is_string(host)) goto out;
+    json_t *cache = json_object_get(obj, "upstream_cache_status");
     if (json_fields(obj, out) < 0) goto out;
     out->remote_addr = json_to_scratch(f, &used, addr);
     out->host = (slice_t){"", 0};
     if (host) out->host = json_to_scratch(f, &used, host);
     if (is_dash(out->host)) out->host.n = 0;
+    /* the cache word is for the dashboard only: a value of another type is no reason to refuse
+     * a billable line, it is just unknown */
+    out->cache = (slice_t){"", 0};
+    if (json_is_string(cache)) out->cache = json_to_scratch(f, &used, cache);
     if (json_time(f, obj, &out->ts_ms, reason) < 0) goto out;
     rc = 0;
 out:

@@ -31,6 +31,8 @@
  *      status          $status (required): exactly 3 digits, 100..999
  *      bytes           $bytes_sent, else $body_bytes_sent (required): decimal, fits uint64;
  *                      "-" (Apache's %b for an empty body) is 0
+ *      cache status    $upstream_cache_status (optional): taken as logged, any text; the
+ *                      collector keeps only nginx's words (process.h)
  *    When a variable occurs twice, its first occurrence is the one read.
  *  - combined is '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent
  *    "$http_referer" "$http_user_agent"' (its size field taken as the bytes sent, CONTRACT.md).
@@ -38,7 +40,8 @@
  *    the host before the first ':' (its port dropped), %O (bytes sent, headers included) as bytes.
  *
  * json: a JSON object with the keys remote_addr, host (or http_host, server_name), msec or
- * time_iso8601 or time_local, status, bytes_sent or body_bytes_sent. status and bytes may be JSON
+ * time_iso8601 or time_local, status, bytes_sent or body_bytes_sent, and optionally
+ * upstream_cache_status (a string; another type counts as absent). status and bytes may be JSON
  * integers (up to 2^63-1: jansson's int) or strings of digits (nginx's escape=json writes every
  * variable as a string); msec may be a number (rounded to the millisecond) or a string. Unknown
  * keys are ignored; a duplicate key makes the line ambiguous and refused. The JSON path uses
@@ -63,6 +66,7 @@ typedef struct logrec {
     int64_t ts_ms;       /* when the request was served, ms since the Unix epoch, UTC */
     int status;          /* HTTP status, 100..999 */
     uint64_t bytes;      /* bytes sent to the client */
+    slice_t cache;       /* $upstream_cache_status as logged ("HIT", "-", ...); empty if none */
 } logrec_t;
 
 typedef struct format format_t;

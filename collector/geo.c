@@ -30,6 +30,8 @@ typedef struct geo_slot {
     char country[2];
     uint8_t rlen;                      /* region length, <= GEO_CACHE_REGION_MAX */
     char region[GEO_CACHE_REGION_MAX]; /* not NUL-terminated */
+    uint8_t nlen;                      /* region name length, <= GEO_CACHE_NAME_MAX */
+    char name[GEO_CACHE_NAME_MAX];     /* not NUL-terminated; empty unless region is a code */
 } geo_slot_t;
 
 struct geo {
@@ -284,7 +286,7 @@ static void strip_country_prefix(const char **s, uint32_t *n) {
 /* Reads the record for addr: out->found and out->country, and the region as a pointer into the
  * database (valid while it is open), so that a region too long to cache is still answered. */
 static void resolve(geo_t *g, const uint8_t addr[16], int family, geo_slot_t *out,
-                    const char **region, uint32_t *rlen) {
+                    const char **region, uint32_t *rlen, const char **name, uint32_t *nlen) {
     union {
         struct sockaddr sa;
         struct sockaddr_in in4;
@@ -299,7 +301,7 @@ static void resolve(geo_t *g, const uint8_t addr[16], int family, geo_slot_t *ou
         memcpy(&u.in6.sin6_addr, addr, 16);
     }
     out->found = 0;
-    *rlen = 0;
+    *rlen = *nlen = 0;
     int mmerr = MMDB_SUCCESS;
     MMDB_lookup_result_s r = MMDB_lookup_sockaddr(&g->mmdb, &u.sa, &mmerr);
     /* An IPv6 address in an IPv4-only database is an error here, and simply "not found". */
@@ -309,16 +311,26 @@ static void resolve(geo_t *g, const uint8_t addr[16], int family, geo_slot_t *ou
     if (!path_string(&r.entry, &g->country, &c, &cn) || !is_country_code(c, cn)) return;
     out->found = 1;
     memcpy(out->country, c, 2);
-    if (path_string(&r.entry, &g->region, region, rlen))
+    if (path_string(&r.entry, &g->region, region, rlen)) {
         strip_country_prefix(region, rlen);
-    else if (!path_string(&r.entry, &g->region_name, region, rlen))
+        /* the name beside the code, for the dashboard; a region that is already the name
+         * (no code in the database) gets none */
+        if (!path_string(&r.entry, &g->region_name, name, nlen)) *nlen = 0;
+    } else if (!path_string(&r.entry, &g->region_name, region, rlen)) {
         *rlen = 0;
+    }
 }
 
 int geo_lookup(geo_t *g, const char *ip, size_t n, char country[3], char *region,
                size_t regioncap) {
+    return geo_lookup_named(g, ip, n, country, region, regioncap, NULL, 0);
+}
+
+int geo_lookup_named(geo_t *g, const char *ip, size_t n, char country[3], char *region,
+                     size_t regioncap, char *name, size_t namecap) {
     memcpy(country, "ZZ", 3);
     if (regioncap) region[0] = 0;
+    if (namecap) name[0] = 0;
     g->st.lookups++;
     uint8_t addr[16];
     int family = parse_ip(ip, n, addr);
@@ -330,20 +342,23 @@ int geo_lookup(geo_t *g, const char *ip, size_t n, char country[3], char *region
     if (s->family == family && memcmp(s->addr, addr, 16) == 0) {
         g->st.cache_hits++;
     } else {
-        const char *r = NULL;
-        uint32_t rlen = 0;
+        const char *r = NULL, *nm = NULL;
+        uint32_t rlen = 0, nlen = 0;
         geo_slot_t fresh = {.family = 0};
-        resolve(g, addr, family, &fresh, &r, &rlen);
-        if (rlen > GEO_CACHE_REGION_MAX) {
+        resolve(g, addr, family, &fresh, &r, &rlen, &nm, &nlen);
+        if (rlen > GEO_CACHE_REGION_MAX || nlen > GEO_CACHE_NAME_MAX) {
             /* Too long to cache: answer from the database's own bytes; the slot keeps its entry. */
             memcpy(country, fresh.country, 2);
             copy_region(region, regioncap, r, rlen);
+            copy_region(name, namecap, nm, nlen);
             return 0;
         }
         memcpy(fresh.addr, addr, 16);
         fresh.family = (uint8_t)family;
         fresh.rlen = (uint8_t)rlen;
         if (rlen) memcpy(fresh.region, r, rlen);
+        fresh.nlen = (uint8_t)nlen;
+        if (nlen) memcpy(fresh.name, nm, nlen);
         *s = fresh;
     }
     if (!s->found) {
@@ -352,5 +367,6 @@ int geo_lookup(geo_t *g, const char *ip, size_t n, char country[3], char *region
     }
     memcpy(country, s->country, 2);
     copy_region(region, regioncap, s->region, s->rlen);
+    copy_region(name, namecap, s->name, s->nlen);
     return 0;
 }

@@ -43,6 +43,8 @@
 #define GEO_CACHE_SLOTS 4096
 /* Regions longer than this are not cached (looked up each time); real codes and names fit. */
 #define GEO_CACHE_REGION_MAX 43
+/* Region names longer than this are not cached either. */
+#define GEO_CACHE_NAME_MAX 47
 /* Data records examined at open to tell a database's schema, or to check a given country path. */
 #define GEO_PROBE_RECORDS 64
 
@@ -82,6 +84,13 @@ geo_t *geo_open(const char *path, const geo_keys_t *keys, char *err, size_t errl
  * valid but the database gives no country (then "ZZ", ""), -1 when the text is not an address
  * (also "ZZ", ""). */
 int geo_lookup(geo_t *g, const char *ip, size_t n, char country[3], char *region, size_t regioncap);
+
+/* As geo_lookup, and also writes into name (NUL-terminated, cut like region; nothing written if
+ * namecap is 0) the value at the region-name path when the region came from the region path
+ * (a code such as "CA" -> "California"), else "": a region that is already the name, or none,
+ * has no separate name. The name is for display only (the record's optional region_name). */
+int geo_lookup_named(geo_t *g, const char *ip, size_t n, char country[3], char *region,
+                     size_t regioncap, char *name, size_t namecap);
 
 /* The database's metadata type, e.g. "GeoIP2-City"; valid until geo_close. */
 const char *geo_database_type(const geo_t *g);

@@ -54,6 +54,17 @@ static void reject(proc_t *p, proc_reason_t why, const char *src, size_t srclen,
     out->n = len < 0 ? 0 : (size_t)len;
 }
 
+/* The record's cache word: nginx's words only, upper case; anything else is left out. */
+static slice_t cache_word(proc_t *p, slice_t logged) {
+    if (logged.n == 0 || logged.n > sizeof p->cache) return (slice_t){NULL, 0};
+    for (size_t i = 0; i < logged.n; i++) {
+        char c = logged.p[i];
+        p->cache[i] = c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+    }
+    if (hit_cache_class(p->cache, logged.n) == HIT_CACHE_UNKNOWN) return (slice_t){NULL, 0};
+    return (slice_t){p->cache, logged.n};
+}
+
 void proc_line(proc_t *p, const char *src, size_t srclen, uint64_t off, const char *line, size_t n,
                int too_long, proc_out_t *out) {
     if (too_long) {
@@ -77,10 +88,10 @@ void proc_line(proc_t *p, const char *src, size_t srclen, uint64_t off, const ch
         return;
     }
     char country[3] = "ZZ";
-    p->region[0] = 0;
+    p->region[0] = p->region_name[0] = 0;
     if (p->cfg.geo)
-        geo_lookup(p->cfg.geo, rec.remote_addr.p, rec.remote_addr.n, country, p->region,
-                   sizeof p->region);
+        geo_lookup_named(p->cfg.geo, rec.remote_addr.p, rec.remote_addr.n, country, p->region,
+                         sizeof p->region, p->region_name, sizeof p->region_name);
     hit_t h = {.ts_ms = rec.ts_ms,
                .customer = customer,
                .host = {p->host, hostlen},
@@ -90,7 +101,9 @@ void proc_line(proc_t *p, const char *src, size_t srclen, uint64_t off, const ch
                .region = s_of(p->region),
                .edge = s_of(p->cfg.edge),
                .src = {src, srclen},
-               .off = off};
+               .off = off,
+               .cache = cache_word(p, rec.cache),
+               .region_name = s_of(p->region_name)};
     int v = hit_validate(&h, p->cfg.now_ms(), &p->cfg.tswin);
     if (v != HITV_OK) {
         reject(p, of_hitv(v), src, srclen, off, line, n, out);

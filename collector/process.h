@@ -9,7 +9,13 @@
  * letter whose reason is hitv_name() of the check that failed. That check is the only one for
  * those reasons here: a time outside the window (ts against this edge's clock) is `timestamp`,
  * bytes above HIT_BYTES_MAX are `bytes`. A time field that cannot be read at all is also
- * `timestamp` (from the parser). */
+ * `timestamp` (from the parser).
+ *
+ * Optional record keys (hit.h): `cache` is the line's $upstream_cache_status when it is one of
+ * nginx's words (HIT, MISS, EXPIRED, STALE, UPDATING, REVALIDATED, BYPASS, compared without
+ * case and written upper case); "-" (no cache consulted), an empty field or any other text
+ * leaves the key out (unknown). `region_name` is the geo database's name for a region given as
+ * a code (geo_lookup_named). Neither can make a line a reject. */
 #ifndef PROCESS_H
 #define PROCESS_H
 
@@ -59,6 +65,8 @@ typedef struct proc {
     proc_cfg_t cfg;
     char host[HIT_STR_MAX]; /* normalized host of the current line */
     char region[HIT_STR_MAX];
+    char region_name[HIT_STR_MAX];
+    char cache[HIT_CACHE_MAX]; /* the line's cache word, upper case */
     char buf[REJECT_ENCODED_MAX > HIT_ENCODED_MAX ? REJECT_ENCODED_MAX : HIT_ENCODED_MAX];
 } proc_t;
 

@@ -14,8 +14,8 @@
 
 typedef unsigned char u8;
 
-/* The longest known key ("customer"): an escaped key that decodes longer is unknown. */
-#define KEY_NAME_MAX 8
+/* The longest known key ("region_name"): an escaped key that decodes longer is unknown. */
+#define KEY_NAME_MAX 11
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -33,13 +33,17 @@ enum key {
     K_EDGE,
     K_SRC,
     K_OFF,
+    K_CACHE, /* optional keys from here on */
+    K_REGION_NAME,
     K_COUNT
 };
-static const char *const key_name[K_COUNT] = {
-    "v", "ts", "customer", "host", "bytes", "status", "country", "region", "edge", "src", "off"};
-static const u8 key_kind[K_COUNT] = {JSONR_INT, JSONR_INT, JSONR_STR, JSONR_STR,
-                                     JSONR_INT, JSONR_INT, JSONR_STR, JSONR_STR,
-                                     JSONR_STR, JSONR_STR, JSONR_INT};
+#define K_REQUIRED K_CACHE /* keys before it must be present */
+static const char *const key_name[K_COUNT] = {"v",      "ts",      "customer",   "host", "bytes",
+                                              "status", "country", "region",     "edge", "src",
+                                              "off",    "cache",   "region_name"};
+static const u8 key_kind[K_COUNT] = {JSONR_INT, JSONR_INT, JSONR_STR, JSONR_STR, JSONR_INT,
+                                     JSONR_INT, JSONR_STR, JSONR_STR, JSONR_STR, JSONR_STR,
+                                     JSONR_INT, JSONR_STR, JSONR_STR};
 
 typedef struct dec {
     jsonr_t r;
@@ -103,8 +107,29 @@ int hit_encode(const hit_t *h, char *buf, size_t cap) {
     jsonw_str(&w, h->src.p, h->src.n);
     JSONW_LIT(&w, ",\"off\":");
     jsonw_u64(&w, h->off);
+    if (h->cache.n) {
+        JSONW_LIT(&w, ",\"cache\":");
+        jsonw_str(&w, h->cache.p, h->cache.n);
+    }
+    if (h->region_name.n) {
+        JSONW_LIT(&w, ",\"region_name\":");
+        jsonw_str(&w, h->region_name.p, h->region_name.n);
+    }
     JSONW_LIT(&w, "}");
     return jsonw_len(&w);
+}
+
+hit_cache_t hit_cache_class(const char *p, size_t n) {
+    static const struct {
+        const char *w;
+        hit_cache_t c;
+    } words[] = {{"HIT", HIT_CACHE_HIT},      {"STALE", HIT_CACHE_HIT},
+                 {"UPDATING", HIT_CACHE_HIT}, {"REVALIDATED", HIT_CACHE_HIT},
+                 {"MISS", HIT_CACHE_MISS},    {"EXPIRED", HIT_CACHE_MISS},
+                 {"BYPASS", HIT_CACHE_MISS}};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strlen(words[i].w) == n && memcmp(words[i].w, p, n) == 0) return words[i].c;
+    return HIT_CACHE_UNKNOWN;
 }
 
 /* Where to cut a line of n bytes to keep at most max: never inside a valid UTF-8 sequence,
@@ -158,6 +183,9 @@ int hit_check(const hit_t *h, char *err, size_t errlen) {
     if (h->edge.n > HIT_STR_MAX) return range_err(err, errlen, "edge", LONGER);
     if (h->src.n == 0 || h->src.n > HIT_STR_MAX) return range_err(err, errlen, "src", SIZED);
     if (h->off > INT64_MAX) return range_err(err, errlen, "off", "must be 0..2^63-1");
+    if (h->cache.n > HIT_CACHE_MAX)
+        return range_err(err, errlen, "cache", "must be at most " STR(HIT_CACHE_MAX) " bytes");
+    if (h->region_name.n > HIT_STR_MAX) return range_err(err, errlen, "region_name", LONGER);
     return HIT_OK;
 }
 
@@ -176,13 +204,15 @@ static inline __attribute__((always_inline)) int key_index(const u8 *k, size_t n
     case 4:
         return !memcmp(k, "host", 4) ? K_HOST : !memcmp(k, "edge", 4) ? K_EDGE : -1;
     case 5:
-        return !memcmp(k, "bytes", 5) ? K_BYTES : -1;
+        return !memcmp(k, "bytes", 5) ? K_BYTES : !memcmp(k, "cache", 5) ? K_CACHE : -1;
     case 6:
         return !memcmp(k, "status", 6) ? K_STATUS : !memcmp(k, "region", 6) ? K_REGION : -1;
     case 7:
         return !memcmp(k, "country", 7) ? K_COUNTRY : -1;
     case 8:
         return !memcmp(k, "customer", 8) ? K_CUSTOMER : -1;
+    case 11:
+        return !memcmp(k, "region_name", 11) ? K_REGION_NAME : -1;
     default:
         return -1;
     }
@@ -258,13 +288,13 @@ static int field_str(const jsonr_val_t *f, slice_t *out, char *scratch, size_t c
 
 /* Keys, types and version of a parsed record, then its values into h. */
 static int fill(const dec_t *d, hit_t *h, char *scratch, size_t cap, char *err, size_t errlen) {
-    for (int i = 0; i < K_COUNT; i++)
+    for (int i = 0; i < K_REQUIRED; i++)
         if (!(d->seen & 1u << i)) {
             set_err(err, errlen, "missing: no key \"%s\"", key_name[i]);
             return HIT_ERR_MISSING;
         }
     for (int i = 0; i < K_COUNT; i++)
-        if (d->f[i].kind != key_kind[i]) {
+        if ((d->seen & 1u << i) && d->f[i].kind != key_kind[i]) {
             set_err(err, errlen, "type: \"%s\" is not %s", key_name[i],
                     key_kind[i] == JSONR_INT ? "an integer" : "a string");
             return HIT_ERR_TYPE;
@@ -275,11 +305,14 @@ static int fill(const dec_t *d, hit_t *h, char *scratch, size_t cap, char *err, 
         return HIT_ERR_VERSION;
     }
     size_t used = 0;
-    slice_t *str[K_COUNT] = {
-        [K_CUSTOMER] = &h->customer, [K_HOST] = &h->host, [K_COUNTRY] = &h->country,
-        [K_REGION] = &h->region,     [K_EDGE] = &h->edge, [K_SRC] = &h->src};
+    slice_t *str[K_COUNT] = {[K_CUSTOMER] = &h->customer, [K_HOST] = &h->host,
+                             [K_COUNTRY] = &h->country,   [K_REGION] = &h->region,
+                             [K_EDGE] = &h->edge,         [K_SRC] = &h->src,
+                             [K_CACHE] = &h->cache,       [K_REGION_NAME] = &h->region_name};
+    h->cache = h->region_name = (slice_t){NULL, 0};
     for (int i = 0; i < K_COUNT; i++)
-        if (str[i] && field_str(&d->f[i], str[i], scratch, scratch ? cap : 0, &used) < 0) {
+        if (str[i] && (d->seen & 1u << i) &&
+            field_str(&d->f[i], str[i], scratch, scratch ? cap : 0, &used) < 0) {
             set_err(err, errlen, "syntax: scratch buffer too small for \"%s\"", key_name[i]);
             return HIT_ERR_SYNTAX;
         }

@@ -18,9 +18,11 @@
 /* Longest string field a record may carry (customer, host, edge, src, region), in bytes
  * after unescaping. Anything longer is rejected by the decoder with reason "range". */
 #define HIT_STR_MAX 1024
-/* Upper bound of one encoded hit record: 6 strings of HIT_STR_MAX bytes, each byte escaped to at
- * most 6 output bytes, plus keys and numbers. */
-#define HIT_ENCODED_MAX (6 * 6 * HIT_STR_MAX + 512)
+/* Longest optional `cache` value: the nginx words are at most 11 bytes ("REVALIDATED"). */
+#define HIT_CACHE_MAX 16
+/* Upper bound of one encoded hit record: 7 strings of HIT_STR_MAX bytes and the cache word, each
+ * byte escaped to at most 6 output bytes, plus keys and numbers. */
+#define HIT_ENCODED_MAX (7 * 6 * HIT_STR_MAX + 6 * HIT_CACHE_MAX + 512)
 /* The dead-letter record keeps at most this much of the raw line (CONTRACT.md: 4 KiB). */
 #define REJECT_LINE_MAX 4096
 #define REJECT_ENCODED_MAX (6 * REJECT_LINE_MAX + 3 * 6 * HIT_STR_MAX + 256)
@@ -42,7 +44,21 @@ typedef struct hit {
     slice_t edge;     /* edge id */
     slice_t src;      /* log source: one per log file, stable across restarts, non-empty */
     uint64_t off;     /* byte offset of the line in its source */
+    /* Optional keys (README "Hit record: optional keys"): absent in records of older collectors,
+     * and ignored by older readers. n == 0 means absent; the encoder then writes no key. */
+    slice_t cache;       /* nginx $upstream_cache_status word: HIT, MISS, EXPIRED, STALE,
+                          * UPDATING, REVALIDATED, BYPASS; at most HIT_CACHE_MAX bytes */
+    slice_t region_name; /* the region's name where the database has one beside its code
+                          * ("California" for region "CA"); never the client address */
 } hit_t;
+
+/* What a `cache` value says about the request (hit_cache_class): served from the edge's cache,
+ * fetched from the origin, or not known (absent, "-", or a word not listed). */
+typedef enum hit_cache {
+    HIT_CACHE_UNKNOWN = 0,
+    HIT_CACHE_HIT = 1,  /* HIT, STALE, UPDATING, REVALIDATED: the bytes came from the cache */
+    HIT_CACHE_MISS = 2, /* MISS, EXPIRED, BYPASS: the bytes came from the origin */
+} hit_cache_t;
 
 /* Why a record was refused: stable names, used as metric labels. */
 typedef enum hit_err {
@@ -58,6 +74,9 @@ typedef enum hit_err {
 /* The metric label of a decode result: "ok", "syntax", "missing", "type", "range", "version". */
 const char *hit_err_name(int err);
 
+/* The class of a cache word (exact upper-case nginx words; anything else is unknown). */
+hit_cache_t hit_cache_class(const char *p, size_t n);
+
 /* Appends the JSON record of h to buf (no NUL added) and returns its length, or -1 if it would
  * not fit in cap bytes or if bytes or off exceeds INT64_MAX (readers hold JSON integers as int64,
  * as jansson does: such a record could not be read back). HIT_ENCODED_MAX always fits when every
@@ -65,7 +84,8 @@ const char *hit_err_name(int err);
  * control characters as \u00XX, '"' and '\\' escaped, valid UTF-8 passed through, and each byte
  * that is not part of a valid UTF-8 sequence replaced by U+FFFD, as is a NUL byte (jansson
  * refuses \u0000), so the output is always JSON that jansson reads (and a string that was not
- * valid UTF-8, or held NUL, reads back changed). Keys are written in the contract's order.
+ * valid UTF-8, or held NUL, reads back changed). Keys are written in the contract's order, the
+ * optional ones (cache, region_name) last and only when non-empty.
  * Values are not checked: hit_check says whether a reader will accept them. */
 int hit_encode(const hit_t *h, char *buf, size_t cap);
 
@@ -80,13 +100,15 @@ int hit_encode(const hit_t *h, char *buf, size_t cap);
  * jansson's quirks, see jsonr.h).
  * When a record has several faults the first class in this order is reported: syntax (the
  * whole text is parsed first), missing, type, version, range; within a class, the first key in
- * contract order. A scratch_cap too small for the unescaped strings gives HIT_ERR_SYNTAX. */
+ * contract order, the optional keys after `off` (absent ones are {NULL, 0}; present ones must be
+ * strings). A scratch_cap too small for the unescaped strings gives HIT_ERR_SYNTAX. */
 int hit_decode(hit_t *h, const char *buf, size_t len, char *scratch, size_t scratch_cap, char *err,
                size_t errlen);
 
 /* The range checks hit_decode applies to a parsed record, in contract key order: ts >= 0,
  * customer 1..HIT_STR_MAX bytes, host <= HIT_STR_MAX, bytes <= INT64_MAX, status 0..999, country
- * exactly 2 bytes, region and edge <= HIT_STR_MAX, src 1..HIT_STR_MAX, off <= INT64_MAX.
+ * exactly 2 bytes, region and edge <= HIT_STR_MAX, src 1..HIT_STR_MAX, off <= INT64_MAX, cache
+ * <= HIT_CACHE_MAX, region_name <= HIT_STR_MAX.
  * Returns HIT_OK, or HIT_ERR_RANGE with the key named in err. */
 int hit_check(const hit_t *h, char *err, size_t errlen);
 

@@ -9,6 +9,11 @@
 // zero, and the rate cards use complete seconds only. A banner says when edges are behind
 // (listed, with how far) or when the aggregator is still catching up after a start.
 //
+// Beside the minute (when the aggregator sends them, custview.h): HTTP status classes, the
+// cache hit ratio, the top hosts, the last 60 minutes by minute, region names. Every time is
+// shown with its zone (the browser's, or UTC: the picker in the bar, kept in localStorage).
+// An operator token gets the list of customers it may read (GET /v1/customers) to pick from.
+//
 // The token comes from the sign-in form or from the URL fragment (#customer=acme&token=...,
 // which the demo prints); it is kept in sessionStorage (this tab only) and the fragment is
 // removed from the address bar at once.
@@ -22,6 +27,9 @@
   const TOP_ROWS = 10;
   const KEY_TOKEN = 'cdn.dashboard.token';
   const KEY_CUSTOMER = 'cdn.dashboard.customer';
+  const KEY_TZ = 'cdn.dashboard.tz';
+  const MINUTES = 60;
+  const CLASSES = ['2xx', '3xx', '4xx', '5xx', 'other'];
 
   const $ = (id) => document.getElementById(id);
   const intFmt = new Intl.NumberFormat('en-US');
@@ -33,6 +41,7 @@
     timer: 0, generation: 0, // generation: a newer sign-in makes older polls stop
     last: null,              // last window shown (for redraws on resize and hover)
     hover: { 'chart-hits': -1, 'chart-bytes': -1 },
+    tz: 'local',             // 'local' (the browser's zone) or 'UTC'
   };
 
   // ---- formatting -----------------------------------------------------------------------------
@@ -50,8 +59,18 @@
   const fmtBits = (n) => fmtUnit(n, ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s', 'Tbit/s'], 1000);
   const fmtShort = (n) => fmtUnit(n, ['', 'k', 'M', 'G', 'T'], 1000).trim();
 
-  function fmtTime(ms) {
-    return new Date(ms).toLocaleTimeString('en-GB', { hour12: false });
+  // A time with its zone: "14:03:05 CET", "13:03:05 UTC" (the zone's short name as the browser
+  // knows it; an offset such as GMT+5:30 where it has no abbreviation).
+  function fmtTime(ms, short) {
+    const o = { hour12: false, hour: '2-digit', minute: '2-digit', timeZoneName: 'short' };
+    if (!short) o.second = '2-digit';
+    if (state.tz === 'UTC') o.timeZone = 'UTC';
+    try { return new Date(ms).toLocaleTimeString('en-GB', o); } catch (e) {
+      return new Date(ms).toISOString().slice(11, short ? 16 : 19) + ' UTC';
+    }
+  }
+  function zoneName() {
+    return fmtTime(Date.now(), true).replace(/^[0-9:]+\s*/, '');
   }
 
   function countryName(cc) {
@@ -138,14 +157,44 @@
       return;
     }
     state.operator = !!r.body.operator;
-    const list = Array.isArray(r.body.customers) ? r.body.customers : [];
+    let list = Array.isArray(r.body.customers) ? r.body.customers : [];
+    let picks = list.map((c) => ({ customer: c, active: false }));
+    try { // whom the token may pick from; an older aggregator has no such list (404)
+      const c = await api('/v1/customers');
+      if (gen !== state.generation) return;
+      if (c.status === 200 && c.body && Array.isArray(c.body.customers)) {
+        picks = c.body.customers;
+        list = picks.map((p) => p.customer);
+      }
+    } catch (e) { /* the window read will say what is wrong */ }
     fillCustomers(list);
-    if (!state.customer && list.length) state.customer = list[0];
+    fillPicks(picks);
+    if (!state.customer && list.length && !state.operator) state.customer = list[0];
     sessionStorage.setItem(KEY_TOKEN, token);
     showBoard(true);
     $('switch').hidden = !(state.operator || list.length > 1);
     $('pick-customer').value = state.customer;
+    $('pick-list').value = state.customer;
     pickCustomer(state.customer);
+  }
+
+  function fillPicks(picks) {
+    const sel = $('pick-list');
+    const opts = [];
+    if (state.operator) { // an operator chooses: nothing is shown before
+      const o = document.createElement('option');
+      o.value = '';
+      o.textContent = 'pick a customer (' + picks.length + ')';
+      opts.push(o);
+    }
+    for (const p of picks) {
+      const o = document.createElement('option');
+      o.value = p.customer;
+      o.textContent = p.customer + (p.active ? ' ●' : '');
+      opts.push(o);
+    }
+    sel.replaceChildren(...opts);
+    sel.hidden = state.operator ? picks.length === 0 : picks.length < 2;
   }
 
   function fillCustomers(list) {
@@ -160,7 +209,7 @@
     $('who-customer').textContent = c || 'no customer chosen';
     if (!c) {
       setStatus('idle', 'idle');
-      showError('board-error', 'This is an operator token: enter the customer to show.', 'info');
+      showError('board-error', 'This is an operator token: pick a customer from the list, or enter one.', 'info');
       return;
     }
     sessionStorage.setItem(KEY_CUSTOMER, c);
@@ -219,7 +268,11 @@
     for (const id of ['rate-hits', 'rate-bytes', 'total-hits', 'total-bytes']) setValue(id, '', '–');
     $('rate-bits').textContent = '';
     $('total-bytes-exact').textContent = '';
-    for (const id of ['countries', 'regions']) $(id).tBodies[0].replaceChildren();
+    for (const id of ['countries', 'regions', 'hosts']) $(id).tBodies[0].replaceChildren();
+    setValue('cache-ratio', '', '–');
+    $('cache-detail').textContent = '';
+    $('status-bar').replaceChildren();
+    $('status-classes').replaceChildren();
     $('end-time').textContent = '–';
     $('completeness').hidden = true;
     drawCharts();
@@ -288,8 +341,60 @@
     showCompleteness(w);
     fillTable('countries', w.countries, w.hits, (c) => c.country + ' ' + countryName(c.country));
     fillTable('regions', w.regions, w.hits,
-      (r) => r.country + (r.region ? '-' + r.region : ' (region unknown)'));
+      (r) => r.country + (r.region ? '-' + r.region : ' (region unknown)') +
+        (r.name && r.name !== r.region ? ' ' + r.name : ''));
+    renderExtras(w);
     drawCharts();
+  }
+
+  // The keys custview adds (absent from an older aggregator: those parts stay empty).
+  function renderExtras(w) {
+    $('span-cache').textContent = w.seconds + ' s';
+    $('span-status').textContent = w.seconds + ' s';
+    const c = w.cache;
+    if (c && typeof c.hit === 'number') {
+      const ratio = typeof c.hit_ratio === 'number' ? c.hit_ratio : null;
+      setValue('cache-ratio', ratio === null ? '' : ratio,
+        ratio === null ? '–' : (100 * ratio).toFixed(1) + ' %');
+      $('cache-detail').textContent = fmtInt(c.hit) + ' hits · ' + fmtInt(c.miss) + ' misses' +
+        (c.unknown ? ' · ' + fmtInt(c.unknown) + ' unknown' : '');
+    }
+    const st = w.status;
+    if (st && typeof st['2xx'] === 'number') {
+      const total = CLASSES.reduce((a, k) => a + (st[k] || 0), 0);
+      const bars = [], items = [];
+      for (const k of CLASSES) {
+        const n = st[k] || 0;
+        if (n && total) {
+          const b = document.createElement('span');
+          b.className = 'c' + k;
+          b.style.width = (100 * n / total) + '%';
+          b.title = k + ': ' + fmtInt(n);
+          bars.push(b);
+        }
+        const li = document.createElement('li');
+        li.dataset.class = k;
+        li.dataset.value = String(n);
+        const sw = document.createElement('i');
+        sw.className = 'c' + k;
+        li.append(sw, k + ' ' + fmtInt(n) + (total ? ' (' + (100 * n / total).toFixed(1) + ' %)' : ''));
+        items.push(li);
+      }
+      $('status-bar').replaceChildren(...bars);
+      $('status-classes').replaceChildren(...items);
+    }
+    if (Array.isArray(w.hosts)) {
+      const rows = w.hosts.slice();
+      const other = w.hosts_other;
+      if (other && other.hits > 0) rows.push({ host: '', hits: other.hits, bytes: other.bytes, other: true });
+      fillTable('hosts', rows, w.hits, (h) => h.other ? 'other hosts' : h.host || '(no host)');
+    }
+    const note = $('minutes-note');
+    if (Array.isArray(w.minutes) && w.minutes.length && typeof w.minutes_from_ms === 'number' &&
+        w.minutes_from_ms > w.minutes[0].t_ms)
+      note.textContent = '· this instance has read since ' + fmtTime(w.minutes_from_ms, true);
+    else
+      note.textContent = '';
   }
 
   function fillTable(id, rows, total, label) {
@@ -331,6 +436,63 @@
   function drawCharts() {
     drawChart($('chart-hits'), 'hits', (v) => fmtShort(v), 'hits');
     drawChart($('chart-bytes'), 'bytes', (v) => fmtBytes(v) + '/s', 'bytes');
+    drawMinutes($('chart-minutes'));
+  }
+
+  // The hour by minute: a bar a minute; minutes before what this instance has read are
+  // hatched (their bars may lack hits it never read); the current minute is still filling.
+  function drawMinutes(cv) {
+    const dpr = window.devicePixelRatio || 1;
+    const cssW = cv.clientWidth || 300, cssH = cv.clientHeight || 160;
+    if (cv.width !== Math.round(cssW * dpr) || cv.height !== Math.round(cssH * dpr)) {
+      cv.width = Math.round(cssW * dpr);
+      cv.height = Math.round(cssH * dpr);
+    }
+    const g = cv.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, cssW, cssH);
+    const w = state.last;
+    const mins = w && Array.isArray(w.minutes) ? w.minutes : [];
+    cv.dataset.minutes = String(mins.length);
+    cv.dataset.total = String(mins.reduce((a, m) => a + m.hits, 0));
+    const L = 64, R = 8, T = 10, B = 22, pw = cssW - L - R, ph = cssH - T - B;
+    const max = niceMax(mins.reduce((a, m) => Math.max(a, m.hits), 0) * 1.1);
+    const y = (v) => T + ph - (v / max) * ph;
+    const slot = pw / MINUTES;
+    g.font = '11px system-ui, sans-serif';
+    g.fillStyle = cssVar('--muted');
+    g.strokeStyle = cssVar('--grid');
+    g.lineWidth = 1;
+    g.textAlign = 'right';
+    g.textBaseline = 'middle';
+    for (const f of [0, 0.5, 1]) {
+      const yy = Math.round(y(max * f)) + 0.5;
+      g.beginPath(); g.moveTo(L, yy); g.lineTo(L + pw, yy); g.stroke();
+      g.fillText(fmtShort(max * f), L - 6, yy);
+    }
+    if (!mins.length) return;
+    const from = typeof w.minutes_from_ms === 'number' ? w.minutes_from_ms : 0;
+    const unread = mins.filter((m) => m.t_ms < from).length;
+    if (unread) {
+      g.fillStyle = hatch(g);
+      g.fillRect(L, T, unread * slot, ph);
+    }
+    g.fillStyle = cssVar('--hits');
+    mins.forEach((m, i) => {
+      if (!(m.hits > 0)) return;
+      const top = y(m.hits);
+      g.globalAlpha = i === mins.length - 1 ? 0.45 : 0.85;
+      g.fillRect(L + i * slot + 1, top, Math.max(1, slot - 2), T + ph - top);
+    });
+    g.globalAlpha = 1;
+    g.fillStyle = cssVar('--muted');
+    g.textBaseline = 'top';
+    const step = cssW < 500 ? 20 : 10;
+    for (let i = 0; i <= MINUTES; i += step) {
+      const t = i < MINUTES ? mins[i].t_ms : mins[MINUTES - 1].t_ms + 60000;
+      g.textAlign = i === 0 ? 'left' : i === MINUTES ? 'right' : 'center';
+      g.fillText(fmtTime(t, true), L + i * slot, T + ph + 6);
+    }
   }
 
   function cssVar(name) {
@@ -501,6 +663,18 @@
     });
     $('signout').addEventListener('click', () => signOut(''));
     $('pick-go').addEventListener('click', () => pickCustomer($('pick-customer').value.trim()));
+    $('pick-list').addEventListener('change', () => {
+      $('pick-customer').value = $('pick-list').value;
+      pickCustomer($('pick-list').value);
+    });
+    state.tz = localStorage.getItem(KEY_TZ) === 'UTC' ? 'UTC' : 'local';
+    $('tz').value = state.tz;
+    $('tz').options[0].textContent = 'local (' + zoneName() + ')';
+    $('tz').addEventListener('change', () => {
+      state.tz = $('tz').value === 'UTC' ? 'UTC' : 'local';
+      localStorage.setItem(KEY_TZ, state.tz);
+      if (state.last) render(state.last);
+    });
     $('pick-customer').addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter') pickCustomer($('pick-customer').value.trim());
     });

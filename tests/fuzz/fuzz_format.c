@@ -51,7 +51,8 @@ static void parse_checked(format_t *f, int json, const char *p, size_t n) {
         if (r.ts_ms < 0 || r.ts_ms > LOGTIME_MS_MAX) fail("time out of range", line, n);
         if (r.remote_addr.n == 0) fail("empty remote_addr", line, n);
         if (r.host.n == 1 && r.host.p[0] == '-') fail("host '-'", line, n);
-        if (!json && (!inside(r.remote_addr, line, n) || !inside(r.host, line, n)))
+        if (!json && (!inside(r.remote_addr, line, n) || !inside(r.host, line, n) ||
+                      !inside(r.cache, line, n)))
             fail("slice outside the line", line, n);
         /* json slices live in the format's scratch: reading them must be valid */
         volatile unsigned sum = 0;
@@ -59,6 +60,8 @@ static void parse_checked(format_t *f, int json, const char *p, size_t n) {
             sum += (unsigned char)r.remote_addr.p[i];
         for (size_t i = 0; i < r.host.n; i++)
             sum += (unsigned char)r.host.p[i];
+        for (size_t i = 0; i < r.cache.n; i++)
+            sum += (unsigned char)r.cache.p[i];
         (void)sum;
     } else if (!why || (strcmp(why, "parse") != 0 && strcmp(why, "timestamp") != 0)) {
         fail("refused without a contract reason", line, n);

@@ -5,8 +5,9 @@
  *
  * Input layout: 8 bytes ts, 8 bytes bytes, 8 bytes off, 2 bytes status, 1 byte flags, then for
  * each of customer, host, country, region, edge, src, reason, line: a 2-byte length (taken modulo
- * what is left, +1) and that many bytes. Flag bit 0 keeps bytes and off in int64 range; bit 1
- * repeats the line to more than REJECT_LINE_MAX bytes. */
+ * what is left, +1) and that many bytes, then the same for the optional cache and region_name
+ * (empty when the input ends first: absent from the record). Flag bit 0 keeps bytes and off in
+ * int64 range; bit 1 repeats the line to more than REJECT_LINE_MAX bytes. */
 #include "../../common/hit.h"
 #include "../support/hit_jansson.h"
 
@@ -16,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NSTR 8
+#define NSTR 10
 
 static void fail(const char *what, const char *text, size_t n) {
     fprintf(stderr, "fuzz_hit_encode: %s: '%.*s'\n", what, (int)(n > 400 ? 400 : n), text);
@@ -53,14 +54,16 @@ static int expected_code(const hit_t *s) {
     int ok = s->ts_ms >= 0 && s->customer.n >= 1 && s->customer.n <= HIT_STR_MAX &&
              s->host.n <= HIT_STR_MAX && s->status >= 0 && s->status <= 999 && s->country.n == 2 &&
              s->region.n <= HIT_STR_MAX && s->edge.n <= HIT_STR_MAX && s->src.n >= 1 &&
-             s->src.n <= HIT_STR_MAX;
+             s->src.n <= HIT_STR_MAX && s->cache.n <= HIT_CACHE_MAX &&
+             s->region_name.n <= HIT_STR_MAX;
     return ok ? HIT_OK : HIT_ERR_RANGE;
 }
 
 static void check_hit(const hit_t *h, const hit_t *s) {
     size_t cap = 512;
-    slice_t all[6] = {h->customer, h->host, h->country, h->region, h->edge, h->src};
-    for (int i = 0; i < 6; i++)
+    slice_t all[8] = {h->customer, h->host, h->country, h->region,
+                      h->edge,     h->src,  h->cache,   h->region_name};
+    for (int i = 0; i < 8; i++)
         cap += 6 * all[i].n + 2;
     char *buf = malloc(cap);
     if (!buf) abort();
@@ -80,7 +83,12 @@ static void check_hit(const hit_t *h, const hit_t *s) {
     json_error_t je;
     json_t *o = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES, &je);
     if (!o) fail(je.text, buf, (size_t)n);
-    if (json_object_size(o) != 11 || !int_is(o, "v", 1) || !int_is(o, "ts", h->ts_ms) ||
+    size_t keys = 11 + (h->cache.n > 0) + (h->region_name.n > 0);
+    if ((h->cache.n ? !str_is(o, "cache", s->cache) : json_object_get(o, "cache") != NULL) ||
+        (h->region_name.n ? !str_is(o, "region_name", s->region_name)
+                          : json_object_get(o, "region_name") != NULL))
+        fail("optional keys read back otherwise", buf, (size_t)n);
+    if (json_object_size(o) != keys || !int_is(o, "v", 1) || !int_is(o, "ts", h->ts_ms) ||
         !int_is(o, "bytes", (int64_t)h->bytes) || !int_is(o, "status", h->status) ||
         !int_is(o, "off", (int64_t)h->off) || !str_is(o, "customer", s->customer) ||
         !str_is(o, "host", s->host) || !str_is(o, "country", s->country) ||
@@ -150,10 +158,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         p += n, left -= n;
     }
     h.customer = str[0], h.host = str[1], h.country = str[2], h.region = str[3];
-    h.edge = str[4], h.src = str[5];
+    h.edge = str[4], h.src = str[5], h.cache = str[8], h.region_name = str[9];
     hit_t s = h;
-    slice_t *fields[6] = {&s.customer, &s.host, &s.country, &s.region, &s.edge, &s.src};
-    for (int i = 0; i < 6; i++)
+    slice_t *fields[8] = {&s.customer, &s.host, &s.country, &s.region,
+                          &s.edge,     &s.src,  &s.cache,   &s.region_name};
+    for (int i = 0; i < 8; i++)
         *fields[i] = sanitized(*fields[i]);
     check_hit(&h, &s);
 
@@ -178,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free((void *)rs.p);
     free(longline);
     free(reason);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 8; i++)
         free((void *)fields[i]->p);
     for (int i = 0; i < NSTR; i++)
         free((void *)str[i].p);

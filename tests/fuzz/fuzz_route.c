@@ -25,7 +25,7 @@ static int printable(const char *s) {
 static void check_route(const char *t, size_t n, route_t *r) {
     route_parse(t, n, r);
     if ((r->kind == ROUTE_TOO_LONG) != (n > ROUTE_TARGET_MAX)) abort();
-    if (r->kind < ROUTE_NOT_FOUND || r->kind > ROUTE_ASSET) abort();
+    if (r->kind < ROUTE_NOT_FOUND || r->kind > ROUTE_CUSTOMERS) abort();
     if (memchr(r->error, 0, sizeof r->error) == NULL || !printable(r->error)) abort();
     if (memchr(r->customer, 0, sizeof r->customer) == NULL) abort();
     if (r->customer[0] && !tokens_customer_ok(r->customer, strlen(r->customer))) abort();

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The aggregator's HTTP side for real: hits with known totals go through kafka-mock into a running
 # aggregator; the window API answers 200 with exactly those numbers and the contract's shape,
+# with the extras (status classes, cache hit ratio, top hosts, the hour by minute, region names),
 # and 401 / 403 / 400 / 404 / 405 with JSON errors; tokens are re-read on SIGHUP (a bad file keeps
 # the old ones; at start it is exit 2 naming FILE:LINE); and the dashboard page, loaded in headless
-# Chromium with the token in the URL fragment, shows those numbers. Screenshots (desktop and
+# Chromium with the token in the URL fragment, shows those numbers, with times labelled with
+# their zone (Chromium runs with TZ=Europe/Berlin: CET), and an operator gets the list of
+# customers to pick from. Screenshots (desktop and
 # phone width) and the rendered DOM go to build/test-output/dashboard/ ($TEST_OUTPUT to change).
 source "$(dirname "$0")/lib/lib.sh"
 command -v chromium > /dev/null || fail "no chromium: apt-get install chromium (Debian package)"
@@ -56,20 +59,20 @@ get() {
 # ---- hits with known totals, stamped now --------------------------------------------------------
 now=$(date +%s%3N)
 off=0
-emit() { # CUSTOMER COUNTRY REGION_JSON BYTES COUNT
+emit() { # CUSTOMER COUNTRY REGION_JSON BYTES COUNT [STATUS HOST EXTRA_KEYS]
     local i
     for ((i = 0; i < $5; i++)); do
         off=$((off + 1))
-        printf '%s\t{"v":1,"ts":%d,"customer":"%s","host":"www.%s.example","bytes":%d,"status":200,"country":"%s","region":%s,"edge":"e1","src":"test-dashboard","off":%d}\n' \
-            "$1" $((now - (i % 3) * 1000)) "$1" "$1" "$4" "$2" "$3" "$off"
+        printf '%s\t{"v":1,"ts":%d,"customer":"%s","host":"%s","bytes":%d,"status":%d,"country":"%s","region":%s,"edge":"e1","src":"test-dashboard","off":%d%s}\n' \
+            "$1" $((now - (i % 3) * 1000)) "$1" "${7:-www.$1.example}" "$4" "${6:-200}" "$2" "$3" "$off" "${8:-}"
     done
 }
 {
-    emit acme US '"CA"' 1000 12
-    emit acme US '"NY"' 500 8
-    emit acme DE '"BE"' 200 6
-    emit acme ZZ '""' 100 4
-    emit acme CA '"Qu\u00e9bec \"x\""' 50 2
+    emit acme US '"CA"' 1000 12 200 www.acme.example ',"cache":"HIT","region_name":"California"'
+    emit acme US '"NY"' 500 8 304 img.acme.example ',"cache":"MISS","region_name":"New York"'
+    emit acme DE '"BE"' 200 6 404 www.acme.example ',"cache":"EXPIRED"'
+    emit acme ZZ '""' 100 4 503 api.acme.example
+    emit acme CA '"Qu\u00e9bec \"x\""' 50 2 200 www.acme.example ',"cache":"STALE"'
     emit globex FR '"IDF"' 300 5
 } > "$TMP/hits.tsv"
 kcat_produce hits < "$TMP/hits.tsv"
@@ -79,7 +82,7 @@ echo "ok: the window holds the 32 hits of acme"
 
 # ---- 200: exactly the contract's shape and numbers ----------------------------------------------
 assert_eq "$(get '/v1/customers/acme/window?seconds=60' "$T_ACME")" 200 "acme reads acme"
-assert_eq "$(jq -c 'keys' "$TMP/body")" '["bytes","catching_up","complete_to_ms","countries","customer","edges_behind","end_ms","hits","regions","seconds","series"]' "window keys"
+assert_eq "$(jq -c 'keys' "$TMP/body")" '["bytes","cache","catching_up","complete_to_ms","countries","customer","edges_behind","end_ms","hits","hosts","hosts_other","minutes","minutes_from_ms","regions","seconds","series","status"]' "window keys: the contract's and custview's"
 # No edge has sent a watermark yet and everything is read: complete up to the current second.
 assert_eq "$(jq -c '[.complete_to_ms == .end_ms, .edges_behind, .catching_up]' "$TMP/body")" '[true,[],false]' "completeness without watermarks"
 assert_eq "$(jq -c '[.customer, .seconds, .hits, .bytes]' "$TMP/body")" '["acme",60,32,17700]' "window totals"
@@ -87,8 +90,13 @@ assert_eq "$(jq -c '.countries' "$TMP/body")" \
     '[{"country":"US","hits":20,"bytes":16000},{"country":"DE","hits":6,"bytes":1200},{"country":"ZZ","hits":4,"bytes":400},{"country":"CA","hits":2,"bytes":100}]' \
     "countries, most hits first"
 assert_eq "$(jq -c '.regions' "$TMP/body")" \
-    '[{"country":"US","region":"CA","hits":12,"bytes":12000},{"country":"US","region":"NY","hits":8,"bytes":4000},{"country":"DE","region":"BE","hits":6,"bytes":1200},{"country":"ZZ","region":"","hits":4,"bytes":400},{"country":"CA","region":"Québec \"x\"","hits":2,"bytes":100}]' \
-    "regions, most hits first, strings escaped"
+    '[{"country":"US","region":"CA","name":"California","hits":12,"bytes":12000},{"country":"US","region":"NY","name":"New York","hits":8,"bytes":4000},{"country":"DE","region":"BE","hits":6,"bytes":1200},{"country":"ZZ","region":"","hits":4,"bytes":400},{"country":"CA","region":"Québec \"x\"","hits":2,"bytes":100}]' \
+    "regions, most hits first, strings escaped, names where the records had them"
+assert_eq "$(jq -c '[.status, .cache]' "$TMP/body")" \
+    '[{"2xx":14,"3xx":8,"4xx":6,"5xx":4,"other":0},{"hit":14,"miss":14,"unknown":4,"hit_ratio":0.5}]' "status and cache classes"
+assert_eq "$(jq -c '[.hosts, .hosts_other]' "$TMP/body")" \
+    '[[{"host":"www.acme.example","hits":20,"bytes":13300},{"host":"img.acme.example","hits":8,"bytes":4000},{"host":"api.acme.example","hits":4,"bytes":400}],{"hits":0,"bytes":0}]' "top hosts"
+assert_eq "$(jq -c '[(.minutes | length), ([.minutes[].hits] | add)]' "$TMP/body")" '[60,32]' "the hour by minute"
 assert_eq "$(jq -c '[(.series | length), ([.series[].hits] | add), ([.series[].bytes] | add)]' "$TMP/body")" \
     '[60,32,17700]' "series: 60 seconds summing to the totals"
 assert_eq "$(jq '[.series[1:][].t_ms] == [.series[:-1][].t_ms + 1000] and .series[-1].t_ms == .end_ms and .end_ms % 1000 == 0' "$TMP/body")" \
@@ -124,6 +132,8 @@ grep -q '^# TYPE aggregator_http_requests_total counter$' "$TMP/body" || fail "n
 
 # ---- the dashboard in headless Chromium ---------------------------------------------------------
 chrome() { # OUTPUT_FILE URL [chromium args]: --dump-dom when OUTPUT_FILE ends in .html
+    local TZ=Europe/Berlin # times on the page carry their zone: CET in December, CEST in summer
+    export TZ
     local out=$1 url=$2 profile
     shift 2
     profile=$(mktemp -d "$TMP/chromium.XXXXXX")
@@ -149,9 +159,24 @@ grep -q '<td>CA-Québec "x"</td><td class="num">2</td>' "$dom" || fail "no Québ
 grep -q 'id="signin" class="panel signin" aria-labelledby="signin-title" hidden' "$dom" ||
     fail "the sign-in form is still shown (see $dom)"
 echo "ok: the dashboard shows acme's 32 hits, 17.7 kB, the countries and the regions"
+grep -q '<td>US-CA California</td><td class="num">12</td>' "$dom" || fail "no region name on the page (see $dom)"
+grep -q 'id="cache-ratio" data-value="0.5">50.0 %<' "$dom" || fail "no cache hit ratio of 50.0 % (see $dom)"
+grep -q '<li data-class="4xx" data-value="6">' "$dom" || fail "no 4xx class of 6 hits (see $dom)"
+grep -q '<td>www.acme.example</td><td class="num">20</td><td class="num">62.5 %</td>' "$dom" || fail "no top host row (see $dom)"
+grep -q 'id="chart-minutes"[^>]*data-total="32"' "$dom" || fail "the minutes chart does not hold the 32 hits (see $dom)"
+grep -E -q 'id="end-time">[0-9]{2}:[0-9]{2}:[0-9]{2} (CET|CEST)<' "$dom" || fail "the window's end time has no zone (see $dom)"
+grep -E -q '<option value="local">local \((CET|CEST)\)</option>' "$dom" || fail "the zone picker does not name the local zone (see $dom)"
+echo "ok: status classes, cache 50.0 %, top hosts, the hour by minute, region names, times in CET"
 
-chrome "$OUT/dashboard-desktop.png" "$page" --window-size=1280,1000
-chrome "$OUT/dashboard-phone.png" "$page" --window-size=390,1700
+# An operator signs in without a customer: the page lists the customers to pick from.
+chrome "$OUT/dashboard-operator.html" "$URL/#token=$T_OP" --window-size=1280,1000
+grep -q '<option value="acme">acme ●</option><option value="globex">globex ●</option>' "$OUT/dashboard-operator.html" ||
+    fail "no customer list for the operator (see $OUT/dashboard-operator.html)"
+chrome "$OUT/dashboard-operator-phone.png" "$URL/#token=$T_OP" --window-size=390,900
+echo "ok: the operator picks from acme and globex"
+
+chrome "$OUT/dashboard-desktop.png" "$page" --window-size=1280,1700
+chrome "$OUT/dashboard-phone.png" "$page" --window-size=390,2300
 for f in dashboard-desktop dashboard-phone; do
     [[ "$(head -c 4 "$OUT/$f.png" | tail -c 3)" == PNG ]] || fail "$f.png is not a PNG"
     assert_ge "$(stat -c %s "$OUT/$f.png")" 20000 "$f.png bytes"
@@ -181,7 +206,7 @@ chrome "$OUT/dashboard-provisional.html" "$page" --window-size=1280,1000
 dom=$OUT/dashboard-provisional.html
 grep -q 'id="completeness" class="notice banner" role="status" data-state="behind">Late data from 1 edge: e1 (delivered up to ' "$dom" ||
     fail "no banner naming e1 (see $dom)"
-grep -q 'Seconds after [0-9:]* are provisional.</p>' "$dom" || fail "the banner does not say which seconds are provisional (see $dom)"
+grep -E -q 'Seconds after [0-9:]+ (CET|CEST) are provisional.</p>' "$dom" || fail "the banner does not say which seconds are provisional (see $dom)"
 prov=$(grep -o 'id="chart-hits"[^>]*data-provisional="[0-9]*"' "$dom" | grep -o '[0-9]*"$' | tr -d '"')
 assert_ge "${prov:-0}" 2 "provisional seconds drawn in the hits chart"
 grep -q 'id="total-hits" data-value="32">32<' "$dom" || fail "the totals changed (see $dom)"

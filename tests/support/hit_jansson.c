@@ -18,24 +18,30 @@ static int refuse(int rc, char *err, size_t errlen, const char *fmt, ...) {
     return rc;
 }
 
-static const char *const names[11] = {"v",       "ts",     "customer", "host", "bytes", "status",
-                                      "country", "region", "edge",     "src",  "off"};
-static const int is_int[11] = {1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1};
+/* 11 required keys, then the optional ones (cache, region_name: strings when present). */
+#define NKEYS 13
+#define NREQ 11
+static const char *const names[NKEYS] = {"v",      "ts",      "customer",   "host", "bytes",
+                                         "status", "country", "region",     "edge", "src",
+                                         "off",    "cache",   "region_name"};
+static const int is_int[NKEYS] = {1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0};
 
 static int check_values(json_t *o, char *err, size_t errlen) {
-    for (int i = 0; i < 11; i++)
+    for (int i = 0; i < NREQ; i++)
         if (!json_object_get(o, names[i]))
             return refuse(HIT_ERR_MISSING, err, errlen, "missing %s", names[i]);
-    for (int i = 0; i < 11; i++) {
+    for (int i = 0; i < NKEYS; i++) {
         json_t *v = json_object_get(o, names[i]);
+        if (!v) continue; /* only optional keys can be absent here */
         if (is_int[i] ? !json_is_integer(v) : !json_is_string(v))
             return refuse(HIT_ERR_TYPE, err, errlen, "type of %s", names[i]);
     }
     if (json_integer_value(json_object_get(o, "v")) != 1)
         return refuse(HIT_ERR_VERSION, err, errlen, "version");
-    for (int i = 0; i < 11; i++) {
+    for (int i = 0; i < NKEYS; i++) {
         json_t *v = json_object_get(o, names[i]);
         const char *k = names[i];
+        if (!v) continue;
         int bad;
         if (is_int[i]) {
             json_int_t x = json_integer_value(v);
@@ -44,6 +50,8 @@ static int check_values(json_t *o, char *err, size_t errlen) {
             size_t n = json_string_length(v);
             if (strcmp(k, "country") == 0)
                 bad = n != 2;
+            else if (strcmp(k, "cache") == 0)
+                bad = n > 16; /* HIT_CACHE_MAX, written out: the oracle shares no rule */
             else if (strcmp(k, "customer") == 0 || strcmp(k, "src") == 0)
                 bad = n < 1 || n > HIT_STR_MAX;
             else
@@ -56,6 +64,7 @@ static int check_values(json_t *o, char *err, size_t errlen) {
 
 static slice_t copy_str(json_t *o, const char *k, char *scratch, size_t *used) {
     json_t *v = json_object_get(o, k);
+    if (!v) return (slice_t){NULL, 0}; /* an absent optional key */
     size_t n = json_string_length(v);
     char *p = scratch + *used;
     if (n) memcpy(p, json_string_value(v), n);
@@ -75,8 +84,9 @@ int hit_decode_jansson(hit_t *h, const char *buf, size_t len, char *scratch, siz
     }
     if ((rc = check_values(o, err, errlen)) != HIT_OK) goto out;
     size_t need = 0, used = 0;
-    for (int i = 0; i < 11; i++)
-        if (!is_int[i]) need += json_string_length(json_object_get(o, names[i]));
+    for (int i = 0; i < NKEYS; i++)
+        if (!is_int[i] && json_object_get(o, names[i]))
+            need += json_string_length(json_object_get(o, names[i]));
     if (need > scratch_cap || (need && !scratch)) {
         rc = refuse(HIT_ERR_SYNTAX, err, errlen, "scratch too small");
         goto out;
@@ -91,6 +101,8 @@ int hit_decode_jansson(hit_t *h, const char *buf, size_t len, char *scratch, siz
     h->region = copy_str(o, "region", scratch, &used);
     h->edge = copy_str(o, "edge", scratch, &used);
     h->src = copy_str(o, "src", scratch, &used);
+    h->cache = copy_str(o, "cache", scratch, &used);
+    h->region_name = copy_str(o, "region_name", scratch, &used);
     rc = HIT_OK;
 out:
     json_decref(o);
@@ -142,7 +154,8 @@ int hit_equal(const hit_t *a, const hit_t *b) {
     return a->ts_ms == b->ts_ms && a->bytes == b->bytes && a->status == b->status &&
            a->off == b->off && slice_eq(a->customer, b->customer) && slice_eq(a->host, b->host) &&
            slice_eq(a->country, b->country) && slice_eq(a->region, b->region) &&
-           slice_eq(a->edge, b->edge) && slice_eq(a->src, b->src);
+           slice_eq(a->edge, b->edge) && slice_eq(a->src, b->src) && slice_eq(a->cache, b->cache) &&
+           slice_eq(a->region_name, b->region_name);
 }
 
 hit_t hit_sample(void) {

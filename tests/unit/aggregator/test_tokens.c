@@ -142,6 +142,25 @@ START_TEST(test_operator_token_reads_every_customer) {
 }
 END_TEST
 
+/* What an operator picks from: every customer the file names, once, sorted, operators left out;
+ * the count is of all of them when cap cuts the list. */
+START_TEST(test_customers_named_by_the_file_are_listed_sorted_once) {
+    char text[1024];
+    snprintf(text, sizeof text, "zeta %s\n* %s\nacme %s\nmid %s\nacme %s\n", hex_of("z"),
+             hex_of("op"), ACME_HEX, hex_of("m"), hex_of("a2"));
+    tokens_t *t = set_of(text);
+    const char *cs[4];
+    ck_assert_uint_eq(tokens_customers(t, cs, 4), 3);
+    ck_assert_str_eq(cs[0], "acme");
+    ck_assert_str_eq(cs[1], "mid");
+    ck_assert_str_eq(cs[2], "zeta");
+    ck_assert_uint_eq(tokens_customers(t, cs, 1), 3);
+    ck_assert_str_eq(cs[0], "acme");
+    ck_assert_uint_eq(tokens_customers(NULL, cs, 4), 0);
+    tokens_free(t);
+}
+END_TEST
+
 START_TEST(test_one_token_listed_for_several_customers_reads_each) {
     char text[512];
     const char *h = hex_of("shared");
@@ -289,6 +308,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_load_names_the_file_in_every_message);
     tcase_add_test(tc, test_demo_tokens_file_grants_what_it_documents);
     tcase_add_test(tc, test_customer_ids_follow_the_host_map_rule);
+    tcase_add_test(tc, test_customers_named_by_the_file_are_listed_sorted_once);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -123,6 +123,63 @@ START_TEST(test_reason_names_are_hitv_names) {
 }
 END_TEST
 
+/* The optional keys: an nginx cache word of $upstream_cache_status travels upper case as
+ * `cache`, "-" and other text leave it out; with the test database, a region given as a code
+ * carries its name, one given only by name (or none) carries no region_name. */
+static json_t *hit_of(const char *spec, const char *line, geo_t *geo) {
+    char err[512];
+    format_t *f = format_new(spec, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    proc_cfg_t c = {f, map, geo, NULL, "e1", (hit_tswin_t){0, 0}, fixed_clock};
+    proc_t *p = malloc(sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    proc_init(p, &c);
+    proc_out_t o;
+    proc_line(p, "src-1", 5, 0, line, strlen(line), 0, &o);
+    ck_assert_int_eq(o.kind, PROC_HIT);
+    json_t *j = json_loadb(o.val, o.n, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    free(p);
+    format_free(f);
+    return j;
+}
+
+#define CACHE_FMT "$remote_addr [$time_local] $host $status $bytes_sent $upstream_cache_status"
+START_TEST(test_cache_word_and_region_name_are_optional_keys) {
+    static const struct {
+        const char *logged, *want; /* want NULL: no key */
+    } cases[] = {{"HIT", "HIT"}, {"miss", "MISS"}, {"REVALIDATED", "REVALIDATED"},
+                 {"-", NULL},    {"WEIRD", NULL},  {"EXPIRED", "EXPIRED"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char line[256];
+        snprintf(line, sizeof line, "10.0.0.1 [01/Dec/2026:09:59:00 +0000] a.example 200 5 %s",
+                 cases[i].logged);
+        json_t *j = hit_of(CACHE_FMT, line, NULL);
+        json_t *c = json_object_get(j, "cache");
+        if (cases[i].want)
+            ck_assert_str_eq(json_string_value(c), cases[i].want);
+        else
+            ck_assert_ptr_null(c);
+        ck_assert_ptr_null(json_object_get(j, "region_name")); /* no database */
+        json_decref(j);
+    }
+    const char *path = getenv("TEST_GEODB");
+    if (!path) return;
+    char err[512];
+    geo_t *g = geo_open(path, NULL, err, sizeof err);
+    ck_assert_msg(g != NULL, "%s", err);
+    /* 66.249.0.0/16 US CA California; 178.0.0.0/8 NL with no subdivision */
+    json_t *j = hit_of(CACHE_FMT, "66.249.1.2 [01/Dec/2026:09:59:00 +0000] a.example 200 5 HIT", g);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "region")), "CA");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "region_name")), "California");
+    json_decref(j);
+    j = hit_of(CACHE_FMT, "178.1.2.3 [01/Dec/2026:09:59:00 +0000] a.example 200 5 HIT", g);
+    ck_assert_ptr_null(json_object_get(j, "region_name"));
+    json_decref(j);
+    geo_close(g);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("process");
     TCase *t = tcase_create("validate");
@@ -132,6 +189,7 @@ int main(void) {
     tcase_add_test(t, test_window_follows_the_options);
     tcase_add_test(t, test_bytes_above_the_bound_are_bytes_rejects);
     tcase_add_test(t, test_reason_names_are_hitv_names);
+    tcase_add_test(t, test_cache_word_and_region_name_are_optional_keys);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -42,6 +42,26 @@ START_TEST(test_round_trip_of_a_realistic_hit) {
 }
 END_TEST
 
+START_TEST(test_optional_keys_written_last_and_only_when_set) {
+    hit_t h = hit_sample(), back;
+    char buf[HIT_ENCODED_MAX];
+    h.cache = (slice_t){"HIT", 3};
+    h.region_name = (slice_t){"California", 10};
+    int n = hit_encode(&h, buf, sizeof buf);
+    ck_assert_int_gt(n, 0);
+    buf[n] = 0;
+    ck_assert_ptr_nonnull(strstr(buf, "\"off\":1048576,\"cache\":\"HIT\",\"region_name\":"
+                                      "\"California\"}"));
+    ck_assert_int_eq(decode_both_n(buf, (size_t)n, &back), HIT_OK);
+    ck_assert(hit_equal(&h, &back));
+    h.cache = (slice_t){"", 0};
+    n = hit_encode(&h, buf, sizeof buf);
+    buf[n] = 0;
+    ck_assert_ptr_null(strstr(buf, "cache"));
+    ck_assert_ptr_nonnull(strstr(buf, "region_name"));
+}
+END_TEST
+
 /* Encodes h with host, src and the reject line set to s; jansson must read s sanitized back. */
 static void check_string_survives(const char *s, size_t n) {
     static char buf[HIT_ENCODED_MAX], rbuf[REJECT_ENCODED_MAX], want[3 * REJECT_LINE_MAX];
@@ -340,6 +360,7 @@ int main(void) {
     tcase_add_test(encode, test_reject_line_cut_at_4096_bytes);
     tcase_add_test(encode, test_reject_with_null_reason_and_line);
     tcase_add_test(encode, test_random_hits_round_trip);
+    tcase_add_test(encode, test_optional_keys_written_last_and_only_when_set);
     suite_add_tcase(s, encode);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -519,6 +519,63 @@ START_TEST(test_error_names) {
 }
 END_TEST
 
+/* The optional keys: absent is fine (records of older collectors), present they must be strings
+ * within their bounds, and both decoders read them alike; unknown cache words still decode. */
+START_TEST(test_optional_cache_and_region_name_keys) {
+    hit_t h;
+    char rec[4096];
+    const char *tail = "\"off\":1048576";
+    const char *at = strstr(VALID, tail);
+    ck_assert_ptr_nonnull(at);
+    ck_assert_int_eq(decode_both_n(VALID, strlen(VALID), &h), HIT_OK);
+    ck_assert_uint_eq(h.cache.n, 0);
+    ck_assert_uint_eq(h.region_name.n, 0);
+    static const struct {
+        const char *extra;
+        int code;
+        const char *key;
+    } cases[] = {
+        {",\"cache\":\"HIT\"", HIT_OK, NULL},
+        {",\"cache\":\"MISS\",\"region_name\":\"California\"", HIT_OK, NULL},
+        {",\"region_name\":\"\\u00cele-de-France\"", HIT_OK, NULL},
+        {",\"cache\":\"SOMETHING\"", HIT_OK, NULL},
+        {",\"cache\":\"\"", HIT_OK, NULL},
+        {",\"cache\":1", HIT_ERR_TYPE, "cache"},
+        {",\"region_name\":null", HIT_ERR_TYPE, "region_name"},
+        {",\"cache\":\"0123456789abcdefX\"", HIT_ERR_RANGE, "cache"},
+        {",\"cache\":\"HIT\",\"cache\":\"MISS\"", HIT_ERR_SYNTAX, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(rec, sizeof rec, "%.*s%s%s", (int)(at + strlen(tail) - VALID), VALID,
+                 cases[i].extra, at + strlen(tail));
+        assert_error(rec, cases[i].code, cases[i].key);
+    }
+    snprintf(rec, sizeof rec, "%.*s,\"cache\":\"STALE\",\"region_name\":\"Berlin\"}",
+             (int)(at + strlen(tail) - VALID), VALID);
+    ck_assert_int_eq(decode_both_n(rec, strlen(rec), &h), HIT_OK);
+    ck_assert(h.cache.n == 5 && memcmp(h.cache.p, "STALE", 5) == 0);
+    ck_assert(h.region_name.n == 6 && memcmp(h.region_name.p, "Berlin", 6) == 0);
+    /* type comes before range and version, as for the required keys */
+    snprintf(rec, sizeof rec, "%s", with("v", "2"));
+    char *end = strrchr(rec, '}');
+    strcpy(end, ",\"cache\":7}");
+    assert_error(rec, HIT_ERR_TYPE, "cache");
+}
+END_TEST
+
+START_TEST(test_cache_words_classify_as_documented) {
+    const char *hits[] = {"HIT", "STALE", "UPDATING", "REVALIDATED"};
+    const char *misses[] = {"MISS", "EXPIRED", "BYPASS"};
+    const char *unknown[] = {"", "-", "hit", "HITS", "SCARCE"};
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_int_eq(hit_cache_class(hits[i], strlen(hits[i])), HIT_CACHE_HIT);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_int_eq(hit_cache_class(misses[i], strlen(misses[i])), HIT_CACHE_MISS);
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_int_eq(hit_cache_class(unknown[i], strlen(unknown[i])), HIT_CACHE_UNKNOWN);
+}
+END_TEST
+
 /* Random records: random values encoded, then decoded by both. */
 int main(void) {
     Suite *s = suite_create("hit_decode");
@@ -534,6 +591,8 @@ int main(void) {
     tcase_add_test(decode, test_duplicates_among_many_keys);
     tcase_add_test(decode, test_escaped_strings_are_unescaped_into_scratch);
     tcase_add_test(decode, test_error_names);
+    tcase_add_test(decode, test_optional_cache_and_region_name_keys);
+    tcase_add_test(decode, test_cache_words_classify_as_documented);
     suite_add_tcase(s, decode);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
