@@ -55,6 +55,7 @@ typedef struct hconn {
     size_t keylen;
     int64_t since_ms;   /* monotonic: when the current state began */
     conn_state_t state; /* CLOSING: shut down by us, MHD has not closed it yet */
+    unsigned served;    /* requests answered on it */
 } hconn_t;
 
 struct httpd {
@@ -102,8 +103,10 @@ static void shut(httpd_t *h, hconn_t *c, metric_t *why) {
     metric_add(why, 1);
 }
 
-/* Under the lock: the connection waiting longest for a request, among those from key (or all,
- * keylen 0), other than except; NULL if none waits. */
+/* Under the lock: the connection to close for room among those from key (or all, keylen 0),
+ * other than except: of those waiting for a request, one never answered before if there is one
+ * (a flood's sockets never complete a request; a real client's kept-alive connection has), and
+ * of those the one waiting longest. NULL if none waits. *count: the open ones looked at. */
 static hconn_t *longest_waiting(httpd_t *h, const unsigned char *key, size_t keylen,
                                 const hconn_t *except, unsigned *count) {
     hconn_t *best = NULL;
@@ -113,7 +116,9 @@ static hconn_t *longest_waiting(httpd_t *h, const unsigned char *key, size_t key
         if (keylen && (c->keylen != keylen || memcmp(c->key, key, keylen) != 0)) continue;
         (*count)++;
         if (c == except || c->state != CONN_WAITING) continue;
-        if (!best || c->since_ms < best->since_ms) best = c;
+        if (!best || (c->served == 0) > (best->served == 0) ||
+            ((c->served == 0) == (best->served == 0) && c->since_ms < best->since_ms))
+            best = c;
     }
     return best;
 }
@@ -190,6 +195,7 @@ static conn_state_t set_state(httpd_t *h, hconn_t *c, conn_state_t s) {
     pthread_mutex_lock(&h->lock);
     conn_state_t was = c->state;
     if (was != CONN_CLOSING) {
+        if (was == CONN_BUSY && s == CONN_WAITING) c->served++;
         c->state = s;
         c->since_ms = clock_mono_ms();
     }
