@@ -211,7 +211,7 @@ DEBS = build-essential pkg-config clang librdkafka-dev libmaxminddb-dev libjanss
        libssl-dev check libsubunit-dev libmicrohttpd-dev postgresql kcat jq \
        libmaxmind-db-writer-perl mmdb-bin python3 procps psmisc time util-linux curl \
        syslog-ng-core syslog-ng-scl syslog-ng-mod-rdkafka syslog-ng-mod-geoip2 \
-       chromium docker-compose help2man
+       chromium docker-compose help2man haproxy
 
 deps:
 	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEBS) 2>/dev/null | awk '$$NF!="installed"{print $$1}'; \
