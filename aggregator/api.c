@@ -59,8 +59,8 @@ metric_t *const api_metrics[] = {
     &m_http[5],  &m_http[6], &m_http[7],   &m_http[8],    &m_http[9],   &m_http[10],
     &m_http[11], &m_tokens,  &m_reload_ok, &m_reload_err, &metrics_rss,
     /* the server's (httpd.h): open connections, those closed for a deadline or for room */
-    &httpd_m_open, &httpd_m_head, &httpd_m_req, &httpd_m_room, &httpd_m_perip, &httpd_m_badhead,
-    &httpd_m_suppressed,
+    &httpd_m_open, &httpd_m_head, &httpd_m_req, &httpd_m_room, &httpd_m_perip, &httpd_m_badline,
+    &httpd_m_badhead, &httpd_m_suppressed,
 };
 const size_t api_nmetrics = sizeof api_metrics / sizeof api_metrics[0];
 

@@ -10,7 +10,9 @@
 #include "clock.h"
 #include "log.h"
 
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_received (glibc's lacks it) */
 #include <netinet/in.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,6 +35,8 @@ metric_t httpd_m_room = METRIC_COUNTER("http_closed_room", "http_connections_clo
                                         "reason=\"room\"", CLOSED_HELP);
 metric_t httpd_m_perip = METRIC_COUNTER("http_closed_per_ip", "http_connections_closed_total",
                                          "reason=\"per_ip\"", CLOSED_HELP);
+metric_t httpd_m_badline = METRIC_COUNTER("http_closed_bad_line", "http_connections_closed_total",
+                                         "reason=\"bad_request_line\"", CLOSED_HELP);
 metric_t httpd_m_badhead = METRIC_COUNTER("http_bad_heads", "http_bad_heads_total", NULL,
                                            "Requests refused (400) for a NUL or a folded line "
                                            "in their head");
@@ -40,8 +44,9 @@ metric_t httpd_m_suppressed =
     METRIC_COUNTER("http_log_suppressed", "http_log_lines_suppressed_total", NULL,
                    "HTTP server messages not logged (more than the burst per interval)");
 
-metric_t *const httpd_metrics[] = {&httpd_m_open, &httpd_m_head, &httpd_m_req, &httpd_m_room, &httpd_m_perip, &httpd_m_badhead,
-                                   &httpd_m_suppressed};
+metric_t *const httpd_metrics[] = {&httpd_m_open,  &httpd_m_head,    &httpd_m_req,
+                                   &httpd_m_room,  &httpd_m_perip,   &httpd_m_badline,
+                                   &httpd_m_badhead, &httpd_m_suppressed};
 const size_t httpd_nmetrics = sizeof httpd_metrics / sizeof httpd_metrics[0];
 
 /* ---- the table ------------------------------------------------------------------------------- */
@@ -56,6 +61,9 @@ typedef struct hconn {
     int64_t since_ms;   /* monotonic: when the current state began */
     conn_state_t state; /* CLOSING: shut down by us, MHD has not closed it yet */
     unsigned served;    /* requests answered on it */
+    int line_seen;      /* the current request's line is complete (MHD called on_uri) */
+    uint64_t bytes_base;   /* bytes received (TCP_INFO) when the current wait began */
+    int64_t first_byte_ms; /* monotonic: when the reaper first saw bytes of this wait; 0 none */
 } hconn_t;
 
 struct httpd {
@@ -93,6 +101,18 @@ size_t httpd_addr_key(const void *sa_, unsigned char key[HTTPD_KEY_MAX]) {
     }
     memcpy(key, in6.sin6_addr.s6_addr, 8);
     return 8;
+}
+
+/* Bytes the kernel has received on fd so far (0 if it cannot say). MHD reads them at once, so
+ * this is the only way to see that a client sent something that is not yet a request line. */
+static uint64_t bytes_received(MHD_socket fd) {
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+        len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received)
+        return 0;
+    return ti.tcpi_bytes_received;
 }
 
 /* Under the lock: shuts c down (MHD reads EOF and closes it) and counts why. */
@@ -195,7 +215,13 @@ static conn_state_t set_state(httpd_t *h, hconn_t *c, conn_state_t s) {
     pthread_mutex_lock(&h->lock);
     conn_state_t was = c->state;
     if (was != CONN_CLOSING) {
-        if (was == CONN_BUSY && s == CONN_WAITING) c->served++;
+        if (was == CONN_BUSY && s == CONN_WAITING) {
+            c->served++;
+            c->line_seen = 0;
+            c->first_byte_ms = 0;
+            c->bytes_base = bytes_received(c->fd); /* a pipelined request's bytes included:
+                                                      never a false alarm, at worst none */
+        }
         c->state = s;
         c->since_ms = clock_mono_ms();
     }
@@ -204,6 +230,25 @@ static conn_state_t set_state(httpd_t *h, hconn_t *c, conn_state_t s) {
 }
 
 /* ---- the reaper ------------------------------------------------------------------------------ */
+
+/* Under the lock: a waiting connection that sent bytes HTTPD_LINE_MS ago and still no whole
+ * request line sent garbage (a TLS hello on the plain port, binary): MHD would wait for a line
+ * end until the head deadline. It gets a 400 written here (MHD has not answered and will not:
+ * it has no request) and is shut down. */
+static int bad_line(httpd_t *h, hconn_t *c, int64_t now) {
+    static const char msg[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8"
+                              "\r\nContent-Length: 29\r\nConnection: close\r\n\r\n"
+                              "bad request: no request line\n";
+    if (c->state != CONN_WAITING || c->line_seen) return 0;
+    if (!c->first_byte_ms) {
+        if (bytes_received(c->fd) > c->bytes_base) c->first_byte_ms = now;
+        return 0;
+    }
+    if (now - c->first_byte_ms < HTTPD_LINE_MS) return 0;
+    (void)!send(c->fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    shut(h, c, &httpd_m_badline);
+    return 1;
+}
 
 static void log_flush(httpd_t *h, int64_t now);
 
@@ -216,6 +261,7 @@ static void *reaper(void *arg) {
         int64_t now = clock_mono_ms();
         pthread_mutex_lock(&h->lock);
         for (hconn_t *c = h->head; c; c = c->next) {
+            if (bad_line(h, c, now)) continue;
             if (c->state == CONN_WAITING && now - c->since_ms > head_ms)
                 shut(h, c, &httpd_m_head);
             else if (c->state == CONN_BUSY && now - c->since_ms > req_ms)
@@ -314,6 +360,12 @@ static void on_done(void *cls, struct MHD_Connection *mc, void **req_cls,
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc) {
     httpd_t *h = cls;
+    hconn_t *c = conn_of(mc);
+    if (c) {
+        pthread_mutex_lock(&h->lock);
+        c->line_seen = 1;
+        pthread_mutex_unlock(&h->lock);
+    }
     return h->o.uri ? h->o.uri(h->o.uri_ctx, uri, mc) : NULL;
 }
 

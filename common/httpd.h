@@ -26,6 +26,11 @@
  *    reads as "Bearer TOKEN") and joins folded lines. Before the handler sees a request, httpd
  *    checks that every header line holds exactly what MHD reports (see httpd_head_exact) and
  *    answers 400 otherwise.
+ *  - A 400 for a request line of garbage. MHD waits for a line end before it looks at a byte,
+ *    so binary without one (a TLS hello on the plain port) got no answer until the timeout.
+ *    The reaper sees the bytes arrive (TCP_INFO's bytes received: MHD has read them) and, when
+ *    no whole request line follows within HTTPD_LINE_MS, writes a 400 and shuts the socket.
+ *    (A line without a space is closed by MHD at once, one with two spaces gets MHD's 400.)
  *  - Log lines at a bounded rate: at most HTTPD_LOG_BURST of MHD's messages per
  *    HTTPD_LOG_INTERVAL_S, then one line with the count of those not printed.
  *
@@ -46,6 +51,7 @@
 #define HTTPD_HARD_MAX 8192        /* MHD's connection limit, when RLIMIT_NOFILE allows it */
 #define HTTPD_FD_RESERVE 128       /* descriptors left for the rest of the program */
 #define HTTPD_REAP_MS 200
+#define HTTPD_LINE_MS 1000 /* bytes but no whole request line for this long: garbage, 400 */
 #define HTTPD_LOG_INTERVAL_S 10
 #define HTTPD_LOG_BURST 3
 #define HTTPD_KEY_MAX 16 /* an address key: 4 bytes (IPv4) or 8 (IPv6 /64) */
@@ -69,12 +75,13 @@ typedef struct httpd_opts {
 typedef struct httpd httpd_t;
 
 /* This module's metrics (one set per process, whichever server counts): http_connections_open,
- * http_connections_closed_total{reason="head_timeout|request_timeout|room|per_ip"},
+ * http_connections_closed_total{reason="head_timeout|request_timeout|room|per_ip|
+ * bad_request_line"},
  * http_bad_heads_total, http_log_lines_suppressed_total. */
 extern metric_t *const httpd_metrics[];
 extern const size_t httpd_nmetrics;
 extern metric_t httpd_m_open, httpd_m_head, httpd_m_req, httpd_m_room, httpd_m_perip,
-    httpd_m_badhead, httpd_m_suppressed; /* the same, for lists built at compile time */
+    httpd_m_badline, httpd_m_badhead, httpd_m_suppressed; /* the same, for lists built at compile time */
 
 /* Starts serving. NULL when MHD could not start (the caller names the address: opsd.h's
  * opsd_bind_problem says why) or out of memory; MHD's messages while starting are held and one

@@ -7,8 +7,9 @@
 # /metrics are each answered within 1 s, on a kept-alive connection and on new ones; on the
 # operator address a slow socket that sends a byte every second is still closed at the head
 # deadline (10 s), not kept alive by its bytes; MHD's messages about thousands of closed
-# sockets make a handful of log lines. Before the flood: keep-alive (two requests, one connection), a token followed by
-# "\0junk" or by a space and junk is refused, a clean one accepted.
+# sockets make a handful of log lines. Before the flood: keep-alive (two requests, one
+# connection), a token followed by "\0junk" or by a space and junk is refused, a clean one
+# accepted, a garbage request line (binary without a line end too) gets a 400 within about 1 s.
 source "$(dirname "$0")/lib/lib.sh"
 start_kafka_mock
 TOKEN=demo-operator-token
@@ -45,6 +46,12 @@ assert_eq "$(raw "${head}Authorization: Bearer\\r\\n $TOKEN\\r\\n\\r\\n")" "HTTP
 assert_eq "$(raw "${head}Authorization: Bearer $TOKEN\\r\\n\\r\\n")" "HTTP/1.1 200 OK" "the clean token"
 assert_eq "$(raw "GET $WIN HTTP/1.1\\nHost: x\\nAuthorization: Bearer $TOKEN\\n\\n")" "HTTP/1.1 200 OK" "bare LF line ends"
 echo "ok: token parsing is exact (NUL junk 400, trailing junk 401, folded 400, clean 200)"
+t=$(date +%s%N)
+assert_eq "$(raw '\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03')" "HTTP/1.1 400 Bad Request" "binary garbage (a TLS hello)"
+ms=$((($(date +%s%N) - t) / 1000000))
+((ms < 2500)) || fail "the garbage request line was answered after $ms ms"
+assert_eq "$(raw 'hello world\r\n\r\n')" "HTTP/1.1 400 Bad Request" "a garbage request line"
+echo "ok: garbage request lines answered 400 (binary after $ms ms)"
 
 lines_before=$(grep -c 'msg="http server\|msg="operator http server' "$TMP/agg.log" || true)
 flood() { # PORT PATH ARGS...

@@ -2,7 +2,8 @@
  * kept alive; a NUL byte inside a header line or a folded line is a 400 (MHD 0.9.75 would cut or
  * join them silently); bare-LF heads are fine; past the per-address count the longest waiting
  * connection of that address is closed and the new one answered; past the total room the same,
- * whoever holds it; and the head check itself on blocks laid out as MHD leaves them. */
+ * whoever holds it; binary garbage without a line end gets a 400 at once (MHD alone waits for the
+ * timeout); and the head check itself on blocks laid out as MHD leaves them. */
 #include "../../../common/httpd.h"
 
 #include <arpa/inet.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static enum MHD_Result ok_handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -180,6 +182,30 @@ START_TEST(test_past_the_room_a_new_client_is_still_answered) {
 }
 END_TEST
 
+START_TEST(test_binary_garbage_without_a_line_end_gets_a_400_within_two_seconds) {
+    static const char hello[] = "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03";
+    httpd_t *h = start(64, 16);
+    char buf[4096];
+    int fd = dial(h, "127.0.0.1");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(send(fd, hello, sizeof hello - 1, 0), (ssize_t)(sizeof hello - 1));
+    const char *r = read_for(fd, 5000, buf, sizeof buf);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert_msg(strncmp(r, "HTTP/1.1 400", 12) == 0, "answer: %s", r);
+    ck_assert_msg(s < 2.5, "took %.2f s", s);
+    close(fd);
+    /* A request sent whole on a kept-alive connection after a pause is no garbage. */
+    fd = dial(h, "127.0.0.1");
+    ck_assert(strncmp(ask(fd, GET "\r\n", buf, sizeof buf), "HTTP/1.1 200", 12) == 0);
+    usleep(1500000);
+    ck_assert(strncmp(ask(fd, GET "\r\n", buf, sizeof buf), "HTTP/1.1 200", 12) == 0);
+    close(fd);
+    httpd_stop(h);
+}
+END_TEST
+
 /* A head as MHD 0.9.75 leaves it: CR and LF and each colon turned into NULs. */
 START_TEST(test_the_head_check_on_blocks_as_mhd_leaves_them) {
     char ok[] = "GET / HTTP/1.1\0\0Host\0 x\0\0Auth\0 Bearer t\0\0\0\0";
@@ -209,6 +235,7 @@ int main(void) {
     tcase_add_test(tc, test_past_the_per_address_count_its_longest_waiting_connection_goes);
     tcase_add_test(tc, test_past_the_room_a_new_client_is_still_answered);
     tcase_add_test(tc, test_the_head_check_on_blocks_as_mhd_leaves_them);
+    tcase_add_test(tc, test_binary_garbage_without_a_line_end_gets_a_400_within_two_seconds);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
