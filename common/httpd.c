@@ -210,11 +210,11 @@ static hconn_t *conn_of(struct MHD_Connection *mc) {
     return i ? i->socket_context : NULL;
 }
 
-/* WAITING <-> BUSY; returns the state before. */
+/* WAITING <-> BUSY (a CLOSING connection stays so); returns the state before. */
 static conn_state_t set_state(httpd_t *h, hconn_t *c, conn_state_t s) {
     pthread_mutex_lock(&h->lock);
     conn_state_t was = c->state;
-    if (was != CONN_CLOSING) {
+    if (was != CONN_CLOSING && was != s) { /* a deadline starts when the state changes */
         if (was == CONN_BUSY && s == CONN_WAITING) {
             c->served++;
             c->line_seen = 0;
@@ -340,8 +340,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
     httpd_t *h = cls;
     hconn_t *c = conn_of(mc);
     /* The first call of a request: its head is complete. */
-    if (c && c->state == CONN_WAITING) {
-        set_state(h, c, CONN_BUSY);
+    if (c && set_state(h, c, CONN_BUSY) == CONN_WAITING) {
         if (!httpd_head_exact(mc, method)) return bad_head(mc);
         /* Answering now would close the connection (MHD 0.9.75): wait for the next call, unless
          * a body follows that nobody wants read. */
