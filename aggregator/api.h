@@ -78,7 +78,8 @@ typedef struct api api_t;
  * by code, aggregator_tokens (entries loaded), aggregator_token_reloads_total by result, and
  * process_resident_memory_bytes (metrics.h's metrics_rss, read from /proc at each print, so the
  * log line's rss_bytes is the real value too). /metrics adds build_info and
- * process_start_time_seconds (metrics_page). */
+ * process_start_time_seconds (metrics_page); last, the server's own (common/httpd.h: open
+ * connections, those it closed and why, heads refused, log lines not printed). */
 extern metric_t *const api_metrics[];
 extern const size_t api_nmetrics;
 
