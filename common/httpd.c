@@ -26,26 +26,26 @@
 
 #define CLOSED_HELP "Connections the server closed itself, by reason"
 metric_t httpd_m_open = METRIC_GAUGE("http_open", "http_connections_open", NULL,
-                                      "Open HTTP connections (every server of the process)");
+                                     "Open HTTP connections (every server of the process)");
 metric_t httpd_m_head = METRIC_COUNTER("http_closed_head", "http_connections_closed_total",
-                                        "reason=\"head_timeout\"", CLOSED_HELP);
+                                       "reason=\"head_timeout\"", CLOSED_HELP);
 metric_t httpd_m_req = METRIC_COUNTER("http_closed_request", "http_connections_closed_total",
-                                       "reason=\"request_timeout\"", CLOSED_HELP);
+                                      "reason=\"request_timeout\"", CLOSED_HELP);
 metric_t httpd_m_room = METRIC_COUNTER("http_closed_room", "http_connections_closed_total",
-                                        "reason=\"room\"", CLOSED_HELP);
+                                       "reason=\"room\"", CLOSED_HELP);
 metric_t httpd_m_perip = METRIC_COUNTER("http_closed_per_ip", "http_connections_closed_total",
-                                         "reason=\"per_ip\"", CLOSED_HELP);
+                                        "reason=\"per_ip\"", CLOSED_HELP);
 metric_t httpd_m_badline = METRIC_COUNTER("http_closed_bad_line", "http_connections_closed_total",
-                                         "reason=\"bad_request_line\"", CLOSED_HELP);
+                                          "reason=\"bad_request_line\"", CLOSED_HELP);
 metric_t httpd_m_badhead = METRIC_COUNTER("http_bad_heads", "http_bad_heads_total", NULL,
-                                           "Requests refused (400) for a NUL or a folded line "
-                                           "in their head");
+                                          "Requests refused (400) for a NUL or a folded line "
+                                          "in their head");
 metric_t httpd_m_suppressed =
     METRIC_COUNTER("http_log_suppressed", "http_log_lines_suppressed_total", NULL,
                    "HTTP server messages not logged (more than the burst per interval)");
 
-metric_t *const httpd_metrics[] = {&httpd_m_open,  &httpd_m_head,    &httpd_m_req,
-                                   &httpd_m_room,  &httpd_m_perip,   &httpd_m_badline,
+metric_t *const httpd_metrics[] = {&httpd_m_open,    &httpd_m_head,      &httpd_m_req,
+                                   &httpd_m_room,    &httpd_m_perip,     &httpd_m_badline,
                                    &httpd_m_badhead, &httpd_m_suppressed};
 const size_t httpd_nmetrics = sizeof httpd_metrics / sizeof httpd_metrics[0];
 
@@ -58,10 +58,10 @@ typedef struct hconn {
     MHD_socket fd;
     unsigned char key[HTTPD_KEY_MAX]; /* httpd_addr_key of the client */
     size_t keylen;
-    int64_t since_ms;   /* monotonic: when the current state began */
-    conn_state_t state; /* CLOSING: shut down by us, MHD has not closed it yet */
-    unsigned served;    /* requests answered on it */
-    int line_seen;      /* the current request's line is complete (MHD called on_uri) */
+    int64_t since_ms;      /* monotonic: when the current state began */
+    conn_state_t state;    /* CLOSING: shut down by us, MHD has not closed it yet */
+    unsigned served;       /* requests answered on it */
+    int line_seen;         /* the current request's line is complete (MHD called on_uri) */
     uint64_t bytes_base;   /* bytes received (TCP_INFO) when the current wait began */
     int64_t first_byte_ms; /* monotonic: when the reaper first saw bytes of this wait; 0 none */
 } hconn_t;
@@ -446,7 +446,7 @@ static unsigned fd_room(unsigned want) {
         if (setrlimit(RLIMIT_NOFILE, &rl) < 0) rl.rlim_cur = old;
     }
     unsigned room = rl.rlim_cur > HTTPD_FD_RESERVE * 2 ? (unsigned)(rl.rlim_cur - HTTPD_FD_RESERVE)
-                                                        : (unsigned)rl.rlim_cur / 2;
+                                                       : (unsigned)rl.rlim_cur / 2;
     if (room > HTTPD_HARD_MAX) room = HTTPD_HARD_MAX;
     return room > want ? room : want;
 }
@@ -469,9 +469,9 @@ httpd_t *httpd_start(const httpd_opts_t *o) {
         flags, 0, NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
         MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE, o->threads,
         MHD_OPTION_CONNECTION_LIMIT, hard, MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->conn_memory,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_IDLE_TIMEOUT_S,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_NOTIFY_COMPLETED, on_done, h,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_IDLE_TIMEOUT_S, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, h, MHD_OPTION_NOTIFY_COMPLETED, on_done, h, MHD_OPTION_URI_LOG_CALLBACK,
+        on_uri, h, MHD_OPTION_END);
     atomic_store(&h->starting, 0);
     if (!h->d) goto fail;
     if (h->held[0]) {

@@ -54,16 +54,16 @@
 #define HTTPD_LINE_MS 1000 /* bytes but no whole request line for this long: garbage, 400 */
 #define HTTPD_LOG_INTERVAL_S 10
 #define HTTPD_LOG_BURST 3
-#define HTTPD_KEY_MAX 16 /* an address key: 4 bytes (IPv4) or 8 (IPv6 /64) */
+#define HTTPD_KEY_MAX 16      /* an address key: 4 bytes (IPv4) or 8 (IPv6 /64) */
 #define HTTPD_HEADERS_MAX 128 /* header lines httpd_head_exact checks; more make a 400 */
 
 typedef struct httpd_opts {
-    const void *addr;            /* const struct sockaddr_storage * to listen on */
-    const char *name;            /* for log lines: "http server", "operator http server" */
-    unsigned threads;            /* MHD's thread pool */
-    unsigned connections;        /* open connections kept before the longest waiting is closed */
-    unsigned per_ip;             /* the same, per client address */
-    size_t conn_memory;          /* MHD's per-connection memory (request head, buffers) */
+    const void *addr;     /* const struct sockaddr_storage * to listen on */
+    const char *name;     /* for log lines: "http server", "operator http server" */
+    unsigned threads;     /* MHD's thread pool */
+    unsigned connections; /* open connections kept before the longest waiting is closed */
+    unsigned per_ip;      /* the same, per client address */
+    size_t conn_memory;   /* MHD's per-connection memory (request head, buffers) */
     MHD_AccessHandlerCallback handler; /* MHD's request handler, called as described above */
     void *handler_ctx;
     MHD_RequestCompletedCallback done; /* may be NULL */
@@ -81,7 +81,8 @@ typedef struct httpd httpd_t;
 extern metric_t *const httpd_metrics[];
 extern const size_t httpd_nmetrics;
 extern metric_t httpd_m_open, httpd_m_head, httpd_m_req, httpd_m_room, httpd_m_perip,
-    httpd_m_badline, httpd_m_badhead, httpd_m_suppressed; /* the same, for lists built at compile time */
+    httpd_m_badline, httpd_m_badhead,
+    httpd_m_suppressed; /* the same, for lists built at compile time */
 
 /* Starts serving. NULL when MHD could not start (the caller names the address: opsd.h's
  * opsd_bind_problem says why) or out of memory; MHD's messages while starting are held and one

@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         lf = line_end(b, i, size);
         if (lf == size) goto out; /* the head never ends: MHD waits */
         size_t len = cut(b, i, lf);
-        if (len == 0 || b[i] == 0) break; /* the empty line: the head ends */
+        if (len == 0 || b[i] == 0) break;            /* the empty line: the head ends */
         if (b[i] == ' ' || b[i] == '\t') folded = 1; /* MHD would join it into new memory */
         char *colon = strchr(b + i, ':');
         if (!colon || n == HTTPD_HEADERS_MAX) goto out; /* MHD answers 400 itself */
