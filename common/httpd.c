@@ -167,9 +167,8 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **ctx,
             MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
         const union MHD_ConnectionInfo *ai =
             MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        c = calloc(1, sizeof *c);
+        if (!fi || !(c = calloc(1, sizeof *c))) return; /* untracked: MHD's timeout applies */
         *ctx = c;
-        if (!c || !fi) return; /* untracked: MHD's own timeout still applies */
         c->fd = fi->connect_fd;
         c->keylen = ai ? httpd_addr_key(ai->client_addr, c->key) : 0;
         c->since_ms = clock_mono_ms();
