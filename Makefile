@@ -92,6 +92,9 @@ UNIT_BIN    = $(patsubst %.c,$(BUILD)/%,$(UNIT_SRC))
 
 $(BUILD)/tests/unit/common/test_%: $(BUILD)/tests/unit/common/test_%.o $(SUPPORT_OBJ) $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_common) $(LIBS_check)
+# common/httpd.c's suite runs a real libmicrohttpd server.
+$(BUILD)/tests/unit/common/test_httpd: $(BUILD)/tests/unit/common/test_httpd.o $(SUPPORT_OBJ) $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkg,--libs,libmicrohttpd) $(LIBS_common) $(LIBS_check)
 $(BUILD)/tests/unit/collector/test_%: $(BUILD)/tests/unit/collector/test_%.o $(SUPPORT_OBJ) $(BUILD)/libcollector.a $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_collector) $(LIBS_check)
 $(BUILD)/tests/unit/aggregator/test_%: $(BUILD)/tests/unit/aggregator/test_%.o $(SUPPORT_OBJ) $(BUILD)/libaggregator.a $(BUILD)/libcommon.a
@@ -213,7 +216,7 @@ DEBS = build-essential pkg-config clang librdkafka-dev libmaxminddb-dev libjanss
        libssl-dev check libsubunit-dev libmicrohttpd-dev postgresql kcat jq \
        libmaxmind-db-writer-perl mmdb-bin python3 procps psmisc time util-linux curl \
        syslog-ng-core syslog-ng-scl syslog-ng-mod-rdkafka syslog-ng-mod-geoip2 \
-       chromium docker-compose help2man
+       chromium docker-compose help2man haproxy
 
 deps:
 	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEBS) 2>/dev/null | awk '$$NF!="installed"{print $$1}'; \

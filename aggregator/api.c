@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "dashboard_assets.h"
 #include "heartbeat.h"
+#include "httpd.h"
 #include "jsonw.h"
 #include "log.h"
 #include "opsd.h"
@@ -21,7 +22,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +59,9 @@ metric_t *const api_metrics[] = {
     &m_window,   &m_http[0], &m_http[1],   &m_http[2],    &m_http[3],   &m_http[4],
     &m_http[5],  &m_http[6], &m_http[7],   &m_http[8],    &m_http[9],   &m_http[10],
     &m_http[11], &m_tokens,  &m_reload_ok, &m_reload_err, &metrics_rss,
+    /* the server's (httpd.h): open connections, those closed for a deadline or for room */
+    &httpd_m_open, &httpd_m_head, &httpd_m_req, &httpd_m_room, &httpd_m_perip, &httpd_m_badline,
+    &httpd_m_badhead, &httpd_m_suppressed,
 };
 const size_t api_nmetrics = sizeof api_metrics / sizeof api_metrics[0];
 
@@ -70,7 +73,7 @@ static void count_code(unsigned code) {
 /* ---- the server ------------------------------------------------------------------------------ */
 
 struct api {
-    struct MHD_Daemon *d;
+    httpd_t *d;
     char *tokens_path;
     pthread_rwlock_t lock; /* guards tokens: readers check, api_reload_tokens swaps */
     tokens_t *tokens;
@@ -351,28 +354,11 @@ static enum MHD_Result serve_asset(struct MHD_Connection *c, const char *name) {
 
 /* ---- requests ------------------------------------------------------------------------------- */
 
-/* The rate limiter's key for the client: an IPv4 address, or an IPv6 /64 (one site usually
- * holds a whole /64, so a single address would be too easy to vary). */
+/* The rate limiter's key for the client: httpd.h's address key (IPv4, or an IPv6 /64). */
 static size_t client_key(struct MHD_Connection *c, unsigned char key[RL_KEY_MAX]) {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    struct sockaddr_storage ss;
-    if (!ci || !ci->client_addr) return 0;
-    memcpy(&ss, ci->client_addr,
-           ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                  : sizeof(struct sockaddr_in));
-    if (ss.ss_family == AF_INET) {
-        memcpy(key, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-        return 4;
-    }
-    if (ss.ss_family != AF_INET6) return 0;
-    const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-    if (IN6_IS_ADDR_V4MAPPED(a6)) {
-        memcpy(key, a6->s6_addr + 12, 4);
-        return 4;
-    }
-    memcpy(key, a6->s6_addr, 8);
-    return 8;
+    return ci ? httpd_addr_key(ci->client_addr, key) : 0;
 }
 
 /* 413 unless the request announces no body. */
@@ -456,26 +442,6 @@ static void on_done(void *cls, struct MHD_Connection *c, void **req_cls,
     *req_cls = NULL;
 }
 
-/* While MHD_start_daemon runs, MHD's messages are held, not logged: a failed start is reported
- * once by api_start, naming the real ADDR:PORT (MHD's own line says "port 0" for an address
- * given with MHD_OPTION_SOCK_ADDR); after a good start they are logged. */
-static atomic_int mhd_starting;
-static char mhd_held[512];
-
-static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
-    char msg[512], q[600];
-    (void)cls;
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-        msg[--n] = 0;
-    if (atomic_load(&mhd_starting)) {
-        if (!mhd_held[0]) snprintf(mhd_held, sizeof mhd_held, "%s", msg);
-        return;
-    }
-    log_warn("http server", "err=%s", log_quote(msg, q, sizeof q));
-}
-
 /* ---- start, reload, stop -------------------------------------------------------------------- */
 
 api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
@@ -508,27 +474,20 @@ api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
     if (!a->tokens) goto fail;
     metric_set(&m_tokens, (int64_t)tokens_size(a->tokens));
     if (opsd_parse_addr("--listen", o->listen ? o->listen : "", &ss, err, errlen) < 0) goto fail;
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-    if (ss.ss_family == AF_INET6) flags |= MHD_USE_DUAL_STACK;
-    /* The logger first: MHD logs the options that follow through it. */
-    mhd_held[0] = 0;
-    atomic_store(&mhd_starting, 1);
-    a->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)API_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONNECTIONS,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)API_CONNECTIONS_PER_IP,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONNECTION_MEMORY,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S, MHD_OPTION_URI_LOG_CALLBACK,
-        on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
-    atomic_store(&mhd_starting, 0);
+    httpd_opts_t ho = {.addr = &ss,
+                       .name = "http server",
+                       .threads = API_THREADS,
+                       .connections = API_CONNECTIONS,
+                       .per_ip = API_CONNECTIONS_PER_IP,
+                       .conn_memory = API_CONNECTION_MEMORY,
+                       .handler = on_request,
+                       .handler_ctx = a,
+                       .done = on_done,
+                       .uri = on_uri};
+    a->d = httpd_start(&ho);
     if (!a->d) {
         snprintf(err, errlen, "--listen %s: cannot listen: %s", o->listen, opsd_bind_problem(&ss));
         goto fail;
-    }
-    if (mhd_held[0]) {
-        char q[600];
-        log_warn("http server", "err=%s", log_quote(mhd_held, q, sizeof q));
     }
     return a;
 fail:
@@ -557,13 +516,12 @@ int api_reload_tokens(api_t *a, char *err, size_t errlen) {
 }
 
 unsigned api_port(const api_t *a) {
-    const union MHD_DaemonInfo *i = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);
-    return i ? i->port : 0;
+    return httpd_port(a->d);
 }
 
 void api_stop(api_t *a) {
     if (!a) return;
-    MHD_stop_daemon(a->d);
+    httpd_stop(a->d);
     tokens_free(a->tokens);
     rl_free(a->rl);
     free(a->tokens_path);

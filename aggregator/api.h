@@ -23,10 +23,13 @@
  * origin only). A customer with no hit in the window (or none ever) gets a window of
  * zeros, not a 404: which customers exist is told to no one.
  *
- * Bounds: request line and headers fit API_CONNECTION_MEMORY (MHD answers 414 / 431 beyond),
- * at most API_CONNECTIONS connections (API_CONNECTIONS_PER_IP per address), idle connections
- * close after API_IDLE_TIMEOUT_S. A thread pool (API_THREADS) answers; the window is read
- * under its own lock (win_read) and no request waits for the consumer.
+ * Bounds: request line and headers fit API_CONNECTION_MEMORY (MHD answers 414 / 431 beyond).
+ * The server is common/httpd.h's: the whole request head within HTTPD_HEAD_TIMEOUT_S (not reset
+ * by each byte), answers kept alive, past API_CONNECTIONS open connections (or
+ * API_CONNECTIONS_PER_IP from one address) the one that waited longest for a request is closed,
+ * so idle and slow sockets never lock a client out; a head with a NUL byte or a folded line is
+ * a 400. A thread pool (API_THREADS) answers; the window is read under its own lock (win_read)
+ * and no request waits for the consumer.
  *
  * Tokens (tokens.h) are loaded by api_start; api_reload_tokens re-reads the file (on SIGHUP:
  * main sets a flag and calls it from its loop) and swaps the set in while requests run. */
@@ -40,10 +43,9 @@
 
 #include <stddef.h>
 
-#define API_CONNECTIONS 256
-#define API_CONNECTIONS_PER_IP 32
+#define API_CONNECTIONS 512       /* kept open; a new one beyond closes the longest waiting */
+#define API_CONNECTIONS_PER_IP 64 /* the same per address (a browser opens about 6) */
 #define API_CONNECTION_MEMORY (32u << 10) /* per connection: request line, headers, buffers */
-#define API_IDLE_TIMEOUT_S 30
 #define API_THREADS 2
 #define API_RATE_DEFAULT 100 /* requests per second per client address, when rate_per_s is 0 */
 #define API_BURST_FACTOR 2   /* a client may send this many seconds' worth at once */
@@ -82,7 +84,8 @@ typedef struct api api_t;
  * by code, aggregator_tokens (entries loaded), aggregator_token_reloads_total by result, and
  * process_resident_memory_bytes (metrics.h's metrics_rss, read from /proc at each print, so the
  * log line's rss_bytes is the real value too). /metrics adds build_info and
- * process_start_time_seconds (metrics_page). */
+ * process_start_time_seconds (metrics_page); last, the server's own (common/httpd.h: open
+ * connections, those it closed and why, heads refused, log lines not printed). */
 extern metric_t *const api_metrics[];
 extern const size_t api_nmetrics;
 

@@ -2,6 +2,7 @@
 #include "opsd.h"
 
 #include "cli.h"
+#include "httpd.h"
 #include "log.h"
 
 #include <errno.h>
@@ -18,7 +19,7 @@
 #define PROM_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct opsd {
-    struct MHD_Daemon *d;
+    httpd_t *d;
     opsd_opts_t o;
 };
 
@@ -84,16 +85,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return text(c, 404, "not found: /metrics, /healthz, /readyz\n");
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
-    char msg[512], q[600];
-    (void)cls;
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-        msg[--n] = 0;
-    log_warn("operator http server", "err=%s", log_quote(msg, q, sizeof q));
-}
-
 int opsd_parse_addr(const char *opt, const char *s, struct sockaddr_storage *ss, char *err,
                     size_t errlen) {
     char host[OPSD_ADDR_MAX], port[8];
@@ -146,15 +137,19 @@ opsd_t *opsd_start(const opsd_opts_t *o, char *err, size_t errlen) {
         return NULL;
     }
     s->o = *o;
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-    if (ss.ss_family == AF_INET6) flags |= MHD_USE_DUAL_STACK;
-    /* The logger first: MHD logs the options that follow through it. */
-    s->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)OPSD_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)OPSD_CONNECTIONS,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)OPSD_CONNECTIONS_PER_IP,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)OPSD_IDLE_TIMEOUT_S, MHD_OPTION_END);
+    if (!s->o.more) { /* the server's own metrics (the aggregator lists them among its API's) */
+        s->o.more = httpd_metrics;
+        s->o.nmore = httpd_nmetrics;
+    }
+    httpd_opts_t ho = {.addr = &ss,
+                       .name = "operator http server",
+                       .threads = OPSD_THREADS,
+                       .connections = OPSD_CONNECTIONS,
+                       .per_ip = OPSD_CONNECTIONS_PER_IP,
+                       .conn_memory = OPSD_CONNECTION_MEMORY,
+                       .handler = on_request,
+                       .handler_ctx = s};
+    s->d = httpd_start(&ho);
     if (!s->d) {
         snprintf(err, errlen, "%s %s: %s", opt, o->listen, opsd_bind_problem(&ss));
         free(s);
@@ -164,12 +159,11 @@ opsd_t *opsd_start(const opsd_opts_t *o, char *err, size_t errlen) {
 }
 
 unsigned opsd_port(const opsd_t *s) {
-    const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    return i ? i->port : 0;
+    return httpd_port(s->d);
 }
 
 void opsd_stop(opsd_t *s) {
     if (!s) return;
-    MHD_stop_daemon(s->d);
+    httpd_stop(s->d);
     free(s);
 }

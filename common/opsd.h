@@ -10,9 +10,12 @@
  *
  * Why not a hand-written server: one client that sends half a request must not keep another
  * from its answer (billing's first server read requests one at a time on one thread). MHD reads
- * every connection without blocking on any, from OPSD_THREADS threads, cuts connections idle for
- * OPSD_IDLE_TIMEOUT_S and holds at most OPSD_CONNECTIONS. The callbacks run on those threads:
- * metric values are atomics, and ready() must only read atomics too. */
+ * every connection without blocking on any, from OPSD_THREADS threads; common/httpd.h adds the
+ * rest: a deadline on the whole request head (HTTPD_HEAD_TIMEOUT_S, not reset per byte),
+ * keep-alive, room for a new client past OPSD_CONNECTIONS (OPSD_CONNECTIONS_PER_IP per address)
+ * by closing the connection that waited longest, a 400 for a NUL in a header, rate-limited log
+ * lines. The callbacks run on those threads: metric values are atomics, and ready() must only
+ * read atomics too. /metrics adds httpd's own metrics (open and closed connections). */
 #ifndef OPSD_H
 #define OPSD_H
 
@@ -23,7 +26,7 @@
 #define OPSD_THREADS 2
 #define OPSD_CONNECTIONS 64
 #define OPSD_CONNECTIONS_PER_IP 16
-#define OPSD_IDLE_TIMEOUT_S 10
+#define OPSD_CONNECTION_MEMORY (16u << 10)
 #define OPSD_WHY_MAX 256 /* the reason /readyz gives */
 
 typedef struct opsd_opts {
@@ -32,7 +35,8 @@ typedef struct opsd_opts {
     const char *option; /* the option's name for error messages ("--metrics-listen") */
     metric_t *const *metrics; /* borrowed: must outlive the server; nmetrics of them */
     size_t nmetrics;
-    metric_t *const *more; /* a second list (those already in metrics are skipped); may be NULL */
+    metric_t *const *more; /* a second list (those already in metrics are skipped); NULL:
+                              httpd.h's httpd_metrics */
     size_t nmore;
     metrics_extra_fn extra; /* more Prometheus text after them; NULL: none */
     void *extra_ctx;

@@ -12,13 +12,14 @@ demo=(-f "$ROOT/docker-compose.yml" -f "$ROOT/docker-compose.demo.yml")
 docker-compose "${base[@]}" config -q || fail "docker-compose config -q refused docker-compose.yml"
 docker-compose "${demo[@]}" config -q || fail "docker-compose config -q refused the demo override"
 assert_eq "$(docker-compose "${base[@]}" config --services | sort | tr '\n' ' ')" \
-    "aggregator billing billing-migrate collector kafka kafka-topics postgres " "services"
+    "aggregator-1 aggregator-2 aggregator-3 billing billing-migrate collector kafka kafka-topics postgres proxy " "services"
 assert_eq "$(docker-compose "${demo[@]}" config --services | sort | tr '\n' ' ')" \
-    "aggregator billing billing-migrate collector demo-customers kafka kafka-topics loggen postgres " "demo services"
+    "aggregator-1 aggregator-2 aggregator-3 billing billing-migrate collector demo-customers kafka kafka-topics loggen postgres proxy " "demo services"
 docker-compose "${base[@]}" config > "$TMP/base.yml"
 docker-compose "${demo[@]}" config > "$TMP/demo.yml"
 
-# Every published port, in both, is bound to 127.0.0.1; the aggregator's 8080 is published.
+# Every published port, in both, is bound to 127.0.0.1; the API's 8080 is published by the proxy
+# in front of the three aggregators (deploy/haproxy/haproxy.cfg, mounted where the image reads it).
 for f in base demo; do
     python3 - "$TMP/$f.yml" > "$TMP/$f.ports" << 'PY' || fail "$f: cannot read the ports"
 import sys, yaml
@@ -29,7 +30,8 @@ for name, svc in doc["services"].items():
             p = "%s:%s:%s" % (p.get("host_ip", ""), p.get("published", ""), p.get("target", ""))
         print(name, p)
 PY
-    grep -q '^aggregator 127\.0\.0\.1:8080:8080' "$TMP/$f.ports" || fail "$f: aggregator's 8080 not published on 127.0.0.1"
+    grep -q '^proxy 127\.0\.0\.1:8080:8080' "$TMP/$f.ports" || fail "$f: the proxy's 8080 not published on 127.0.0.1"
+    grep -q 'deploy/haproxy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro' "$TMP/$f.yml" || fail "$f: the proxy's configuration is not mounted"
     if grep -v ' 127\.0\.0\.1:' "$TMP/$f.ports"; then fail "$f: a port above is published beyond 127.0.0.1"; fi
 done
 
@@ -38,7 +40,7 @@ for f in base demo; do
     python3 - "$TMP/$f.yml" << 'PY' || fail "$f: a service's healthcheck does not ask its /readyz"
 import re, sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
-for name in ("collector", "aggregator", "billing"):
+for name in ("collector", "aggregator-1", "aggregator-2", "aggregator-3", "billing"):
     svc = doc["services"][name]
     url = (svc.get("environment") or {}).get("CDN_HEALTH_URL", "")
     cmd = svc["command"] if isinstance(svc["command"], str) else " ".join(svc["command"])

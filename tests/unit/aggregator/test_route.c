@@ -254,6 +254,21 @@ START_TEST(test_other_authorization_headers_are_refused) {
 }
 END_TEST
 
+/* The header value with its true length (api.c never hands over a value MHD cut at a NUL:
+ * common/httpd.c refuses such a head first); a NUL or anything after the token is refused. */
+START_TEST(test_a_token_followed_by_a_nul_or_junk_is_refused) {
+    static const char nul[] = "Bearer demo-acme-token\0junk";
+    static const char nul_end[] = "Bearer demo-acme-token\0";
+    const char *t;
+    size_t n;
+    ck_assert_int_eq(route_bearer(nul, sizeof nul - 1, &t, &n), -1);
+    ck_assert_int_eq(route_bearer(nul_end, sizeof nul_end - 1, &t, &n), -1);
+    ck_assert_str_eq(bearer("Bearer demo-acme-token junk"), "!");
+    ck_assert_str_eq(bearer("Bearer demo-acme-token\tjunk"), "!");
+    ck_assert_str_eq(bearer("Bearer demo-acme-token=x"), "!");
+}
+END_TEST
+
 START_TEST(test_unescape_decodes_and_bounds) {
     char out[8];
     ck_assert_int_eq(route_unescape("a%41+b", 6, out, sizeof out, 1), 4);
@@ -290,6 +305,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_bytes_after_a_nul_are_part_of_the_target);
     tcase_add_test(tc, test_bearer_token_is_found_in_the_header);
     tcase_add_test(tc, test_other_authorization_headers_are_refused);
+    tcase_add_test(tc, test_a_token_followed_by_a_nul_or_junk_is_refused);
     tcase_add_test(tc, test_unescape_decodes_and_bounds);
     suite_add_tcase(s, tc);
     return s;
