@@ -21,7 +21,9 @@
 #include "invoice.h"
 
 #include "edges_db.h"
+#include "invoice_adjust.h"
 #include "invoice_db.h"
+#include "invoice_month.h"
 #include "invoice_fmt.h"
 #include "cli.h"
 #include "config.h"
@@ -287,6 +289,7 @@ typedef struct preview {
     pricing_invoice_t inv; /* owned */
     char *number;          /* owned */
     invfmt_line_t *lines;  /* owned */
+    char period_from[16], period_to[16];
 } preview_t;
 
 typedef struct run {
@@ -294,6 +297,7 @@ typedef struct run {
     const opts_t *o;
     const invdb_scope_t *s;
     invdb_t d;
+    invadj_t adj; /* final months of the late-usage window */
     attn_t att;
     edgesdb_t edges;
     char *incomplete; /* why the month is not complete (edgesdb_incomplete), NULL if it is */
@@ -323,12 +327,12 @@ static int drop_stale(run_t *r, const invdb_stored_t *st) {
 /* --preview: keeps customer c's invoice priced as *inv (taken over: fini'd here on failure) as
  * the stored draft would print. Customers come in order, so r->pv is in customer order. */
 static int preview_keep(run_t *r, const invdb_customer_t *c, const invdb_plan_t *plan,
-                        pricing_invoice_t *inv) {
+                        const invmonth_t *m, pricing_invoice_t *inv) {
     preview_t *pv = realloc(r->pv, (r->npv + 1) * sizeof *pv);
     invfmt_line_t *lines = calloc(inv->nlines + 1, sizeof *lines);
     char *number = NULL;
     if (pv) r->pv = pv;
-    if (!pv || !lines || asprintf(&number, "INV-%s-%s", r->s->number_month, c->id) < 0) {
+    if (!pv || !lines || !(number = invdb_number(r->s, c->id))) {
         free(lines);
         pricing_invoice_fini(inv);
         snprintf(r->err, sizeof r->err, "out of memory");
@@ -336,10 +340,13 @@ static int preview_keep(run_t *r, const invdb_customer_t *c, const invdb_plan_t 
     }
     preview_t *p = &r->pv[r->npv++];
     *p = (preview_t){.inv = *inv, .number = number, .lines = lines};
+    snprintf(p->period_from, sizeof p->period_from, "%s", m->period_from);
+    snprintf(p->period_to, sizeof p->period_to, "%s", m->period_to);
     for (size_t i = 0; i < p->inv.nlines; i++) {
         const pricing_line_t *l = &p->inv.lines[i];
-        lines[i] = (invfmt_line_t){(int)i + 1,    l->description, l->quantity,           l->unit,
-                                   l->unit_price, l->amount,      l->zone ? l->zone : "", NULL};
+        lines[i] = (invfmt_line_t){(int)i + 1,    l->description, l->quantity,
+                                   l->unit,       l->unit_price,  l->amount,
+                                   l->zone ? l->zone : "", pricing_kind_name(l->kind)};
     }
     /* subtotal and total are set by preview_merge: they live in r->pv, which may still move */
     p->out = (invfmt_invoice_t){.number = number,
@@ -351,7 +358,11 @@ static int preview_keep(run_t *r, const invdb_customer_t *c, const invdb_plan_t 
                                 .status = "preview",
                                 .finalized_at = "",
                                 .lines = lines,
-                                .nlines = p->inv.nlines};
+                                .nlines = p->inv.nlines,
+                                .seq = "",
+                                .issue_date = "",
+                                .due_date = "",
+                                .tax_rate = c->tax_rate};
     return 0;
 }
 
@@ -368,8 +379,14 @@ static int preview_merge(run_t *r) {
     }
     size_t i = 0, j = 0;
     for (size_t k = 0; k < r->npv; k++) { /* r->pv no longer moves: point into it now */
-        r->pv[k].out.subtotal = r->pv[k].inv.subtotal;
-        r->pv[k].out.total = r->pv[k].inv.total;
+        preview_t *p = &r->pv[k];
+        p->out.subtotal = p->inv.subtotal;
+        p->out.total = p->inv.total;
+        p->out.topup = p->inv.topup;
+        p->out.adjustments = p->inv.adjustments;
+        p->out.tax = p->inv.tax;
+        p->out.period_from = p->period_from;
+        p->out.period_to = p->period_to;
     }
     while (i < d->nout || j < r->npv) {
         if (i < d->nout && strcmp(d->out[i].status, "final")) {
@@ -394,47 +411,107 @@ static void preview_free(run_t *r) {
     if (r->o->preview) free(r->show);
 }
 
+/* invadj_note_fn: late usage that cannot be billed needs attention. */
+static int note_late(void *ctx, const char *customer, const char *detail) {
+    run_t *r = ctx;
+    return attend(&r->att, "usage_after_final", customer, "%s", detail);
+}
+
+/* Customer c's invoice of the month is final: it stays as it is. Late usage of the month is
+ * billed on the customer's next draft; what cannot be billed needs attention. */
+static int invoice_final(run_t *r, const invdb_customer_t *c) {
+    const invadj_month_t *m = invadj_find(&r->adj, c->id, r->s->month);
+    char why[1024], q[1100];
+    if (!m || !m->changed) return 0;
+    if (invadj_unbillable(m, why, sizeof why)) {
+        ATTEND(r, "usage_after_final", c->id, "%s", why);
+        return 0;
+    }
+    log_info("late usage after finalization: billed as adjustment lines on the customer's next "
+             "draft",
+             "customer=%s month=%s invoice=%s hits=%s bytes=%s", log_quote(c->id, q, sizeof q),
+             r->s->month, m->number, m->now_hits, m->now_bytes);
+    return 0;
+}
+
+/* Prices customer c's month (parts, adjustments, tax) into *inv. 1 when priced, 0 when not
+ * invoiced (reported), -1 on failure (r->err). */
+static int price_customer(run_t *r, const invdb_customer_t *c, const invdb_usage_t *u,
+                          invmonth_t *m, pricing_invoice_t *inv, invdb_snapshot_t *snaps,
+                          size_t *nsnaps) {
+    char perr[PRICING_ERR_MAX];
+    const char *mo = r->s->month;
+    int k = invmonth_init(m, &r->d, c, r->s->start_s, r->s->end_s, perr, sizeof perr);
+    if (k == INVMONTH_INACTIVE) {
+        if (u)
+            ATTEND(r, "inactive", c->id,
+                   "%s hits and %s bytes in %s, a month outside the customer's active days "
+                   "(%s to %s): not invoiced",
+                   u->hits, u->bytes, mo, c->active_from ? c->active_from : "open",
+                   c->active_to ? c->active_to : "open");
+        return 0;
+    }
+    if (k == INVMONTH_NO_PLAN) {
+        ATTEND(r, "no_plan", c->id, "no plan in effect in %s (customer_plans): not invoiced", mo);
+        return 0;
+    }
+    if (k < 0 || invmonth_price(m, u ? u->rows : NULL, u ? u->part : NULL, u ? u->nrows : 0, inv,
+                                perr, sizeof perr) < 0) {
+        ATTEND(r, "cannot_price", c->id, "%s cannot be priced: %s; no invoice written", mo, perr);
+        return 0;
+    }
+    const pricing_plan_t *p = invmonth_plan(m);
+    snaps[0] = (invdb_snapshot_t){.rows = u ? u->rows : NULL, .part = u ? u->part : NULL,
+                                  .nrows = u ? u->nrows : 0};
+    snprintf(snaps[0].for_month, sizeof snaps[0].for_month, "%s", r->s->first_day);
+    *nsnaps = 1;
+    if (invadj_bill(&r->adj, &r->d, c, mo, p->currency, p->minor_units, inv, snaps, nsnaps,
+                    note_late, r, r->err, sizeof r->err) < 0)
+        return -1;
+    if (pricing_close(inv, c->tax_rate, p->minor_units, perr, sizeof perr) < 0) {
+        ATTEND(r, "cannot_price", c->id, "%s cannot be priced: %s; no invoice written", mo, perr);
+        return 0;
+    }
+    return 1;
+}
+
 /* Customer c's invoice: kept when final, else priced and written. -1 only for database
  * failures (r->err); what cannot be invoiced is reported in r->att. */
 static int invoice_customer(run_t *r, const invdb_customer_t *c) {
     const invdb_usage_t *u = invdb_find_usage(&r->d, c->id);
     const invdb_stored_t *st = invdb_find_stored(&r->d, c->id);
-    const invdb_plan_t *plan = invdb_find_plan(&r->d, c->plan);
     const char *hits = u ? u->hits : "0", *bytes = u ? u->bytes : "0", *m = r->s->month;
     if (!c->plan)
         ATTEND(r, "no_plan", c->id, "customer has no plan: %s hits and %s bytes in %s not invoiced",
                hits, bytes, m);
-    if (st && st->final) {
-        if (strcmp(st->usage_hits, hits) || strcmp(st->usage_bytes, bytes))
-            ATTEND(r, "usage_after_final", c->id,
-                   "invoice %s is final, priced from %s hits and %s bytes; usage_hourly now "
-                   "holds %s hits and %s bytes for %s",
-                   st->number, st->usage_hits, st->usage_bytes, hits, bytes, m);
-        return 0;
-    }
+    if (st && st->final) return invoice_final(r, c);
     if (!c->plan) return drop_stale(r, st);
-    if (!plan) {
-        ATTEND(r, "cannot_price", c->id, "plan %s not found (or its currency is unknown)", c->plan);
-        return drop_stale(r, st);
-    }
     if (u && u->too_large) {
         ATTEND(r, "cannot_price", c->id, "a country's usage in %s exceeds 2^64: not invoiced", m);
         return drop_stale(r, st);
     }
-    pricing_invoice_t inv;
-    char perr[PRICING_ERR_MAX];
-    int rc = 0;
-    if (pricing_compute(&plan->p, u ? u->rows : NULL, u ? u->nrows : 0, &inv, perr, sizeof perr) <
-        0) {
-        pricing_invoice_fini(&inv);
-        ATTEND(r, "cannot_price", c->id, "plan %s cannot price %s: %s; no invoice written",
-               plan->id, m, perr);
-        return drop_stale(r, st);
+    invmonth_t mo = {0};
+    pricing_invoice_t inv = {0};
+    invdb_snapshot_t snaps[INVDB_LATE_MONTHS + 2];
+    size_t nsnaps = 0;
+    int rc = price_customer(r, c, u, &mo, &inv, snaps, &nsnaps);
+    if (rc <= 0) {
+        if (!rc) rc = drop_stale(r, st);
+        goto out;
     }
-    if (r->o->preview) return preview_keep(r, c, plan, &inv);
+    const invdb_plan_t *last = mo.plans[mo.nparts - 1];
+    if (r->o->preview) {
+        rc = preview_keep(r, c, last, &mo, &inv);
+        memset(&inv, 0, sizeof inv); /* preview_keep took it over (or fini'd it) */
+        goto out;
+    }
+    invdb_extra_t x = {mo.parts, mo.nparts, mo.period_from, mo.period_to, c->tax_rate,
+                       snaps,    nsnaps};
     invdb_final_t fin = {r->o->finalize, r->incomplete ? r->o->reason : NULL, r->incomplete};
-    rc = invdb_save(r->conn, r->s, c, plan, &inv, &fin, r->err, sizeof r->err);
+    rc = invdb_save(r->conn, r->s, c, last, &inv, &x, &fin, r->err, sizeof r->err);
+out:
     pricing_invoice_fini(&inv);
+    invmonth_fini(&mo);
     return rc;
 }
 
@@ -538,7 +615,8 @@ int invoice_main(int argc, char **argv) {
         check_complete(&r) < 0)
         goto out;
     if (r.refused) goto out; /* nothing written: the transaction ends with the connection */
-    if (invdb_load(r.conn, &s, &r.d, r.err, sizeof r.err) < 0 || invoice_all(&r) < 0 ||
+    if (invdb_load(r.conn, &s, &r.d, r.err, sizeof r.err) < 0 ||
+        invadj_load(r.conn, &s, &r.adj, r.err, sizeof r.err) < 0 || invoice_all(&r) < 0 ||
         invdb_read(r.conn, &s, &r.d, r.err, sizeof r.err) < 0 ||
         invdb_commit(r.conn, r.err, sizeof r.err) < 0)
         goto out;
@@ -559,6 +637,7 @@ out:
                   "month=%s err=%s", s.month, log_quote(r.err, q, sizeof q));
     preview_free(&r);
     invdb_free(&r.d);
+    invadj_free(&r.adj);
     edgesdb_free(&r.edges);
     free(r.incomplete);
     attn_free(&r.att);
