@@ -20,6 +20,8 @@
  *   usage_after_final  usage of a final invoice's month differs from what it was priced from */
 #include "invoice.h"
 
+#include "invoice_int.h"
+
 #include "edges_db.h"
 #include "invoice_adjust.h"
 #include "invoice_db.h"
@@ -40,26 +42,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define INVOICE_ERR_MAX 1024
-
-typedef struct opts {
-    const char *month, *customer, *db, *role, *topic;
-    int year, mon;
-    invfmt_format_t format;
-    int finalize, strict;
-    int64_t grace_ms;     /* a month is complete once every edge is billed past end + this */
-    int force_incomplete; /* --force-incomplete: finalize an incomplete month ... */
-    const char *reason;   /* ... for this reason, kept with each invoice */
-    int preview;          /* --preview: compute and print, write nothing (READ ONLY) */
-    int role_set;         /* --role given: --preview then keeps it */
-} opts_t;
-
-/* What needs attention; every string owned. */
-typedef struct attn {
-    invfmt_attention_t *v;
-    size_t n, cap;
-} attn_t;
 
 static int bad(const char *msg) {
     return bcmd_bad("invoice", msg);
@@ -238,183 +220,16 @@ static int parse(int argc, char **argv, opts_t *o) {
     return validate(o);
 }
 
-/* ---- attention ------------------------------------------------------------------------------ */
-
-static int attend(attn_t *a, const char *kind, const char *customer, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int attend(attn_t *a, const char *kind, const char *customer, const char *fmt, ...) {
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 16;
-        invfmt_attention_t *v = realloc(a->v, cap * sizeof *v);
-        if (!v) return -1;
-        a->v = v;
-        a->cap = cap;
-    }
-    char *detail = NULL, *cust = strdup(customer);
-    va_list ap;
-    va_start(ap, fmt);
-    int r = vasprintf(&detail, fmt, ap);
-    va_end(ap);
-    if (r < 0 || !cust) {
-        free(cust);
-        if (r >= 0) free(detail);
-        return -1;
-    }
-    a->v[a->n++] = (invfmt_attention_t){kind, cust, detail};
-    return 0;
-}
-
-static void attn_free(attn_t *a) {
-    for (size_t i = 0; i < a->n; i++) {
-        free((char *)a->v[i].customer);
-        free((char *)a->v[i].detail);
-    }
-    free(a->v);
-}
-
-static void attn_log(const attn_t *a) {
-    char q1[1100], q2[2100];
-    for (size_t i = 0; i < a->n; i++)
-        log_warn("needs attention", "kind=%s customer=%s detail=%s", a->v[i].kind,
-                 log_quote(a->v[i].customer, q1, sizeof q1),
-                 log_quote(a->v[i].detail, q2, sizeof q2));
-}
-
-/* ---- one run -------------------------------------------------------------------------------- */
-
-/* An invoice --preview priced and did not write; printed as if read back, status "preview". */
-typedef struct preview {
-    invfmt_invoice_t out;  /* strings borrowed from the customer, plan and inv below */
-    pricing_invoice_t inv; /* owned */
-    char *number;          /* owned */
-    invfmt_line_t *lines;  /* owned */
-    char period_from[16], period_to[16];
-} preview_t;
-
-typedef struct run {
-    PGconn *conn;
-    const opts_t *o;
-    const invdb_scope_t *s;
-    invdb_t d;
-    invadj_t adj; /* final months of the late-usage window */
-    attn_t att;
-    edgesdb_t edges;
-    char *incomplete; /* why the month is not complete (edgesdb_incomplete), NULL if it is */
-    int refused;      /* --finalize of an incomplete month without --force-incomplete */
-    preview_t *pv;    /* --preview: the invoices priced, in customer order */
-    size_t npv;
-    invfmt_invoice_t *show; /* what is printed: d.out, or (--preview) an owned merge */
-    size_t nshow;
-    char err[INVOICE_ERR_MAX];
-} run_t;
-
-/* Records what needs attention; out of memory makes the calling function return -1. */
-#define ATTEND(r, ...)                                                                             \
-    do {                                                                                           \
-        if (attend(&(r)->att, __VA_ARGS__) < 0) {                                                  \
-            snprintf((r)->err, sizeof(r)->err, "out of memory");                                   \
-            return -1;                                                                             \
-        }                                                                                          \
-    } while (0)
-
 /* Deletes st when it is a draft that this run cannot recompute (--preview: only leaves it out). */
 static int drop_stale(run_t *r, const invdb_stored_t *st) {
     if (!st || st->final || r->o->preview) return 0;
     return invdb_delete_draft(r->conn, st, r->err, sizeof r->err);
 }
 
-/* --preview: keeps customer c's invoice priced as *inv (taken over: fini'd here on failure) as
- * the stored draft would print. Customers come in order, so r->pv is in customer order. */
-static int preview_keep(run_t *r, const invdb_customer_t *c, const invdb_plan_t *plan,
-                        const invmonth_t *m, pricing_invoice_t *inv) {
-    preview_t *pv = realloc(r->pv, (r->npv + 1) * sizeof *pv);
-    invfmt_line_t *lines = calloc(inv->nlines + 1, sizeof *lines);
-    char *number = NULL;
-    if (pv) r->pv = pv;
-    if (!pv || !lines || !(number = invdb_number(r->s, c->id))) {
-        free(lines);
-        pricing_invoice_fini(inv);
-        snprintf(r->err, sizeof r->err, "out of memory");
-        return -1;
-    }
-    preview_t *p = &r->pv[r->npv++];
-    *p = (preview_t){.inv = *inv, .number = number, .lines = lines};
-    snprintf(p->period_from, sizeof p->period_from, "%s", m->period_from);
-    snprintf(p->period_to, sizeof p->period_to, "%s", m->period_to);
-    for (size_t i = 0; i < p->inv.nlines; i++) {
-        const pricing_line_t *l = &p->inv.lines[i];
-        lines[i] = (invfmt_line_t){(int)i + 1,    l->description, l->quantity,
-                                   l->unit,       l->unit_price,  l->amount,
-                                   l->zone ? l->zone : "", pricing_kind_name(l->kind)};
-    }
-    /* subtotal and total are set by preview_merge: they live in r->pv, which may still move */
-    p->out = (invfmt_invoice_t){.number = number,
-                                .customer = c->id,
-                                .customer_name = c->name,
-                                .month = r->s->month,
-                                .plan = plan->id,
-                                .currency = plan->p.currency,
-                                .status = "preview",
-                                .finalized_at = "",
-                                .lines = lines,
-                                .nlines = p->inv.nlines,
-                                .seq = "",
-                                .issue_date = "",
-                                .due_date = "",
-                                .tax_rate = c->tax_rate};
-    return 0;
-}
-
-/* --preview prints the final invoices read back and the priced ones, merged in customer order
- * (both are sorted by byte order; a customer is in one list at most: a final invoice is never
- * priced). Stale drafts read back are left out: this run would have replaced or deleted them. */
-static int preview_merge(run_t *r) {
-    const invdb_t *d = &r->d;
-    r->nshow = 0;
-    r->show = calloc(d->nout + r->npv + 1, sizeof *r->show);
-    if (!r->show) {
-        snprintf(r->err, sizeof r->err, "out of memory");
-        return -1;
-    }
-    size_t i = 0, j = 0;
-    for (size_t k = 0; k < r->npv; k++) { /* r->pv no longer moves: point into it now */
-        preview_t *p = &r->pv[k];
-        p->out.subtotal = p->inv.subtotal;
-        p->out.total = p->inv.total;
-        p->out.topup = p->inv.topup;
-        p->out.adjustments = p->inv.adjustments;
-        p->out.tax = p->inv.tax;
-        p->out.period_from = p->period_from;
-        p->out.period_to = p->period_to;
-    }
-    while (i < d->nout || j < r->npv) {
-        if (i < d->nout && strcmp(d->out[i].status, "final")) {
-            i++;
-            continue;
-        }
-        if (j == r->npv || (i < d->nout && strcmp(d->out[i].customer, r->pv[j].out.customer) < 0))
-            r->show[r->nshow++] = d->out[i++];
-        else
-            r->show[r->nshow++] = r->pv[j++].out;
-    }
-    return 0;
-}
-
-static void preview_free(run_t *r) {
-    for (size_t i = 0; i < r->npv; i++) {
-        pricing_invoice_fini(&r->pv[i].inv);
-        free(r->pv[i].number);
-        free(r->pv[i].lines);
-    }
-    free(r->pv);
-    if (r->o->preview) free(r->show);
-}
-
 /* invadj_note_fn: late usage that cannot be billed needs attention. */
 static int note_late(void *ctx, const char *customer, const char *detail) {
     run_t *r = ctx;
-    return attend(&r->att, "usage_after_final", customer, "%s", detail);
+    return invoice_attend(&r->att, "usage_after_final", customer, "%s", detail);
 }
 
 /* Customer c's invoice of the month is final: it stays as it is. Late usage of the month is
@@ -461,8 +276,8 @@ static int price_customer(run_t *r, const invdb_customer_t *c, const invdb_usage
         return 0;
     }
     const pricing_plan_t *p = invmonth_plan(m);
-    snaps[0] = (invdb_snapshot_t){.rows = u ? u->rows : NULL, .part = u ? u->part : NULL,
-                                  .nrows = u ? u->nrows : 0};
+    snaps[0] = (invdb_snapshot_t){
+        .rows = u ? u->rows : NULL, .part = u ? u->part : NULL, .nrows = u ? u->nrows : 0};
     snprintf(snaps[0].for_month, sizeof snaps[0].for_month, "%s", r->s->first_day);
     *nsnaps = 1;
     if (invadj_bill(&r->adj, &r->d, c, mo, p->currency, p->minor_units, inv, snaps, nsnaps,
@@ -501,12 +316,12 @@ static int invoice_customer(run_t *r, const invdb_customer_t *c) {
     }
     const invdb_plan_t *last = mo.plans[mo.nparts - 1];
     if (r->o->preview) {
-        rc = preview_keep(r, c, last, &mo, &inv);
+        rc = invoice_preview_keep(r, c, last, &mo, &inv);
         memset(&inv, 0, sizeof inv); /* preview_keep took it over (or fini'd it) */
         goto out;
     }
-    invdb_extra_t x = {mo.parts, mo.nparts, mo.period_from, mo.period_to, c->tax_rate,
-                       snaps,    nsnaps};
+    invdb_extra_t x = {mo.parts,    mo.nparts, mo.period_from, mo.period_to,
+                       c->tax_rate, snaps,     nsnaps};
     invdb_final_t fin = {r->o->finalize, r->incomplete ? r->o->reason : NULL, r->incomplete};
     rc = invdb_save(r->conn, r->s, c, last, &inv, &x, &fin, r->err, sizeof r->err);
 out:
@@ -623,9 +438,9 @@ int invoice_main(int argc, char **argv) {
     /* Committed: what is printed is what is stored (--preview: what would be). */
     committed = !o.preview;
     r.show = r.d.out, r.nshow = r.d.nout;
-    if (o.preview && preview_merge(&r) < 0) goto out;
+    if (o.preview && invoice_preview_merge(&r) < 0) goto out;
     mark_incomplete(&r);
-    attn_log(&r.att);
+    invoice_attn_log(&r.att);
     if (print(&r, r.err, sizeof r.err) < 0) goto out;
     log_info("invoices done", "month=%s invoices=%zu attention=%zu finalize=%d preview=%d", s.month,
              r.nshow, r.att.n, o.finalize, o.preview);
@@ -635,12 +450,12 @@ out:
         log_error(committed ? "billing invoice stored the invoices but could not print them"
                             : "billing invoice failed: nothing was written",
                   "month=%s err=%s", s.month, log_quote(r.err, q, sizeof q));
-    preview_free(&r);
+    invoice_preview_free(&r);
     invdb_free(&r.d);
     invadj_free(&r.adj);
     edgesdb_free(&r.edges);
     free(r.incomplete);
-    attn_free(&r.att);
+    invoice_attn_free(&r.att);
     PQfinish(r.conn);
     return rc;
 }

@@ -25,19 +25,17 @@
     " WHERE f.status = 'final' AND f.month >= $1::date AND f.month <= $2::date"                    \
     " AND ($3::text IS NULL OR f.customer_id = $3))"
 
-static const char SQL_FINALS[] =
-    SQL_FINALS_CTE
+static const char SQL_FINALS[] = SQL_FINALS_CTE
     " SELECT customer_id, to_char(month, 'YYYY-MM'), id::text, number, charged, base_id::text,"
     " usage_hits, usage_bytes FROM f ORDER BY customer_id COLLATE \"C\", month";
-static const char SQL_BASE[] =
-    SQL_FINALS_CTE
+static const char SQL_BASE[] = SQL_FINALS_CTE
     " SELECT f.customer_id, to_char(f.month, 'YYYY-MM'),"
     " extract(epoch FROM u.part_from)::bigint::text, u.country, u.hits::text, u.bytes::text"
     " FROM f JOIN invoice_usage u ON u.invoice_id = f.base_id AND u.for_month = f.month"
     " ORDER BY f.customer_id COLLATE \"C\", f.month, 3, u.country COLLATE \"C\"";
 /* Current usage of those months, each row with the start of its part (as invoice_db's). */
-static const char SQL_NOW[] =
-    SQL_FINALS_CTE ", r AS (SELECT customer_id, valid_from, lead(valid_from) OVER"
+static const char SQL_NOW[] = SQL_FINALS_CTE
+    ", r AS (SELECT customer_id, valid_from, lead(valid_from) OVER"
     " (PARTITION BY customer_id ORDER BY valid_from) AS valid_to FROM customer_plans"
     " WHERE $3::text IS NULL OR customer_id = $3),"
     " u AS (SELECT u.*, (date_trunc('month', u.hour AT TIME ZONE 'UTC'))::date AS m"
@@ -74,10 +72,12 @@ static void attach_rows(invadj_t *a, const PGresult *r, int now, size_t *used) {
         size_t cnt = 0;
         pricing_u128 hits = 0, bytes = 0;
         /* both are sorted by customer (byte order) and month: skip rows of months not listed */
-        while (i < n && (strcmp(val(r, i, 0), m->customer) < 0 ||
-                         (!strcmp(val(r, i, 0), m->customer) && strcmp(val(r, i, 1), m->month) < 0)))
+        while (i < n &&
+               (strcmp(val(r, i, 0), m->customer) < 0 ||
+                (!strcmp(val(r, i, 0), m->customer) && strcmp(val(r, i, 1), m->month) < 0)))
             i++;
-        for (; i < n && !strcmp(val(r, i, 0), m->customer) && !strcmp(val(r, i, 1), m->month); i++) {
+        for (; i < n && !strcmp(val(r, i, 0), m->customer) && !strcmp(val(r, i, 1), m->month);
+             i++) {
             pricing_usage_t *u = &rows[cnt];
             parts[cnt] = strtoll(val(r, i, 2), NULL, 10);
             u->country = val(r, i, 3);
@@ -302,8 +302,8 @@ static int bill_month(const invadj_month_t *m, const invdb_t *d, const invdb_cus
     }
     const pricing_plan_t *p = invmonth_plan(&mo);
     if (strcmp(p->currency, cur) || p->minor_units != minor) {
-        snprintf(why, cap, "late usage of %s is in %s, the next invoice in %s: not billed", m->month,
-                 p->currency, cur);
+        snprintf(why, cap, "late usage of %s is in %s, the next invoice in %s: not billed",
+                 m->month, p->currency, cur);
         goto out;
     }
     if (invmonth_price(&mo, m->base, m->base_part, m->nbase, &base, e, sizeof e) < 0 ||
@@ -328,8 +328,8 @@ static int bill_month(const invadj_month_t *m, const invdb_t *d, const invdb_cus
     }
     rc = -1;
     if (diff_lines(m->month, &base, &now, minor, inv, &sum, err, errlen) < 0) goto out;
-    *sn = (invdb_snapshot_t){.rows = m->now, .part = m->now_part, .nrows = m->nnow,
-                             .month_invoice_id = m->invoice_id};
+    *sn = (invdb_snapshot_t){
+        .rows = m->now, .part = m->now_part, .nrows = m->nnow, .month_invoice_id = m->invoice_id};
     snprintf(sn->for_month, sizeof sn->for_month, "%s", m->first_day);
     pricing_sdec_format(sum, minor, sn->amount, sizeof sn->amount);
     rc = 1;

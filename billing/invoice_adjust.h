@@ -31,12 +31,12 @@
 /* One final month of one customer within the window. */
 typedef struct invadj_month {
     const char *customer;
-    const char *month;       /* YYYY-MM */
-    char first_day[16];      /* YYYY-MM-01 */
-    const char *invoice_id;  /* its final invoice */
+    const char *month;      /* YYYY-MM */
+    char first_day[16];     /* YYYY-MM-01 */
+    const char *invoice_id; /* its final invoice */
     const char *number;
-    const char *charged;     /* subtotal + top-up of it + adjustments billed for it so far */
-    const char *base_id;     /* the invoice whose snapshot is billed; NULL: none (before 007) */
+    const char *charged; /* subtotal + top-up of it + adjustments billed for it so far */
+    const char *base_id; /* the invoice whose snapshot is billed; NULL: none (before 007) */
     const char *usage_hits, *usage_bytes; /* the totals its own invoice was priced from */
     int64_t start_s, end_s;
     pricing_usage_t *base, *now; /* billed and current usage, per part and country */
@@ -49,7 +49,7 @@ typedef struct invadj_month {
 } invadj_month_t;
 
 typedef struct invadj {
-    PGresult *res[3]; /* finals, base rows, current rows */
+    PGresult *res[3];       /* finals, base rows, current rows */
     invadj_month_t *months; /* by customer (byte order), then month */
     size_t nmonths;
     pricing_usage_t *rows; /* storage of every base and now array */

@@ -364,14 +364,29 @@ int invdb_read(PGconn *conn, const invdb_scope_t *s, invdb_t *d, char *err, size
     /* Both are in customer order: an invoice's lines are the next run of its id. */
     for (int i = 0; i < ni; i++) {
         invfmt_invoice_t *o = &d->out[d->nout++];
-        *o = (invfmt_invoice_t){val(iv, i, 1),  val(iv, i, 2),  val(iv, i, 3),    val(iv, i, 4),
-                                val(iv, i, 5),  val(iv, i, 6),  val(iv, i, 7),    val(iv, i, 8),
-                                val(iv, i, 9),  val(iv, i, 10), &d->out_lines[j], 0,
-                                val(iv, i, 12), val(iv, i, 11), .seq = val(iv, i, 13),
-                                .issue_date = val(iv, i, 14), .due_date = val(iv, i, 15),
-                                .period_from = val(iv, i, 16), .period_to = val(iv, i, 17),
-                                .tax_rate = val(iv, i, 18), .tax = val(iv, i, 19),
-                                .topup = val(iv, i, 20), .adjustments = val(iv, i, 21),
+        *o = (invfmt_invoice_t){val(iv, i, 1),
+                                val(iv, i, 2),
+                                val(iv, i, 3),
+                                val(iv, i, 4),
+                                val(iv, i, 5),
+                                val(iv, i, 6),
+                                val(iv, i, 7),
+                                val(iv, i, 8),
+                                val(iv, i, 9),
+                                val(iv, i, 10),
+                                &d->out_lines[j],
+                                0,
+                                val(iv, i, 12),
+                                val(iv, i, 11),
+                                .seq = val(iv, i, 13),
+                                .issue_date = val(iv, i, 14),
+                                .due_date = val(iv, i, 15),
+                                .period_from = val(iv, i, 16),
+                                .period_to = val(iv, i, 17),
+                                .tax_rate = val(iv, i, 18),
+                                .tax = val(iv, i, 19),
+                                .topup = val(iv, i, 20),
+                                .adjustments = val(iv, i, 21),
                                 .customer_address = NULL};
         while (j < nl && !strcmp(val(ln, j, 0), val(iv, i, 0))) {
             o->nlines++;

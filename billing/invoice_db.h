@@ -140,12 +140,12 @@ typedef struct invdb_part {
 /* Usage an invoice was priced from for one month (invoice_usage): its own, or an earlier final
  * month's whose late usage it carries (then with the adjustment's amount, invoice_adjustments). */
 typedef struct invdb_snapshot {
-    char for_month[16];             /* YYYY-MM-01 */
-    const pricing_usage_t *rows;    /* per part and country */
-    const int64_t *part;            /* the part start of each row */
+    char for_month[16];          /* YYYY-MM-01 */
+    const pricing_usage_t *rows; /* per part and country */
+    const int64_t *part;         /* the part start of each row */
     size_t nrows;
-    const char *month_invoice_id;   /* adjustments only: the final invoice of for_month */
-    char amount[PRICING_NUM_MAX];   /* adjustments only: sum of their lines */
+    const char *month_invoice_id; /* adjustments only: the final invoice of for_month */
+    char amount[PRICING_NUM_MAX]; /* adjustments only: sum of their lines */
 } invdb_snapshot_t;
 
 /* Everything invdb_save writes beside the priced lines. */

@@ -117,9 +117,10 @@ int invmonth_price(const invmonth_t *m, const pricing_usage_t *rows, const int64
     for (size_t k = 0; k < m->nparts; k++) {
         const pricing_plan_t *p = &m->plans[k]->p;
         if (strcmp(p->currency, first->currency)) {
-            snprintf(err, errlen, "plans %.100s (%.8s) and %.100s (%.8s) in one month: one invoice "
-                     "has one currency", m->parts[0].plan, first->currency, m->parts[k].plan,
-                     p->currency);
+            snprintf(err, errlen,
+                     "plans %.100s (%.8s) and %.100s (%.8s) in one month: one invoice "
+                     "has one currency",
+                     m->parts[0].plan, first->currency, m->parts[k].plan, p->currency);
             goto out;
         }
         size_t ns = 0;

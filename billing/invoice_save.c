@@ -119,7 +119,8 @@ static int insert_parts(PGconn *conn, const char *id, const invdb_extra_t *x, ch
     int bad = 0;
     bufs_begin(a, NARR);
     for (size_t i = 0; i < x->nparts; i++)
-        bad |= store_buf_int(&a[NO], (int64_t)i + 1) | store_buf_quoted(&a[PLAN], x->parts[i].plan) |
+        bad |= store_buf_int(&a[NO], (int64_t)i + 1) |
+               store_buf_quoted(&a[PLAN], x->parts[i].plan) |
                store_buf_int(&a[FROM], x->parts[i].from) | store_buf_int(&a[TO], x->parts[i].to);
     int rc = bufs_run(conn, SQL_INSERT_PARTS, id, NULL, a, NARR, bad, "writing invoice_parts", err,
                       errlen);
@@ -159,7 +160,7 @@ int invdb_save(PGconn *conn, const invdb_scope_t *s, const invdb_customer_t *c,
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    const char *p[16] = {number,          c->id,          s->first_day,   plan->id,
+    const char *p[16] = {number,           c->id,         s->first_day,   plan->id,
                          plan->p.currency, inv->subtotal, inv->total,     c->name,
                          inv->bytes,       inv->hits,     x->period_from, x->period_to,
                          x->tax_rate,      inv->tax,      inv->topup,     inv->adjustments};

@@ -332,9 +332,8 @@ static char *minimum_description(const pricing_plan_t *p, pricing_u128 minimum, 
 
 /* The requests line (when there are hits) and the minimum commit line (when needed, the minimum
  * prorated to hours / month_hours); fills subtotal, topup and total. */
-static int price_rest(const pricing_plan_t *p, pricing_u128 hits, pricing_u128 sub,
-                      uint32_t hours, uint32_t month_hours, pricing_invoice_t *inv, char *err,
-                      size_t errlen) {
+static int price_rest(const pricing_plan_t *p, pricing_u128 hits, pricing_u128 sub, uint32_t hours,
+                      uint32_t month_hours, pricing_invoice_t *inv, char *err, size_t errlen) {
     char e[PRICING_ERR_MAX];
     pricing_u128 price, minimum, exact, amount;
     int m = p->minor_units;
