@@ -23,7 +23,7 @@ ALTER TABLE customers
 -- splits a month's usage at that hour). CUSTOMER_PLANS_START is the "since always" of rows made
 -- from customers.plan_id: the first hour of the first month that can be invoiced (2000-01).
 CREATE TABLE customer_plans (
-    customer_id text NOT NULL REFERENCES customers,
+    customer_id text NOT NULL REFERENCES customers ON DELETE CASCADE,
     plan_id     text NOT NULL REFERENCES plans,
     valid_from  timestamptz NOT NULL CHECK (extract(epoch FROM valid_from) % 3600 = 0),
     PRIMARY KEY (customer_id, valid_from)
@@ -254,6 +254,19 @@ DECLARE
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW IS NOT DISTINCT FROM OLD THEN
         RETURN NEW;
+    END IF;
+    -- Inserting a row that is already there changes nothing (a setup script run again with
+    -- INSERT ... ON CONFLICT DO NOTHING: BEFORE INSERT triggers fire before the conflict).
+    IF TG_OP = 'INSERT' THEN
+        DECLARE
+            same boolean;
+        BEGIN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I t WHERE to_jsonb(t) = $1)', TG_TABLE_NAME)
+                INTO same USING to_jsonb(NEW);
+            IF same THEN
+                RETURN NEW;
+            END IF;
+        END;
     END IF;
     FOREACH p IN ARRAY ARRAY[
         CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) ->> col END,
