@@ -1,23 +1,30 @@
 /* invoice.c: `billing invoice`: a month's invoices, priced, stored, printed.
  *
- *   options -> connect -> lock, REPEATABLE READ, load plans, customers, usage, stored invoices
- *   (invoice_db) -> per customer: keep a final invoice as it is, or price the month (pricing)
- *   and write the draft, finalizing it with --finalize -> read every invoice of the month back
- *   -> COMMIT -> print them (invoice_fmt) and report what needs attention.
+ *   options -> connect -> lock, REPEATABLE READ, load plans, customers, customer_plans, usage,
+ *   stored invoices (invoice_db) and the final months of the late-usage window (invoice_adjust)
+ *   -> per customer: keep a final invoice as it is, or cut the month into parts by plan changes
+ *   and price each (invoice_month, pricing), add the adjustments for late usage of earlier final
+ *   months (invoice_adjust) and the tax (pricing_close), and write the draft, finalizing it with
+ *   --finalize (the schema numbers it) -> read every invoice of the month back -> COMMIT ->
+ *   print them (invoice_fmt) and report what needs attention.
  *
  * Output always comes from the rows read back, never from the computation in memory: a draft
  * and a final invoice print through the same path, and a final one prints the same forever.
  * Invoices: one per customer (with a plan) and month, numbered INV-YYYYMM-<customer id>, so a
- * number is known before it exists and never changes. A customer with a plan gets an invoice
- * even without usage (the minimum commit is owed).
+ * number is known before it exists and never changes (the gapless sequential number, seq, is
+ * given at finalization). A customer with a plan gets an invoice for every month it is active
+ * in, even without usage (the prorated minimum commit is owed).
  *
  * Needs attention (stderr, and the "attention" list of --format json; exit 0 unless --strict):
  *   unknown_customer   usage_hourly rows whose customer_id has no customers row
- *   no_plan            a customer without a plan (not invoiced)
+ *   no_plan            a customer without a plan, or none in effect in the month (not invoiced)
+ *   inactive           usage in a month wholly outside the customer's active days
  *   cannot_price       the plan cannot price the usage (a country without a zone, a zone with
  *                      traffic and no tier at 0 GB, a malformed price): no invoice is written,
  *                      and a stale draft is deleted rather than printed as if current
- *   usage_after_final  usage of a final invoice's month differs from what it was priced from */
+ *   usage_after_final  late usage of a final month that cannot be billed as adjustments (a
+ *                      decrease, no usage snapshot, changed pricing inputs: invoice_adjust.h);
+ *                      late usage that can is billed on the customer's next draft (logged) */
 #include "invoice.h"
 
 #include "invoice_int.h"
