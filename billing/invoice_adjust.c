@@ -30,25 +30,40 @@ static const char SQL_FINALS[] = SQL_FINALS_CTE
     " usage_hits, usage_bytes FROM f ORDER BY customer_id COLLATE \"C\", month";
 static const char SQL_BASE[] = SQL_FINALS_CTE
     " SELECT f.customer_id, to_char(f.month, 'YYYY-MM'),"
-    " extract(epoch FROM u.part_from)::bigint::text, u.country, u.hits::text, u.bytes::text"
+    " extract(epoch FROM u.part_from)::bigint::text, u.country, u.hits::text,"
+    " u.bytes::text"
     " FROM f JOIN invoice_usage u ON u.invoice_id = f.base_id AND u.for_month = f.month"
-    " ORDER BY f.customer_id COLLATE \"C\", f.month, 3, u.country COLLATE \"C\"";
-/* Current usage of those months, each row with the start of its part (as invoice_db's). */
+    " ORDER BY f.customer_id COLLATE \"C\", f.month, u.part_from, u.country COLLATE \"C\"";
+/* Current usage of those months, each row with the start of its part, as invoice_db's usage
+ * query does (the range join only for the months with a plan change inside: `cut`). Sorted as
+ * SQL_BASE: by customer, month, part (-1 first), country, in byte order. */
 static const char SQL_NOW[] = SQL_FINALS_CTE
-    ", r AS (SELECT customer_id, valid_from, lead(valid_from) OVER"
+    ", cut AS (SELECT DISTINCT customer_id, (date_trunc('month', valid_from AT TIME ZONE "
+    "'UTC'))::date"
+    " AS m FROM customer_plans WHERE ($3::text IS NULL OR customer_id = $3) AND valid_from <>"
+    " date_trunc('month', valid_from AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),"
+    " r AS (SELECT customer_id, valid_from, lead(valid_from) OVER"
     " (PARTITION BY customer_id ORDER BY valid_from) AS valid_to FROM customer_plans"
-    " WHERE $3::text IS NULL OR customer_id = $3),"
+    " WHERE customer_id IN (SELECT customer_id FROM cut)),"
     " u AS (SELECT u.*, (date_trunc('month', u.hour AT TIME ZONE 'UTC'))::date AS m"
     " FROM usage_hourly u WHERE u.hour >= ($1::date)::timestamp AT TIME ZONE 'UTC'"
     " AND u.hour < ($2::date + interval '1 month')::timestamp AT TIME ZONE 'UTC'"
-    " AND ($3::text IS NULL OR u.customer_id = $3))"
-    " SELECT u.customer_id, to_char(u.m, 'YYYY-MM'), coalesce(extract(epoch FROM"
-    " greatest(r.valid_from, u.m::timestamp AT TIME ZONE 'UTC'))::bigint::text, '-1'),"
-    " u.country, trunc(sum(u.hits))::text, trunc(sum(u.bytes))::text"
+    " AND ($3::text IS NULL OR u.customer_id = $3)),"
+    " g AS (SELECT u.customer_id, u.m, u.country, sum(u.hits) AS hits, sum(u.bytes) AS bytes,"
+    " u.m::timestamp AT TIME ZONE 'UTC' AS part"
     " FROM u JOIN f ON f.customer_id = u.customer_id AND f.month = u.m"
+    " WHERE NOT EXISTS (SELECT 1 FROM cut WHERE cut.customer_id = u.customer_id AND cut.m = u.m)"
+    " GROUP BY 1, 2, 3"
+    " UNION ALL SELECT u.customer_id, u.m, u.country, sum(u.hits), sum(u.bytes),"
+    " greatest(r.valid_from, u.m::timestamp AT TIME ZONE 'UTC')"
+    " FROM u JOIN f ON f.customer_id = u.customer_id AND f.month = u.m"
+    " JOIN cut ON cut.customer_id = u.customer_id AND cut.m = u.m"
     " LEFT JOIN r ON r.customer_id = u.customer_id AND u.hour >= r.valid_from"
-    " AND (r.valid_to IS NULL OR u.hour < r.valid_to)"
-    " GROUP BY 1, 2, 3, 4 ORDER BY u.customer_id COLLATE \"C\", 2, 3, u.country COLLATE \"C\"";
+    " AND (r.valid_to IS NULL OR u.hour < r.valid_to) GROUP BY 1, 2, 3, 6)"
+    " SELECT customer_id, to_char(m, 'YYYY-MM'),"
+    " coalesce(extract(epoch FROM part)::bigint::text, '-1'), country, trunc(hits)::text,"
+    " trunc(bytes)::text FROM g"
+    " ORDER BY customer_id COLLATE \"C\", m, part NULLS FIRST, country COLLATE \"C\"";
 
 #define val invdb_val
 

@@ -26,18 +26,31 @@ static const char SQL_CPLANS[] =
     " WHERE $1::text IS NULL OR customer_id = $1 ORDER BY customer_id COLLATE \"C\", valid_from";
 /* The month by the hits' own hour, in UTC: [start, end) of timestamptz, whatever the session's
  * TimeZone; each row with the start of its part (the plan change before it, or the month's
- * start), '' in hours without a plan. */
+ * start), -1 in hours without a plan. Only customers whose plan changes inside the month
+ * (`cut`, rare) need the range join; the others are summed per country as they always were, with
+ * the month's start as their one part (a customer without a plan then has no part: C says so). */
 static const char SQL_USAGE[] =
-    "WITH r AS (SELECT customer_id, valid_from, lead(valid_from) OVER (PARTITION BY customer_id"
+    "WITH cut AS (SELECT DISTINCT customer_id FROM customer_plans"
+    " WHERE valid_from > $1::timestamptz AND valid_from < $2::timestamptz"
+    " AND ($3::text IS NULL OR customer_id = $3)),"
+    " r AS (SELECT customer_id, valid_from, lead(valid_from) OVER (PARTITION BY customer_id"
     " ORDER BY valid_from) AS valid_to FROM customer_plans"
-    " WHERE $3::text IS NULL OR customer_id = $3)"
-    " SELECT u.customer_id, u.country, trunc(sum(u.hits))::text, trunc(sum(u.bytes))::text,"
-    " coalesce(extract(epoch FROM greatest(r.valid_from, $1::timestamptz))::bigint::text, '-1')"
-    " FROM usage_hourly u LEFT JOIN r ON r.customer_id = u.customer_id AND u.hour >= r.valid_from"
-    " AND (r.valid_to IS NULL OR u.hour < r.valid_to)"
+    " WHERE customer_id IN (SELECT customer_id FROM cut)),"
+    " g AS (SELECT u.customer_id, u.country, sum(u.hits) AS hits, sum(u.bytes) AS bytes,"
+    " $1::timestamptz AS part FROM usage_hourly u"
     " WHERE u.hour >= $1::timestamptz AND u.hour < $2::timestamptz"
     " AND ($3::text IS NULL OR u.customer_id = $3)"
-    " GROUP BY 1, 2, 5 ORDER BY u.customer_id COLLATE \"C\", 5, u.country";
+    " AND NOT EXISTS (SELECT 1 FROM customer_plans c WHERE c.customer_id = u.customer_id"
+    " AND c.valid_from > $1::timestamptz AND c.valid_from < $2::timestamptz) GROUP BY 1, 2"
+    " UNION ALL SELECT u.customer_id, u.country, sum(u.hits), sum(u.bytes),"
+    " greatest(r.valid_from, $1::timestamptz)"
+    " FROM usage_hourly u LEFT JOIN r ON r.customer_id = u.customer_id"
+    " AND u.hour >= r.valid_from AND (r.valid_to IS NULL OR u.hour < r.valid_to)"
+    " WHERE u.hour >= $1::timestamptz AND u.hour < $2::timestamptz"
+    " AND u.customer_id IN (SELECT customer_id FROM cut) GROUP BY 1, 2, 5)"
+    " SELECT customer_id, country, trunc(hits)::text, trunc(bytes)::text,"
+    " coalesce(extract(epoch FROM part)::bigint::text, '-1') FROM g"
+    " ORDER BY customer_id COLLATE \"C\", part NULLS FIRST, country COLLATE \"C\"";
 static const char SQL_STORED[] =
     "SELECT id::text, customer_id, number, status = 'final', usage_bytes::text, usage_hits::text"
     " FROM invoices WHERE month = $1::date AND ($2::text IS NULL OR customer_id = $2)"

@@ -35,9 +35,11 @@ typedef struct invdb_scope {
     char late_from[32];     /* first day of the earliest month searched for late usage */
 } invdb_scope_t;
 
-/* Late usage is looked for in the INVDB_LATE_MONTHS months before the invoiced month (hits older
- * than 35 days are rejected by `billing run`, so only a hand edit reaches further back). */
-#define INVDB_LATE_MONTHS 12
+/* Late usage is looked for in the INVDB_LATE_MONTHS months before the invoiced month: `billing
+ * run` refuses hits more than 35 days old, so late hits can only reach the month before the
+ * current one (a hand edit can reach further: within this window it is billed or reported).
+ * Each run reads this many months of usage of customers with final invoices in them. */
+#define INVDB_LATE_MONTHS 3
 
 typedef struct invdb_plan {
     const char *id;

@@ -137,9 +137,9 @@ int invmonth_price(const invmonth_t *m, const pricing_usage_t *rows, const int64
         }
         if (pricing_append(out, &one, (int)k, label, err, errlen) < 0) goto out;
     }
-    if (matched != n) { /* customer_plans changed between the two reads: cannot happen in one
-                           snapshot, but never drop usage silently */
-        snprintf(err, errlen, "%zu usage rows fall in no part of the month", n - matched);
+    if (matched != n) { /* usage before the customer's first plan (whose row starts mid-month):
+                           its part start is the month's, which no part holds */
+        snprintf(err, errlen, "%zu usage rows in hours when the customer had no plan", n - matched);
         goto out;
     }
     rc = 0;
