@@ -10,7 +10,7 @@
 #   - late usage after finalization: exactly one adjustment on the next invoice, priced as the
 #     difference (the top-up it now covers comes back as a negative line), billed once (not again
 #     the month after), and a second change billed from the first; usage that went down is
-#     reported, not credited;
+#     reported, not credited; late usage of a split month priced in its part;
 #   - plans used by a final invoice are frozen (trigger), and plan changes reaching into a final
 #     month are refused;
 #   - gapless numbers given at finalization: a finalization that fails halfway leaves no gap;
@@ -27,12 +27,13 @@ TINY='{"minimum": "5", "per10k": "0.0075", "zones": {"DE": "eu", "*": "rest"},
        "tiers": [{"zone": "eu", "from_gb": "0", "price_per_gb": "0.125"}, {"zone": "rest", "from_gb": "0", "price_per_gb": "0.135"}]}'
 pg_psql << 'EOF'
 INSERT INTO plans (id, currency, minimum_commit, price_per_10k_requests) VALUES
-  ('small', 'USD', 100, 0.01), ('big', 'USD', 300, 0.02), ('tiny', 'USD', 5, 0.0075);
+  ('small', 'USD', 100, 0.01), ('big', 'USD', 300, 0.02), ('tiny', 'USD', 5, 0.0075),
+  ('spare', 'USD', 0, 0);
 INSERT INTO plan_zones (plan_id, country, zone) VALUES
   ('small', '*', 'w'), ('big', '*', 'w'), ('tiny', 'DE', 'eu'), ('tiny', '*', 'rest');
 INSERT INTO plan_tiers (plan_id, zone, from_gb, price_per_gb) VALUES
   ('small', 'w', 0, 0.10), ('small', 'w', 10, 0.05), ('big', 'w', 0, 0.08),
-  ('tiny', 'eu', 0, 0.125), ('tiny', 'rest', 0, 0.135);
+  ('tiny', 'eu', 0, 0.125), ('tiny', 'rest', 0, 0.135), ('spare', 'w', 0, 1);
 -- only the contract's columns: active since always, no tax, 30 days to pay
 INSERT INTO customers (id, name, plan_id) VALUES ('mover', 'Mover Ltd', 'small'), ('late', 'Late GmbH', 'tiny');
 INSERT INTO customers (id, name, plan_id, active_from, active_to, tax_rate, payment_terms_days) VALUES
@@ -192,17 +193,35 @@ grep -q 'kind=usage_after_final customer="late".*usage of 2026-10 went down afte
     "$TMP/late.2026-12.err" || { cat "$TMP/late.2026-12.err"; fail "the decrease is not reported"; }
 echo "ok: a second change is billed from the first; a decrease is reported, not credited"
 
+# late usage of a month split by a plan change: priced in its part, with that part's plan
+invoice mover 2026-11 --finalize
+pg_psql -c "INSERT INTO usage_hourly VALUES ('mover', '2026-11-20 00:00+00', 'FR', 0, 1000000000)"
+invoice mover 2026-12
+# big's part: 5 GB -> 6 GB x 0.08 = 0.40 -> 0.48 (+0.08), its top-up 154.56 -> 154.48 (-0.08)
+line mover.2026-12 ',"Adjustment for 2026-11: Plan big, 2026-11-15 12:00 to 2026-12-01 00:00 UTC: zone w, +1 GB",1,GB,0.08,0.08,USD' > /dev/null
+line mover.2026-12 ',"Adjustment for 2026-11: Plan big, 2026-11-15 12:00 to 2026-12-01 00:00 UTC: minimum commit top-up",-1,,0.08,-0.08,USD' > /dev/null
+MOVER_PARTS="[{\"from\": \"2026-11-01T00\", \"plan\": $SMALL}, {\"from\": \"2026-11-15T12\", \"plan\": $BIG}]"
+MOVER_BILLED='[{"hour": "2026-11-10T00", "country": "FR", "hits": 10000, "bytes": 12000000000},
+               {"hour": "2026-11-15T11", "country": "FR", "hits": 0, "bytes": 3000000000},
+               {"hour": "2026-11-15T12", "country": "FR", "hits": 20000, "bytes": 5000000000}]'
+MOVER_NOW="${MOVER_BILLED%]}, {\"hour\": \"2026-11-20T00\", \"country\": \"FR\", \"hits\": 0, \"bytes\": 1000000000}]"
+want=$(oracle "{\"decimals\": 2, \"month\": \"2026-12\", \"parts\": [{\"from\": \"2026-12-01T00\", \"plan\": $BIG}], \"usage\": [],
+  \"late\": [{\"month\": \"2026-11\", \"parts\": $MOVER_PARTS, \"billed\": $MOVER_BILLED, \"usage\": $MOVER_NOW}]}")
+assert_eq "$(total mover 2026-12)" "$(jq -r .total <<< "$want")" "mover's 2026-12 total with the late usage of a split month (oracle: $want)"
+echo "ok: late usage of a split month is priced in its part, by that part's plan"
+
 # ---- frozen plans --------------------------------------------------------------------------------
 for sql in "UPDATE plan_tiers SET price_per_gb = 1 WHERE plan_id = 'tiny' AND zone = 'eu'" \
     "INSERT INTO plan_zones VALUES ('tiny', 'FR', 'eu')" \
     "DELETE FROM plan_tiers WHERE plan_id = 'small' AND from_gb = 10" \
     "UPDATE plans SET minimum_commit = 1 WHERE id = 'small'" \
+    "UPDATE plans SET minimum_commit = 1 WHERE id = 'big'" \
     "INSERT INTO customer_plans VALUES ('late', 'small', '2026-11-30 00:00+00')"; do
     if pg_psql -c "$sql" 2> "$TMP/frozen.err"; then fail "allowed: $sql"; fi
     grep -Eq 'is used by a final invoice and cannot change|has a final invoice for 2026-11' "$TMP/frozen.err" ||
         { cat "$TMP/frozen.err"; fail "refusal of: $sql"; }
 done
-pg_psql -c "UPDATE plans SET minimum_commit = 301 WHERE id = 'big'" || fail "a plan no final invoice uses can change"
+pg_psql -c "UPDATE plan_tiers SET price_per_gb = 0.5 WHERE plan_id = 'spare'" || fail "a plan no final invoice uses can change"
 pg_psql -c "INSERT INTO customer_plans VALUES ('late', 'small', '2026-12-01 00:00+00')" || fail "a plan change after the final months"
 echo "ok: plans used by a final invoice are frozen; plan changes into a final month refused"
 
