@@ -185,10 +185,24 @@ int invadj_load(PGconn *c, const invdb_scope_t *s, invadj_t *a, char *err, size_
     return 0;
 }
 
+/* The index of customer's first month (months are sorted by customer in byte order, as
+ * SQL_FINALS returns them), or a->nmonths. */
+static size_t first_of(const invadj_t *a, const char *customer) {
+    size_t lo = 0, hi = a->nmonths;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(a->months[mid].customer, customer) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 const invadj_month_t *invadj_find(const invadj_t *a, const char *customer, const char *month) {
-    for (size_t k = 0; k < a->nmonths; k++)
-        if (!strcmp(a->months[k].customer, customer) && !strcmp(a->months[k].month, month))
-            return &a->months[k];
+    for (size_t k = first_of(a, customer);
+         k < a->nmonths && !strcmp(a->months[k].customer, customer); k++)
+        if (!strcmp(a->months[k].month, month)) return &a->months[k];
     return NULL;
 }
 
@@ -359,9 +373,10 @@ int invadj_bill(const invadj_t *a, const invdb_t *d, const invdb_customer_t *c, 
                 const char *cur, int minor, pricing_invoice_t *inv, invdb_snapshot_t *snaps,
                 size_t *nsnaps, invadj_note_fn note, void *ctx, char *err, size_t errlen) {
     char why[1024];
-    for (size_t k = 0; k < a->nmonths; k++) {
+    for (size_t k = first_of(a, c->id); k < a->nmonths && !strcmp(a->months[k].customer, c->id);
+         k++) {
         const invadj_month_t *m = &a->months[k];
-        if (strcmp(m->customer, c->id) || strcmp(m->month, month) >= 0 || !m->changed) continue;
+        if (strcmp(m->month, month) >= 0 || !m->changed) continue;
         int r = invadj_unbillable(m, why, sizeof why)
                     ? 0
                     : bill_month(m, d, c, cur, minor, inv, &snaps[*nsnaps], why, sizeof why, err,
