@@ -35,29 +35,31 @@ static const char SQL_BASE[] = SQL_FINALS_CTE
     " FROM f JOIN invoice_usage u ON u.invoice_id = f.base_id AND u.for_month = f.month"
     " ORDER BY f.customer_id COLLATE \"C\", f.month, u.part_from, u.country COLLATE \"C\"";
 /* Current usage of those months, each row with the start of its part, as invoice_db's usage
- * query does (the range join only for the months with a plan change inside: `cut`). Sorted as
- * SQL_BASE: by customer, month, part (-1 first), country, in byte order. */
+ * query does. mm: the final months' bounds (a few rows, each an index range scan of
+ * usage_hourly by hour); cut: a customer's month with a plan change inside (rare). Months
+ * without one are summed per country; a month with one takes the range join against the
+ * customer's plan rows, reading only that customer's usage. Sorted as SQL_BASE: by customer,
+ * month, part (-1 first), country, in byte order. */
 static const char SQL_NOW[] = SQL_FINALS_CTE
-    ", cut AS (SELECT DISTINCT customer_id, (date_trunc('month', valid_from AT TIME ZONE "
-    "'UTC'))::date"
-    " AS m FROM customer_plans WHERE ($3::text IS NULL OR customer_id = $3) AND valid_from <>"
-    " date_trunc('month', valid_from AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),"
+    ", mm AS (SELECT DISTINCT month AS m, month::timestamp AT TIME ZONE 'UTC' AS s,"
+    " (month + interval '1 month')::timestamp AT TIME ZONE 'UTC' AS e FROM f),"
+    " cut AS (SELECT DISTINCT c.customer_id, mm.m FROM customer_plans c"
+    " JOIN mm ON c.valid_from > mm.s AND c.valid_from < mm.e"
+    " WHERE $3::text IS NULL OR c.customer_id = $3),"
     " r AS (SELECT customer_id, valid_from, lead(valid_from) OVER"
     " (PARTITION BY customer_id ORDER BY valid_from) AS valid_to FROM customer_plans"
     " WHERE customer_id IN (SELECT customer_id FROM cut)),"
-    " u AS (SELECT u.*, (date_trunc('month', u.hour AT TIME ZONE 'UTC'))::date AS m"
-    " FROM usage_hourly u WHERE u.hour >= ($1::date)::timestamp AT TIME ZONE 'UTC'"
-    " AND u.hour < ($2::date + interval '1 month')::timestamp AT TIME ZONE 'UTC'"
-    " AND ($3::text IS NULL OR u.customer_id = $3)),"
-    " g AS (SELECT u.customer_id, u.m, u.country, sum(u.hits) AS hits, sum(u.bytes) AS bytes,"
-    " u.m::timestamp AT TIME ZONE 'UTC' AS part"
-    " FROM u JOIN f ON f.customer_id = u.customer_id AND f.month = u.m"
-    " WHERE NOT EXISTS (SELECT 1 FROM cut WHERE cut.customer_id = u.customer_id AND cut.m = u.m)"
-    " GROUP BY 1, 2, 3"
-    " UNION ALL SELECT u.customer_id, u.m, u.country, sum(u.hits), sum(u.bytes),"
-    " greatest(r.valid_from, u.m::timestamp AT TIME ZONE 'UTC')"
-    " FROM u JOIN f ON f.customer_id = u.customer_id AND f.month = u.m"
-    " JOIN cut ON cut.customer_id = u.customer_id AND cut.m = u.m"
+    " g1 AS (SELECT u.customer_id, mm.m, u.country, sum(u.hits) AS hits, sum(u.bytes) AS bytes,"
+    " mm.s AS part FROM mm JOIN usage_hourly u ON u.hour >= mm.s AND u.hour < mm.e"
+    " WHERE $3::text IS NULL OR u.customer_id = $3 GROUP BY 1, 2, 3, 6),"
+    " g AS (SELECT g1.* FROM g1 JOIN f ON f.customer_id = g1.customer_id AND f.month = g1.m"
+    " WHERE NOT EXISTS (SELECT 1 FROM cut WHERE cut.customer_id = g1.customer_id"
+    " AND cut.m = g1.m)"
+    " UNION ALL SELECT u.customer_id, cut.m, u.country, sum(u.hits), sum(u.bytes),"
+    " greatest(r.valid_from, mm.s)"
+    " FROM cut JOIN mm ON mm.m = cut.m"
+    " JOIN f ON f.customer_id = cut.customer_id AND f.month = cut.m"
+    " JOIN usage_hourly u ON u.customer_id = cut.customer_id AND u.hour >= mm.s AND u.hour < mm.e"
     " LEFT JOIN r ON r.customer_id = u.customer_id AND u.hour >= r.valid_from"
     " AND (r.valid_to IS NULL OR u.hour < r.valid_to) GROUP BY 1, 2, 3, 6)"
     " SELECT customer_id, to_char(m, 'YYYY-MM'),"
