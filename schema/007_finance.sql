@@ -36,7 +36,8 @@ INSERT INTO customer_plans (customer_id, plan_id, valid_from)
 --   INSERT of a customer with a plan_id: that plan since always (valid_from 2000-01-01T00Z), so
 --     inserting only the contract's columns bills every month from the first;
 --   UPDATE of plan_id to another plan: the new plan from the start of the current UTC hour
---     (a price change is never retroactive: an earlier hour keeps its plan);
+--     (a price change is never retroactive: an earlier hour keeps its plan); a customer's first
+--     plan ever (plan_id was NULL, no customer_plans row) is valid since always, as on INSERT;
 --   UPDATE of plan_id to NULL: customer_plans keeps its rows; a customer whose plan_id is NULL
 --     is not invoiced (reported as no_plan), as before.
 -- And back: a change of customer_plans sets customers.plan_id to the plan in effect now (when
@@ -53,7 +54,7 @@ BEGIN
     IF NEW.plan_id IS NULL THEN
         RETURN NULL;
     END IF;
-    IF TG_OP = 'INSERT' THEN
+    IF TG_OP = 'INSERT' OR NOT EXISTS (SELECT 1 FROM customer_plans WHERE customer_id = NEW.id) THEN
         INSERT INTO customer_plans (customer_id, plan_id, valid_from)
             VALUES (NEW.id, NEW.plan_id, '2000-01-01 00:00:00+00')
             ON CONFLICT (customer_id, valid_from) DO NOTHING;

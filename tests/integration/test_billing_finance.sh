@@ -30,7 +30,7 @@ INSERT INTO plans (id, currency, minimum_commit, price_per_10k_requests) VALUES
   ('small', 'USD', 100, 0.01), ('big', 'USD', 300, 0.02), ('tiny', 'USD', 5, 0.0075),
   ('spare', 'USD', 0, 0);
 INSERT INTO plan_zones (plan_id, country, zone) VALUES
-  ('small', '*', 'w'), ('big', '*', 'w'), ('tiny', 'DE', 'eu'), ('tiny', '*', 'rest');
+  ('small', '*', 'w'), ('big', '*', 'w'), ('tiny', 'DE', 'eu'), ('tiny', '*', 'rest'), ('spare', '*', 'w');
 INSERT INTO plan_tiers (plan_id, zone, from_gb, price_per_gb) VALUES
   ('small', 'w', 0, 0.10), ('small', 'w', 10, 0.05), ('big', 'w', 0, 0.08),
   ('tiny', 'eu', 0, 0.125), ('tiny', 'rest', 0, 0.135), ('spare', 'w', 0, 1);
@@ -88,6 +88,13 @@ invoice oddco 2026-11
 assert_eq "$(wc -l < "$TMP/oddco.2026-11.csv")" 1 "oddco's CSV for 2026-11, after active_to"
 echo "ok: 20 active days of 31: 100 x 20/31 = 64.516... -> 64.52; no invoice after active_to"
 
+# a customer given its first plan later: that plan since always (as customers.plan_id did)
+pg_psql -c "INSERT INTO customers (id, name) VALUES ('later', 'Later Ltd')"
+pg_psql -c "INSERT INTO usage_hourly VALUES ('later', '2026-10-02 00:00+00', 'FR', 0, 2000000000)"
+pg_psql -c "UPDATE customers SET plan_id = 'spare' WHERE id = 'later'"
+invoice later 2026-10
+assert_eq "$(total later 2026-10)" "2.00" "later's 2026-10 (2 GB x 1, its first plan applies since always)"
+
 # ---- a plan change mid-month, at an hour ---------------------------------------------------------
 pg_psql << 'EOF'
 INSERT INTO customer_plans (customer_id, plan_id, valid_from) VALUES ('mover', 'big', '2026-11-15 12:00+00');
@@ -141,7 +148,7 @@ assert_eq "$(pg_psql -c "SELECT last_seq FROM invoice_counter")" 2 "the counter 
 pg_psql -c "DROP TRIGGER boom ON invoices"
 "$BIN/billing" invoice --month 2026-10 --finalize > /dev/null 2> "$TMP/fin.err" || { cat "$TMP/fin.err"; fail "finalize 2026-10"; }
 assert_eq "$(pg_psql -c "SELECT string_agg(customer_id || ':' || seq, ' ' ORDER BY seq) FROM invoices WHERE status = 'final'")" \
-    "late:1 mover:2 oddco:3" "numbers 1, 2, 3 without a gap"
+    "late:1 mover:2 later:3 oddco:4" "numbers 1 to 4 without a gap"
 echo "ok: gapless numbers at finalization; a failed finalization uses none"
 
 # late usage of 2026-10, after its finalization: eu 1 GB -> 41.42 GB
@@ -221,7 +228,8 @@ for sql in "UPDATE plan_tiers SET price_per_gb = 1 WHERE plan_id = 'tiny' AND zo
     grep -Eq 'is used by a final invoice and cannot change|has a final invoice for 2026-11' "$TMP/frozen.err" ||
         { cat "$TMP/frozen.err"; fail "refusal of: $sql"; }
 done
-pg_psql -c "UPDATE plan_tiers SET price_per_gb = 0.5 WHERE plan_id = 'spare'" || fail "a plan no final invoice uses can change"
+pg_psql -c "INSERT INTO plans VALUES ('fresh', 'USD', 0, 0)"
+pg_psql -c "UPDATE plans SET minimum_commit = 1 WHERE id = 'fresh'" || fail "a plan no final invoice uses can change"
 pg_psql -c "INSERT INTO customer_plans VALUES ('late', 'small', '2026-12-01 00:00+00')" || fail "a plan change after the final months"
 echo "ok: plans used by a final invoice are frozen; plan changes into a final month refused"
 
