@@ -83,7 +83,11 @@ static void usage(void) {
         "; '' keeps the login role)\n" BHELP_COMMON
         "\nA calendar month is UTC, by the hits' own hour. Invoices are written as drafts\n"
         "(recomputed by every run); a final invoice is never recomputed: it prints from its\n"
-        "stored lines, the same every time.\n"
+        "stored lines, the same every time; usage of its month that arrives later is billed\n"
+        "once, as adjustment lines on the customer's next draft. A month is cut into parts\n"
+        "at plan changes (customer_plans), the minimum commit prorated by the customer's\n"
+        "active days (active_from, active_to), tax added (tax_rate); finalizing gives the\n"
+        "next gapless number, the issue and the due date (README, \"Finance\").\n"
         "\nSignals:\n"
         "  SIGTERM, SIGINT            end at once; PostgreSQL rolls back: nothing is written\n"
         "\nExit status:\n"
