@@ -34,32 +34,38 @@ static const char SQL_BASE[] = SQL_FINALS_CTE
     " u.bytes::text"
     " FROM f JOIN invoice_usage u ON u.invoice_id = f.base_id AND u.for_month = f.month"
     " ORDER BY f.customer_id COLLATE \"C\", f.month, u.part_from, u.country COLLATE \"C\"";
-/* Current usage of those months, each row with the start of its part, as invoice_db's usage
- * query does. mm: the final months' bounds (a few rows, each an index range scan of
- * usage_hourly by hour); cut: a customer's month with a plan change inside (rare). Months
- * without one are summed per country; a month with one takes the range join against the
- * customer's plan rows, reading only that customer's usage. Sorted as SQL_BASE: by customer,
+/* Current usage of the window's final months, in two kinds of queries (a customer's month is
+ * in one of them): per month that has a final invoice, the usage of customers without a plan
+ * change inside it, summed per customer and country exactly as the invoiced month's usage is
+ * (one parallel scan of that month; rows of customers without a final invoice for it are
+ * skipped in C); and the final months with a plan change inside (cut, rare), by the range join
+ * against the customer's plan rows, reading only that customer's usage of that month. Each row with
+ * the start of its part, as invoice_db's usage query does; both sorted as SQL_BASE: by customer,
  * month, part (-1 first), country, in byte order. */
-static const char SQL_NOW[] = SQL_FINALS_CTE
+static const char SQL_NOW_PLAIN[] = /* $1, $2: the month's first and next month's first day */
+    "SELECT u.customer_id, to_char($1::date, 'YYYY-MM'),"
+    " extract(epoch FROM $1::date::timestamp AT TIME ZONE 'UTC')::bigint::text,"
+    " u.country, trunc(sum(u.hits))::text, trunc(sum(u.bytes))::text FROM usage_hourly u"
+    " WHERE u.hour >= $1::date::timestamp AT TIME ZONE 'UTC'"
+    " AND u.hour < $2::date::timestamp AT TIME ZONE 'UTC'"
+    " AND ($3::text IS NULL OR u.customer_id = $3)"
+    " AND NOT EXISTS (SELECT 1 FROM customer_plans c WHERE c.customer_id = u.customer_id"
+    " AND c.valid_from > $1::date::timestamp AT TIME ZONE 'UTC'"
+    " AND c.valid_from < $2::date::timestamp AT TIME ZONE 'UTC')"
+    " GROUP BY u.customer_id, u.country ORDER BY u.customer_id COLLATE \"C\", u.country COLLATE "
+    "\"C\"";
+static const char SQL_NOW_CUT[] = SQL_FINALS_CTE
     ", mm AS (SELECT DISTINCT month AS m, month::timestamp AT TIME ZONE 'UTC' AS s,"
     " (month + interval '1 month')::timestamp AT TIME ZONE 'UTC' AS e FROM f),"
-    " cut AS (SELECT DISTINCT c.customer_id, mm.m FROM customer_plans c"
+    " cut AS (SELECT DISTINCT c.customer_id, mm.m, mm.s, mm.e FROM customer_plans c"
     " JOIN mm ON c.valid_from > mm.s AND c.valid_from < mm.e"
-    " WHERE $3::text IS NULL OR c.customer_id = $3),"
+    " JOIN f ON f.customer_id = c.customer_id AND f.month = mm.m),"
     " r AS (SELECT customer_id, valid_from, lead(valid_from) OVER"
     " (PARTITION BY customer_id ORDER BY valid_from) AS valid_to FROM customer_plans"
     " WHERE customer_id IN (SELECT customer_id FROM cut)),"
-    " g1 AS (SELECT u.customer_id, mm.m, u.country, sum(u.hits) AS hits, sum(u.bytes) AS bytes,"
-    " mm.s AS part FROM mm JOIN usage_hourly u ON u.hour >= mm.s AND u.hour < mm.e"
-    " WHERE $3::text IS NULL OR u.customer_id = $3 GROUP BY 1, 2, 3, 6),"
-    " g AS (SELECT g1.* FROM g1 JOIN f ON f.customer_id = g1.customer_id AND f.month = g1.m"
-    " WHERE NOT EXISTS (SELECT 1 FROM cut WHERE cut.customer_id = g1.customer_id"
-    " AND cut.m = g1.m)"
-    " UNION ALL SELECT u.customer_id, cut.m, u.country, sum(u.hits), sum(u.bytes),"
-    " greatest(r.valid_from, mm.s)"
-    " FROM cut JOIN mm ON mm.m = cut.m"
-    " JOIN f ON f.customer_id = cut.customer_id AND f.month = cut.m"
-    " JOIN usage_hourly u ON u.customer_id = cut.customer_id AND u.hour >= mm.s AND u.hour < mm.e"
+    " g AS (SELECT u.customer_id, cut.m, u.country, sum(u.hits) AS hits, sum(u.bytes) AS bytes,"
+    " greatest(r.valid_from, cut.s) AS part FROM cut JOIN usage_hourly u"
+    " ON u.customer_id = cut.customer_id AND u.hour >= cut.s AND u.hour < cut.e"
     " LEFT JOIN r ON r.customer_id = u.customer_id AND u.hour >= r.valid_from"
     " AND (r.valid_to IS NULL OR u.hour < r.valid_to) GROUP BY 1, 2, 3, 6)"
     " SELECT customer_id, to_char(m, 'YYYY-MM'),"
@@ -75,6 +81,8 @@ void invadj_free(invadj_t *a) {
     free(a->parts);
     for (int i = 0; i < 3; i++)
         PQclear(a->res[i]);
+    for (size_t k = 0; k < a->nplain; k++)
+        PQclear(a->plain[k]);
     memset(a, 0, sizeof *a);
 }
 
@@ -106,6 +114,7 @@ static void attach_rows(invadj_t *a, const PGresult *r, int now, size_t *used) {
             cnt++;
         }
         *used += cnt;
+        if (now && !cnt && m->nnow) continue; /* the month's rows came from the other query */
         if (now) {
             m->now = rows, m->now_part = parts, m->nnow = cnt;
             pricing_dec_format(hits, 0, 0, m->now_hits, sizeof m->now_hits);
@@ -140,18 +149,46 @@ static void compare(invadj_month_t *m) {
     if (j < m->nnow) m->changed = 1;
 }
 
+/* SQL_NOW_PLAIN for each month of the window that has a final invoice (SQL_FINALS, res[0]). */
+static int load_plain(PGconn *c, const invdb_scope_t *s, invadj_t *a, char *err, size_t errlen) {
+    const PGresult *f = a->res[0];
+    int nf = PQntuples(f);
+    char from[16] = "", next[16];
+    for (int y = 0, m = 0, k = 0; k <= INVDB_LATE_MONTHS; k++) {
+        if (!k && sscanf(s->late_from, "%4d-%2d", &y, &m) != 2) return -1;
+        snprintf(from, sizeof from, "%04d-%02d", y % 10000, m % 100);
+        if (++m > 12) m = 1, y++;
+        snprintf(next, sizeof next, "%04d-%02d-01", y % 10000, m % 100);
+        int any = 0;
+        for (int i = 0; i < nf && !any; i++)
+            any = !strcmp(val(f, i, 1), from);
+        if (!any) continue;
+        char first[16];
+        snprintf(first, sizeof first, "%s-01", from);
+        const char *p[3] = {first, next, s->customer};
+        a->plain[a->nplain] =
+            invdb_exec(c, SQL_NOW_PLAIN, 3, p, PGRES_TUPLES_OK, "reading late usage", err, errlen);
+        if (!a->plain[a->nplain]) return -1;
+        a->nplain++;
+    }
+    return 0;
+}
+
 int invadj_load(PGconn *c, const invdb_scope_t *s, invadj_t *a, char *err, size_t errlen) {
     memset(a, 0, sizeof *a);
     const char *p[3] = {s->late_from, s->first_day, s->customer};
-    const char *sql[3] = {SQL_FINALS, SQL_BASE, SQL_NOW};
+    const char *sql[3] = {SQL_FINALS, SQL_BASE, SQL_NOW_CUT};
     const char *what[3] = {"reading final invoices", "reading invoice_usage",
-                           "reading late usage_hourly"};
+                           "reading late usage of months with a plan change"};
     for (int i = 0; i < 3; i++)
         if (!(a->res[i] = invdb_exec(c, sql[i], 3, p, PGRES_TUPLES_OK, what[i], err, errlen)))
             return -1;
     const PGresult *f = a->res[0];
     int nf = PQntuples(f);
+    if (load_plain(c, s, a, err, errlen) < 0) return -1;
     size_t nrows = (size_t)PQntuples(a->res[1]) + (size_t)PQntuples(a->res[2]);
+    for (size_t k = 0; k < a->nplain; k++)
+        nrows += (size_t)PQntuples(a->plain[k]);
     a->months = calloc((size_t)nf + 1, sizeof *a->months);
     a->rows = calloc(nrows + 1, sizeof *a->rows);
     a->parts = calloc(nrows + 1, sizeof *a->parts);
@@ -177,7 +214,10 @@ int invadj_load(PGconn *c, const invdb_scope_t *s, invadj_t *a, char *err, size_
     }
     size_t used = 0;
     attach_rows(a, a->res[1], 0, &used);
+    /* a customer's month is in one of these: each keeps what an earlier one found */
     attach_rows(a, a->res[2], 1, &used);
+    for (size_t k = 0; k < a->nplain; k++)
+        attach_rows(a, a->plain[k], 1, &used);
     for (size_t k = 0; k < a->nmonths; k++)
         if (a->months[k].base_id)
             compare(&a->months[k]);

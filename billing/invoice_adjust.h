@@ -49,7 +49,9 @@ typedef struct invadj_month {
 } invadj_month_t;
 
 typedef struct invadj {
-    PGresult *res[3];       /* finals, base rows, current rows */
+    PGresult *res[3]; /* finals, billed rows, current rows of months with a plan change */
+    PGresult *plain[INVDB_LATE_MONTHS + 1]; /* current rows of each final month, the others */
+    size_t nplain;
     invadj_month_t *months; /* by customer (byte order), then month */
     size_t nmonths;
     pricing_usage_t *rows; /* storage of every base and now array */
