@@ -163,8 +163,8 @@ static int load_plain(PGconn *c, const invdb_scope_t *s, invadj_t *a, char *err,
         for (int i = 0; i < nf && !any; i++)
             any = !strcmp(val(f, i, 1), from);
         if (!any) continue;
-        char first[16];
-        snprintf(first, sizeof first, "%s-01", from);
+        char first[24];
+        snprintf(first, sizeof first, "%.7s-01", from);
         const char *p[3] = {first, next, s->customer};
         a->plain[a->nplain] =
             invdb_exec(c, SQL_NOW_PLAIN, 3, p, PGRES_TUPLES_OK, "reading late usage", err, errlen);
