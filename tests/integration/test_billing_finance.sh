@@ -200,6 +200,22 @@ grep -q 'kind=usage_after_final customer="late".*usage of 2026-10 went down afte
     "$TMP/late.2026-12.err" || { cat "$TMP/late.2026-12.err"; fail "the decrease is not reported"; }
 echo "ok: a second change is billed from the first; a decrease is reported, not credited"
 
+# two open drafts after a final month both show its late usage; the first finalized carries it
+pg_psql -c "INSERT INTO customers (id, name, plan_id) VALUES ('twice', 'Twice', 'tiny')"
+pg_psql -c "INSERT INTO usage_hourly VALUES ('twice', '2026-09-05 00:00+00', 'DE', 0, 1000000000)"
+invoice twice 2026-09 --finalize
+pg_psql -c "INSERT INTO usage_hourly VALUES ('twice', '2026-09-06 00:00+00', 'DE', 0, 40000000000)"
+invoice twice 2026-10
+invoice twice 2026-11
+line twice.2026-10 '"Adjustment for 2026-09: zone eu, +40 GB"' > /dev/null
+line twice.2026-11 '"Adjustment for 2026-09: zone eu, +40 GB"' > /dev/null
+invoice twice 2026-11 --finalize
+invoice twice 2026-10
+grep -q Adjustment "$TMP/twice.2026-10.csv" && { cat "$TMP/twice.2026-10.csv"; fail "2026-09's late usage billed twice"; }
+assert_eq "$(pg_psql -c "SELECT count(*) FROM invoice_adjustments a JOIN invoices i ON i.id = a.invoice_id WHERE i.customer_id = 'twice'")" 1 \
+    "adjustments recorded for twice"
+echo "ok: two open drafts show the late usage; once one is finalized, the other no longer does"
+
 # late usage of a month split by a plan change: priced in its part, with that part's plan
 invoice mover 2026-11 --finalize
 pg_psql -c "INSERT INTO usage_hourly VALUES ('mover', '2026-11-20 00:00+00', 'FR', 0, 1000000000)"
