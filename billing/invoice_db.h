@@ -1,4 +1,5 @@
-/* invoice_db.h: the PostgreSQL side of `billing invoice`: what it reads, writes and reads back.
+/* invoice_db.h: the PostgreSQL side of `billing invoice`: what it reads, writes and reads back
+ * (invoice_db.c reads, invoice_save.c writes; invoice_adjust.c reads the late usage).
  *
  * One run is one REPEATABLE READ transaction, after a session advisory lock that serializes
  * concurrent runs (two finance scripts at once): every figure comes from one snapshot of
@@ -38,7 +39,7 @@ typedef struct invdb_scope {
 /* Late usage is looked for in the INVDB_LATE_MONTHS months before the invoiced month: `billing
  * run` refuses hits more than 35 days old, so late hits can only reach the month before the
  * current one (a hand edit can reach further: within this window it is billed or reported).
- * Each run reads this many months of usage of customers with final invoices in them. */
+ * Each run also reads the usage of each of these months that has a final invoice. */
 #define INVDB_LATE_MONTHS 3
 
 typedef struct invdb_plan {
