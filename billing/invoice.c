@@ -1,29 +1,40 @@
 /* invoice.c: `billing invoice`: a month's invoices, priced, stored, printed.
  *
- *   options -> connect -> lock, REPEATABLE READ, load plans, customers, usage, stored invoices
- *   (invoice_db) -> per customer: keep a final invoice as it is, or price the month (pricing)
- *   and write the draft, finalizing it with --finalize -> read every invoice of the month back
- *   -> COMMIT -> print them (invoice_fmt; --format html: invoice_doc, invoice_html) and report
- *   what needs attention.
+ *   options -> connect -> lock, REPEATABLE READ, load plans, customers, customer_plans, usage,
+ *   stored invoices (invoice_db) and the final months of the late-usage window (invoice_adjust)
+ *   -> per customer: keep a final invoice as it is, or cut the month into parts by plan changes
+ *   and price each (invoice_month, pricing), add the adjustments for late usage of earlier final
+ *   months (invoice_adjust) and the tax (pricing_close), and write the draft, finalizing it with
+ *   --finalize (the schema numbers it) -> read every invoice of the month back -> COMMIT ->
+ *   print them (invoice_fmt; --format html: invoice_doc,
+ *   invoice_html) and report what needs attention.
  *
  * Output always comes from the rows read back, never from the computation in memory: a draft
  * and a final invoice print through the same path, and a final one prints the same forever.
  * Invoices: one per customer (with a plan) and month, numbered INV-YYYYMM-<customer id>, so a
- * number is known before it exists and never changes. A customer with a plan gets an invoice
- * even without usage (the minimum commit is owed).
+ * number is known before it exists and never changes (the gapless sequential number, seq, is
+ * given at finalization). A customer with a plan gets an invoice for every month it is active
+ * in, even without usage (the prorated minimum commit is owed).
  *
  * Needs attention (stderr, and the "attention" list of --format json; exit 0 unless --strict):
  *   unknown_customer   usage_hourly rows whose customer_id has no customers row
- *   no_plan            a customer without a plan (not invoiced)
+ *   no_plan            a customer without a plan, or none in effect in the month (not invoiced)
+ *   inactive           usage in a month wholly outside the customer's active days
  *   cannot_price       the plan cannot price the usage (a country without a zone, a zone with
  *                      traffic and no tier at 0 GB, a malformed price): no invoice is written,
  *                      and a stale draft is deleted rather than printed as if current
- *   usage_after_final  usage of a final invoice's month differs from what it was priced from */
+ *   usage_after_final  late usage of a final month that cannot be billed as adjustments (a
+ *                      decrease, no usage snapshot, changed pricing inputs: invoice_adjust.h);
+ *                      late usage that can is billed on the customer's next draft (logged) */
 #include "invoice.h"
 
+#include "invoice_int.h"
+
 #include "edges_db.h"
+#include "invoice_adjust.h"
 #include "invoice_db.h"
 #include "invoice_doc.h"
+#include "invoice_month.h"
 #include "invoice_fmt.h"
 #include "cli.h"
 #include "config.h"
@@ -41,27 +52,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-#define INVOICE_ERR_MAX 1024
-
-typedef struct opts {
-    const char *month, *customer, *db, *role, *topic;
-    int year, mon;
-    invfmt_format_t format;
-    int finalize, strict;
-    int64_t grace_ms;     /* a month is complete once every edge is billed past end + this */
-    int force_incomplete; /* --force-incomplete: finalize an incomplete month ... */
-    const char *reason;   /* ... for this reason, kept with each invoice */
-    int preview;          /* --preview: compute and print, write nothing (READ ONLY) */
-    int role_set;         /* --role given: --preview then keeps it */
-    const char *output;   /* --output DIR: one HTML file per invoice there */
-} opts_t;
-
-/* What needs attention; every string owned. */
-typedef struct attn {
-    invfmt_attention_t *v;
-    size_t n, cap;
-} attn_t;
 
 static int bad(const char *msg) {
     return bcmd_bad("invoice", msg);
@@ -98,7 +88,11 @@ static void usage(void) {
         "; '' keeps the login role)\n" BHELP_COMMON
         "\nA calendar month is UTC, by the hits' own hour. Invoices are written as drafts\n"
         "(recomputed by every run); a final invoice is never recomputed: it prints from its\n"
-        "stored lines, the same every time.\n"
+        "stored lines, the same every time; usage of its month that arrives later is billed\n"
+        "once, as adjustment lines on the customer's next draft. A month is cut into parts\n"
+        "at plan changes (customer_plans), the minimum commit prorated by the customer's\n"
+        "active days (active_from, active_to), tax added (tax_rate); finalizing gives the\n"
+        "next gapless number, the issue and the due date (README, \"Finance\").\n"
         "\nSignals:\n"
         "  SIGTERM, SIGINT            end at once; PostgreSQL rolls back: nothing is written\n"
         "\nExit status:\n"
@@ -255,162 +249,74 @@ static int parse(int argc, char **argv, opts_t *o) {
     return validate(o);
 }
 
-/* ---- attention ------------------------------------------------------------------------------ */
-
-static int attend(attn_t *a, const char *kind, const char *customer, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int attend(attn_t *a, const char *kind, const char *customer, const char *fmt, ...) {
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 16;
-        invfmt_attention_t *v = realloc(a->v, cap * sizeof *v);
-        if (!v) return -1;
-        a->v = v;
-        a->cap = cap;
-    }
-    char *detail = NULL, *cust = strdup(customer);
-    va_list ap;
-    va_start(ap, fmt);
-    int r = vasprintf(&detail, fmt, ap);
-    va_end(ap);
-    if (r < 0 || !cust) {
-        free(cust);
-        if (r >= 0) free(detail);
-        return -1;
-    }
-    a->v[a->n++] = (invfmt_attention_t){kind, cust, detail};
-    return 0;
-}
-
-static void attn_free(attn_t *a) {
-    for (size_t i = 0; i < a->n; i++) {
-        free((char *)a->v[i].customer);
-        free((char *)a->v[i].detail);
-    }
-    free(a->v);
-}
-
-static void attn_log(const attn_t *a) {
-    char q1[1100], q2[2100];
-    for (size_t i = 0; i < a->n; i++)
-        log_warn("needs attention", "kind=%s customer=%s detail=%s", a->v[i].kind,
-                 log_quote(a->v[i].customer, q1, sizeof q1),
-                 log_quote(a->v[i].detail, q2, sizeof q2));
-}
-
-/* ---- one run -------------------------------------------------------------------------------- */
-
-/* An invoice --preview priced and did not write; printed as if read back, status "preview". */
-typedef struct preview {
-    invfmt_invoice_t out;  /* strings borrowed from the customer, plan and inv below */
-    pricing_invoice_t inv; /* owned */
-    char *number;          /* owned */
-    invfmt_line_t *lines;  /* owned */
-} preview_t;
-
-typedef struct run {
-    PGconn *conn;
-    const opts_t *o;
-    const invdb_scope_t *s;
-    invdb_t d;
-    attn_t att;
-    edgesdb_t edges;
-    char *incomplete; /* why the month is not complete (edgesdb_incomplete), NULL if it is */
-    int refused;      /* --finalize of an incomplete month without --force-incomplete */
-    preview_t *pv;    /* --preview: the invoices priced, in customer order */
-    size_t npv;
-    invfmt_invoice_t *show; /* what is printed: d.out, or (--preview) an owned merge */
-    size_t nshow;
-    char err[INVOICE_ERR_MAX];
-} run_t;
-
-/* Records what needs attention; out of memory makes the calling function return -1. */
-#define ATTEND(r, ...)                                                                             \
-    do {                                                                                           \
-        if (attend(&(r)->att, __VA_ARGS__) < 0) {                                                  \
-            snprintf((r)->err, sizeof(r)->err, "out of memory");                                   \
-            return -1;                                                                             \
-        }                                                                                          \
-    } while (0)
-
 /* Deletes st when it is a draft that this run cannot recompute (--preview: only leaves it out). */
 static int drop_stale(run_t *r, const invdb_stored_t *st) {
     if (!st || st->final || r->o->preview) return 0;
     return invdb_delete_draft(r->conn, st, r->err, sizeof r->err);
 }
 
-/* --preview: keeps customer c's invoice priced as *inv (taken over: fini'd here on failure) as
- * the stored draft would print. Customers come in order, so r->pv is in customer order. */
-static int preview_keep(run_t *r, const invdb_customer_t *c, const invdb_plan_t *plan,
-                        pricing_invoice_t *inv) {
-    preview_t *pv = realloc(r->pv, (r->npv + 1) * sizeof *pv);
-    invfmt_line_t *lines = calloc(inv->nlines + 1, sizeof *lines);
-    char *number = NULL;
-    if (pv) r->pv = pv;
-    if (!pv || !lines || asprintf(&number, "INV-%s-%s", r->s->number_month, c->id) < 0) {
-        free(lines);
-        pricing_invoice_fini(inv);
-        snprintf(r->err, sizeof r->err, "out of memory");
-        return -1;
+/* invadj_note_fn: late usage that cannot be billed needs attention. */
+static int note_late(void *ctx, const char *customer, const char *detail) {
+    run_t *r = ctx;
+    return invoice_attend(&r->att, "usage_after_final", customer, "%s", detail);
+}
+
+/* Customer c's invoice of the month is final: it stays as it is. Late usage of the month is
+ * billed on the customer's next draft; what cannot be billed needs attention. */
+static int invoice_final(run_t *r, const invdb_customer_t *c) {
+    const invadj_month_t *m = invadj_find(&r->adj, c->id, r->s->month);
+    char why[1024], q[1100];
+    if (!m || !m->changed) return 0;
+    if (invadj_unbillable(m, why, sizeof why)) {
+        ATTEND(r, "usage_after_final", c->id, "%s", why);
+        return 0;
     }
-    preview_t *p = &r->pv[r->npv++];
-    *p = (preview_t){.inv = *inv, .number = number, .lines = lines};
-    for (size_t i = 0; i < p->inv.nlines; i++) {
-        const pricing_line_t *l = &p->inv.lines[i];
-        lines[i] = (invfmt_line_t){(int)i + 1,    l->description, l->quantity,           l->unit,
-                                   l->unit_price, l->amount,      l->zone ? l->zone : "", NULL};
-    }
-    /* subtotal and total are set by preview_merge: they live in r->pv, which may still move */
-    p->out = (invfmt_invoice_t){.number = number,
-                                .customer = c->id,
-                                .customer_name = c->name,
-                                .month = r->s->month,
-                                .plan = plan->id,
-                                .currency = plan->p.currency,
-                                .status = "preview",
-                                .finalized_at = "",
-                                .lines = lines,
-                                .nlines = p->inv.nlines};
+    log_info("late usage after finalization: billed as adjustment lines on the customer's next "
+             "draft",
+             "customer=%s month=%s invoice=%s hits=%s bytes=%s", log_quote(c->id, q, sizeof q),
+             r->s->month, m->number, m->now_hits, m->now_bytes);
     return 0;
 }
 
-/* --preview prints the final invoices read back and the priced ones, merged in customer order
- * (both are sorted by byte order; a customer is in one list at most: a final invoice is never
- * priced). Stale drafts read back are left out: this run would have replaced or deleted them. */
-static int preview_merge(run_t *r) {
-    const invdb_t *d = &r->d;
-    r->nshow = 0;
-    r->show = calloc(d->nout + r->npv + 1, sizeof *r->show);
-    if (!r->show) {
-        snprintf(r->err, sizeof r->err, "out of memory");
+/* Prices customer c's month (parts, adjustments, tax) into *inv. 1 when priced, 0 when not
+ * invoiced (reported), -1 on failure (r->err). */
+static int price_customer(run_t *r, const invdb_customer_t *c, const invdb_usage_t *u,
+                          invmonth_t *m, pricing_invoice_t *inv, invdb_snapshot_t *snaps,
+                          size_t *nsnaps) {
+    char perr[PRICING_ERR_MAX];
+    const char *mo = r->s->month;
+    int k = invmonth_init(m, &r->d, c, r->s->start_s, r->s->end_s, perr, sizeof perr);
+    if (k == INVMONTH_INACTIVE) {
+        if (u)
+            ATTEND(r, "inactive", c->id,
+                   "%s hits and %s bytes in %s, a month outside the customer's active days "
+                   "(%s to %s): not invoiced",
+                   u->hits, u->bytes, mo, c->active_from ? c->active_from : "open",
+                   c->active_to ? c->active_to : "open");
+        return 0;
+    }
+    if (k == INVMONTH_NO_PLAN) {
+        ATTEND(r, "no_plan", c->id, "no plan in effect in %s (customer_plans): not invoiced", mo);
+        return 0;
+    }
+    if (k < 0 || invmonth_price(m, u ? u->rows : NULL, u ? u->part : NULL, u ? u->nrows : 0, inv,
+                                perr, sizeof perr) < 0) {
+        ATTEND(r, "cannot_price", c->id, "%s cannot be priced: %s; no invoice written", mo, perr);
+        return 0;
+    }
+    const pricing_plan_t *p = invmonth_plan(m);
+    snaps[0] = (invdb_snapshot_t){
+        .rows = u ? u->rows : NULL, .part = u ? u->part : NULL, .nrows = u ? u->nrows : 0};
+    snprintf(snaps[0].for_month, sizeof snaps[0].for_month, "%s", r->s->first_day);
+    *nsnaps = 1;
+    if (invadj_bill(&r->adj, &r->d, c, mo, p->currency, p->minor_units, inv, snaps, nsnaps,
+                    note_late, r, r->err, sizeof r->err) < 0)
         return -1;
+    if (pricing_close(inv, c->tax_rate, p->minor_units, perr, sizeof perr) < 0) {
+        ATTEND(r, "cannot_price", c->id, "%s cannot be priced: %s; no invoice written", mo, perr);
+        return 0;
     }
-    size_t i = 0, j = 0;
-    for (size_t k = 0; k < r->npv; k++) { /* r->pv no longer moves: point into it now */
-        r->pv[k].out.subtotal = r->pv[k].inv.subtotal;
-        r->pv[k].out.total = r->pv[k].inv.total;
-    }
-    while (i < d->nout || j < r->npv) {
-        if (i < d->nout && strcmp(d->out[i].status, "final")) {
-            i++;
-            continue;
-        }
-        if (j == r->npv || (i < d->nout && strcmp(d->out[i].customer, r->pv[j].out.customer) < 0))
-            r->show[r->nshow++] = d->out[i++];
-        else
-            r->show[r->nshow++] = r->pv[j++].out;
-    }
-    return 0;
-}
-
-static void preview_free(run_t *r) {
-    for (size_t i = 0; i < r->npv; i++) {
-        pricing_invoice_fini(&r->pv[i].inv);
-        free(r->pv[i].number);
-        free(r->pv[i].lines);
-    }
-    free(r->pv);
-    if (r->o->preview) free(r->show);
+    return 1;
 }
 
 /* Customer c's invoice: kept when final, else priced and written. -1 only for database
@@ -418,42 +324,38 @@ static void preview_free(run_t *r) {
 static int invoice_customer(run_t *r, const invdb_customer_t *c) {
     const invdb_usage_t *u = invdb_find_usage(&r->d, c->id);
     const invdb_stored_t *st = invdb_find_stored(&r->d, c->id);
-    const invdb_plan_t *plan = invdb_find_plan(&r->d, c->plan);
     const char *hits = u ? u->hits : "0", *bytes = u ? u->bytes : "0", *m = r->s->month;
     if (!c->plan)
         ATTEND(r, "no_plan", c->id, "customer has no plan: %s hits and %s bytes in %s not invoiced",
                hits, bytes, m);
-    if (st && st->final) {
-        if (strcmp(st->usage_hits, hits) || strcmp(st->usage_bytes, bytes))
-            ATTEND(r, "usage_after_final", c->id,
-                   "invoice %s is final, priced from %s hits and %s bytes; usage_hourly now "
-                   "holds %s hits and %s bytes for %s",
-                   st->number, st->usage_hits, st->usage_bytes, hits, bytes, m);
-        return 0;
-    }
+    if (st && st->final) return invoice_final(r, c);
     if (!c->plan) return drop_stale(r, st);
-    if (!plan) {
-        ATTEND(r, "cannot_price", c->id, "plan %s not found (or its currency is unknown)", c->plan);
-        return drop_stale(r, st);
-    }
     if (u && u->too_large) {
         ATTEND(r, "cannot_price", c->id, "a country's usage in %s exceeds 2^64: not invoiced", m);
         return drop_stale(r, st);
     }
-    pricing_invoice_t inv;
-    char perr[PRICING_ERR_MAX];
-    int rc = 0;
-    if (pricing_compute(&plan->p, u ? u->rows : NULL, u ? u->nrows : 0, &inv, perr, sizeof perr) <
-        0) {
-        pricing_invoice_fini(&inv);
-        ATTEND(r, "cannot_price", c->id, "plan %s cannot price %s: %s; no invoice written",
-               plan->id, m, perr);
-        return drop_stale(r, st);
+    invmonth_t mo = {0};
+    pricing_invoice_t inv = {0};
+    invdb_snapshot_t snaps[INVDB_LATE_MONTHS + 2];
+    size_t nsnaps = 0;
+    int rc = price_customer(r, c, u, &mo, &inv, snaps, &nsnaps);
+    if (rc <= 0) {
+        if (!rc) rc = drop_stale(r, st);
+        goto out;
     }
-    if (r->o->preview) return preview_keep(r, c, plan, &inv);
+    const invdb_plan_t *last = mo.plans[mo.nparts - 1];
+    if (r->o->preview) {
+        rc = invoice_preview_keep(r, c, last, &mo, &inv);
+        memset(&inv, 0, sizeof inv); /* preview_keep took it over (or fini'd it) */
+        goto out;
+    }
+    invdb_extra_t x = {mo.parts,    mo.nparts, mo.period_from, mo.period_to,
+                       c->tax_rate, snaps,     nsnaps};
     invdb_final_t fin = {r->o->finalize, r->incomplete ? r->o->reason : NULL, r->incomplete};
-    rc = invdb_save(r->conn, r->s, c, plan, &inv, &fin, r->err, sizeof r->err);
+    rc = invdb_save(r->conn, r->s, c, last, &inv, &x, &fin, r->err, sizeof r->err);
+out:
     pricing_invoice_fini(&inv);
+    invmonth_fini(&mo);
     return rc;
 }
 
@@ -560,16 +462,17 @@ int invoice_main(int argc, char **argv) {
         check_complete(&r) < 0)
         goto out;
     if (r.refused) goto out; /* nothing written: the transaction ends with the connection */
-    if (invdb_load(r.conn, &s, &r.d, r.err, sizeof r.err) < 0 || invoice_all(&r) < 0 ||
+    if (invdb_load(r.conn, &s, &r.d, r.err, sizeof r.err) < 0 ||
+        invadj_load(r.conn, &s, &r.adj, r.err, sizeof r.err) < 0 || invoice_all(&r) < 0 ||
         invdb_read(r.conn, &s, &r.d, r.err, sizeof r.err) < 0 ||
         invdb_commit(r.conn, r.err, sizeof r.err) < 0)
         goto out;
     /* Committed: what is printed is what is stored (--preview: what would be). */
     committed = !o.preview;
     r.show = r.d.out, r.nshow = r.d.nout;
-    if (o.preview && preview_merge(&r) < 0) goto out;
+    if (o.preview && invoice_preview_merge(&r) < 0) goto out;
     mark_incomplete(&r);
-    attn_log(&r.att);
+    invoice_attn_log(&r.att);
     if (print(&r, r.err, sizeof r.err) < 0) goto out;
     log_info("invoices done", "month=%s invoices=%zu attention=%zu finalize=%d preview=%d", s.month,
              r.nshow, r.att.n, o.finalize, o.preview);
@@ -579,11 +482,12 @@ out:
         log_error(committed ? "billing invoice stored the invoices but could not print them"
                             : "billing invoice failed: nothing was written",
                   "month=%s err=%s", s.month, log_quote(r.err, q, sizeof q));
-    preview_free(&r);
+    invoice_preview_free(&r);
     invdb_free(&r.d);
+    invadj_free(&r.adj);
     edgesdb_free(&r.edges);
     free(r.incomplete);
-    attn_free(&r.att);
+    invoice_attn_free(&r.att);
     PQfinish(r.conn);
     return rc;
 }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { R_PLANS, R_ZONES, R_TIERS, R_CUSTOMERS, R_USAGE, R_STORED };
+enum { R_PLANS, R_ZONES, R_TIERS, R_CUSTOMERS, R_USAGE, R_STORED, R_CPLANS, R_N };
 
 static const char SQL_PLANS[] =
     "SELECT p.id, p.currency, c.minor_units, p.minimum_commit::text,"
@@ -18,61 +18,63 @@ static const char SQL_ZONES[] =
 static const char SQL_TIERS[] =
     "SELECT plan_id, zone, from_gb::text, price_per_gb::text FROM plan_tiers"
     " ORDER BY plan_id COLLATE \"C\", zone COLLATE \"C\", from_gb";
-static const char SQL_CUSTOMERS[] = "SELECT id, name, plan_id FROM customers"
-                                    " WHERE $1::text IS NULL OR id = $1"
-                                    " ORDER BY id COLLATE \"C\"";
+static const char SQL_CUSTOMERS[] =
+    "SELECT id, name, plan_id, active_from::text, active_to::text, tax_rate::text FROM customers"
+    " WHERE $1::text IS NULL OR id = $1 ORDER BY id COLLATE \"C\"";
+static const char SQL_CPLANS[] =
+    "SELECT customer_id, plan_id, extract(epoch FROM valid_from)::bigint::text FROM customer_plans"
+    " WHERE $1::text IS NULL OR customer_id = $1 ORDER BY customer_id COLLATE \"C\", valid_from";
 /* The month by the hits' own hour, in UTC: [start, end) of timestamptz, whatever the session's
- * TimeZone. */
+ * TimeZone; each row with the start of its part (the plan change before it, or the month's
+ * start), -1 in hours without a plan. Only customers whose plan changes inside the month
+ * (`cut`, rare) need the range join; the others are summed per country as they always were, with
+ * the month's start as their one part (a customer without a plan then has no part: C says so). */
 static const char SQL_USAGE[] =
-    "SELECT customer_id, country, trunc(sum(hits))::text, trunc(sum(bytes))::text FROM usage_hourly"
-    " WHERE hour >= $1::timestamptz AND hour < $2::timestamptz"
-    " AND ($3::text IS NULL OR customer_id = $3)"
-    " GROUP BY customer_id, country ORDER BY customer_id COLLATE \"C\", country";
+    "WITH cut AS (SELECT DISTINCT customer_id FROM customer_plans"
+    " WHERE valid_from > $1::timestamptz AND valid_from < $2::timestamptz"
+    " AND ($3::text IS NULL OR customer_id = $3)),"
+    " r AS (SELECT customer_id, valid_from, lead(valid_from) OVER (PARTITION BY customer_id"
+    " ORDER BY valid_from) AS valid_to FROM customer_plans"
+    " WHERE customer_id IN (SELECT customer_id FROM cut)),"
+    " g AS (SELECT u.customer_id, u.country, sum(u.hits) AS hits, sum(u.bytes) AS bytes,"
+    " $1::timestamptz AS part FROM usage_hourly u"
+    " WHERE u.hour >= $1::timestamptz AND u.hour < $2::timestamptz"
+    " AND ($3::text IS NULL OR u.customer_id = $3)"
+    " AND NOT EXISTS (SELECT 1 FROM customer_plans c WHERE c.customer_id = u.customer_id"
+    " AND c.valid_from > $1::timestamptz AND c.valid_from < $2::timestamptz) GROUP BY 1, 2"
+    " UNION ALL SELECT u.customer_id, u.country, sum(u.hits), sum(u.bytes),"
+    " greatest(r.valid_from, $1::timestamptz)"
+    " FROM usage_hourly u LEFT JOIN r ON r.customer_id = u.customer_id"
+    " AND u.hour >= r.valid_from AND (r.valid_to IS NULL OR u.hour < r.valid_to)"
+    " WHERE u.hour >= $1::timestamptz AND u.hour < $2::timestamptz"
+    " AND u.customer_id IN (SELECT customer_id FROM cut) GROUP BY 1, 2, 5)"
+    " SELECT customer_id, country, trunc(hits)::text, trunc(bytes)::text,"
+    " coalesce(extract(epoch FROM part)::bigint::text, '-1') FROM g"
+    " ORDER BY customer_id COLLATE \"C\", part NULLS FIRST, country COLLATE \"C\"";
 static const char SQL_STORED[] =
     "SELECT id::text, customer_id, number, status = 'final', usage_bytes::text, usage_hits::text"
     " FROM invoices WHERE month = $1::date AND ($2::text IS NULL OR customer_id = $2)"
     " ORDER BY customer_id COLLATE \"C\"";
-/* A draft is replaced; a final invoice is never touched (the schema's trigger would refuse it,
- * and the WHERE keeps this statement from trying). */
-static const char SQL_UPSERT[] =
-    "INSERT INTO invoices (number, customer_id, month, plan_id, currency, subtotal, total,"
-    " customer_name, usage_bytes, usage_hits)"
-    " VALUES ($1, $2, $3::date, $4, $5, $6::numeric, $7::numeric, $8, $9::numeric, $10::numeric)"
-    " ON CONFLICT (customer_id, month) DO UPDATE SET plan_id = EXCLUDED.plan_id,"
-    " currency = EXCLUDED.currency, subtotal = EXCLUDED.subtotal, total = EXCLUDED.total,"
-    " customer_name = EXCLUDED.customer_name, usage_bytes = EXCLUDED.usage_bytes,"
-    " usage_hits = EXCLUDED.usage_hits, updated_at = now()"
-    " WHERE invoices.status = 'draft' RETURNING id::text";
-static const char SQL_DELETE_LINES[] = "DELETE FROM invoice_lines WHERE invoice_id = $1::bigint";
-static const char SQL_INSERT_LINES[] =
-    "INSERT INTO invoice_lines (invoice_id, line_no, description, quantity, unit, unit_price,"
-    " amount, zone, exact_amount)"
-    " SELECT $1::bigint, v.n, v.d, v.q, v.u, v.p, v.a, NULLIF(v.z, ''), v.e"
-    " FROM unnest($2::int[], $3::text[], $4::numeric[], $5::text[], $6::numeric[],"
-    " $7::numeric[], $8::text[], $9::numeric[]) AS v(n, d, q, u, p, a, z, e)";
-static const char SQL_FINALIZE[] =
-    "UPDATE invoices SET status = 'final', finalized_at = now(), updated_at = now(),"
-    " incomplete_reason = $2, incomplete_edges = $3"
-    " WHERE id = $1::bigint AND status = 'draft'";
-static const char SQL_DELETE_DRAFT[] =
-    "DELETE FROM invoices WHERE id = $1::bigint AND status = 'draft'";
 static const char SQL_READ[] =
     "SELECT id::text, number, customer_id, customer_name, to_char(month, 'YYYY-MM'),"
     " coalesce(plan_id, ''), currency, status,"
     " coalesce(to_char(finalized_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"
-    " subtotal::text, total::text, incomplete_reason, incomplete_edges"
+    " subtotal::text, total::text, incomplete_reason, incomplete_edges,"
+    " coalesce(seq::text, ''), coalesce(issue_date::text, ''), coalesce(due_date::text, ''),"
+    " coalesce(period_from, month)::text,"
+    " coalesce(period_to, (month + interval '1 month' - interval '1 day')::date)::text,"
+    " tax_rate::text, tax::text, topup::text, adjustments::text"
     " FROM invoices WHERE month = $1::date AND ($2::text IS NULL OR customer_id = $2)"
     " ORDER BY customer_id COLLATE \"C\"";
 static const char SQL_READ_LINES[] =
     "SELECT l.invoice_id::text, l.line_no, l.description, l.quantity::text, l.unit,"
-    " l.unit_price::text, l.amount::text, coalesce(l.zone, '')"
+    " l.unit_price::text, l.amount::text, coalesce(l.zone, ''), l.kind"
     " FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id"
     " WHERE i.month = $1::date AND ($2::text IS NULL OR i.customer_id = $2)"
     " ORDER BY i.customer_id COLLATE \"C\", l.line_no";
 
-/* Runs sql; returns its result when its status is want, else NULL with err naming what. */
-static PGresult *exec(PGconn *c, const char *sql, int n, const char *const *params,
-                      ExecStatusType want, const char *what, char *err, size_t errlen) {
+PGresult *invdb_exec(PGconn *c, const char *sql, int n, const char *const *params,
+                     ExecStatusType want, const char *what, char *err, size_t errlen) {
     PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
     if (r && PQresultStatus(r) == want) return r;
     snprintf(err, errlen, "%s: %s", what, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
@@ -81,6 +83,9 @@ static PGresult *exec(PGconn *c, const char *sql, int n, const char *const *para
     return NULL;
 }
 
+#define exec invdb_exec
+#define val invdb_val
+
 static int run(PGconn *c, const char *sql, int n, const char *const *params, const char *what,
                char *err, size_t errlen) {
     PGresult *r = exec(c, sql, n, params, PGRES_COMMAND_OK, what, err, errlen);
@@ -88,7 +93,7 @@ static int run(PGconn *c, const char *sql, int n, const char *const *params, con
     return r ? 0 : -1;
 }
 
-static const char *val(const PGresult *r, int row, int col) {
+const char *invdb_val(const PGresult *r, int row, int col) {
     return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
 }
 
@@ -100,6 +105,36 @@ void invdb_scope_init(invdb_scope_t *s, int year, int month, const char *custome
     snprintf(s->start, sizeof s->start, "%04d-%02d-01 00:00:00+00", year, month);
     snprintf(s->end, sizeof s->end, "%04d-%02d-01 00:00:00+00", ny, nm);
     s->customer = customer;
+    s->year = year;
+    s->mon = month;
+    int ly = year - INVDB_LATE_MONTHS / 12, lm = month - INVDB_LATE_MONTHS % 12;
+    if (lm < 1) lm += 12, ly--;
+    snprintf(s->late_from, sizeof s->late_from, "%04d-%02d-01", ly, lm);
+    char d[32];
+    snprintf(d, sizeof d, "%04d-%02d-01", year, month);
+    s->start_s = invdb_day_s(d);
+    snprintf(d, sizeof d, "%04d-%02d-01", ny, nm);
+    s->end_s = invdb_day_s(d);
+}
+
+int64_t invdb_day_s(const char *date) {
+    int y, m, dd;
+    char tail;
+    if (!date || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &dd, &tail) != 3 || m < 1 || m > 12 ||
+        dd < 1 || dd > pricing_month_days(y, m))
+        return -1;
+    /* days from 1970-01-01 (Howard Hinnant's days_from_civil): no time zone involved. */
+    int64_t yy = m <= 2 ? y - 1 : y;
+    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+    int64_t yoe = yy - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (era * 146097 + doe - 719468) * 86400;
+}
+
+char *invdb_number(const invdb_scope_t *s, const char *customer) {
+    char *n = NULL;
+    return asprintf(&n, "INV-%s-%s", s->number_month, customer) < 0 ? NULL : n;
 }
 
 int invdb_begin(PGconn *c, char *err, size_t errlen) {
@@ -174,7 +209,8 @@ static int load_usage(invdb_t *d, char *err, size_t errlen) {
     d->usage_rows = calloc((size_t)n + 1, sizeof *d->usage_rows);
     d->usage = calloc((size_t)n + 1, sizeof *d->usage);
     d->usage_sums = calloc((size_t)n + 1, sizeof *d->usage_sums);
-    if (!d->usage_rows || !d->usage || !d->usage_sums) {
+    d->usage_part = calloc((size_t)n + 1, sizeof *d->usage_part);
+    if (!d->usage_rows || !d->usage || !d->usage_sums || !d->usage_part) {
         snprintf(err, errlen, "out of memory reading usage");
         return -1;
     }
@@ -182,12 +218,14 @@ static int load_usage(invdb_t *d, char *err, size_t errlen) {
     for (int i = 0; i < n; i++) {
         const char *cust = val(u, i, 0);
         if (!d->nusage || strcmp(d->usage[d->nusage - 1].customer, cust)) {
-            d->usage[d->nusage++] = (invdb_usage_t){cust, &d->usage_rows[i], 0, 0, 0, 0};
+            d->usage[d->nusage++] =
+                (invdb_usage_t){cust, &d->usage_rows[i], &d->usage_part[i], 0, 0, 0, 0};
             hits = bytes = 0;
         }
         invdb_usage_t *g = &d->usage[d->nusage - 1];
         pricing_usage_t *r = &d->usage_rows[i];
         r->country = val(u, i, 1);
+        d->usage_part[i] = strtoll(val(u, i, 4), NULL, 10);
         /* A sum over a month can exceed 2^64 only with absurd data: flagged, never wrapped. */
         if (pricing_u64_parse(val(u, i, 2), &r->hits) < 0 ||
             pricing_u64_parse(val(u, i, 3), &r->bytes) < 0)
@@ -206,17 +244,22 @@ static int load_usage(invdb_t *d, char *err, size_t errlen) {
 }
 
 static int load_rest(invdb_t *d, char *err, size_t errlen) {
-    const PGresult *c = d->res[R_CUSTOMERS], *s = d->res[R_STORED];
-    int nc = PQntuples(c), ns = PQntuples(s);
+    const PGresult *c = d->res[R_CUSTOMERS], *s = d->res[R_STORED], *p = d->res[R_CPLANS];
+    int nc = PQntuples(c), ns = PQntuples(s), np = PQntuples(p);
     d->customers = calloc((size_t)nc + 1, sizeof *d->customers);
     d->stored = calloc((size_t)ns + 1, sizeof *d->stored);
-    if (!d->customers || !d->stored) {
+    d->cplans = calloc((size_t)np + 1, sizeof *d->cplans);
+    if (!d->customers || !d->stored || !d->cplans) {
         snprintf(err, errlen, "out of memory reading customers");
         return -1;
     }
     for (int i = 0; i < nc; i++)
-        d->customers[d->ncustomers++] =
-            (invdb_customer_t){val(c, i, 0), val(c, i, 1), val(c, i, 2)};
+        d->customers[d->ncustomers++] = (invdb_customer_t){
+            val(c, i, 0), val(c, i, 1), val(c, i, 2), val(c, i, 3), val(c, i, 4), val(c, i, 5)};
+    /* In strcmp order of the customer (COLLATE "C"), then by time: invdb_find_cplans bisects. */
+    for (int i = 0; i < np; i++)
+        d->cplans[d->ncplans++] =
+            (invdb_cplan_t){val(p, i, 0), val(p, i, 1), strtoll(val(p, i, 2), NULL, 10)};
     for (int i = 0; i < ns; i++)
         d->stored[d->nstored++] =
             (invdb_stored_t){val(s, i, 0), val(s, i, 1), val(s, i, 2), !strcmp(val(s, i, 3), "t"),
@@ -231,6 +274,7 @@ int invdb_load(PGconn *c, const invdb_scope_t *s, invdb_t *d, char *err, size_t 
     const char *one[1] = {s->customer};
     const char *usage[3] = {s->start, s->end, s->customer};
     const char *stored[2] = {s->first_day, s->customer};
+    _Static_assert(R_N == sizeof d->res / sizeof d->res[0], "one PGresult per query");
     struct {
         const char *sql, *what;
         int n;
@@ -238,8 +282,9 @@ int invdb_load(PGconn *c, const invdb_scope_t *s, invdb_t *d, char *err, size_t 
     } q[] = {
         {SQL_PLANS, "reading plans", 0, NULL},         {SQL_ZONES, "reading plan_zones", 0, NULL},
         {SQL_TIERS, "reading plan_tiers", 0, NULL},    {SQL_CUSTOMERS, "reading customers", 1, one},
-        {SQL_USAGE, "reading usage_hourly", 3, usage}, {SQL_STORED, "reading invoices", 2, stored}};
-    for (int i = 0; i < 6; i++) {
+        {SQL_USAGE, "reading usage_hourly", 3, usage}, {SQL_STORED, "reading invoices", 2, stored},
+        {SQL_CPLANS, "reading customer_plans", 1, one}};
+    for (int i = 0; i < R_N; i++) {
         d->res[i] = exec(c, q[i].sql, q[i].n, q[i].params, PGRES_TUPLES_OK, q[i].what, err, errlen);
         if (!d->res[i]) return -1;
     }
@@ -259,10 +304,12 @@ void invdb_free(invdb_t *d) {
     free(d->usage_rows);
     free(d->usage);
     free(d->usage_sums);
+    free(d->usage_part);
+    free(d->cplans);
     free(d->stored);
     free(d->out);
     free(d->out_lines);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < R_N; i++)
         PQclear(d->res[i]);
     for (int i = 0; i < 2; i++)
         PQclear(d->out_res[i]);
@@ -274,6 +321,21 @@ void invdb_free(invdb_t *d) {
 const invdb_plan_t *invdb_find_plan(const invdb_t *d, const char *id) {
     invdb_plan_t key = {.id = id};
     return id ? bsearch(&key, d->plans, d->nplans, sizeof key, cmp_plan) : NULL;
+}
+
+const invdb_cplan_t *invdb_find_cplans(const invdb_t *d, const char *customer, size_t *n) {
+    size_t lo = 0, hi = d->ncplans;
+    while (lo < hi) { /* first row >= customer */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(d->cplans[mid].customer, customer) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (hi = lo; hi < d->ncplans && !strcmp(d->cplans[hi].customer, customer); hi++)
+        ;
+    *n = hi - lo;
+    return &d->cplans[lo];
 }
 
 const invdb_customer_t *invdb_find_customer(const invdb_t *d, const char *id) {
@@ -289,77 +351,6 @@ const invdb_usage_t *invdb_find_usage(const invdb_t *d, const char *customer) {
 const invdb_stored_t *invdb_find_stored(const invdb_t *d, const char *customer) {
     invdb_stored_t key = {.customer = customer};
     return bsearch(&key, d->stored, d->nstored, sizeof key, cmp_stored);
-}
-
-/* ---- writing -------------------------------------------------------------------------------- */
-
-/* The lines' columns as PostgreSQL array literals, then one INSERT. */
-static int insert_lines(PGconn *conn, const char *id, const pricing_invoice_t *inv, char *err,
-                        size_t errlen) {
-    enum { NO, DESC, QTY, UNIT, PRICE, AMOUNT, ZONE, EXACT, NARR };
-    store_buf_t a[NARR] = {{0}};
-    int rc = -1, bad = 0;
-    for (int k = 0; k < NARR; k++)
-        store_buf_begin(&a[k]);
-    for (size_t i = 0; i < inv->nlines; i++) {
-        const pricing_line_t *l = &inv->lines[i];
-        bad |= store_buf_int(&a[NO], (int64_t)i + 1) | store_buf_quoted(&a[DESC], l->description) |
-               store_buf_quoted(&a[QTY], l->quantity) | store_buf_quoted(&a[UNIT], l->unit) |
-               store_buf_quoted(&a[PRICE], l->unit_price) |
-               store_buf_quoted(&a[AMOUNT], l->amount) |
-               store_buf_quoted(&a[ZONE], l->zone ? l->zone : "") |
-               store_buf_quoted(&a[EXACT], l->exact);
-    }
-    for (int k = 0; k < NARR; k++)
-        bad |= store_buf_end(&a[k]);
-    if (bad) {
-        snprintf(err, errlen, "out of memory writing invoice lines");
-        goto out;
-    }
-    const char *p[1 + NARR] = {id};
-    for (int k = 0; k < NARR; k++)
-        p[1 + k] = a[k].p;
-    rc = run(conn, SQL_INSERT_LINES, 1 + NARR, p, "writing invoice_lines", err, errlen);
-out:
-    for (int k = 0; k < NARR; k++)
-        store_buf_free(&a[k]);
-    return rc;
-}
-
-int invdb_save(PGconn *conn, const invdb_scope_t *s, const invdb_customer_t *c,
-               const invdb_plan_t *plan, const pricing_invoice_t *inv, const invdb_final_t *f,
-               char *err, size_t errlen) {
-    int rc = -1;
-    char *number = NULL;
-    PGresult *r = NULL;
-    if (asprintf(&number, "INV-%s-%s", s->number_month, c->id) < 0) {
-        number = NULL;
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    const char *p[10] = {number,        c->id,      s->first_day, plan->id,   plan->p.currency,
-                         inv->subtotal, inv->total, c->name,      inv->bytes, inv->hits};
-    r = exec(conn, SQL_UPSERT, 10, p, PGRES_TUPLES_OK, "writing invoices", err, errlen);
-    if (!r) goto out;
-    if (PQntuples(r) != 1) { /* the row is final: someone finalized it outside our lock */
-        snprintf(err, errlen, "invoice %.200s became final during this run", number);
-        goto out;
-    }
-    const char *id[1] = {PQgetvalue(r, 0, 0)};
-    if (run(conn, SQL_DELETE_LINES, 1, id, "replacing invoice_lines", err, errlen) < 0) goto out;
-    if (inv->nlines && insert_lines(conn, id[0], inv, err, errlen) < 0) goto out;
-    const char *fp[3] = {id[0], f->reason, f->reason ? f->incomplete : NULL};
-    if (f->finalize && run(conn, SQL_FINALIZE, 3, fp, "finalizing", err, errlen) < 0) goto out;
-    rc = 0;
-out:
-    PQclear(r);
-    free(number);
-    return rc;
-}
-
-int invdb_delete_draft(PGconn *conn, const invdb_stored_t *st, char *err, size_t errlen) {
-    const char *id[1] = {st->id};
-    return run(conn, SQL_DELETE_DRAFT, 1, id, "deleting a stale draft", err, errlen);
 }
 
 /* ---- reading back --------------------------------------------------------------------------- */
@@ -382,14 +373,34 @@ int invdb_read(PGconn *conn, const invdb_scope_t *s, invdb_t *d, char *err, size
     for (int k = 0; k < nl; k++)
         d->out_lines[k] =
             (invfmt_line_t){atoi(val(ln, k, 1)), val(ln, k, 2), val(ln, k, 3), val(ln, k, 4),
-                            val(ln, k, 5),       val(ln, k, 6), val(ln, k, 7), NULL};
+                            val(ln, k, 5),       val(ln, k, 6), val(ln, k, 7), val(ln, k, 8)};
     /* Both are in customer order: an invoice's lines are the next run of its id. */
     for (int i = 0; i < ni; i++) {
         invfmt_invoice_t *o = &d->out[d->nout++];
-        *o = (invfmt_invoice_t){val(iv, i, 1),  val(iv, i, 2),  val(iv, i, 3),    val(iv, i, 4),
-                                val(iv, i, 5),  val(iv, i, 6),  val(iv, i, 7),    val(iv, i, 8),
-                                val(iv, i, 9),  val(iv, i, 10), &d->out_lines[j], 0,
-                                val(iv, i, 12), val(iv, i, 11), .seq = NULL};
+        *o = (invfmt_invoice_t){val(iv, i, 1),
+                                val(iv, i, 2),
+                                val(iv, i, 3),
+                                val(iv, i, 4),
+                                val(iv, i, 5),
+                                val(iv, i, 6),
+                                val(iv, i, 7),
+                                val(iv, i, 8),
+                                val(iv, i, 9),
+                                val(iv, i, 10),
+                                &d->out_lines[j],
+                                0,
+                                val(iv, i, 12),
+                                val(iv, i, 11),
+                                .seq = val(iv, i, 13),
+                                .issue_date = val(iv, i, 14),
+                                .due_date = val(iv, i, 15),
+                                .period_from = val(iv, i, 16),
+                                .period_to = val(iv, i, 17),
+                                .tax_rate = val(iv, i, 18),
+                                .tax = val(iv, i, 19),
+                                .topup = val(iv, i, 20),
+                                .adjustments = val(iv, i, 21),
+                                .customer_address = NULL};
         while (j < nl && !strcmp(val(ln, j, 0), val(iv, i, 0))) {
             o->nlines++;
             j++;

@@ -141,6 +141,20 @@ int pricing_month_parse(const char *s, int *year, int *month) {
     return 0;
 }
 
+int pricing_prorate(pricing_u128 v, int scale, uint64_t num, uint64_t den, int to_scale,
+                    pricing_u128 *out) {
+    pricing_u128 x, d;
+    if (!den || to_scale > scale || mul_checked(v, num, &x) < 0 ||
+        mul_checked(den, pow10u(scale - to_scale), &d) < 0)
+        return -1;
+    pricing_u128 q = x / d, r = x % d;
+    /* d may be odd (31 days): compare 2r with d rather than r with d / 2. r < d, so 2r cannot
+     * overflow when d < 2^127, which mul_checked's bound on x = q x d + r keeps. */
+    if (r > d - r || (r == d - r && (q & 1))) q++;
+    *out = q;
+    return 0;
+}
+
 int pricing_month_days(int year, int month) {
     static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (month < 1 || month > 12) return 0;
@@ -187,6 +201,8 @@ static int add_line(pricing_invoice_t *inv, pricing_kind_t kind, char *desc, con
                     pricing_u128 *amount) {
     pricing_line_t *l = &inv->lines[inv->nlines++];
     l->kind = kind;
+    l->part = 0;
+    l->tier = -1;
     l->description = desc;
     l->zone = zone;
     l->unit = unit;
@@ -290,16 +306,34 @@ static int price_zone(const pricing_plan_t *p, const zone_sum_t *z, tier_t *ts,
             return -1;
         }
         pricing_line_t *l = &inv->lines[inv->nlines - 1];
+        l->tier = (int)i;
         pricing_dec_format(qty, PRICING_GB_SCALE, 0, l->quantity, sizeof l->quantity);
         pricing_dec_format(ts[i].price, PRICING_SCALE, 0, l->unit_price, sizeof l->unit_price);
     }
     return 0;
 }
 
-/* The requests line (when there are hits) and the minimum commit line (when needed); fills
- * subtotal and total. */
-static int price_rest(const pricing_plan_t *p, pricing_u128 hits, pricing_u128 sub,
-                      pricing_invoice_t *inv, char *err, size_t errlen) {
+/* "Minimum commit top-up (minimum 5.00 USD[ x 15/30 days | x 372/720 hours])". */
+static char *minimum_description(const pricing_plan_t *p, pricing_u128 minimum, uint32_t hours,
+                                 uint32_t month_hours) {
+    char mq[PRICING_NUM_MAX], *desc = NULL;
+    int m = p->minor_units, r;
+    pricing_dec_format(pricing_round_half_even(minimum, PRICING_SCALE, m), m, m, mq, sizeof mq);
+    if (hours == month_hours)
+        r = asprintf(&desc, "Minimum commit top-up (minimum %s %s)", mq, p->currency);
+    else if (hours % 24 == 0 && month_hours % 24 == 0)
+        r = asprintf(&desc, "Minimum commit top-up (minimum %s %s x %u/%u days)", mq, p->currency,
+                     hours / 24, month_hours / 24);
+    else
+        r = asprintf(&desc, "Minimum commit top-up (minimum %s %s x %u/%u hours)", mq, p->currency,
+                     hours, month_hours);
+    return r < 0 ? NULL : desc;
+}
+
+/* The requests line (when there are hits) and the minimum commit line (when needed, the minimum
+ * prorated to hours / month_hours); fills subtotal, topup and total. */
+static int price_rest(const pricing_plan_t *p, pricing_u128 hits, pricing_u128 sub, uint32_t hours,
+                      uint32_t month_hours, pricing_invoice_t *inv, char *err, size_t errlen) {
     char e[PRICING_ERR_MAX];
     pricing_u128 price, minimum, exact, amount;
     int m = p->minor_units;
@@ -325,13 +359,16 @@ static int price_rest(const pricing_plan_t *p, pricing_u128 hits, pricing_u128 s
         pricing_dec_format(price, PRICING_SCALE, 0, l->unit_price, sizeof l->unit_price);
     }
     pricing_dec_format(sub, m, m, inv->subtotal, sizeof inv->subtotal);
-    /* The minimum is rounded like any amount: the total stays a whole number of minor units. */
-    pricing_u128 min_q = pricing_round_half_even(minimum, PRICING_SCALE, m), total = sub;
+    /* The minimum is rounded like any amount, once, after proration: the total stays a whole
+     * number of minor units. */
+    pricing_u128 min_q, total = sub;
+    if (pricing_prorate(minimum, PRICING_SCALE, hours, month_hours, m, &min_q) < 0) {
+        snprintf(err, errlen, "minimum_commit: too large to prorate");
+        return -1;
+    }
+    snprintf(inv->topup, sizeof inv->topup, "%s", "0");
     if (sub < min_q) {
-        char mq[PRICING_NUM_MAX], *desc = NULL;
-        pricing_dec_format(min_q, m, m, mq, sizeof mq);
-        if (asprintf(&desc, "Minimum commit top-up (minimum %s %s)", mq, p->currency) < 0)
-            desc = NULL;
+        char *desc = minimum_description(p, minimum, hours, month_hours);
         if (add_line(inv, PRICING_LINE_MINIMUM, desc, NULL, PRICING_UNIT_MINIMUM, min_q - sub, m, m,
                      &amount) < 0) {
             snprintf(err, errlen, "out of memory");
@@ -340,6 +377,7 @@ static int price_rest(const pricing_plan_t *p, pricing_u128 hits, pricing_u128 s
         pricing_line_t *l = &inv->lines[inv->nlines - 1];
         snprintf(l->quantity, sizeof l->quantity, "1");
         snprintf(l->unit_price, sizeof l->unit_price, "%s", l->amount);
+        snprintf(inv->topup, sizeof inv->topup, "%s", l->amount);
         total = min_q;
     }
     pricing_dec_format(total, m, m, inv->total, sizeof inv->total);
@@ -348,11 +386,21 @@ static int price_rest(const pricing_plan_t *p, pricing_u128 hits, pricing_u128 s
 
 int pricing_compute(const pricing_plan_t *p, const pricing_usage_t *usage, size_t nusage,
                     pricing_invoice_t *out, char *err, size_t errlen) {
+    return pricing_compute_share(p, usage, nusage, 1, 1, out, err, errlen);
+}
+
+int pricing_compute_share(const pricing_plan_t *p, const pricing_usage_t *usage, size_t nusage,
+                          uint32_t hours, uint32_t month_hours, pricing_invoice_t *out, char *err,
+                          size_t errlen) {
     int rc = -1;
     zone_sum_t *zs = NULL;
     tier_t *ts = NULL;
     pricing_u128 hits, bytes, sub = 0;
     memset(out, 0, sizeof *out);
+    if (!month_hours || hours > month_hours) {
+        snprintf(err, errlen, "a part of %u hours in a month of %u", hours, month_hours);
+        goto out;
+    }
     if (p->minor_units < 0 || p->minor_units > PRICING_MINOR_MAX) {
         snprintf(err, errlen, "currency %.8s: %d minor units (0..%d supported)", p->currency,
                  p->minor_units, PRICING_MINOR_MAX);
@@ -361,7 +409,8 @@ int pricing_compute(const pricing_plan_t *p, const pricing_usage_t *usage, size_
     /* At most one line per tier, plus requests and minimum. */
     zs = calloc(nusage + 1, sizeof *zs);
     ts = calloc(p->ntiers + 1, sizeof *ts);
-    out->lines = calloc(p->ntiers + 2, sizeof *out->lines);
+    out->cap = p->ntiers + 2;
+    out->lines = calloc(out->cap, sizeof *out->lines);
     if (!zs || !ts || !out->lines) {
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -370,7 +419,9 @@ int pricing_compute(const pricing_plan_t *p, const pricing_usage_t *usage, size_
     if (sum_zones(p, usage, nusage, zs, &nz, &hits, &bytes, err, errlen) < 0) goto out;
     for (size_t z = 0; z < nz; z++)
         if (zs[z].bytes && price_zone(p, &zs[z], ts, out, &sub, err, errlen) < 0) goto out;
-    if (price_rest(p, hits, sub, out, err, errlen) < 0) goto out;
+    if (price_rest(p, hits, sub, hours, month_hours, out, err, errlen) < 0) goto out;
+    snprintf(out->adjustments, sizeof out->adjustments, "0");
+    snprintf(out->tax, sizeof out->tax, "0");
     pricing_dec_format(bytes, 0, 0, out->bytes, sizeof out->bytes);
     pricing_dec_format(hits, 0, 0, out->hits, sizeof out->hits);
     rc = 0;

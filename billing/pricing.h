@@ -81,10 +81,15 @@ typedef struct pricing_usage {
 } pricing_usage_t;
 
 typedef enum pricing_kind {
-    PRICING_LINE_DATA,     /* one tier of one zone */
-    PRICING_LINE_REQUESTS, /* all hits */
-    PRICING_LINE_MINIMUM,  /* the top-up to the minimum commit */
+    PRICING_LINE_DATA,       /* one tier of one zone */
+    PRICING_LINE_REQUESTS,   /* all hits */
+    PRICING_LINE_MINIMUM,    /* the top-up to the minimum commit */
+    PRICING_LINE_ADJUSTMENT, /* late usage of an earlier final month (may be negative) */
+    PRICING_LINE_TAX,        /* tax on everything above it */
 } pricing_kind_t;
+
+/* invoice_lines.kind of each pricing_kind_t: "usage", "minimum", "adjustment", "tax". */
+const char *pricing_kind_name(pricing_kind_t k);
 
 /* Every number is decimal text: what invoice_lines stores and the formats print. */
 typedef struct pricing_line {
@@ -95,7 +100,10 @@ typedef struct pricing_line {
     char quantity[PRICING_NUM_MAX];   /* exact: GB (bytes / 10^9), hits / 10^4, or 1 */
     char unit_price[PRICING_NUM_MAX]; /* the plan's price, trailing zeros dropped */
     char exact[PRICING_NUM_MAX];      /* quantity x unit_price, exactly */
-    char amount[PRICING_NUM_MAX];     /* exact rounded half-to-even, minor_units decimals */
+    char amount[PRICING_NUM_MAX];     /* exact rounded half-to-even, minor_units decimals; only
+                                         an adjustment line may be negative ("-0.05") */
+    int part;                         /* index of the month's part (plan change) it prices */
+    int tier;                         /* data lines: index of the tier in its zone, else -1 */
 } pricing_line_t;
 
 typedef struct pricing_invoice {
@@ -105,6 +113,11 @@ typedef struct pricing_invoice {
     char total[PRICING_NUM_MAX];    /* subtotal, or the minimum commit when that is more */
     char bytes[PRICING_NUM_MAX];    /* the usage priced: all bytes and all hits (integers) */
     char hits[PRICING_NUM_MAX];
+    /* set by pricing_close (pricing_compute sets topup; the others "0"): */
+    char topup[PRICING_NUM_MAX];       /* sum of the minimum lines */
+    char adjustments[PRICING_NUM_MAX]; /* sum of the adjustment lines (never below 0) */
+    char tax[PRICING_NUM_MAX];         /* the tax line's amount */
+    size_t cap;                        /* room in lines (pricing_append grows it) */
 } pricing_invoice_t;
 
 /* Prices usage[0..nusage) (countries may repeat: they add up) with plan into *out (which the
@@ -114,6 +127,53 @@ typedef struct pricing_invoice {
 int pricing_compute(const pricing_plan_t *plan, const pricing_usage_t *usage, size_t nusage,
                     pricing_invoice_t *out, char *err, size_t errlen);
 void pricing_invoice_fini(pricing_invoice_t *inv);
+
+/* ---- a month of parts, proration, adjustments, tax ------------------------------------------
+ *
+ * A month may be priced in parts: a plan change at an hour splits it, and each part is priced
+ * alone by its plan (tiers start again at 0 GB in each part; each part has its own minimum
+ * commit, prorated). The minimum commit of a part is prorated by the hours of the part inside
+ * the customer's active days: minimum x hours / hours_of_month, computed exactly and rounded
+ * half-to-even to the currency's minor unit once (a whole month without change: x days / days).
+ * pricing_close then adds the tax line: tax = (subtotal + top-up + adjustments) x tax_rate,
+ * rounded half-to-even; total = the sum of every line. */
+
+/* pricing_compute with the minimum commit prorated to hours / month_hours (hours <= month_hours,
+ * month_hours > 0). The top-up line says so: "Minimum commit top-up (minimum 5.00 USD x 15/30
+ * days)" (hours when the share is not whole days). */
+int pricing_compute_share(const pricing_plan_t *plan, const pricing_usage_t *usage, size_t nusage,
+                          uint32_t hours, uint32_t month_hours, pricing_invoice_t *out, char *err,
+                          size_t errlen);
+
+/* Moves the lines of part (priced alone) to the end of dst, each marked with part index `index`
+ * and its description prefixed with label (when label is neither NULL nor ""): dst's subtotal,
+ * topup, bytes and hits add part's. part is fini'd. 0, or -1 (out of memory, too large). dst
+ * starts zeroed (memset) or from pricing_compute. */
+int pricing_append(pricing_invoice_t *dst, pricing_invoice_t *part, int index, const char *label,
+                   char *err, size_t errlen);
+
+/* Appends one adjustment line (amount may be negative: "-0.05"; quantity likewise). Description
+ * is copied. 0, or -1. */
+int pricing_add_adjustment(pricing_invoice_t *dst, const char *description, const char *zone,
+                           const char *unit, const char *quantity, const char *unit_price,
+                           const char *amount, char *err, size_t errlen);
+
+/* Sums the lines into subtotal (usage), topup (minimum), adjustments, adds the tax line when
+ * tax_rate (decimal text, 0..1) is not 0 ("Tax 20 %" on subtotal + top-up + adjustments, rounded
+ * half-to-even to minor units), and sets total to the sum of every line. 0, or -1 (a rate that
+ * is malformed or above 1, adjustments summing below 0). */
+int pricing_close(pricing_invoice_t *inv, const char *tax_rate, int minor_units, char *err,
+                  size_t errlen);
+
+/* v (at scale) x num / den, rounded half-to-even to to_scale (<= scale). -1 when too large or
+ * den is 0. Exact: the rounding looks at the whole remainder. */
+int pricing_prorate(pricing_u128 v, int scale, uint64_t num, uint64_t den, int to_scale,
+                    pricing_u128 *out);
+
+/* Signed decimal text ("-0.05", "3") at scale -> *out (a count of 10^-scale). 0, or -1. */
+int pricing_sdec_parse(const char *s, int scale, __int128 *out);
+/* *out as decimal text with exactly `scale` decimals, '-' when negative. */
+void pricing_sdec_format(__int128 v, int scale, char *buf, size_t cap);
 
 /* ---- exact decimals (exposed for invoice.c and the tests) ---------------------------------- */
 

@@ -72,11 +72,15 @@ INV-202610-globex draft" "CSV status after finalizing acme"
 invoice --format html > "$TMP/final.html" 2> /dev/null || fail "HTML after finalization"
 $CHECK "$TMP/final.html" "$TMP/final.csv" > /dev/null || fail "HTML after finalization (see $TMP/final.html)"
 python3 - "$TMP/final.html" << 'EOF' || fail "the final invoice's document"
-import sys
+import datetime, sys
 s = open(sys.argv[1], encoding="utf-8").read()
+today = datetime.datetime.now(datetime.timezone.utc).date()
+due = today + datetime.timedelta(days=30)
 acme = s[s.index('data-invoice="INV-202610-acme"'):s.index('data-invoice="INV-202610-globex"')]
 for want in ('<p class="name">Example CDN Ltd</p>', '1 Example Street<br>', 'Tax id GB123456789',
-             'billing@example.com', '<th>Invoice number</th><td>INV-202610-acme</td>',
+             'billing@example.com', '<th>Invoice number</th><td>1</td>',
+             '<th>Reference</th><td>INV-202610-acme</td>', f'<th>Issue date</th><td>{today}</td>',
+             f'<th>Due date</th><td>{due}</td>',
              '<th>Period</th><td>2026-10-01 to 2026-10-31</td>', 'Springfield 12345<br>',
              'Minimum commit top-up', 'data-total="5.00">5.00</td>'):
     assert want in acme, want
