@@ -20,7 +20,7 @@ start_pg
 CHECK="python3 $ROOT/tests/integration/lib/invoice_html_check.py"
 
 # acme (std, USD, minimum 5.00): eu 1 GB x 0.125 = 0.12 (half-even), requests 3 x 0.0075 = 0.0225
-# -> 0.02; subtotal 0.14, top-up 4.86, total 5.00. globex: a name and address full of markup and
+# -> 0.02; subtotal 0.14, top-up 4.86, tax 20 % of 5.00 = 1.00, total 6.00. globex: a name and address full of markup and
 # ampersands and quotes; 60 GB in eu = 7.50 over the minimum: no top-up.
 pg_psql << 'EOF'
 INSERT INTO plans (id, currency, minimum_commit, price_per_10k_requests) VALUES ('std', 'USD', 5.00, 0.0075);
@@ -28,6 +28,7 @@ INSERT INTO plan_zones (plan_id, country, zone) VALUES ('std', '*', 'eu');
 INSERT INTO plan_tiers (plan_id, zone, from_gb, price_per_gb) VALUES ('std', 'eu', 0, 0.125);
 INSERT INTO customers (id, name, plan_id) VALUES ('acme', 'Acme, Inc.', 'std'),
   ('globex', E'Globex <script>alert("x")</script> & Söhne \'GmbH\'', 'std');
+UPDATE customers SET tax_rate = 0.2, payment_terms_days = 14 WHERE id = 'acme';
 UPDATE customers SET billing_address = E'Acme, Inc.\nAccounts payable\n2 Industrial Road\nSpringfield 12345\nUnited States'
   WHERE id = 'acme';
 UPDATE customers SET billing_address = E'<b>Hauptstraße 1</b>\n10115 Berlin & Co' WHERE id = 'globex';
@@ -43,7 +44,7 @@ grep -q ',status$' <(head -1 "$TMP/draft.csv") || fail "no status column in the 
 assert_eq "$(awk -F, 'NR > 1 {print $NF}' "$TMP/draft.csv" | sort -u)" draft "status of every CSV row"
 invoice --format html > "$TMP/draft.html" 2> "$TMP/err" || { cat "$TMP/err"; fail "invoice --format html"; }
 $CHECK "$TMP/draft.html" "$TMP/draft.csv" > "$TMP/check" || fail "draft HTML (see $TMP/draft.html)"
-assert_eq "$(cat "$TMP/check")" "INV-202610-acme draft 5.00
+assert_eq "$(cat "$TMP/check")" "INV-202610-acme draft 6.00
 INV-202610-globex draft 7.50" "HTML invoices and totals = CSV's"
 grep -q 'class="banner">DRAFT' "$TMP/draft.html" || fail "a draft does not say DRAFT"
 grep -q '<th>Draft reference</th><td>INV-202610-acme</td>' "$TMP/draft.html" || fail "draft reference"
@@ -75,14 +76,15 @@ python3 - "$TMP/final.html" << 'EOF' || fail "the final invoice's document"
 import datetime, sys
 s = open(sys.argv[1], encoding="utf-8").read()
 today = datetime.datetime.now(datetime.timezone.utc).date()
-due = today + datetime.timedelta(days=30)
+due = today + datetime.timedelta(days=14)
 acme = s[s.index('data-invoice="INV-202610-acme"'):s.index('data-invoice="INV-202610-globex"')]
 for want in ('<p class="name">Example CDN Ltd</p>', '1 Example Street<br>', 'Tax id GB123456789',
              'billing@example.com', '<th>Invoice number</th><td>1</td>',
              '<th>Reference</th><td>INV-202610-acme</td>', f'<th>Issue date</th><td>{today}</td>',
              f'<th>Due date</th><td>{due}</td>',
              '<th>Period</th><td>2026-10-01 to 2026-10-31</td>', 'Springfield 12345<br>',
-             'Minimum commit top-up', 'data-total="5.00">5.00</td>'):
+             'Minimum commit top-up', '<th>Tax rate</th><td>20 %</td>', 'Tax 20 %',
+             'data-total="6.00">6.00</td>'):
     assert want in acme, want
 assert 'class="banner"' not in acme, "a final invoice says DRAFT"
 assert 'Bad\ufffdname' in s and '\u0085' not in s, "U+0085 in a name"
@@ -148,7 +150,7 @@ DATABASE_URL="${DATABASE_URL/user=postgres/user=finance}" "$BIN/billing" invoice
 DATABASE_URL="${DATABASE_URL/user=postgres/user=finance}" "$BIN/billing" invoice --month 2026-10 --preview \
     --format csv > "$TMP/preview.csv" 2> /dev/null || fail "--preview --format csv"
 $CHECK "$TMP/preview.html" "$TMP/preview.csv" > "$TMP/check" || fail "preview HTML"
-assert_eq "$(cat "$TMP/check")" "INV-202610-acme final 5.00
+assert_eq "$(cat "$TMP/check")" "INV-202610-acme final 6.00
 INV-202610-globex preview 7.50" "preview HTML"
 grep -q 'class="banner">PREVIEW' "$TMP/preview.html" || fail "a preview does not say PREVIEW"
 echo ok
