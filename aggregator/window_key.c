@@ -125,7 +125,9 @@ static int reserve(wkey_t **kp, size_t need) {
     size_t cap = k->cap;
     if (need <= cap && cap <= 2 * need + 64) return 0;
     if (need > cap) {
-        cap = cap + cap / 2 > need + WKEY_GROW_MIN ? cap + cap / 2 : need + WKEY_GROW_MIN;
+        /* A quarter more: a key that gains a second a second reallocates every few seconds,
+         * and holds at most a quarter more than it needs. */
+        cap = cap + cap / 4 > need + WKEY_GROW_MIN ? cap + cap / 4 : need + WKEY_GROW_MIN;
         if (cap > WKEY_DATA_MAX) cap = WKEY_DATA_MAX;
     } else {
         cap = need + WKEY_GROW_MIN; /* after a burst: keep what the key holds now */
