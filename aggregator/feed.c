@@ -69,6 +69,8 @@ static void window_gauges(feed_t *c) {
     metric_set(&astats_window_keys, (int64_t)st.keys);
     metric_set(&astats_window_customers, (int64_t)st.customers);
     metric_set(&astats_window_memory, (int64_t)st.bytes);
+    metric_set(&astats_window_folded, (int64_t)st.hits_folded);
+    metric_set(&astats_window_at_cap, (int64_t)st.customers_at_cap);
 }
 
 static void update_ready(feed_t *c) {

@@ -31,6 +31,7 @@ static void put_regions(jsonw_t *j, const win_result_t *w) {
         jsonw_str(j, k->country, strlen(k->country));
         JSONW_LIT(j, ",\"region\":");
         jsonw_str(j, k->region, k->region_len);
+        if (k->other) JSONW_LIT(j, ",\"other\":true"); /* not a region: window.h's key cap */
         JSONW_LIT(j, ",\"hits\":");
         jsonw_u64(j, k->hits);
         JSONW_LIT(j, ",\"bytes\":");
