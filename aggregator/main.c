@@ -75,7 +75,7 @@ static void usage(FILE *f) {
         "                             at exit)\n"
         "      --max-keys-per-customer N  (country, region) keys a customer's window holds\n"
         "                             (default %d, 1..%d); hits of further keys count in\n"
-        "                             their country's \"(other)\" row (\"other\": true)\n" KOPTS_HELP CONFIG_HELP("aggregator")
+        "                             their country's row \"(other)\"\n" KOPTS_HELP CONFIG_HELP("aggregator")
             CLI_LOG_HELP CLI_HELP_HELP
         "\nWindows are by event time, in one-second buckets. Hits older than the window when\n"
         "read, or more than %d s ahead of the clock, are counted\n"

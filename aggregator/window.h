@@ -116,9 +116,9 @@ typedef struct win_result {
 
 /* Size of the store, for /metrics. */
 typedef struct win_stats {
-    uint64_t customers; /* (customer, partition) entries */
-    uint64_t keys;      /* (customer, country, region) keys */
-    uint64_t bytes;     /* memory held by the store's own allocations */
+    uint64_t customers;        /* (customer, partition) entries */
+    uint64_t keys;             /* (customer, country, region) keys */
+    uint64_t bytes;            /* memory held by the store's own allocations */
     uint64_t customers_at_cap; /* customer entries holding the key cap of (country, region) */
     uint64_t hits_folded;      /* hits added to an (other) row since win_new (a counter) */
     uint32_t key_cap;          /* the key cap */

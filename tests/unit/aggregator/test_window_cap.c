@@ -2,6 +2,7 @@
  * country's (other) row, totals stay exact, the counts /metrics shows), the memory a key takes
  * (only its seconds with hits), seconds added in any order, and the expiry horizon. */
 #include "../../../aggregator/window.h"
+#include "../../../aggregator/winjson.h"
 
 #include <check.h>
 #include <stdint.h>
@@ -63,10 +64,10 @@ START_TEST(test_hits_beyond_the_key_cap_fold_into_their_country_other_row) {
     int64_t now = MS(T0);
     ok("acme", now, "US", "CA", 10, now);
     ok("acme", now, "US", "NY", 20, now);
-    ok("acme", now, "DE", "BE", 40, now); /* 3 keys: at the cap */
-    ok("acme", now, "US", "TX", 1, now);  /* folded */
-    ok("acme", now, "US", "WA", 2, now);  /* folded */
-    ok("acme", now, "DE", "BY", 4, now);  /* folded, into DE's row */
+    ok("acme", now, "DE", "BE", 40, now);  /* 3 keys: at the cap */
+    ok("acme", now, "US", "TX", 1, now);   /* folded */
+    ok("acme", now, "US", "WA", 2, now);   /* folded */
+    ok("acme", now, "DE", "BY", 4, now);   /* folded, into DE's row */
     ok("acme", now, "US", "CA", 100, now); /* a key held: not folded */
     ok("globex", now, "US", "TX", 8, now); /* another customer has its own keys */
     win_result_t r;
@@ -148,6 +149,29 @@ START_TEST(test_lowering_the_cap_keeps_the_keys_held) {
     win_set_key_cap(w, 0); /* clamped to 1 */
     win_stats(w, &st);
     ck_assert_uint_eq(st.key_cap, 1);
+}
+END_TEST
+
+START_TEST(test_the_json_marks_an_other_row_and_only_it) {
+    win_set_key_cap(w, 1);
+    int64_t now = MS(T0);
+    ok("acme", now, "US", WIN_OTHER_REGION, 1, now);
+    ok("acme", now, "US", "NY", 2, now);
+    ok("acme", now, "US", "NY", 2, now);
+    win_result_t r;
+    ck_assert_int_eq(win_read(w, "acme", 60, now, &r), 0);
+    wms_status_t st = {.complete_to_ms = now};
+    size_t len;
+    char *j = winjson("acme", &r, &st, &len);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_ptr_nonnull(strstr(j, "{\"country\":\"US\",\"region\":\"(other)\",\"other\":true,"
+                                    "\"hits\":2,\"bytes\":4}"));
+    ck_assert_ptr_nonnull(strstr(j, "{\"country\":\"US\",\"region\":\"(other)\",\"hits\":1,"
+                                    "\"bytes\":1}"));
+    char *p = strstr(j, "\"other\"");
+    ck_assert_ptr_null(strstr(p + 1, "\"other\"")); /* once */
+    free(j);
+    win_result_free(&r);
 }
 END_TEST
 
@@ -236,6 +260,7 @@ int main(void) {
     tcase_add_test(t, test_a_customer_under_the_cap_again_keeps_new_keys);
     tcase_add_test(t, test_an_other_row_is_told_apart_from_a_region_named_other);
     tcase_add_test(t, test_lowering_the_cap_keeps_the_keys_held);
+    tcase_add_test(t, test_the_json_marks_an_other_row_and_only_it);
     tcase_add_test(t, test_a_key_of_one_second_takes_a_few_dozen_bytes);
     tcase_add_test(t, test_a_key_with_a_hit_every_second_takes_a_few_bytes_a_second);
     tcase_add_test(t, test_a_key_of_the_largest_seconds_stays_bounded);

@@ -42,14 +42,14 @@
 
 static const char *const CUST[NCUST] = {"acme", "globex", "initech"};
 static const char *const COUNTRY[NCOUNTRY] = {"US", "DE", "BR"};
-static const char *const REGION[NREGION] = {"",  "A", "BB",     "CCC", "(other)",
-                                            "x", "y", "a long region name of many bytes"};
+static const char *const REGION[NREGION] = {
+    "", "A", "BB", "CCC", "(other)", "x", "y", "a long region name of many bytes"};
 
 /* The reference: one entry per (customer, partition), as the store keeps them. */
 typedef struct rentry {
-    int live;                 /* created and not freed */
-    int64_t head;             /* newest second added */
-    int64_t khead[NKEY];      /* a key's newest second; NONE: the key is not held */
+    int live;                                /* created and not freed */
+    int64_t head;                            /* newest second added */
+    int64_t khead[NKEY];                     /* a key's newest second; NONE: the key is not held */
     uint64_t ch[NSEC], cb[NSEC];             /* the customer's sums per second */
     uint64_t kh[NKEY][NSEC], kb[NKEY][NSEC]; /* each key's */
 } rentry_t;
@@ -125,7 +125,6 @@ static win_add_result_t ref_add(int c, int p, int co, int r, int64_t s, uint64_t
     e->kb[k][s - BASE] += bytes;
     return WIN_ADDED;
 }
-
 
 static void ref_expire(int64_t now_s) {
     int64_t oldest = now_s - (WIN_SECONDS - 1);
@@ -266,14 +265,17 @@ static void run(unsigned seed, int steps) {
     int64_t now_s = T0;
     for (int step = 0; step < steps; step++) {
         int jump = rand() % 200;
-        if (jump == 0) now_s += 40 + rand() % 60; /* idle: rings wrap, keys expire */
-        else if (jump == 1 && now_s > T0 + 10) now_s -= 1 + rand() % 10; /* the clock steps back */
-        else now_s += rand() % 3 == 0;
+        if (jump == 0)
+            now_s += 40 + rand() % 60; /* idle: rings wrap, keys expire */
+        else if (jump == 1 && now_s > T0 + 10)
+            now_s -= 1 + rand() % 10; /* the clock steps back */
+        else
+            now_s += rand() % 3 == 0;
         TRUE(now_s + WIN_FUTURE_S - BASE < NSEC);
         for (int i = rand() % 30; i > 0; i--) {
             int c = rand() % NCUST, p = rand() % 4 == 0, co = rand() % NCOUNTRY;
             int r = rand() % NREGION;
-            int64_t s = now_s - 62 + rand() % 66; /* some late, some future */
+            int64_t s = now_s - 62 + rand() % 66;   /* some late, some future */
             if (rand() % 3) s = now_s - rand() % 3; /* most near the clock */
             uint64_t bytes = rand_bytes();
             int burst = rand() % 20 == 0 ? 1 + rand() % 300 : 1; /* one key-second, many hits */
