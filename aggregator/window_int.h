@@ -18,7 +18,9 @@
  * (head - WIN_RING, head], so the gap between two entries is below WIN_RING < 64 and fits the
  * tag, at most WIN_RING entries are held, and an entry takes at most 1 + 5 + 10 bytes: a key's
  * data is at most WKEY_DATA_MAX bytes, whatever the traffic. A second with a hit and 1,000
- * bytes takes 3 bytes; one with 50 hits and 5 MB, 5. */
+ * bytes takes 3 bytes; one with 50 hits and 5 MB, 5. A key also keeps the sums of all its
+ * entries, so that a read of the whole minute decodes only the entries before it (one or two)
+ * instead of all of them. */
 #ifndef WINDOW_INT_H
 #define WINDOW_INT_H
 
@@ -33,13 +35,16 @@
 /* One (country, region) of one customer: one allocation, resized as its seconds come and go. */
 typedef struct wkey {
     int64_t head;        /* second of the newest entry; WKEY_HEAD_NONE when len == 0 */
+    uint64_t hits;       /* sum of the entries' hits (< WIN_RING * 2^32: no overflow) */
+    uint64_t bytes;      /* sum of the entries' bytes, unless big */
     uint32_t hash;       /* of (country, region, other) */
     uint16_t len;        /* bytes of entries in use, <= WKEY_DATA_MAX */
     uint16_t cap;        /* bytes allocated for entries */
     uint16_t last;       /* offset of the newest entry (the one of head) */
     uint16_t region_len; /* <= HIT_STR_MAX */
     uint8_t span;        /* head - the oldest entry's second, < WIN_RING */
-    uint8_t other;       /* 1: the country's (other) row of a customer at its key cap */
+    uint8_t other : 1;   /* 1: the country's (other) row of a customer at its key cap */
+    uint8_t big : 1;     /* 1: the entries' bytes pass 2^64 - 1, .bytes is not their sum */
     char country[WIN_COUNTRY_LEN];
     unsigned char data[]; /* the region (region_len bytes, NUL), then cap bytes of entries */
 } wkey_t;

@@ -90,11 +90,33 @@ void wkey_find(const wkey_t *k, int64_t s, wkey_pos_t *pos) {
     pos->off = k->len; /* not reached: s < head has an entry at or after it */
 }
 
+/* Sums the entries again (after a key whose bytes passed 2^64 - 1 dropped some). */
+static void recount(wkey_t *k) {
+    const unsigned char *p = wkey_entries_c(k), *end = p + k->len;
+    unsigned dt;
+    uint64_t h, b;
+    k->hits = k->bytes = 0;
+    k->big = 0;
+    while (p < end) {
+        p = wkey_entry(p, &dt, &h, &b);
+        k->hits += h;
+        if (__builtin_add_overflow(k->bytes, b, &k->bytes)) k->big = 1;
+    }
+}
+
+/* Adds to the key's sums what changed in one of its seconds. */
+static void sums_add(wkey_t *k, uint64_t dh, uint64_t db) {
+    k->hits += dh;
+    if (__builtin_add_overflow(k->bytes, db, &k->bytes)) k->big = 1;
+}
+
 /* Drops the entries of seconds <= s - WIN_RING, before s becomes the head. */
 static void trim(wkey_t *k, int64_t s) {
     if (k->len == 0) return;
     if (s - k->head >= WIN_RING) { /* every entry leaves */
         k->len = k->last = k->span = 0;
+        k->hits = k->bytes = 0;
+        k->big = 0;
         return;
     }
     unsigned char *base = wkey_entries(k);
@@ -106,6 +128,8 @@ static void trim(wkey_t *k, int64_t s) {
         const unsigned char *next = wkey_entry(p, &dt, &h, &b);
         if (!first) t += dt;
         if (t >= oldest) break;
+        k->hits -= h;
+        k->bytes -= b; /* exact unless big (then recounted below) */
         p = next;
     }
     /* the newest entry (head > s - WIN_RING) always stays, so p < end */
@@ -116,6 +140,7 @@ static void trim(wkey_t *k, int64_t s) {
     k->len = (uint16_t)(k->len - cut);
     k->last = (uint16_t)(k->last - cut);
     k->span = (uint8_t)(k->head - t);
+    if (k->big) recount(k);
 }
 
 /* Makes room for `need` bytes of entries: grows (or, when far too large, shrinks) the key.
@@ -155,6 +180,7 @@ int64_t wkey_put(wkey_t **kp, int64_t s, const wkey_pos_t *pos, uint64_t hits, u
         k->last = k->len;
         k->len = (uint16_t)(k->len + n);
         k->head = s;
+        sums_add(k, hits, bytes);
         return (int64_t)wkey_size(k) - size0;
     }
     unsigned char *base = wkey_entries(k), *at = base + pos->off;
@@ -180,6 +206,7 @@ int64_t wkey_put(wkey_t **kp, int64_t s, const wkey_pos_t *pos, uint64_t hits, u
     memcpy(at, e, n);
     if (k->last > pos->off || !pos->found) k->last = (uint16_t)(k->last + n - old);
     k->len = (uint16_t)(k->len + n - old);
+    sums_add(k, hits - pos->hits, bytes - pos->bytes);
     return (int64_t)wkey_size(k) - size0;
 }
 
@@ -190,6 +217,19 @@ void wkey_sum(const wkey_t *k, int64_t first, int64_t last, uint64_t *hits, uint
     uint64_t sh = 0, h, b; /* at most WIN_RING * 2^32 hits: no overflow */
     unsigned __int128 sb = 0;
     unsigned dt;
+    if (!k->big && k->head <= last) { /* the key's sums less its seconds before first */
+        for (int first_entry = 1; p < end; first_entry = 0) {
+            const unsigned char *next = wkey_entry(p, &dt, &h, &b);
+            if (!first_entry) t += dt;
+            if (t >= first) break;
+            sh += h;
+            sb += b;
+            p = next;
+        }
+        sh = k->hits - sh;
+        sb = k->bytes - (uint64_t)sb;
+        p = end;
+    }
     for (int first_entry = 1; p < end; first_entry = 0) {
         p = wkey_entry(p, &dt, &h, &b);
         if (!first_entry) t += dt;

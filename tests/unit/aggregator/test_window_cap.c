@@ -242,6 +242,35 @@ START_TEST(test_seconds_added_in_any_order_read_back_second_by_second) {
 }
 END_TEST
 
+/* A key's seconds may sum past 2^64 - 1 over the minute (each second is below it): reads
+ * of a part stay exact, reads of all saturate, as the customer's totals do. */
+START_TEST(test_a_key_whose_seconds_pass_two_to_the_64_reads_exactly) {
+    const uint64_t half = UINT64_C(1) << 63;
+    for (int i = 0; i < 3; i++)
+        ok("acme", MS(T0 + i), "US", "CA", half + (uint64_t)i, MS(T0 + i));
+    win_result_t r;
+    ck_assert_int_eq(win_read(w, "acme", 1, MS(T0 + 2), &r), 0);
+    ck_assert_uint_eq(r.regions[0].bytes, half + 2);
+    win_result_free(&r);
+    ck_assert_int_eq(win_read(w, "acme", 60, MS(T0 + 2), &r), 0);
+    ck_assert_uint_eq(r.regions[0].bytes, UINT64_MAX);
+    ck_assert_uint_eq(r.regions[0].hits, 3);
+    ck_assert_uint_eq(r.bytes, UINT64_MAX);
+    win_result_free(&r);
+    /* the first two seconds leave the key's ring: its sum fits again, read whole */
+    ok("acme", MS(T0 + WIN_RING + 1), "US", "CA", 5, MS(T0 + WIN_RING + 1));
+    ck_assert_int_eq(win_read(w, "acme", 60, MS(T0 + WIN_RING + 1), &r), 0);
+    ck_assert_uint_eq(r.regions[0].hits, 1);
+    ck_assert_uint_eq(r.regions[0].bytes, 5);
+    win_result_free(&r);
+    /* T0+2 is still held: a read at an earlier clock shows it, key and totals alike */
+    ck_assert_int_eq(win_read(w, "acme", 60, MS(T0 + 61), &r), 0);
+    ck_assert_uint_eq(r.regions[0].bytes, half + 2);
+    ck_assert_uint_eq(r.bytes, half + 2);
+    win_result_free(&r);
+}
+END_TEST
+
 START_TEST(test_a_second_older_than_what_expiry_kept_is_late) {
     ok("acme", MS(T0 + 100), "US", "", 1, MS(T0 + 100));
     win_expire(w, MS(T0 + 100)); /* keeps T0+41 on */
@@ -265,6 +294,7 @@ int main(void) {
     tcase_add_test(t, test_a_key_with_a_hit_every_second_takes_a_few_bytes_a_second);
     tcase_add_test(t, test_a_key_of_the_largest_seconds_stays_bounded);
     tcase_add_test(t, test_seconds_added_in_any_order_read_back_second_by_second);
+    tcase_add_test(t, test_a_key_whose_seconds_pass_two_to_the_64_reads_exactly);
     tcase_add_test(t, test_a_second_older_than_what_expiry_kept_is_late);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
