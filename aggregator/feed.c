@@ -246,8 +246,8 @@ feed_t *feed_new(const feed_opts_t *o, char *err, size_t errlen) {
      * partition at most) may overshoot. A queued message costs about 0.9 kB here (payload,
      * librdkafka's op, its share of the decompressed batch), so 100,000 of them are ~90 MB.
      * Measured over a 1M-hit catch-up on a loaded 2-core machine: these settings peaked at
-     * 103-107 MB RSS in 5.1-7.8 s; the previous 1,000,000 messages / 256 MB at 331 MB in
-     * 4.6 s (a queue larger than a second of our work is never found empty when librdkafka
+     * 102-133 MB RSS in 4.1-7.8 s (8 runs); the previous 1,000,000 messages / 256 MB at 331 MB
+     * in 4.6 s (a queue larger than a second of our work is never found empty when librdkafka
      * looks again). Live traffic never queues much. */
     const char *defaults[] = {"client.id",
                               o->instance ? o->instance : "aggregator",
