@@ -55,6 +55,14 @@ metric_t astats_window_customers =
     G("window_customers", "aggregator_window_customers", "Customers held in the windows");
 metric_t astats_window_memory =
     G("window_memory_bytes", "aggregator_window_memory_bytes", "Memory held by the windows");
+/* The cardinality guard (window.h, --max-keys-per-customer). */
+metric_t astats_window_folded =
+    C("window_hits_folded", "aggregator_window_hits_folded_total",
+      "Hits of a (country, region) key beyond --max-keys-per-customer, counted in their "
+      "country's (other) row");
+metric_t astats_window_at_cap =
+    G("window_customers_at_key_cap", "aggregator_window_customers_at_key_cap",
+      "Customers holding --max-keys-per-customer (country, region) keys: new keys fold");
 
 metric_t astats_watermarks = C("watermarks", "aggregator_watermarks_total",
                                "Edge watermark messages read (key #wm): not hits");
@@ -79,7 +87,7 @@ metric_t *const astats_all[] = {
     &astats_ready,         &astats_kafka_errors, &astats_window_keys, &astats_window_customers,
     &astats_window_memory, &astats_watermarks,   &astats_invalid[1],  &astats_invalid[2],
     &astats_invalid[3],    &astats_invalid[4],   &astats_invalid[5],  &astats_info,
-    &astats_log_resets,
+    &astats_log_resets,    &astats_window_folded, &astats_window_at_cap,
 };
 const size_t astats_count = sizeof astats_all / sizeof astats_all[0];
 

@@ -81,6 +81,7 @@ static int read_names(const cv_t *v, const win_result_t *w, cv_result_t *out) {
     out->nregion_names = w->nregions;
     for (size_t i = 0; i < w->nregions; i++) {
         const win_region_t *r = &w->regions[i];
+        if (r->other) continue; /* the key cap's row of a country: no region, no name */
         const cv_name_t *e = cv_name_find(v, r->country, r->region, r->region_len);
         if (!e) continue;
         if (!(out->region_names[i] = malloc(e->nlen + 1))) return -1;

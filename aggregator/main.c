@@ -51,6 +51,7 @@ typedef struct opts {
     const char *metrics_listen; /* --metrics-listen: the operator's address, or NULL */
     int metrics_interval_s;
     unsigned rate_per_s;
+    unsigned max_keys; /* --max-keys-per-customer */
 } opts_t;
 
 static void usage(FILE *f) {
@@ -72,8 +73,11 @@ static void usage(FILE *f) {
         "      --rate N               requests per second per client address (default %d)\n"
         "      --metrics-listen ADDR:PORT  /metrics, /healthz, /readyz on a second address\n"
         "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
-        "                             at exit)\n" HB_HELP KOPTS_HELP CONFIG_HELP("aggregator")
-            CLI_LOG_HELP CLI_HELP_HELP
+        "                             at exit)\n"
+        "      --max-keys-per-customer N  (country, region) keys a customer's window holds\n"
+        "                             (default %d, 1..%d); hits of further keys count in\n"
+        "                             their country's row \"(other)\"\n" HB_HELP KOPTS_HELP
+            CONFIG_HELP("aggregator") CLI_LOG_HELP CLI_HELP_HELP
         "\nWindows are by event time, in one-second buckets. Hits older than the window when\n"
         "read, or more than %d s ahead of the clock, are counted\n"
         "(aggregator_hits_late_total, aggregator_hits_future_total) and not kept. Every\n"
@@ -88,7 +92,7 @@ static void usage(FILE *f) {
         "  1                          a runtime failure (Kafka, out of memory)\n"
         "  2                          bad usage or configuration (an option, --config, -F,\n"
         "                             the tokens file, an address it cannot listen on)\n",
-        API_RATE_DEFAULT, WIN_FUTURE_S);
+        API_RATE_DEFAULT, WIN_KEYS_PER_CUSTOMER_DEFAULT, WIN_KEYS_PER_CUSTOMER_MAX, WIN_FUTURE_S);
 }
 
 static int bad(const char *msg) {
@@ -96,7 +100,7 @@ static int bad(const char *msg) {
     return 2;
 }
 
-enum { OPT_MINT = 256, OPT_RATE, OPT_INSTANCE, OPT_MLISTEN, OPT_HEALTH };
+enum { OPT_MINT = 256, OPT_RATE, OPT_INSTANCE, OPT_MLISTEN, OPT_HEALTH, OPT_MAXKEYS };
 
 #define SHORTOPTS KOPTS_SHORTOPTS "G:l:T:v:hV"
 
@@ -113,6 +117,7 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
                                              {"instance-id", 1, 0, OPT_INSTANCE},
                                              {"metrics-listen", 1, 0, OPT_MLISTEN},
                                              {"health-stall", 1, 0, OPT_HEALTH},
+                                             {"max-keys-per-customer", 1, 0, OPT_MAXKEYS},
                                              {0, 0, 0, 0}};
     char err[512], msg[600], host[256];
     unsigned port;
@@ -122,6 +127,7 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
     o->group = FEED_DEFAULT_GROUP;
     o->listen = DEFAULT_LISTEN;
     o->metrics_interval_s = 10;
+    o->max_keys = WIN_KEYS_PER_CUSTOMER_DEFAULT;
     if (cli_log_level(NULL, err, sizeof err) < 0) return bad(err); /* -v overrides it */
     if (config_load("aggregator", &argc, &argv, longopts, SHORTOPTS, NULL, err, sizeof err) < 0)
         return bad(err);
@@ -161,6 +167,12 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
             break;
         case OPT_HEALTH:
             if (hb_option(optarg, err, sizeof err) < 0) return bad(err);
+            break;
+        case OPT_MAXKEYS:
+            if (cli_long("--max-keys-per-customer", optarg, 1, WIN_KEYS_PER_CUSTOMER_MAX, &v, err,
+                         sizeof err) < 0)
+                return bad(err);
+            o->max_keys = (unsigned)v;
             break;
         case OPT_MINT:
             if (cli_long("--metrics-interval", optarg, 0, 86400, &v, err, sizeof err) < 0)
@@ -269,6 +281,7 @@ int main(int argc, char **argv) {
         log_error("out of memory", "%s", "");
         return 1;
     }
+    win_set_key_cap(win, o.max_keys);
     /* The server first: a bad tokens file or address is refused before any Kafka client
      * connects. /readyz answers 503 until the consumer exists and has caught up. */
     api_opts_t ao = {.listen = o.listen,

@@ -1,5 +1,6 @@
-/* window.c: the store's writes: adding hits, expiry, dropping a partition (reads are in
- * window_read.c). See window.h for the rules and window_int.h for the layout. */
+/* window.c: the store's writes: adding hits, the key cap, expiry, dropping a partition (reads
+ * are in window_read.c, a key's encoded seconds in window_key.c). See window.h for the rules
+ * and window_int.h for the layout. */
 #include "window_int.h"
 
 #include "strhash.h"
@@ -17,9 +18,10 @@ uint64_t win_hash(const char *p, size_t n, uint64_t seed) {
     return strhash(p, n, seed);
 }
 
-static uint64_t key_hash(const char *country, const char *region, size_t rn) {
+/* (other) rows hash apart from every region of their country. */
+static uint32_t key_hash(const char *country, const char *region, size_t rn, int other) {
     uint64_t seed = (uint64_t)(unsigned char)country[0] << 8 | (unsigned char)country[1];
-    return win_hash(region, rn, seed);
+    return (uint32_t)win_hash(region, rn, seed ^ (other ? 0x6f74686572ULL << 16 : 0));
 }
 
 /* ---- store ------------------------------------------------------------------------------------
@@ -44,17 +46,28 @@ win_t *win_new(void) {
     }
     w->ccap = CUST_CAP_MIN;
     w->mem = sizeof *w + CUST_CAP_MIN * sizeof *w->custs;
+    w->keycap = WIN_KEYS_PER_CUSTOMER_DEFAULT;
+    w->horizon = WKEY_HEAD_NONE;
     return w;
 }
 
-static size_t key_size(const wkey_t *k) {
-    return sizeof *k + k->region_len + 1;
+/* Keeps c->at_cap and the store's count of customers at the cap right. */
+static void cap_update(win_t *w, wcust_t *c) {
+    uint8_t at = c->nkeys - c->nother >= w->keycap;
+    if (at != c->at_cap) {
+        if (at)
+            w->ncap++;
+        else
+            w->ncap--;
+        c->at_cap = at;
+    }
 }
 
 static void cust_free(win_t *w, wcust_t *c) {
+    if (c->at_cap) w->ncap--;
     for (uint32_t i = 0; i < c->kcap; i++) {
         if (!c->keys[i]) continue;
-        w->mem -= key_size(c->keys[i]);
+        w->mem -= wkey_size(c->keys[i]);
         w->nkeys--;
         free(c->keys[i]);
     }
@@ -115,6 +128,7 @@ static int keys_resize(win_t *w, wcust_t *c, uint32_t cap) {
     w->mem = w->mem - (uint64_t)c->kcap * sizeof *c->keys + (uint64_t)cap * sizeof *c->keys;
     c->keys = (wkey_t **)t;
     c->kcap = cap;
+    c->last = 0;
     return 0;
 }
 
@@ -145,7 +159,7 @@ static wcust_t *cust_get(win_t *w, slice_t name, int32_t part) {
     c->name_len = (uint32_t)name.n;
     c->hash = h;
     c->part = part;
-    c->head = INT64_MIN / 2; /* every slot stale */
+    c->head = WKEY_HEAD_NONE; /* every slot stale */
     c->keys = keys;
     c->kcap = KEY_CAP_MIN;
     w->custs[j] = c;
@@ -154,87 +168,111 @@ static wcust_t *cust_get(win_t *w, slice_t name, int32_t part) {
     return w->last = c;
 }
 
-/* The customer's key of (country, region), created if absent; NULL when out of memory. */
-static wkey_t *key_get(win_t *w, wcust_t *c, const char *country, slice_t region) {
-    wkey_t *k = c->last;
-    if (k && k->country[0] == country[0] && k->country[1] == country[1] &&
-        k->region_len == region.n && memcmp(k->region, region.p, region.n) == 0)
-        return k;
-    uint64_t h = key_hash(country, region.p, region.n);
-    uint32_t j = (uint32_t)h & (c->kcap - 1);
-    for (; (k = c->keys[j]); j = (j + 1) & (c->kcap - 1))
-        if (k->hash == h && k->country[0] == country[0] && k->country[1] == country[1] &&
-            k->region_len == region.n && memcmp(k->region, region.p, region.n) == 0)
-            return c->last = k;
-    if ((c->nkeys + 1) * 2 > c->kcap) {
-        if (keys_resize(w, c, c->kcap * 2) < 0) return NULL;
-        for (j = (uint32_t)h & (c->kcap - 1); c->keys[j]; j = (j + 1) & (c->kcap - 1)) {
-        }
+/* The slot of the customer's key (country, region, other) if it has one, else of the empty slot
+ * where it goes. */
+static uint32_t key_slot(const wcust_t *c, const char *country, slice_t region, int other,
+                         uint32_t h) {
+    uint32_t j = h & (c->kcap - 1);
+    for (const wkey_t *k; (k = c->keys[j]); j = (j + 1) & (c->kcap - 1))
+        if (k->hash == h && k->other == other && k->country[0] == country[0] &&
+            k->country[1] == country[1] && k->region_len == region.n &&
+            memcmp(k->data, region.p, region.n) == 0)
+            break;
+    return j;
+}
+
+static int key_is(const wkey_t *k, const char *country, slice_t region) {
+    return !k->other && k->country[0] == country[0] && k->country[1] == country[1] &&
+           k->region_len == region.n && memcmp(k->data, region.p, region.n) == 0;
+}
+
+/* The slot of the customer's key of (country, region), created if absent; when the customer
+ * holds keycap keys already, the slot of the country's (other) row instead (*other = 1).
+ * -1 when out of memory. */
+static int64_t key_get(win_t *w, wcust_t *c, const char *country, slice_t region, int *other) {
+    *other = 0;
+    if (c->last && key_is(c->keys[c->last - 1], country, region)) return c->last - 1;
+    uint32_t h = key_hash(country, region.p, region.n, 0);
+    uint32_t j = key_slot(c, country, region, 0, h);
+    if (!c->keys[j] && c->nkeys - c->nother >= w->keycap) {
+        /* At the cap: the hit counts in its country's (other) row (window.h). */
+        *other = 1;
+        region = (slice_t){"", 0};
+        h = key_hash(country, "", 0, 1);
+        j = key_slot(c, country, region, 1, h);
     }
-    k = malloc(sizeof *k + region.n + 1);
-    if (!k) return NULL;
-    k->head = INT64_MIN / 2;
-    k->hash = h;
-    k->region_len = (uint32_t)region.n;
-    k->country[0] = country[0];
-    k->country[1] = country[1];
-    memcpy(k->region, region.p, region.n);
-    k->region[region.n] = 0;
+    if (c->keys[j]) {
+        c->last = j + 1;
+        return j;
+    }
+    if ((c->nkeys + 1) * 2 > c->kcap) {
+        if (keys_resize(w, c, c->kcap * 2) < 0) return -1;
+        j = key_slot(c, country, region, *other, h);
+    }
+    wkey_t *k = wkey_new(country, region, *other, h);
+    if (!k) return -1;
     c->keys[j] = k;
     c->nkeys++;
+    c->nother += (uint32_t)*other;
     w->nkeys++;
-    w->mem += key_size(k);
-    return c->last = k;
+    w->mem += wkey_size(k);
+    cap_update(w, c);
+    c->last = j + 1;
+    return j;
 }
 
 /* ---- adding -----------------------------------------------------------------------------------
  */
 
-/* Moves a ring's head to second s, zeroing the slots of the seconds it passes: they held
- * seconds that have now left the ring. */
-#define RING_ADVANCE(head, hits, bytes, s)                                                         \
-    do {                                                                                           \
-        if ((s) > (head)) {                                                                        \
-            if ((s) - (head) >= WIN_RING) {                                                        \
-                memset((hits), 0, sizeof(hits));                                                   \
-                memset((bytes), 0, sizeof(bytes));                                                 \
-            } else {                                                                               \
-                for (int64_t t_ = (head) + 1; t_ <= (s); t_++) {                                   \
-                    (hits)[win_slot(t_)] = 0;                                                      \
-                    (bytes)[win_slot(t_)] = 0;                                                     \
-                }                                                                                  \
-            }                                                                                      \
-            (head) = (s);                                                                          \
-        }                                                                                          \
-    } while (0)
+/* Moves the customer ring's head to second s, zeroing the slots of the seconds it passes: they
+ * held seconds that have now left the ring. */
+static void ring_advance(wcust_t *c, int64_t s) {
+    if (s <= c->head) return;
+    if (s - c->head >= WIN_RING) {
+        memset(c->hits, 0, sizeof c->hits);
+        memset(c->bytes, 0, sizeof c->bytes);
+    } else {
+        for (int64_t t = c->head + 1; t <= s; t++) {
+            c->hits[win_slot(t)] = 0;
+            c->bytes[win_slot(t)] = 0;
+        }
+    }
+    c->head = s;
+}
 
 static win_add_result_t add_one(win_t *w, const hit_t *h, int32_t part, int64_t now_s) {
     int64_t s = win_second(h->ts_ms);
     if (s < now_s - (WIN_SECONDS - 1)) return WIN_LATE;
     if (s > now_s + WIN_FUTURE_S) return WIN_FUTURE;
+    if (s < w->horizon) return WIN_LATE; /* the clock stepped back past what expiry let go */
     if (h->country.n != WIN_COUNTRY_LEN) return WIN_INVALID;
     wcust_t *c = cust_get(w, h->customer, part);
     if (!c) return WIN_NOMEM;
     /* The wall clock stepped back since this customer's newest second: the ring no longer
      * holds s. Such a hit could not be shown by any read, as a late one. */
     if (!win_slot_live(c->head > s ? c->head : s, s)) return WIN_LATE;
-    wkey_t *k = key_get(w, c, h->country.p, h->region);
-    if (!k) return WIN_NOMEM;
-    RING_ADVANCE(c->head, c->hits, c->bytes, s);
-    RING_ADVANCE(k->head, k->hits, k->bytes, s);
+    int other;
+    int64_t j = key_get(w, c, h->country.p, h->region, &other);
+    if (j < 0) return WIN_NOMEM;
+    wkey_pos_t pos;
+    wkey_find(c->keys[j], s, &pos);
+    /* The customer's ring first: a key never holds a second its customer's ring has dropped,
+     * also when the key's update fails below. */
+    ring_advance(c, s);
     unsigned i = win_slot(s);
-    uint32_t kh;
-    uint64_t kb, ch, cb;
+    uint64_t kh, kb, ch, cb;
     /* Check every sum before changing any: an add happens whole or not at all. */
-    if (__builtin_add_overflow(k->hits[i], 1u, &kh) ||
-        __builtin_add_overflow(k->bytes[i], h->bytes, &kb) ||
+    if (__builtin_add_overflow(pos.hits, 1u, &kh) || kh > UINT32_MAX ||
+        __builtin_add_overflow(pos.bytes, h->bytes, &kb) ||
         __builtin_add_overflow(c->hits[i], 1u, &ch) ||
         __builtin_add_overflow(c->bytes[i], h->bytes, &cb))
         return WIN_OVERFLOW;
-    k->hits[i] = kh;
-    k->bytes[i] = kb;
+    int64_t grew = wkey_put(&c->keys[j], s, &pos, kh, kb);
+    if (grew == INT64_MIN) return WIN_NOMEM;
+    w->mem = (uint64_t)((int64_t)w->mem + grew);
     c->hits[i] = ch;
     c->bytes[i] = cb;
+    w->folded += (uint64_t)other;
     return WIN_ADDED;
 }
 
@@ -282,8 +320,9 @@ static size_t expire_keys(win_t *w, wcust_t *c, int64_t oldest) {
     size_t freed = 0;
     for (uint32_t i = 0; i < c->kcap; i++) {
         wkey_t *k;
-        while ((k = c->keys[i]) && k->head < oldest) {
-            w->mem -= key_size(k);
+        while ((k = c->keys[i]) && k->head < oldest) { /* an empty key's head is below any */
+            w->mem -= wkey_size(k);
+            c->nother -= k->other;
             free(k);
             table_delete((void **)c->keys, c->kcap, i, key_hash_of);
             c->nkeys--;
@@ -292,7 +331,8 @@ static size_t expire_keys(win_t *w, wcust_t *c, int64_t oldest) {
         }
     }
     if (freed) {
-        c->last = NULL;
+        c->last = 0;
+        cap_update(w, c);
         uint32_t cap = c->kcap;
         while (cap > KEY_CAP_MIN && (c->nkeys + 1) * 8 <= cap)
             cap /= 2;
@@ -334,7 +374,12 @@ static int expired(win_t *w, wcust_t *c, int64_t oldest) {
 size_t win_expire(win_t *w, int64_t now_ms) {
     pthread_rwlock_wrlock(&w->lock);
     uint64_t before = w->nkeys;
-    sweep(w, expired, win_second(now_ms) - (WIN_SECONDS - 1));
+    int64_t oldest = win_second(now_ms) - (WIN_SECONDS - 1);
+    /* What is freed below is let go for good, also for a clock that steps back later: no
+     * add or read goes below this (a key freed here cannot leave its seconds in the ring of
+     * its customer, which a read at an earlier clock would show without the key). */
+    if (oldest > w->horizon) w->horizon = oldest;
+    sweep(w, expired, oldest);
     size_t n = (size_t)(before - w->nkeys);
     pthread_rwlock_unlock(&w->lock);
     return n;
@@ -357,5 +402,18 @@ void win_stats(win_t *w, win_stats_t *st) {
     st->customers = w->ncusts;
     st->keys = w->nkeys;
     st->bytes = w->mem;
+    st->customers_at_cap = w->ncap;
+    st->hits_folded = w->folded;
+    st->key_cap = w->keycap;
+    pthread_rwlock_unlock(&w->lock);
+}
+
+void win_set_key_cap(win_t *w, uint32_t n) {
+    if (n < 1) n = 1;
+    if (n > WIN_KEYS_PER_CUSTOMER_MAX) n = WIN_KEYS_PER_CUSTOMER_MAX;
+    pthread_rwlock_wrlock(&w->lock);
+    w->keycap = n;
+    for (size_t i = 0; i < w->ccap; i++)
+        if (w->custs[i]) cap_update(w, w->custs[i]);
     pthread_rwlock_unlock(&w->lock);
 }

@@ -27,9 +27,10 @@ static int cmp_key(const wkey_t *a, const wkey_t *b) {
     int c = memcmp(a->country, b->country, WIN_COUNTRY_LEN);
     if (c) return c;
     size_t n = a->region_len < b->region_len ? a->region_len : b->region_len;
-    c = memcmp(a->region, b->region, n);
+    c = memcmp(a->data, b->data, n);
     if (c) return c;
-    return a->region_len < b->region_len ? -1 : a->region_len > b->region_len;
+    if (a->region_len != b->region_len) return a->region_len < b->region_len ? -1 : 1;
+    return (int)a->other - (int)b->other;
 }
 
 static int cmp_row_key(const void *pa, const void *pb) {
@@ -51,7 +52,8 @@ static int cmp_region(const void *pa, const void *pb) {
     size_t n = a->region_len < b->region_len ? a->region_len : b->region_len;
     c = memcmp(a->region, b->region, n);
     if (c) return c;
-    return a->region_len < b->region_len ? -1 : a->region_len > b->region_len;
+    if (a->region_len != b->region_len) return a->region_len < b->region_len ? -1 : 1;
+    return a->other - b->other;
 }
 
 static int cmp_country(const void *pa, const void *pb) {
@@ -60,40 +62,19 @@ static int cmp_country(const void *pa, const void *pb) {
     return c ? c : memcmp(a->country, b->country, WIN_COUNTRY_LEN);
 }
 
-/* The seconds of [first, first + n) that a ring with this head still holds, (head - WIN_RING,
- * head], as [*lo, *hi] (empty when *lo > *hi). */
-static inline void live_range(int64_t head, int64_t first, int n, int64_t *lo, int64_t *hi) {
-    *lo = first > head - WIN_RING + 1 ? first : head - WIN_RING + 1;
-    *hi = first + n - 1 < head ? first + n - 1 : head;
+/* The seconds of [first, last] that a read shows of a customer entry: those its ring still
+ * holds, (head - WIN_RING, head], and not let go by expiry (>= horizon), as [*lo, *hi] (empty
+ * when *lo > *hi). Its keys are read over the same seconds, so that they sum to its ring. */
+static inline void shown_range(const wcust_t *c, int64_t horizon, int64_t first, int64_t last,
+                               int64_t *lo, int64_t *hi) {
+    *lo = first > c->head - WIN_RING + 1 ? first : c->head - WIN_RING + 1;
+    if (*lo < horizon) *lo = horizon;
+    *hi = last < c->head ? last : c->head;
 }
 
-/* The sums of a key's ring (32-bit hits) over the seconds [first, first + n). The live
- * seconds are at most two runs of slots (the ring wraps once): plain loops the compiler can
- * vectorize, summing bytes in 128 bits so that no check is needed inside. */
-static void key_sum(const wkey_t *k, int64_t first, int n, uint64_t *h, uint64_t *b) {
-    int64_t lo, hi;
-    live_range(k->head, first, n, &lo, &hi);
-    if (lo > hi) return;
-    unsigned s = win_slot(lo), len = (unsigned)(hi - lo + 1);
-    unsigned run1 = len < WIN_RING - s ? len : WIN_RING - s, run2 = len - run1;
-    uint64_t sh = 0; /* at most WIN_RING * 2^32: no overflow */
-    unsigned __int128 sb = 0;
-    for (unsigned i = 0; i < run1; i++) {
-        sh += k->hits[s + i];
-        sb += k->bytes[s + i];
-    }
-    for (unsigned i = 0; i < run2; i++) {
-        sh += k->hits[i];
-        sb += k->bytes[i];
-    }
-    *h = sat_add(*h, sh);
-    *b = sat_add(*b, sb > UINT64_MAX ? UINT64_MAX : (uint64_t)sb);
-}
-
-/* Adds a customer ring's seconds [first, first + n) to the series (one point per second). */
-static void series_add(const wcust_t *c, int64_t first, int n, win_point_t *series) {
-    int64_t lo, hi;
-    live_range(c->head, first, n, &lo, &hi);
+/* Adds a customer ring's seconds [lo, hi] to the series that starts at second first. */
+static void series_add(const wcust_t *c, int64_t first, int64_t lo, int64_t hi,
+                       win_point_t *series) {
     if (lo > hi) return;
     unsigned s = win_slot(lo);
     for (int64_t t = lo; t <= hi; t++) {
@@ -116,19 +97,21 @@ static size_t find_entries(win_t *w, const char *customer, size_t len, wcust_t *
     return n;
 }
 
-/* Rows of every key with a hit in the window; several entries' rows of one key are merged. */
-static row_t *collect_rows(wcust_t **e, size_t ne, int64_t first, int seconds, size_t *nrows) {
+/* Rows of every key with a hit in the seconds shown of its entry (range[2i], range[2i+1]);
+ * several entries' rows of one key are merged. */
+static row_t *collect_rows(wcust_t **e, size_t ne, const int64_t *range, size_t *nrows) {
     size_t cap = 0, n = 0;
     for (size_t i = 0; i < ne; i++)
         cap += e[i]->nkeys;
     row_t *rows = malloc((cap ? cap : 1) * sizeof *rows);
     if (!rows) return NULL;
     for (size_t i = 0; i < ne; i++) {
+        if (range[2 * i] > range[2 * i + 1]) continue;
         for (uint32_t j = 0; j < e[i]->kcap; j++) {
             const wkey_t *k = e[i]->keys[j];
             if (!k) continue;
             row_t r = {k, 0, 0};
-            key_sum(k, first, seconds, &r.hits, &r.bytes);
+            wkey_sum(k, range[2 * i], range[2 * i + 1], &r.hits, &r.bytes);
             if (r.hits) rows[n++] = r;
         }
     }
@@ -149,11 +132,16 @@ static row_t *collect_rows(wcust_t **e, size_t ne, int64_t first, int seconds, s
     return rows;
 }
 
+/* The bytes a row's region takes in the result (an (other) row's is WIN_OTHER_REGION). */
+static size_t region_len(const wkey_t *k) {
+    return k->other ? sizeof WIN_OTHER_REGION - 1 : k->region_len;
+}
+
 /* Copies the rows out as regions, with their strings in one block. */
 static int fill_regions(win_result_t *out, const row_t *rows, size_t n) {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
-        total += rows[i].k->region_len + 1;
+        total += region_len(rows[i].k) + 1;
     out->regions = calloc(n ? n : 1, sizeof *out->regions);
     out->strings_ = malloc(total ? total : 1);
     if (!out->regions || !out->strings_) return -1;
@@ -161,13 +149,16 @@ static int fill_regions(win_result_t *out, const row_t *rows, size_t n) {
     for (size_t i = 0; i < n; i++) {
         const wkey_t *k = rows[i].k;
         win_region_t *r = &out->regions[i];
+        size_t len = region_len(k);
         memcpy(r->country, k->country, WIN_COUNTRY_LEN);
-        memcpy(p, k->region, k->region_len + 1);
+        memcpy(p, k->other ? (const void *)WIN_OTHER_REGION : (const void *)k->data, len);
+        p[len] = 0;
         r->region = p;
-        r->region_len = k->region_len;
+        r->region_len = len;
+        r->other = k->other;
         r->hits = rows[i].hits;
         r->bytes = rows[i].bytes;
-        p += k->region_len + 1;
+        p += len + 1;
     }
     out->nregions = n;
     return 0;
@@ -207,6 +198,7 @@ static int fill_countries(win_result_t *out) {
 
 int win_read(win_t *w, const char *customer, int seconds, int64_t now_ms, win_result_t *out) {
     wcust_t *e[READ_ENTRIES_MAX];
+    int64_t range[2 * READ_ENTRIES_MAX]; /* the seconds shown of each entry: lo, hi */
     row_t *rows = NULL;
     size_t nrows = 0;
     int rc = -1;
@@ -220,9 +212,11 @@ int win_read(win_t *w, const char *customer, int seconds, int64_t now_ms, win_re
 
     pthread_rwlock_rdlock(&w->lock);
     size_t ne = find_entries(w, customer, strlen(customer), e);
-    for (size_t i = 0; i < ne; i++)
-        series_add(e[i], first, seconds, out->series);
-    rows = collect_rows(e, ne, first, seconds, &nrows);
+    for (size_t i = 0; i < ne; i++) {
+        shown_range(e[i], w->horizon, first, now_s, &range[2 * i], &range[2 * i + 1]);
+        series_add(e[i], first, range[2 * i], range[2 * i + 1], out->series);
+    }
+    rows = collect_rows(e, ne, range, &nrows);
     if (rows) rc = fill_regions(out, rows, nrows);
     pthread_rwlock_unlock(&w->lock);
     free(rows);

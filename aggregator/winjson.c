@@ -37,6 +37,7 @@ static void put_regions(jsonw_t *j, const win_result_t *w, const cv_result_t *cv
             JSONW_LIT(j, ",\"name\":");
             jsonw_str(j, name, strlen(name));
         }
+        if (k->other) JSONW_LIT(j, ",\"other\":true"); /* not a region: window.h's key cap */
         JSONW_LIT(j, ",\"hits\":");
         jsonw_u64(j, k->hits);
         JSONW_LIT(j, ",\"bytes\":");

@@ -4,7 +4,10 @@
 #     after them seeks to now - 65 s and reads them all back (consume + decode + window). Rate over
 #     the catch-up (from assignment to caught up, the aggregator's own aggregator_catchup_ms) and
 #     per CPU-second of the aggregator process (all its threads: librdkafka's fetch and lz4 too).
-#     Also its memory then, and that its windows hold every hit exactly (hits added = HITS).
+#     Also its memory: peak RSS during the catch-up (VmHWM) and after, the windows' own bytes and
+#     MB per 100k keys; and that its windows hold every hit exactly (hits added = HITS). WIDE
+#     (default 20,000) of the hits belong to one customer with 5,000 regions: the key cap
+#     (--max-keys-per-customer, default 1,000) folds them, the bench prints what /metrics counted.
 #  2. freshness, on a fresh broker (16 partitions) and aggregator: hits produced at RATE/s
 #     (default 100,000) for SECONDS_FRESH (default 20) seconds, with a probe hit every 200 ms;
 #     each probe is timed from its write into the producer (kcat) until the API shows it.
@@ -21,6 +24,7 @@
 # timing (only on a wrong count).
 source "$(dirname "$0")/../tests/integration/lib/lib.sh"
 HITS=${HITS:-1000000}
+WIDE=${WIDE:-20000}
 RATE=${RATE:-100000}
 DURATION=${SECONDS_FRESH:-20}
 TOKEN=demo-operator-token
@@ -30,12 +34,13 @@ port=$((20000 + RANDOM % 20000))
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+rss_peak_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; } # the peak so far
 metric() { curl -fsS "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2; f=1} END {if (!f) print 0}'; }
 
 # ---- 1. catch-up over a 1M-hit topic -----------------------------------------------------------
 cat > "$TMP/gen.py" << 'EOF'
 import random, sys, time
-n = int(sys.argv[1])
+n, wide = int(sys.argv[1]), int(sys.argv[2])
 rng = random.Random(3)
 custs = ["customer-%04d" % i for i in range(1000)]
 weights = [1.0 / (i + 1) ** 0.6 for i in range(1000)]  # skewed, but no partition past the mock's ~5 MB
@@ -44,15 +49,19 @@ now = int(time.time() * 1000)
 out = sys.stdout
 tmpl = ('%s\t{"v":1,"ts":%d,"customer":"%s","host":"cdn.example.com","bytes":%d,"status":200,'
         '"country":"%s","region":"R%d","edge":"edge-fra-01","src":"/var/log/nginx/access.log","off":%d}\n')
-picks = rng.choices(custs, weights, k=n)
+picks = rng.choices(custs, weights, k=n - wide)
 total = 0
 for i, c in enumerate(picks):
     b = rng.randint(0, 2000000)
     total += b
     out.write(tmpl % (c, now - rng.randint(0, 2000), c, b, countries[i % 10], rng.randint(0, 9), i))
+for i in range(wide):  # one customer of many regions: past the key cap
+    b = rng.randint(0, 2000000)
+    total += b
+    out.write(tmpl % ("customer-wide", now - rng.randint(0, 2000), "customer-wide", b, countries[i % 10], i % 5000, n + i))
 sys.stderr.write("%d %d\n" % (n, total))
 EOF
-python3 "$TMP/gen.py" "$HITS" > "$TMP/hits.tsv" 2> "$TMP/truth.txt"
+python3 "$TMP/gen.py" "$HITS" "$WIDE" > "$TMP/hits.tsv" 2> "$TMP/truth.txt"
 kcat -P -b "$KAFKA_BROKERS" -t hits -K $'\t' -z lz4 -X linger.ms=200 -X batch.size=4000000 -X batch.num.messages=100000 < "$TMP/hits.tsv" || fail "kcat produce"
 rm -f "$TMP/hits.tsv"
 [ "$(kcat_count hits)" = "$HITS" ] || fail "the topic holds $(kcat_count hits) hits, not $HITS"
@@ -69,9 +78,11 @@ added=$(metric aggregator_hits_added_total)
 [ "$added" = "$HITS" ] || fail "hits added $added, want $HITS"
 catchup_ms=$(metric aggregator_catchup_seconds | awk '{printf "%d", $1 * 1000}')
 awk -v n="$HITS" -v ms="$catchup_ms" -v cpu=$((c1 - c0)) -v hz="$hz" -v rss="$(rss_mb $agg)" \
+    -v peak="$(rss_peak_mb $agg)" -v folded="$(metric aggregator_window_hits_folded_total)" \
+    -v atcap="$(metric aggregator_window_customers_at_key_cap)" \
     -v keys="$(metric aggregator_window_keys)" -v wmem="$(metric aggregator_window_memory_bytes)" 'BEGIN {
-  printf "bench=aggregator_catchup hits=%d catchup_ms=%d hits_per_s=%.0f cpu_s=%.2f hits_per_cpu_s=%.0f target_per_core=1000000 window_keys=%d window_mb=%.1f rss_mb=%.1f\n",
-    n, ms, n * 1000 / (ms > 0 ? ms : 1), cpu / hz, (cpu > 0 ? n * hz / cpu : 0), keys, wmem / 1e6, rss }'
+  printf "bench=aggregator_catchup hits=%d catchup_ms=%d hits_per_s=%.0f cpu_s=%.2f hits_per_cpu_s=%.0f target_per_core=1000000 window_keys=%d window_mb=%.1f window_mb_per_100k_keys=%.1f hits_folded=%d customers_at_key_cap=%d rss_peak_mb=%.1f rss_mb=%.1f\n",
+    n, ms, n * 1000 / (ms > 0 ? ms : 1), cpu / hz, (cpu > 0 ? n * hz / cpu : 0), keys, wmem / 1e6, (keys > 0 ? wmem / 1e6 * 100000 / keys : 0), folded, atcap, peak, rss }'
 
 # ---- 2. freshness at RATE hits/s -----------------------------------------------------------------
 cat > "$TMP/fresh.py" << 'EOF'

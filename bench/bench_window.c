@@ -7,9 +7,12 @@
  *    customer, are decoded (hit_decode) and added (win_add_batch) in batches of 8,192, as the
  *    consumer does. Also the window alone, on pre-decoded hits.
  * 2. memory: KEYS (default 100,000) distinct (customer, country, region) keys, each with a hit in
- *    every second of the last minute (the dense worst case) and, separately, one hit each; the
- *    store's own count of bytes and the process's resident memory grow, per key.
+ *    every second of the last minute (the dense case) and, separately, one hit each; the
+ *    store's own count of bytes and the heap's growth (malloc's overhead included), per key and
+ *    per 100,000 keys (the target: at most 50 MB). Part 1 prints the same for its mix.
  * 3. reads: win_read of one customer with 100 keys, 60 s window, µs per read.
+ * 4. the key cap: 10 customers offered 20,000 regions each against the default cap of
+ *    --max-keys-per-customer: keys held, hits folded into (other) rows, exact totals.
  * Prints logfmt lines beginning with bench=window_*. Figures only. */
 #include "../aggregator/window.h"
 #include "clock.h"
@@ -125,9 +128,10 @@ static void bench_decode_and_add(size_t nhits, int64_t now_ms, int spread_ms) {
     win_stats(w, &st);
     printf("bench=window_decode_add ts_spread_ms=%d hits=%zu added=%" PRIu64 " bad=%" PRIu64
            " customers=%" PRIu64 " keys=%" PRIu64 " seconds=%.3f hits_per_s=%.0f ns_per_hit=%.0f"
-           " avg_record_bytes=%zu\n",
+           " avg_record_bytes=%zu store_mb=%.1f mb_per_100k_keys=%.1f\n",
            spread_ms, nhits, added, bad, st.customers, st.keys, us / 1e6, nhits / (us / 1e6),
-           us * 1000.0 / (double)nhits, used / nhits);
+           us * 1000.0 / (double)nhits, used / nhits, st.bytes / 1e6,
+           st.keys ? st.bytes / 1e6 * 100000.0 / (double)st.keys : 0.0);
     win_free(w);
 
     /* the window alone: decode once, add the same decoded hits again into a fresh store */
@@ -181,9 +185,10 @@ static void bench_memory(size_t nkeys, int dense, int64_t now_ms) {
     size_t heap = heap_in_use() - heap0;
     printf("bench=window_memory keys=%" PRIu64 " customers=%" PRIu64 " hits_per_key=%d "
            "store_mb=%.1f store_bytes_per_key=%.0f heap_mb=%.1f heap_bytes_per_key=%.0f "
-           "process_rss_mb=%.1f\n",
+           "mb_per_100k_keys=%.1f target_mb_per_100k_keys=50 process_rss_mb=%.1f\n",
            st.keys, st.customers, dense ? 60 : 1, st.bytes / 1e6, (double)st.bytes / st.keys,
-           heap / 1e6, (double)heap / st.keys, rss_kb() / 1024.0);
+           heap / 1e6, (double)heap / st.keys, heap / 1e6 * 100000.0 / (double)st.keys,
+           rss_kb() / 1024.0);
     /* a read of one customer of 100 keys */
     win_result_t res;
     int reads = 20000;
@@ -212,6 +217,62 @@ static void bench_memory(size_t nkeys, int dense, int64_t now_ms) {
     win_free(w);
 }
 
+/* The cardinality guard: CAP_CUSTOMERS customers each offered CAP_REGIONS distinct regions
+ * (a hit each, over the last minute) against the default key cap, and one customer within it.
+ * Keys held, hits folded into (other) rows, customers at the cap, the memory, and that every
+ * customer's totals and countries still sum to what was added. */
+#define CAP_CUSTOMERS 10
+#define CAP_REGIONS 20000
+static void bench_cap(int64_t now_ms) {
+    size_t heap0 = heap_in_use();
+    win_t *w = win_new();
+    char cust[32], region[32];
+    int8_t r;
+    uint64_t want_bytes[CAP_CUSTOMERS + 1] = {0}, added = 0;
+    for (int c = 0; c <= CAP_CUSTOMERS; c++) {
+        int regions = c < CAP_CUSTOMERS ? CAP_REGIONS : 100; /* the last: 100 keys, no fold */
+        snprintf(cust, sizeof cust, "wide-%02d", c);
+        for (int k = 0; k < regions; k++) {
+            snprintf(region, sizeof region, "region-%05d", k);
+            hit_t h = {.bytes = 1000 + (uint64_t)k, .ts_ms = now_ms - (int64_t)(rnd() % 60000)};
+            h.customer = (slice_t){cust, strlen(cust)};
+            h.country = (slice_t){COUNTRIES[k % NCOUNTRIES], 2};
+            h.region = (slice_t){region, strlen(region)};
+            int32_t part = 0;
+            win_add_batch(w, &h, &part, 1, now_ms, &r);
+            if (r == WIN_ADDED) {
+                want_bytes[c] += h.bytes;
+                added++;
+            }
+        }
+    }
+    int exact = 1;
+    size_t others = 0;
+    for (int c = 0; c <= CAP_CUSTOMERS; c++) {
+        win_result_t res;
+        snprintf(cust, sizeof cust, "wide-%02d", c);
+        win_read(w, cust, 60, now_ms, &res);
+        uint64_t cb = 0, rb = 0;
+        for (size_t i = 0; i < res.ncountries; i++)
+            cb += res.countries[i].bytes;
+        for (size_t i = 0; i < res.nregions; i++) {
+            rb += res.regions[i].bytes;
+            others += res.regions[i].other;
+        }
+        exact &= res.bytes == want_bytes[c] && cb == want_bytes[c] && rb == want_bytes[c];
+        win_result_free(&res);
+    }
+    win_stats_t st;
+    win_stats(w, &st);
+    size_t heap = heap_in_use() - heap0;
+    printf("bench=window_cap customers=%d regions_offered_per_customer=%d key_cap=%u hits=%" PRIu64
+           " keys=%" PRIu64 " other_rows=%zu hits_folded=%" PRIu64 " customers_at_cap=%" PRIu64
+           " heap_mb=%.1f totals_exact=%s\n",
+           CAP_CUSTOMERS + 1, CAP_REGIONS, st.key_cap, added, st.keys, others, st.hits_folded,
+           st.customers_at_cap, heap / 1e6, exact ? "yes" : "NO");
+    win_free(w);
+}
+
 int main(int argc, char **argv) {
     size_t nhits = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
     size_t nkeys = argc > 2 ? strtoull(argv[2], NULL, 10) : 100000;
@@ -224,5 +285,6 @@ int main(int argc, char **argv) {
     bench_decode_and_add(nhits, now_ms, 60000);
     bench_memory(nkeys, 0, now_ms);
     bench_memory(nkeys, 1, now_ms);
+    bench_cap(now_ms);
     return 0;
 }
