@@ -329,7 +329,8 @@ static void resolve(geo_t *g, const uint8_t addr[16], int family, geo_slot_t *ou
     if (mmerr != MMDB_SUCCESS || !r.found_entry) return;
     /* Many addresses share a record (a network, a city): its values are read once. */
     uint64_t off = r.entry.offset;
-    geo_rec_t *rec = &g->recs[(size_t)((off * 0x9e3779b97f4a7c15ULL) >> 40) & (GEO_RECORD_SLOTS - 1)];
+    geo_rec_t *rec =
+        &g->recs[(size_t)((off * 0x9e3779b97f4a7c15ULL) >> 40) & (GEO_RECORD_SLOTS - 1)];
     if (rec->off1 != off + 1) {
         *rec = (geo_rec_t){.off1 = off + 1};
         read_record(g, &r.entry, rec);

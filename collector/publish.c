@@ -72,9 +72,10 @@ static int make_producer(publisher_t *p, char *err, size_t errlen) {
      * second while making batches big enough that the per-batch work of everyone downstream
      * stays small: at 100k lines/s, 5 ms cost kafka-mock 0.6-1.1 CPU-seconds per million
      * lines and 50 ms 0.2 (a fetch returns one batch per partition), and an aggregator that
-     * restarts reads back batches, not single hits (README, "Freshness at rate"); the queue bound is the collector's memory bound. Follow mode never
-     * gives up on a record (timeout 0 = infinite): a broker that is away for an hour gets
-     * everything when it returns. --once must end, so it keeps a finite timeout. */
+     * restarts reads back batches, not single hits (README, "Freshness at rate"); the queue bound
+     * is the collector's memory bound. Follow mode never gives up on a record (timeout 0 =
+     * infinite): a broker that is away for an hour gets everything when it returns. --once must
+     * end, so it keeps a finite timeout. */
     const char *defaults[] = {"enable.idempotence",
                               "true",
                               "acks",

@@ -249,8 +249,8 @@ static void make_host(model_t *m, const customer_t *c, char *out, size_t cap) {
 }
 
 /* Sizes: small images and scripts log-uniform, video segments 0.5-6 MB, 304s carry nothing. */
-static void make_object(model_t *m, const customer_t *c, int *status, uint64_t *bytes,
-                        int *kind, const char **cache) {
+static void make_object(model_t *m, const customer_t *c, int *status, uint64_t *bytes, int *kind,
+                        const char **cache) {
     double u = unif(m);
     int video = unif(m) < c->video;
     *kind = video ? 0 : u < 0.6 ? 1 : 2; /* paths[] of model_line */
@@ -360,8 +360,10 @@ size_t model_line(model_t *m, int64_t ts_ms, char *buf, size_t cap) {
     *o++ = '\n';
     size_t len = (size_t)(o - line);
     m->lines++;
-    if (badline) m->rejected++;
-    else tally_hit(m, c, n, ts_ms, bytes);
+    if (badline)
+        m->rejected++;
+    else
+        tally_hit(m, c, n, ts_ms, bytes);
     if (len >= cap) len = cap ? cap - 1 : 0;
     memcpy(buf, line, len);
     if (cap) buf[len] = 0;

@@ -633,8 +633,8 @@ static void make_databases(void) {
 }
 
 static void remove_databases(void) {
-    const char *files[] = {country_db, flat_db,  odd_db,  odd_tsv,
-                           weird_db,   asn_db,   weird_pl, many_db, many_tsv};
+    const char *files[] = {country_db, flat_db,  odd_db,  odd_tsv, weird_db,
+                           asn_db,     weird_pl, many_db, many_tsv};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         remove(files[i]);
     if (!getenv("TEST_GEODB") || !*getenv("TEST_GEODB")) remove(city_db);
