@@ -342,6 +342,9 @@ static void take_watermark(feed_t *c, const rd_kafka_message_t *m, int64_t sent_
 static size_t decode_batch(feed_t *c, size_t n) {
     size_t nh = 0, used = 0;
     char err[256];
+    /* One clock read a batch: the resend marks' age is in seconds, and a batch is taken whole
+     * within one poll. */
+    uint64_t now_s = (uint64_t)(clock_wall_ms() / 1000);
     for (size_t i = 0; i < n; i++) {
         const rd_kafka_message_t *m = c->msgs[i];
         if (m->err) {
@@ -391,7 +394,7 @@ static size_t decode_batch(feed_t *c, size_t n) {
             continue;
         }
         if (replay_seen(c->resends, m->partition, h->edge.p, h->edge.n, h->src.p, h->src.n, h->off,
-                        (uint64_t)(clock_wall_ms() / 1000)) == 1) {
+                        now_s) == 1) {
             metric_add(&astats_replays, 1); /* the collector sent this line before */
             continue;
         }

@@ -34,11 +34,22 @@ typedef struct geo_slot {
     char name[GEO_CACHE_NAME_MAX];     /* not NUL-terminated; empty unless region is a code */
 } geo_slot_t;
 
+/* What one data record gave: the region points into the database (mapped while it is open). */
+typedef struct geo_rec {
+    uint64_t off1; /* the record's offset + 1; 0: empty */
+    uint8_t found;
+    char country[2];
+    uint32_t rlen, nlen;
+    const char *region;
+    const char *name; /* the name beside a region code; nlen 0: none */
+} geo_rec_t;
+
 struct geo {
     MMDB_s mmdb;
     geo_path_t country, region, region_name;
     geo_stats_t st;
     geo_slot_t cache[GEO_CACHE_SLOTS];
+    geo_rec_t recs[GEO_RECORD_SLOTS];
 };
 
 /* ---- open ------------------------------------------------------------------------------------ */
@@ -283,6 +294,23 @@ static void strip_country_prefix(const char **s, uint32_t *n) {
     *n -= 3;
 }
 
+/* The values of one data record into rec (found, country, region). */
+static void read_record(geo_t *g, MMDB_entry_s *e, geo_rec_t *rec) {
+    const char *c;
+    uint32_t cn;
+    if (!path_string(e, &g->country, &c, &cn) || !is_country_code(c, cn)) return;
+    rec->found = 1;
+    memcpy(rec->country, c, 2);
+    if (path_string(e, &g->region, &rec->region, &rec->rlen)) {
+        strip_country_prefix(&rec->region, &rec->rlen);
+        /* the name beside the code, for the dashboard; a region that is already the name
+         * (no code in the database) gets none */
+        if (!path_string(e, &g->region_name, &rec->name, &rec->nlen)) rec->nlen = 0;
+    } else if (!path_string(e, &g->region_name, &rec->region, &rec->rlen)) {
+        rec->rlen = 0;
+    }
+}
+
 /* Reads the record for addr: out->found and out->country, and the region as a pointer into the
  * database (valid while it is open), so that a region too long to cache is still answered. */
 static void resolve(geo_t *g, const uint8_t addr[16], int family, geo_slot_t *out,
@@ -306,19 +334,20 @@ static void resolve(geo_t *g, const uint8_t addr[16], int family, geo_slot_t *ou
     MMDB_lookup_result_s r = MMDB_lookup_sockaddr(&g->mmdb, &u.sa, &mmerr);
     /* An IPv6 address in an IPv4-only database is an error here, and simply "not found". */
     if (mmerr != MMDB_SUCCESS || !r.found_entry) return;
-    const char *c;
-    uint32_t cn;
-    if (!path_string(&r.entry, &g->country, &c, &cn) || !is_country_code(c, cn)) return;
-    out->found = 1;
-    memcpy(out->country, c, 2);
-    if (path_string(&r.entry, &g->region, region, rlen)) {
-        strip_country_prefix(region, rlen);
-        /* the name beside the code, for the dashboard; a region that is already the name
-         * (no code in the database) gets none */
-        if (!path_string(&r.entry, &g->region_name, name, nlen)) *nlen = 0;
-    } else if (!path_string(&r.entry, &g->region_name, region, rlen)) {
-        *rlen = 0;
+    /* Many addresses share a record (a network, a city): its values are read once. */
+    uint64_t off = r.entry.offset;
+    geo_rec_t *rec =
+        &g->recs[(size_t)((off * 0x9e3779b97f4a7c15ULL) >> 40) & (GEO_RECORD_SLOTS - 1)];
+    if (rec->off1 != off + 1) {
+        *rec = (geo_rec_t){.off1 = off + 1};
+        read_record(g, &r.entry, rec);
     }
+    out->found = rec->found;
+    memcpy(out->country, rec->country, 2);
+    *region = rec->region;
+    *rlen = rec->rlen;
+    *name = rec->name;
+    *nlen = rec->nlen;
 }
 
 int geo_lookup(geo_t *g, const char *ip, size_t n, char country[3], char *region,

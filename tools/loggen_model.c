@@ -47,6 +47,11 @@ typedef struct tallies {
 struct model {
     net_t *nets;
     size_t nnets;
+    /* Where each (customer, network) lands in by_geo and, for the hour in hour_of, in by_hour
+     * (index + 1, 0: not yet): a line finds its tallies without building and searching keys,
+     * which cost loggen more than writing the line. */
+    uint32_t *geo_at, *hour_at;
+    int64_t *hour_of;
     double bad_ratio;
     uint64_t rng;
     uint64_t lines, hits, bytes, rejected;
@@ -129,24 +134,37 @@ model_t *model_new(const char *networks, uint64_t seed, double bad_ratio) {
     for (size_t i = 0; i < m->nnets; i++) m->nets[i].cum /= cum;
     m->rng = seed;
     m->bad_ratio = bad_ratio;
+    size_t nslots = NCUST * m->nnets;
+    m->geo_at = calloc(nslots, sizeof *m->geo_at);
+    m->hour_at = calloc(nslots, sizeof *m->hour_at);
+    m->hour_of = calloc(nslots, sizeof *m->hour_of);
+    if (!m->geo_at || !m->hour_at || !m->hour_of) {
+        model_free(m);
+        errno = ENOMEM;
+        return NULL;
+    }
     return m;
 }
 
 void model_free(model_t *m) {
     if (!m) return;
     free(m->nets);
+    free(m->geo_at);
+    free(m->hour_at);
+    free(m->hour_of);
     free(m->by_customer.v);
     free(m->by_geo.v);
     free(m->by_hour.v);
     free(m);
 }
 
-static void tally(tallies_t *t, const char *key, size_t keylen, uint64_t bytes) {
+/* Adds one hit to the tally of key (made if new); returns its index. */
+static size_t tally(tallies_t *t, const char *key, size_t keylen, uint64_t bytes) {
     for (size_t i = 0; i < t->n; i++)
         if (t->v[i].keylen == keylen && memcmp(t->v[i].key, key, keylen) == 0) {
             t->v[i].hits++;
             t->v[i].bytes += bytes;
-            return;
+            return i;
         }
     if (t->n == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 64;
@@ -161,6 +179,17 @@ static void tally(tallies_t *t, const char *key, size_t keylen, uint64_t bytes) 
     e->keylen = keylen;
     e->hits = 1;
     e->bytes = bytes;
+    return t->n - 1;
+}
+
+/* One hit to the tally at *at (index + 1), found by key when *at is 0. */
+static void tally_at(tallies_t *t, uint32_t *at, const char *key, size_t keylen, uint64_t bytes) {
+    if (*at) {
+        t->v[*at - 1].hits++;
+        t->v[*at - 1].bytes += bytes;
+        return;
+    }
+    *at = (uint32_t)tally(t, key, keylen, bytes) + 1;
 }
 
 static const net_t *pick_net(model_t *m) {
@@ -183,7 +212,17 @@ static void draw_ip(model_t *m, const net_t *n, char *out, size_t cap) {
         if (rnd(m) & 1) a[byte] |= (uint8_t)(1 << bit);
         else a[byte] &= (uint8_t)~(1 << bit);
     }
-    inet_ntop(n->v6 ? AF_INET6 : AF_INET, a, out, (socklen_t)cap);
+    if (n->v6 || cap < 16) {
+        inet_ntop(n->v6 ? AF_INET6 : AF_INET, a, out, (socklen_t)cap);
+        return;
+    }
+    for (int i = 0; i < 4; i++) { /* as inet_ntop writes it (which costs a sprintf) */
+        unsigned v = a[i];
+        if (v >= 100) *out++ = (char)('0' + v / 100);
+        if (v >= 10) *out++ = (char)('0' + v / 10 % 10);
+        *out++ = (char)('0' + v % 10);
+        *out++ = i < 3 ? '.' : 0;
+    }
 }
 
 static const customer_t *pick_customer(model_t *m) {
@@ -199,18 +238,22 @@ static void make_host(model_t *m, const customer_t *c, char *out, size_t cap) {
     const char *h = c->hosts[rnd(m) % (uint64_t)nh];
     if (strncmp(h, "*.", 2) == 0) {
         static const char *const subs[] = {"a", "b", "edge1", "v2", "eu.img"};
-        snprintf(out, cap, "%s%s", subs[rnd(m) % 5], h + 1);
+        const char *sub = subs[rnd(m) % 5];
+        size_t a = strlen(sub), b = strlen(h + 1);
+        if (a + b >= cap) a = b = 0; /* cannot happen: cap is 128, the names are short */
+        memcpy(out, sub, a);
+        memcpy(out + a, h + 1, b + 1);
     } else {
         snprintf(out, cap, "%s", h);
     }
 }
 
 /* Sizes: small images and scripts log-uniform, video segments 0.5-6 MB, 304s carry nothing. */
-static void make_object(model_t *m, const customer_t *c, int *status, uint64_t *bytes,
-                        const char **path, const char **cache) {
+static void make_object(model_t *m, const customer_t *c, int *status, uint64_t *bytes, int *kind,
+                        const char **cache) {
     double u = unif(m);
     int video = unif(m) < c->video;
-    *path = video ? "/v/seg-%u.ts" : u < 0.6 ? "/img/p%u.jpg" : "/static/app.%u.js";
+    *kind = video ? 0 : u < 0.6 ? 1 : 2; /* paths[] of model_line */
     double lo = video ? 5e5 : 2e2, hi = video ? 6e6 : 2.5e5;
     *bytes = (uint64_t)exp(log(lo) + unif(m) * (log(hi) - log(lo)));
     double s = unif(m);
@@ -232,42 +275,99 @@ static const char *time_local(model_t *m, int64_t ts_ms) {
     return m->tcache;
 }
 
+/* The line is written by appending (no printf: formatting was most of loggen's CPU, which the
+ * pipeline benchmark shares with the stages it measures). */
+static char *put(char *o, const char *s, size_t n) {
+    memcpy(o, s, n);
+    return o + n;
+}
+#define PUT_LIT(o, lit) put(o, lit, sizeof lit - 1)
+
+static char *put_str(char *o, const char *s) {
+    return put(o, s, strlen(s));
+}
+
+static char *put_u64(char *o, uint64_t v) {
+    char t[20];
+    int n = 0;
+    do
+        t[n++] = (char)('0' + v % 10);
+    while (v /= 10);
+    while (n)
+        *o++ = t[--n];
+    return o;
+}
+
+/* Both tallies of a hit of customer c from network n: by (customer, country, region) and by
+ * (customer, UTC hour, country). */
+static void tally_hit(model_t *m, const customer_t *c, const net_t *n, int64_t ts_ms,
+                      uint64_t bytes) {
+    size_t slot = (size_t)(c - customers) * m->nnets + (size_t)(n - m->nets);
+    char key[96];
+    int64_t hour = ts_ms / 1000 / 3600 * 3600;
+    m->hits++;
+    m->bytes += bytes;
+    tally(&m->by_customer, c->id, strlen(c->id), bytes);
+    int k = 0;
+    if (!m->geo_at[slot])
+        k = snprintf(key, sizeof key, "%s%c%s%c%s", c->id, 0, n->country, 0, n->region);
+    tally_at(&m->by_geo, &m->geo_at[slot], key, (size_t)k, bytes);
+    if (m->hour_of[slot] != hour) { /* a new hour: its key is looked up (or made) once */
+        m->hour_of[slot] = hour;
+        m->hour_at[slot] = 0;
+        k = snprintf(key, sizeof key, "%s%c%" PRId64 "%c%s", c->id, 0, hour, 0, n->country);
+    }
+    tally_at(&m->by_hour, &m->hour_at[slot], key, (size_t)k, bytes);
+}
+
 size_t model_line(model_t *m, int64_t ts_ms, char *buf, size_t cap) {
     static const char *const agents[] = {
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
         "VLC/3.0.18 LibVLC/3.0.18", "curl/8.4.0"};
+    static const char *const paths[][2] = {
+        {"/v/seg-", ".ts"}, {"/img/p", ".jpg"}, {"/static/app.", ".js"}};
     const customer_t *c = pick_customer(m);
     const net_t *n = pick_net(m);
-    char ip[64], host[128], path[64];
-    int status;
+    char ip[64], host[128], line[1024];
+    int status, kind;
     uint64_t bytes;
-    const char *pathfmt, *cache;
+    const char *cache;
     draw_ip(m, n, ip, sizeof ip);
     int badline = m->bad_ratio > 0 && unif(m) < m->bad_ratio;
     if (badline) snprintf(host, sizeof host, "unknown-%u.example", (unsigned)(rnd(m) % 100));
     else make_host(m, c, host, sizeof host);
-    make_object(m, c, &status, &bytes, &pathfmt, &cache);
-    snprintf(path, sizeof path, pathfmt, (unsigned)(rnd(m) % 5000));
-    int len = snprintf(buf, cap, "%s - - [%s] \"GET %s HTTP/1.1\" %d %" PRIu64
-                       " \"-\" \"%s\" %s %s\n",
-                       ip, time_local(m, ts_ms), path, status, bytes, agents[rnd(m) % 4], host,
-                       cache);
+    make_object(m, c, &status, &bytes, &kind, &cache);
+    unsigned obj = (unsigned)(rnd(m) % 5000);
+    /* at most 64 + 26 + 40 + 20 + 20 + 100 + 128 + 7 + 30 bytes of fields and literals */
+    char *o = put_str(line, ip);
+    o = PUT_LIT(o, " - - [");
+    o = put_str(o, time_local(m, ts_ms));
+    o = PUT_LIT(o, "] \"GET ");
+    o = put_str(o, paths[kind][0]);
+    o = put_u64(o, obj);
+    o = put_str(o, paths[kind][1]);
+    o = PUT_LIT(o, " HTTP/1.1\" ");
+    o = put_u64(o, (uint64_t)status);
+    *o++ = ' ';
+    o = put_u64(o, bytes);
+    o = PUT_LIT(o, " \"-\" \"");
+    o = put_str(o, agents[rnd(m) % 4]);
+    o = PUT_LIT(o, "\" ");
+    o = put_str(o, host);
+    *o++ = ' ';
+    o = put_str(o, cache);
+    *o++ = '\n';
+    size_t len = (size_t)(o - line);
     m->lines++;
-    if (badline) {
+    if (badline)
         m->rejected++;
-    } else {
-        char key[96];
-        int64_t hour = ts_ms / 1000 / 3600 * 3600;
-        m->hits++;
-        m->bytes += bytes;
-        tally(&m->by_customer, c->id, strlen(c->id), bytes);
-        int k = snprintf(key, sizeof key, "%s%c%s%c%s", c->id, 0, n->country, 0, n->region);
-        tally(&m->by_geo, key, (size_t)k, bytes);
-        k = snprintf(key, sizeof key, "%s%c%" PRId64 "%c%s", c->id, 0, hour, 0, n->country);
-        tally(&m->by_hour, key, (size_t)k, bytes);
-    }
-    return len < 0 ? 0 : (size_t)len < cap ? (size_t)len : cap - 1;
+    else
+        tally_hit(m, c, n, ts_ms, bytes);
+    if (len >= cap) len = cap ? cap - 1 : 0;
+    memcpy(buf, line, len);
+    if (cap) buf[len] = 0;
+    return len;
 }
 
 /* The i-th NUL-separated field of a tally key. */

@@ -31,7 +31,10 @@ static row_t rows[MAX_ROWS];
 static int nrows;
 static char tmpdir[] = "/tmp/test_geo.XXXXXX";
 static char city_db[512], country_db[512], flat_db[512], odd_db[512], odd_tsv[512];
-static char weird_db[512], asn_db[512], weird_pl[512];
+static char weird_db[512], asn_db[512], weird_pl[512], many_db[512], many_tsv[512];
+/* The many-records database: network i is 10.(i / 256).(i % 256).0/24, its own data record. */
+#define MANY_NETS (3 * GEO_RECORD_SLOTS)
+static const char *const many_countries[] = {"DE", "FR", "US", "AT", "BR", "CA", "CN"};
 static char tsv_path[512], mkgeodb[512];
 
 /* ---- the oracle ------------------------------------------------------------------------------ */
@@ -395,6 +398,24 @@ START_TEST(test_colliding_ips_evict_each_other_but_never_mix_answers) {
 }
 END_TEST
 
+/* The record cache: 3x as many data records as its slots, visited in an order that mixes them,
+ * twice; every answer is the one written for its network (the TSV is the oracle). */
+START_TEST(test_many_records_share_record_slots_but_never_mix_answers) {
+    geo_t *g = open_db(many_db, NULL);
+    for (int pass = 0; pass < 2; pass++)
+        for (long k = 0; k < MANY_NETS; k++) {
+            long i = k * 7919 % MANY_NETS; /* 7919 is prime: a permutation */
+            char ip[32], want[64], region[REGION_CAP], country[3];
+            snprintf(ip, sizeof ip, "10.%ld.%ld.%ld", i / 256, i % 256, (k + pass) % 256);
+            snprintf(want, sizeof want, "Region %ld", i);
+            ck_assert_int_eq(geo_lookup(g, ip, strlen(ip), country, region, sizeof region), 0);
+            ck_assert_str_eq(country, many_countries[i % 7]);
+            ck_assert_str_eq(region, want);
+        }
+    geo_close(g);
+}
+END_TEST
+
 /* ---- other schemas --------------------------------------------------------------------------- */
 
 START_TEST(test_country_schema_db_gives_countries_and_no_region) {
@@ -601,11 +622,19 @@ static void make_databases(void) {
     fclose(f);
     snprintf(odd_db, sizeof odd_db, "%s/odd.mmdb", tmpdir);
     run_mkgeodb(odd_tsv, odd_db, "city");
+    snprintf(many_tsv, sizeof many_tsv, "%s/many.tsv", tmpdir);
+    if (!(f = fopen(many_tsv, "w"))) die("cannot write", many_tsv);
+    for (int i = 0; i < MANY_NETS; i++)
+        fprintf(f, "10.%d.%d.0/24\t%s\t\tRegion %d\n", i / 256, i % 256, many_countries[i % 7], i);
+    fclose(f);
+    snprintf(many_db, sizeof many_db, "%s/many.mmdb", tmpdir);
+    run_mkgeodb(many_tsv, many_db, "city");
     make_weird_databases();
 }
 
 static void remove_databases(void) {
-    const char *files[] = {country_db, flat_db, odd_db, odd_tsv, weird_db, asn_db, weird_pl};
+    const char *files[] = {country_db, flat_db,  odd_db,  odd_tsv, weird_db,
+                           asn_db,     weird_pl, many_db, many_tsv};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         remove(files[i]);
     if (!getenv("TEST_GEODB") || !*getenv("TEST_GEODB")) remove(city_db);
@@ -628,6 +657,7 @@ static Suite *suite(void) {
     tcase_add_test(k, test_same_ip_twice_is_answered_from_the_cache_alike);
     tcase_add_test(k, test_colliding_ips_evict_each_other_but_never_mix_answers);
     tcase_add_test(k, test_region_too_long_to_cache_is_still_right_every_time);
+    tcase_add_test(k, test_many_records_share_record_slots_but_never_mix_answers);
     suite_add_tcase(s, k);
     TCase *o = tcase_create("schemas");
     tcase_add_test(o, test_country_schema_db_gives_countries_and_no_region);
