@@ -386,8 +386,7 @@ static enum MHD_Result xff_line(void *cls, enum MHD_ValueKind kind, const char *
 /* The rate limiter's key for the client: httpd.h's address key (IPv4, or an IPv6 /64) of the
  * peer, or, when the peer is a trusted proxy (--trusted-proxy), of the client X-Forwarded-For
  * names (xff.h: the walk from the right, strict; garbage means the peer). */
-static size_t client_key(const api_t *a, struct MHD_Connection *c,
-                         unsigned char key[RL_KEY_MAX]) {
+static size_t client_key(const api_t *a, struct MHD_Connection *c, unsigned char key[RL_KEY_MAX]) {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (!ci) return 0;

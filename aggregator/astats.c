@@ -73,8 +73,8 @@ metric_t astats_view_hosts =
 metric_t astats_view_folded =
     C("view_hits_folded", "aggregator_view_hits_folded_total",
       "Hits whose host found its customer's host table full: summed into hosts_other");
-metric_t astats_view_memory = G("view_memory_bytes", "aggregator_view_memory_bytes",
-                                "Memory held by the live view");
+metric_t astats_view_memory =
+    G("view_memory_bytes", "aggregator_view_memory_bytes", "Memory held by the live view");
 metric_t astats_view_names = G("view_region_names", "aggregator_view_region_names",
                                "(country, region) names held by the live view");
 metric_t astats_view_names_refused =

@@ -127,11 +127,11 @@ size_t cv_expire(cv_t *v, int64_t now_ms);
 /* Size of the store, for tests and /metrics. */
 typedef struct cv_stats {
     uint64_t customers;
-    uint64_t hosts;        /* tracked host entries */
-    uint64_t hosts_folded; /* hits summed into other because the host table was full */
-    uint64_t names;        /* region names remembered */
+    uint64_t hosts;         /* tracked host entries */
+    uint64_t hosts_folded;  /* hits summed into other because the host table was full */
+    uint64_t names;         /* region names remembered */
     uint64_t names_refused; /* new (country, region) names not remembered: CV_NAMES_MAX held */
-    uint64_t bytes;        /* memory held by the store's own allocations */
+    uint64_t bytes;         /* memory held by the store's own allocations */
 } cv_stats_t;
 void cv_stats(cv_t *v, cv_stats_t *st);
 

@@ -52,7 +52,7 @@ typedef struct opts {
     const char *metrics_listen; /* --metrics-listen: the operator's address, or NULL */
     int metrics_interval_s;
     unsigned rate_per_s;
-    unsigned max_keys; /* --max-keys-per-customer */
+    unsigned max_keys;  /* --max-keys-per-customer */
     xff_nets_t trusted; /* --trusted-proxy (default none) */
 } opts_t;
 

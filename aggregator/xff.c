@@ -55,8 +55,7 @@ static int parse_net(const char *s, size_t n, xff_net_t *net, char *err, size_t 
     size_t an = slash ? (size_t)(slash - s) : n;
     xaddr_t x;
     if (parse_addr(s, an, &x) < 0) {
-        snprintf(err, errlen, "--trusted-proxy: '%.*s' is not an IPv4 or IPv6 address", (int)an,
-                 s);
+        snprintf(err, errlen, "--trusted-proxy: '%.*s' is not an IPv4 or IPv6 address", (int)an, s);
         return -1;
     }
     unsigned max = x.v6 ? 128 : 32, bits = max;

@@ -44,7 +44,7 @@ START_TEST(test_ranges_parse_strictly) {
     ck_assert_uint_eq(t.net[4].bits, 32);
     ck_assert_uint_eq(nets("0.0.0.0/0").net[0].bits, 0);
     ck_assert(refused(""));
-    ck_assert(refused("10.0.0.1/8"));   /* bits past the prefix: a typo */
+    ck_assert(refused("10.0.0.1/8")); /* bits past the prefix: a typo */
     ck_assert(refused("10.0.0.0/33"));
     ck_assert(refused("10.0.0.0/"));
     ck_assert(refused("10.0.0.0/08"));
@@ -91,9 +91,18 @@ END_TEST
 
 START_TEST(test_garbage_or_all_trusted_means_the_peer) {
     xff_nets_t t = nets("10.0.0.0/8");
-    const char *bad[] = {"",          " ",           "203.0.113.7:443", "[2001:db8::1]",
-                         "unknown",   "203.0.113",   "203.0.113.07",    "fe80::1%eth0",
-                         "1.2.3.4 5", "203.0.113.7,", "0x7f.0.0.1",     "203.0.113.256"};
+    const char *bad[] = {"",
+                         " ",
+                         "203.0.113.7:443",
+                         "[2001:db8::1]",
+                         "unknown",
+                         "203.0.113",
+                         "203.0.113.07",
+                         "fe80::1%eth0",
+                         "1.2.3.4 5",
+                         "203.0.113.7,",
+                         "0x7f.0.0.1",
+                         "203.0.113.256"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(!strcmp(client(&t, bad[i], NULL), ""), "'%s' gave a client", bad[i]);
     /* garbage right of the client stops the walk too */
