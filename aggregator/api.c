@@ -15,6 +15,7 @@
 #include "route.h"
 #include "tokens.h"
 #include "winjson.h"
+#include "xff.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,13 +56,22 @@ static metric_t m_reload_ok = METRIC_COUNTER("token_reloads", "aggregator_token_
 static metric_t m_reload_err = METRIC_COUNTER(
     "token_reload_errors", "aggregator_token_reloads_total", "result=\"error\"", "unused");
 
+static metric_t m_xff[] = {
+    METRIC_COUNTER("client_from_xff", "aggregator_http_client_address_total",
+                   "source=\"forwarded_for\"",
+                   "Requests keyed for the rate limit by the address X-Forwarded-For names (a "
+                   "trusted peer's), or by the peer's own address"),
+    METRIC_COUNTER("client_from_peer", "aggregator_http_client_address_total", "source=\"peer\"",
+                   ""),
+};
+
 metric_t *const api_metrics[] = {
     &m_window,   &m_http[0], &m_http[1],   &m_http[2],    &m_http[3],   &m_http[4],
     &m_http[5],  &m_http[6], &m_http[7],   &m_http[8],    &m_http[9],   &m_http[10],
     &m_http[11], &m_tokens,  &m_reload_ok, &m_reload_err, &metrics_rss,
     /* the server's (httpd.h): open connections, those closed for a deadline or for room */
     &httpd_m_open, &httpd_m_head, &httpd_m_req, &httpd_m_room, &httpd_m_perip, &httpd_m_badline,
-    &httpd_m_badhead, &httpd_m_suppressed,
+    &httpd_m_badhead, &httpd_m_suppressed, &m_xff[0], &m_xff[1],
 };
 const size_t api_nmetrics = sizeof api_metrics / sizeof api_metrics[0];
 
@@ -88,6 +98,7 @@ struct api {
     size_t (*extra_metrics)(void *ctx, char *buf, size_t cap);
     void *extra_ctx;
     rl_t *rl;
+    xff_nets_t trusted; /* --trusted-proxy; n == 0: X-Forwarded-For is never read */
 };
 
 /* One request's state, from on_uri to on_done. */
@@ -354,11 +365,56 @@ static enum MHD_Result serve_asset(struct MHD_Connection *c, const char *name) {
 
 /* ---- requests ------------------------------------------------------------------------------- */
 
-/* The rate limiter's key for the client: httpd.h's address key (IPv4, or an IPv6 /64). */
-static size_t client_key(struct MHD_Connection *c, unsigned char key[RL_KEY_MAX]) {
+/* The X-Forwarded-For lines of c, the last XFF_VALUES_MAX of them, in order. */
+typedef struct xff_lines {
+    const char *v[XFF_VALUES_MAX];
+    size_t len[XFF_VALUES_MAX];
+    size_t n, seen;
+} xff_lines_t;
+
+static enum MHD_Result xff_line(void *cls, enum MHD_ValueKind kind, const char *key,
+                                size_t key_size, const char *value, size_t value_size) {
+    xff_lines_t *l = cls;
+    (void)kind;
+    if (key_size != 15 || strncasecmp(key, "X-Forwarded-For", 15) != 0) return MHD_YES;
+    size_t at = l->seen++ % XFF_VALUES_MAX; /* a ring: the last lines are the proxies' own */
+    l->v[at] = value ? value : "";
+    l->len[at] = value ? value_size : 0;
+    return MHD_YES;
+}
+
+/* The rate limiter's key for the client: httpd.h's address key (IPv4, or an IPv6 /64) of the
+ * peer, or, when the peer is a trusted proxy (--trusted-proxy), of the client X-Forwarded-For
+ * names (xff.h: the walk from the right, strict; garbage means the peer). */
+static size_t client_key(const api_t *a, struct MHD_Connection *c, unsigned char key[RL_KEY_MAX]) {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    return ci ? httpd_addr_key(ci->client_addr, key) : 0;
+    if (!ci) return 0;
+    if (a->trusted.n && xff_trusted_sa(&a->trusted, ci->client_addr)) {
+        xff_lines_t l = {.n = 0};
+        MHD_get_connection_values_n(c, MHD_HEADER_KIND, xff_line, &l);
+        size_t n = l.seen < XFF_VALUES_MAX ? l.seen : XFF_VALUES_MAX;
+        const char *v[XFF_VALUES_MAX];
+        size_t len[XFF_VALUES_MAX];
+        for (size_t i = 0; i < n; i++) { /* oldest first */
+            size_t at = (l.seen - n + i) % XFF_VALUES_MAX;
+            v[i] = l.v[at];
+            len[i] = l.len[at];
+        }
+        size_t kn = xff_client(&a->trusted, v, len, n, key);
+        if (kn) {
+            metric_add(&m_xff[0], 1);
+            return kn;
+        }
+    }
+    metric_add(&m_xff[1], 1);
+    return httpd_addr_key(ci->client_addr, key);
+}
+
+/* httpd's question at accept: is this peer a trusted proxy (not counted per address)? */
+static int peer_trusted(void *ctx, const void *sa) {
+    const api_t *a = ctx;
+    return xff_trusted_sa(&a->trusted, sa);
 }
 
 /* 413 unless the request announces no body. */
@@ -411,7 +467,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (!q) return json_error(c, 500, "out of memory", NULL, NULL);
     unsigned char key[RL_KEY_MAX];
-    size_t kn = client_key(c, key);
+    size_t kn = client_key(a, c, key);
     int64_t wait = rl_take(a->rl, key, kn, clock_mono_ms());
     if (wait > 0) {
         char secs[24];
@@ -462,6 +518,7 @@ api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
     a->status_ctx = o->status_ctx;
     a->extra_metrics = o->extra_metrics;
     a->extra_ctx = o->extra_ctx;
+    if (o->trusted) a->trusted = *o->trusted;
     unsigned rate = o->rate_per_s ? o->rate_per_s : API_RATE_DEFAULT;
     if (rate > API_RATE_MAX) rate = API_RATE_MAX; /* keeps the burst below UINT_MAX */
     a->rl = rl_new(rate, rate * API_BURST_FACTOR);
@@ -483,7 +540,9 @@ api_t *api_start(const api_opts_t *o, char *err, size_t errlen) {
                        .handler = on_request,
                        .handler_ctx = a,
                        .done = on_done,
-                       .uri = on_uri};
+                       .uri = on_uri,
+                       .trusted_peer = a->trusted.n ? peer_trusted : NULL,
+                       .trusted_ctx = a};
     a->d = httpd_start(&ho);
     if (!a->d) {
         snprintf(err, errlen, "--listen %s: cannot listen: %s", o->listen, opsd_bind_problem(&ss));

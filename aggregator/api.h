@@ -40,6 +40,7 @@
 #include "metrics.h"
 #include "window.h"
 #include "wmstate.h"
+#include "xff.h"
 
 #include <stddef.h>
 
@@ -75,6 +76,10 @@ typedef struct api_opts {
      * 0 when it does not fit cap. NULL: nothing more. */
     size_t (*extra_metrics)(void *ctx, char *buf, size_t cap);
     void *extra_ctx;
+    /* --trusted-proxy (copied): a peer in these ranges is a proxy, the client for the rate
+     * limit is the one its X-Forwarded-For names (xff.h), and its connections are not counted
+     * per address. NULL or empty: the header is never read. */
+    const xff_nets_t *trusted;
 } api_opts_t;
 
 typedef struct api api_t;

@@ -64,6 +64,23 @@ metric_t astats_window_at_cap =
     G("window_customers_at_key_cap", "aggregator_window_customers_at_key_cap",
       "Customers holding --max-keys-per-customer (country, region) keys: new keys fold");
 
+/* The live view beside the windows (custview.h's cv_stats). */
+metric_t astats_view_customers =
+    G("view_customers", "aggregator_view_customers",
+      "Customers held by the live view (status, cache, hosts, minutes): a hit in the last hour");
+metric_t astats_view_hosts =
+    G("view_hosts", "aggregator_view_hosts", "Hosts tracked by the live view, all customers");
+metric_t astats_view_folded =
+    C("view_hits_folded", "aggregator_view_hits_folded_total",
+      "Hits whose host found its customer's host table full: summed into hosts_other");
+metric_t astats_view_memory =
+    G("view_memory_bytes", "aggregator_view_memory_bytes", "Memory held by the live view");
+metric_t astats_view_names = G("view_region_names", "aggregator_view_region_names",
+                               "(country, region) names held by the live view");
+metric_t astats_view_names_refused =
+    C("view_region_names_refused", "aggregator_view_region_names_refused_total",
+      "Hits with the name of a (country, region) not held, not learned: the cap of 8192 was held");
+
 metric_t astats_watermarks = C("watermarks", "aggregator_watermarks_total",
                                "Edge watermark messages read (key #wm): not hits");
 #define INV(r)                                                                                     \
@@ -88,6 +105,8 @@ metric_t *const astats_all[] = {
     &astats_window_memory, &astats_watermarks,   &astats_invalid[1],  &astats_invalid[2],
     &astats_invalid[3],    &astats_invalid[4],   &astats_invalid[5],  &astats_info,
     &astats_log_resets,    &astats_window_folded, &astats_window_at_cap,
+    &astats_view_customers, &astats_view_hosts, &astats_view_folded, &astats_view_memory,
+    &astats_view_names, &astats_view_names_refused,
 };
 const size_t astats_count = sizeof astats_all / sizeof astats_all[0];
 

@@ -34,7 +34,9 @@ extern metric_t astats_messages, astats_duplicates, astats_replays, astats_stale
     astats_hits_expired, astats_rejected[ASTATS_REJ_COUNT], astats_lag, astats_partitions,
     astats_rebalances, astats_catchup_ms, astats_ready, astats_kafka_errors, astats_window_keys,
     astats_window_customers, astats_window_memory, astats_watermarks, astats_invalid[HITV_COUNT],
-    astats_info, astats_log_resets, astats_window_folded, astats_window_at_cap;
+    astats_info, astats_log_resets, astats_window_folded, astats_window_at_cap,
+    astats_view_customers, astats_view_hosts, astats_view_folded, astats_view_memory,
+    astats_view_names, astats_view_names_refused;
 
 extern metric_t *const astats_all[];
 extern const size_t astats_count;

@@ -142,7 +142,11 @@ static void learn_name(cv_t *v, const hit_t *h) {
         e->nlen = h->region_name.n;
         return;
     }
-    if (v->nnames >= CV_NAMES_MAX || !(e = calloc(1, sizeof *e))) return;
+    if (v->nnames >= CV_NAMES_MAX) {
+        v->names_refused++;
+        return;
+    }
+    if (!(e = calloc(1, sizeof *e))) return;
     e->klen = 2 + h->region.n;
     e->key = malloc(e->klen);
     e->name = dup_bytes(h->region_name.p, h->region_name.n);
@@ -322,6 +326,7 @@ void cv_stats(cv_t *v, cv_stats_t *st) {
     st->hosts = v->nhosts;
     st->hosts_folded = v->folded;
     st->names = v->nnames;
+    st->names_refused = v->names_refused;
     uint64_t b = sizeof *v + v->ntab * sizeof *v->tab + CV_NAME_BUCKETS * sizeof *v->ntabs;
     b += v->ncust * sizeof(cv_cust_t) + v->nhosts * sizeof(cv_hostent_t);
     for (size_t i = 0; i < v->ntab; i++)

@@ -32,7 +32,8 @@
  * Region names: the record's optional `region_name` is remembered per (country, region) for
  * all customers (the name depends on the place only), at most CV_NAMES_MAX of them; the last
  * name seen wins (a database update). An instance learns a name from the first record carrying
- * it: a region whose hits all came from older collectors has none.
+ * it: a region whose hits all came from older collectors has none. A name met when CV_NAMES_MAX
+ * are held is not learned (cv_stats_t.names_refused counts such hits; the region shows no name).
  *
  * Memory per customer (x86-64, cv_stats): 5,056 B (the second ring 62 x 40 B, the "other" host
  * ring 62 x 12 B, the minute ring 61 x 24 B, the entry), plus 760 B and the name per tracked
@@ -127,10 +128,11 @@ size_t cv_expire(cv_t *v, int64_t now_ms);
 /* Size of the store, for tests and /metrics. */
 typedef struct cv_stats {
     uint64_t customers;
-    uint64_t hosts;        /* tracked host entries */
-    uint64_t hosts_folded; /* hits summed into other because the host table was full */
-    uint64_t names;        /* region names remembered */
-    uint64_t bytes;        /* memory held by the store's own allocations */
+    uint64_t hosts;         /* tracked host entries */
+    uint64_t hosts_folded;  /* hits summed into other because the host table was full */
+    uint64_t names;         /* region names remembered */
+    uint64_t names_refused; /* hits naming a (country, region) not held: CV_NAMES_MAX were */
+    uint64_t bytes;         /* memory held by the store's own allocations */
 } cv_stats_t;
 void cv_stats(cv_t *v, cv_stats_t *st);
 

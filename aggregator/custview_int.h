@@ -61,6 +61,7 @@ struct cv {
     cv_name_t **ntabs; /* names, chained; CV_NAMES_MAX / 2 buckets, fixed */
     size_t nnames;
     uint64_t nhosts, folded;
+    uint64_t names_refused; /* names met when CV_NAMES_MAX were held (for /metrics) */
 };
 
 #define CV_NAME_BUCKETS (CV_NAMES_MAX / 2)

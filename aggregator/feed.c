@@ -76,6 +76,15 @@ static void window_gauges(feed_t *c) {
     metric_set(&astats_window_memory, (int64_t)st.bytes);
     metric_set(&astats_window_folded, (int64_t)st.hits_folded);
     metric_set(&astats_window_at_cap, (int64_t)st.customers_at_cap);
+    if (!c->o.cv) return;
+    cv_stats_t vs;
+    cv_stats(c->o.cv, &vs);
+    metric_set(&astats_view_customers, (int64_t)vs.customers);
+    metric_set(&astats_view_hosts, (int64_t)vs.hosts);
+    metric_set(&astats_view_folded, (int64_t)vs.hosts_folded);
+    metric_set(&astats_view_memory, (int64_t)vs.bytes);
+    metric_set(&astats_view_names, (int64_t)vs.names);
+    metric_set(&astats_view_names_refused, (int64_t)vs.names_refused);
 }
 
 static void update_ready(feed_t *c) {

@@ -18,6 +18,7 @@
 #include "opsd.h"
 #include "sdnotify.h"
 #include "window.h"
+#include "xff.h"
 
 #include <getopt.h>
 #include <stdatomic.h>
@@ -51,7 +52,8 @@ typedef struct opts {
     const char *metrics_listen; /* --metrics-listen: the operator's address, or NULL */
     int metrics_interval_s;
     unsigned rate_per_s;
-    unsigned max_keys; /* --max-keys-per-customer */
+    unsigned max_keys;  /* --max-keys-per-customer */
+    xff_nets_t trusted; /* --trusted-proxy (default none) */
 } opts_t;
 
 static void usage(FILE *f) {
@@ -71,6 +73,10 @@ static void usage(FILE *f) {
         "      --instance-id ID       this instance's name: Kafka client.id and the\n"
         "                             aggregator_info metric (default: the host name)\n"
         "      --rate N               requests per second per client address (default %d)\n"
+        "      --trusted-proxy CIDR[,CIDR...]  peers that are proxies (default none): for\n"
+        "                             them the client address is the last one of\n"
+        "                             X-Forwarded-For not itself trusted; from anyone\n"
+        "                             else the header is ignored\n"
         "      --metrics-listen ADDR:PORT  /metrics, /healthz, /readyz on a second address\n"
         "      --metrics-interval N   seconds between metrics log lines (default 10, 0 = only\n"
         "                             at exit)\n"
@@ -100,7 +106,7 @@ static int bad(const char *msg) {
     return 2;
 }
 
-enum { OPT_MINT = 256, OPT_RATE, OPT_INSTANCE, OPT_MLISTEN, OPT_HEALTH, OPT_MAXKEYS };
+enum { OPT_MINT = 256, OPT_RATE, OPT_INSTANCE, OPT_MLISTEN, OPT_HEALTH, OPT_MAXKEYS, OPT_TRUSTED };
 
 #define SHORTOPTS KOPTS_SHORTOPTS "G:l:T:v:hV"
 
@@ -118,6 +124,7 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
                                              {"metrics-listen", 1, 0, OPT_MLISTEN},
                                              {"health-stall", 1, 0, OPT_HEALTH},
                                              {"max-keys-per-customer", 1, 0, OPT_MAXKEYS},
+                                             {"trusted-proxy", 1, 0, OPT_TRUSTED},
                                              {0, 0, 0, 0}};
     char err[512], msg[600], host[256];
     unsigned port;
@@ -164,6 +171,9 @@ static int parse_opts(opts_t *o, int argc, char **argv) {
         case OPT_RATE:
             if (cli_long("--rate", optarg, 0, 1000000, &v, err, sizeof err) < 0) return bad(err);
             o->rate_per_s = (unsigned)v;
+            break;
+        case OPT_TRUSTED:
+            if (xff_parse_nets(optarg, &o->trusted, err, sizeof err) < 0) return bad(err);
             break;
         case OPT_HEALTH:
             if (hb_option(optarg, err, sizeof err) < 0) return bad(err);
@@ -293,6 +303,7 @@ int main(int argc, char **argv) {
                      .ready = ready,
                      .ready_ctx = NULL,
                      .rate_per_s = o.rate_per_s,
+                     .trusted = &o.trusted,
                      .status = status,
                      .status_ctx = wms,
                      .extra_metrics = edge_metrics,

@@ -171,6 +171,8 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **ctx,
         *ctx = c;
         c->fd = fi->connect_fd;
         c->keylen = ai ? httpd_addr_key(ai->client_addr, c->key) : 0;
+        if (ai && h->o.trusted_peer && h->o.trusted_peer(h->o.trusted_ctx, ai->client_addr))
+            c->keylen = 0; /* a trusted proxy's: not counted per address (httpd_opts_t) */
         c->since_ms = clock_mono_ms();
         c->state = CONN_WAITING;
         pthread_mutex_lock(&h->lock);

@@ -70,6 +70,11 @@ typedef struct httpd_opts {
     void *done_ctx;
     void *(*uri)(void *ctx, const char *uri, struct MHD_Connection *c); /* may be NULL */
     void *uri_ctx;
+    /* May be NULL. 1 for a peer (struct sockaddr *) that is a trusted proxy: its connections
+     * carry many clients' requests, so they are not counted per address (per_ip), only in
+     * `connections`. */
+    int (*trusted_peer)(void *ctx, const void *sa);
+    void *trusted_ctx;
 } httpd_opts_t;
 
 typedef struct httpd httpd_t;

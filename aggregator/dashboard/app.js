@@ -340,8 +340,11 @@
     $('updated').textContent = 'last read ' + fmtTime(Date.now());
     showCompleteness(w);
     fillTable('countries', w.countries, w.hits, (c) => c.country + ' ' + countryName(c.country));
+    // A row with "other": true is the key cap's (window.h): the regions of that country beyond
+    // --max-keys-per-customer, summed; shown muted, by what it is rather than as "US-(other)".
     fillTable('regions', w.regions, w.hits,
-      (r) => r.country + (r.region ? '-' + r.region : ' (region unknown)') +
+      (r) => r.other ? 'Other regions of ' + countryName(r.country) :
+        r.country + (r.region ? '-' + r.region : ' (region unknown)') +
         (r.name && r.name !== r.region ? ' ' + r.name : ''));
     renderExtras(w);
     drawCharts();
@@ -402,6 +405,7 @@
     const out = [];
     for (const r of (Array.isArray(rows) ? rows : []).slice(0, TOP_ROWS)) {
       const tr = document.createElement('tr');
+      if (r.other) tr.className = 'muted'; // a row of sums (other hosts, other regions)
       const share = total > 0 ? (100 * r.hits / total).toFixed(1) + ' %' : '–';
       for (const [text, cls] of [[label(r), ''], [fmtInt(r.hits), 'num'], [share, 'num'],
                                  [fmtBytes(r.bytes), 'num']]) {

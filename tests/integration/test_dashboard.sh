@@ -74,6 +74,9 @@ emit() { # CUSTOMER COUNTRY REGION_JSON BYTES COUNT [STATUS HOST EXTRA_KEYS]
     emit acme ZZ '""' 100 4 503 api.acme.example
     emit acme CA '"Qu\u00e9bec \"x\""' 50 2 200 www.acme.example ',"cache":"STALE"'
     emit globex FR '"IDF"' 300 5
+    # initech: 1,005 regions of the US, one hit each: past the key cap (1,000 by default), the
+    # last 5 are summed into the US (other) row
+    for ((r = 1; r <= 1005; r++)); do emit initech US "\"R$r\"" 100 1; done
 } > "$TMP/hits.tsv"
 kcat_produce hits < "$TMP/hits.tsv"
 wait_for 20 bash -c "[ \"\$(curl -s -H 'Authorization: Bearer $T_ACME' '$URL/v1/customers/acme/window' | jq -c '[.hits, .bytes]')\" = '[32,17700]' ]" ||
@@ -167,6 +170,14 @@ grep -q 'id="chart-minutes"[^>]*data-total="32"' "$dom" || fail "the minutes cha
 grep -E -q 'id="end-time">[0-9]{2}:[0-9]{2}:[0-9]{2} (CET|CEST)<' "$dom" || fail "the window's end time has no zone (see $dom)"
 grep -E -q '<option value="local">local \((CET|CEST)\)</option>' "$dom" || fail "the zone picker does not name the local zone (see $dom)"
 echo "ok: status classes, cache 50.0 %, top hosts, the hour by minute, region names, times in CET"
+
+# The key cap's (other) row: named for what it is, muted.
+wait_for 20 bash -c "[ \"\$(curl -s -H 'Authorization: Bearer $T_OP' '$URL/v1/customers/initech/window' | jq -c '.regions[0]')\" = '{\"country\":\"US\",\"region\":\"(other)\",\"other\":true,\"hits\":5,\"bytes\":500}' ]" ||
+    fail "initech's (other) row: $(get /v1/customers/initech/window "$T_OP"; jq -c '.regions[0]' "$TMP/body")"
+chrome "$OUT/dashboard-other.html" "$URL/#customer=initech&token=$T_OP" --window-size=1280,1000
+grep -q '<tr class="muted"><td>Other regions of United States</td><td class="num">5</td>' "$OUT/dashboard-other.html" ||
+    fail "no muted 'Other regions of United States' row (see $OUT/dashboard-other.html)"
+echo "ok: the (other) row of the key cap shows as 'Other regions of United States', muted"
 
 # An operator signs in without a customer: the page lists the customers to pick from.
 chrome "$OUT/dashboard-operator.html" "$URL/#token=$T_OP" --window-size=1280,1000

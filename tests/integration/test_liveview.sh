@@ -95,6 +95,15 @@ assert_eq "$(jq -c '[.hosts_other.hits, ([.hosts[].hits] | add) + .hosts_other.h
     '[95,210,210]' "other: h01-h06 (21) and the untracked h17-h20 (74); totals exact"
 echo "ok: umbrella: 20 hosts, 10 shown, other 95, total 210"
 
+# ---- the view on /metrics (updated once a second) ---------------------------------------------
+view_metrics() {
+    curl -fsS "$URL/metrics" | awk '/^aggregator_view_/ {sub(/^aggregator_view_/, ""); printf "%s=%s ", $1, $2}'
+}
+want='customers=3 hosts=21 hits_folded_total=74 memory_bytes=M region_names=3 region_names_refused_total=0 '
+got() { view_metrics | sed -E 's/memory_bytes=[1-9][0-9]{4,}/memory_bytes=M/'; }
+for _ in 1 2 3 4 5 6 7 8 9 10; do [[ "$(got)" == "$want" ]] && break; sleep 0.5; done
+assert_eq "$(got)" "$want" "the view's gauges: 3 customers, 4 + 1 + 16 hosts, umbrella's h17-h20 folded, 3 region names"
+
 # ---- GET /v1/customers ------------------------------------------------------------------------
 assert_eq "$(curl -fsS -H "Authorization: Bearer $TOKEN" "$URL/v1/customers" | jq -c .)" \
     '{"operator":true,"customers":[{"customer":"acme","active":true},{"customer":"globex","active":true},{"customer":"hooli","active":false},{"customer":"initech","active":false},{"customer":"umbrella","active":true}],"truncated":false}' \

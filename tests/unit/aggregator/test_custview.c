@@ -341,6 +341,34 @@ START_TEST(test_region_names_come_from_the_records) {
 }
 END_TEST
 
+START_TEST(test_region_names_beyond_the_cap_are_refused_and_counted) {
+    static char regions[CV_NAMES_MAX + 5][8]; /* static: 1.6 MB off the stack */
+    static hit_t h[CV_NAMES_MAX + 5];
+    static int8_t res[CV_NAMES_MAX + 5];
+    for (size_t i = 0; i < CV_NAMES_MAX + 5; i++) {
+        memset(&h[i], 0, sizeof h[i]);
+        int n = snprintf(regions[i], sizeof regions[i], "R%zu", i);
+        h[i].ts_ms = MS(T0) - 1;
+        h[i].customer = (slice_t){"acme", 4};
+        h[i].host = (slice_t){"a", 1};
+        h[i].country = (slice_t){"US", 2};
+        h[i].region = (slice_t){regions[i], (size_t)n};
+        h[i].region_name = (slice_t){"Name", 4};
+        h[i].status = 200;
+        h[i].bytes = 1;
+        res[i] = WIN_ADDED;
+    }
+    cv_add_batch(v, h, CV_NAMES_MAX + 5, MS(T0), res);
+    cv_add_batch(v, h, 1, MS(T0), res); /* a name held is not refused */
+    cv_stats_t st;
+    cv_stats(v, &st);
+    ck_assert_uint_eq(st.names, CV_NAMES_MAX);
+    ck_assert_uint_eq(st.names_refused, 5);
+    ck_assert_uint_eq(st.customers, 1);
+    ck_assert_uint_eq(st.hosts, 1);
+}
+END_TEST
+
 START_TEST(test_customers_listed_for_the_hour_then_expired) {
     ref_hit_t b[3] = {mk("zeta", "a", MS(T0), 200, "", 1), mk("acme", "a", MS(T0 - 3), 200, "", 1),
                       mk("mid", "a", MS(T0 - 30 * 60), 200, "", 1)};
@@ -432,6 +460,7 @@ int main(void) {
     tcase_add_test(t, test_random_traffic_agrees_with_the_reference);
     tcase_add_test(t, test_hosts_beyond_the_table_fold_into_other);
     tcase_add_test(t, test_region_names_come_from_the_records);
+    tcase_add_test(t, test_region_names_beyond_the_cap_are_refused_and_counted);
     tcase_add_test(t, test_customers_listed_for_the_hour_then_expired);
     tcase_add_test(t, test_window_json_gains_the_extras_only);
     suite_add_tcase(s, t);

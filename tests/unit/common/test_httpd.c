@@ -32,6 +32,15 @@ static enum MHD_Result ok_handler(void *cls, struct MHD_Connection *c, const cha
     return ret;
 }
 
+/* The test's trusted proxy: 127.0.0.3. */
+static int proxy_3(void *ctx, const void *sa) {
+    (void)ctx;
+    const struct sockaddr_in *in = sa;
+    return in->sin_family == AF_INET && in->sin_addr.s_addr == htonl(0x7f000003);
+}
+
+static int (*trusted_peer)(void *, const void *); /* the next start's */
+
 static httpd_t *start(unsigned connections, unsigned per_ip) {
     struct sockaddr_storage ss;
     struct sockaddr_in *in = (struct sockaddr_in *)&ss;
@@ -44,7 +53,8 @@ static httpd_t *start(unsigned connections, unsigned per_ip) {
                       .connections = connections,
                       .per_ip = per_ip,
                       .conn_memory = 16 << 10,
-                      .handler = ok_handler};
+                      .handler = ok_handler,
+                      .trusted_peer = trusted_peer};
     httpd_t *h = httpd_start(&o);
     ck_assert_ptr_nonnull(h);
     return h;
@@ -156,6 +166,27 @@ START_TEST(test_past_the_per_address_count_its_longest_waiting_connection_goes) 
 }
 END_TEST
 
+START_TEST(test_a_trusted_proxy_is_not_counted_per_address) {
+    trusted_peer = proxy_3;
+    httpd_t *h = start(64, 4);
+    trusted_peer = NULL;
+    int fd[6];
+    for (int i = 0; i < 6; i++)
+        fd[i] = dial(h, "127.0.0.3"); /* the proxy's: more than per_ip, none closed */
+    int other[5];
+    for (int i = 0; i < 5; i++)
+        other[i] = dial(h, "127.0.0.2"); /* anyone else's: still 4 at most */
+    ck_assert_msg(eof_within(other[0], 2000), "past per_ip from an untrusted address stays open");
+    for (int i = 0; i < 6; i++)
+        ck_assert_msg(!eof_within(fd[i], 200), "the proxy's connection %d was closed", i);
+    for (int i = 0; i < 6; i++)
+        close(fd[i]);
+    for (int i = 0; i < 5; i++)
+        close(other[i]);
+    httpd_stop(h);
+}
+END_TEST
+
 START_TEST(test_past_the_room_a_new_client_is_still_answered) {
     httpd_t *h = start(8, 64);
     int idle[8], kept;
@@ -233,6 +264,7 @@ int main(void) {
     tcase_add_test(tc, test_two_requests_on_one_connection_are_both_answered);
     tcase_add_test(tc, test_a_nul_or_a_folded_line_in_the_head_is_a_400);
     tcase_add_test(tc, test_past_the_per_address_count_its_longest_waiting_connection_goes);
+    tcase_add_test(tc, test_a_trusted_proxy_is_not_counted_per_address);
     tcase_add_test(tc, test_past_the_room_a_new_client_is_still_answered);
     tcase_add_test(tc, test_the_head_check_on_blocks_as_mhd_leaves_them);
     tcase_add_test(tc, test_binary_garbage_without_a_line_end_gets_a_400_within_two_seconds);
