@@ -373,7 +373,7 @@ static int invoice_all(run_t *r) {
     }
     for (size_t i = 0; i < d->ncustomers; i++)
         if (invoice_customer(r, &d->customers[i]) < 0) return -1;
-    return 0;
+    return invadj_old(r->conn, r->s, note_late, r, r->err, sizeof r->err);
 }
 
 /* Whether the month is complete (edges.h), in the run's snapshot. --finalize of an incomplete

@@ -433,3 +433,54 @@ int invadj_bill(const invadj_t *a, const invdb_t *d, const invdb_customer_t *c, 
     }
     return 0;
 }
+
+/* ---- late usage older than the window ------------------------------------------------------- */
+
+/* The final months before the window ($2: late_from) that usage_old_edits noted (schema/009), of
+ * the customers in scope, whose usage now differs from the usage billed for them: per country
+ * against the billed snapshot (SQL_FINALS_CTE's base_id), or in total before snapshots. */
+static const char SQL_OLD[] = SQL_FINALS_CTE
+    ", n AS (SELECT f.*, x.hits, x.bytes FROM f CROSS JOIN LATERAL"
+    " (SELECT coalesce(sum(u.hits), 0) AS hits, coalesce(sum(u.bytes), 0) AS bytes"
+    "  FROM usage_hourly u WHERE u.customer_id = f.customer_id"
+    "  AND u.hour >= f.month::timestamp AT TIME ZONE 'UTC'"
+    "  AND u.hour < (f.month + interval '1 month')::timestamp AT TIME ZONE 'UTC') x"
+    " WHERE f.month < $2::date AND EXISTS (SELECT 1 FROM usage_old_edits e"
+    "  WHERE e.customer_id = f.customer_id AND e.month = f.month))"
+    " SELECT customer_id, to_char(month, 'YYYY-MM'), number, hits::text, bytes::text FROM n"
+    " WHERE CASE WHEN base_id IS NULL THEN"
+    "  (hits::text, bytes::text) IS DISTINCT FROM (usage_hits, usage_bytes)"
+    " ELSE EXISTS (SELECT 1 FROM (SELECT u.country, sum(u.hits) AS h, sum(u.bytes) AS b"
+    "  FROM usage_hourly u WHERE u.customer_id = n.customer_id"
+    "  AND u.hour >= n.month::timestamp AT TIME ZONE 'UTC'"
+    "  AND u.hour < (n.month + interval '1 month')::timestamp AT TIME ZONE 'UTC'"
+    "  GROUP BY u.country) a FULL JOIN (SELECT i.country, sum(i.hits) AS h, sum(i.bytes) AS b"
+    "  FROM invoice_usage i WHERE i.invoice_id = n.base_id::bigint AND i.for_month = n.month"
+    "  GROUP BY i.country) b ON a.country = b.country"
+    "  WHERE (a.h, a.b) IS DISTINCT FROM (b.h, b.b)) END"
+    " ORDER BY customer_id COLLATE \"C\", month";
+
+int invadj_old(PGconn *c, const invdb_scope_t *s, invadj_note_fn note, void *ctx, char *err,
+               size_t errlen) {
+    const char *p[3] = {"2000-01-01", s->late_from, s->customer};
+    PGresult *r = invdb_exec(c, SQL_OLD, 3, p, PGRES_TUPLES_OK,
+                             "reading usage changed in months before the late-usage window", err,
+                             errlen);
+    if (!r) return -1;
+    int rc = 0;
+    char why[1024];
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        snprintf(why, sizeof why,
+                 "usage of %s changed after invoice %s was finalized (now %s hits and %s bytes), "
+                 "more than %d months before %s: late usage that old is not billed; settle it by "
+                 "hand",
+                 val(r, i, 1), val(r, i, 2), val(r, i, 3), val(r, i, 4), INVDB_LATE_MONTHS,
+                 s->month);
+        if (note(ctx, val(r, i, 0), why) < 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+    }
+    PQclear(r);
+    return rc;
+}

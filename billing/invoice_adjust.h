@@ -81,4 +81,10 @@ int invadj_bill(const invadj_t *a, const invdb_t *d, const invdb_customer_t *c, 
  * (decrease, no snapshot, too large) into why; 0 when none is known yet. */
 int invadj_unbillable(const invadj_month_t *m, char *why, size_t cap);
 
+/* Late usage older than the window: the final months before s->late_from whose usage changed
+ * after they were billed (noted by schema/009's usage_old_edits, then compared with the usage
+ * billed for them), each reported through note, never billed. 0, or -1 with err. */
+int invadj_old(PGconn *c, const invdb_scope_t *s, invadj_note_fn note, void *ctx, char *err,
+               size_t errlen);
+
 #endif

@@ -10,7 +10,8 @@
 #   - late usage after finalization: exactly one adjustment on the next invoice, priced as the
 #     difference (the top-up it now covers comes back as a negative line), billed once (not again
 #     the month after), and a second change billed from the first; usage that went down is
-#     reported, not credited; late usage of a split month priced in its part;
+#     reported, not credited; late usage of a split month priced in its part; late usage older
+#     than the 3-month window reported (usage_old_edits, schema/009), not billed;
 #   - plans used by a final invoice are frozen (trigger), and plan changes reaching into a final
 #     month are refused;
 #   - gapless numbers given at finalization: a finalization that fails halfway leaves no gap;
@@ -215,6 +216,26 @@ grep -q Adjustment "$TMP/twice.2026-10.csv" && { cat "$TMP/twice.2026-10.csv"; f
 assert_eq "$(pg_psql -c "SELECT count(*) FROM invoice_adjustments a JOIN invoices i ON i.id = a.invoice_id WHERE i.customer_id = 'twice'")" 1 \
     "adjustments recorded for twice"
 echo "ok: two open drafts show the late usage; once one is finalized, the other no longer does"
+
+# late usage older than the 3-month window: reported (usage_after_final), never billed, never
+# silently missed; within the window the same change is billed (and not reported)
+pg_psql -c "INSERT INTO customers (id, name, plan_id) VALUES ('old', 'Old Ltd', 'tiny')"
+pg_psql -c "INSERT INTO usage_hourly VALUES ('old', '2026-01-05 00:00+00', 'DE', 0, 1000000000)"
+invoice old 2026-01 --finalize
+pg_psql -c "INSERT INTO usage_hourly VALUES ('old', '2026-01-20 00:00+00', 'DE', 0, 80000000000)"
+assert_eq "$(pg_psql -c "SELECT customer_id || ':' || month FROM usage_old_edits WHERE customer_id = 'old'")" \
+    "old:2026-01-01" "the hand edit of an old month is noted"
+invoice old 2026-04
+line old.2026-04 '"Adjustment for 2026-01: zone eu, +80 GB"' > /dev/null
+grep -q 'kind=usage_after_final' "$TMP/old.2026-04.err" && { cat "$TMP/old.2026-04.err"; fail "late usage within the window reported"; }
+invoice old 2026-05
+grep -q 'Adjustment' "$TMP/old.2026-05.csv" && { cat "$TMP/old.2026-05.csv"; fail "late usage of 2026-01 billed on 2026-05"; }
+grep -q 'kind=usage_after_final customer="old".*usage of 2026-01 changed after invoice INV-202601-old was finalized (now 0 hits and 81000000000 bytes), more than 3 months before 2026-05' \
+    "$TMP/old.2026-05.err" || { cat "$TMP/old.2026-05.err"; fail "late usage older than the window is not reported"; }
+pg_psql -c "DELETE FROM usage_hourly WHERE customer_id = 'old' AND hour = '2026-01-20 00:00+00'"
+invoice old 2026-05
+grep -q 'kind=usage_after_final' "$TMP/old.2026-05.err" && { cat "$TMP/old.2026-05.err"; fail "reported after the edit was undone"; }
+echo "ok: late usage older than the window is reported, not billed; within it, billed"
 
 # late usage of a month split by a plan change: priced in its part, with that part's plan
 invoice mover 2026-11 --finalize
