@@ -226,6 +226,8 @@ assert_eq "$(total cred 2026-10)" "$(jq -r .total <<< "$want")" "cred's 2026-10 
 assert_eq "$(pg_psql -c "SELECT total || '|' || credit_carried FROM invoices WHERE customer_id = 'cred' AND month = '2026-10-01'")" \
     "$(jq -r '"\(.total)|\(.carried)"' <<< "$want")" "cred's final 2026-10: total and credit carried"
 assert_eq "$(total cred 2026-10)" "0.00" "cred's 2026-10 total, never below 0"
+assert_eq "$("$BIN/billing" invoice --month 2026-10 --customer cred --format json 2> /dev/null | jq -r '.invoices[0].credit_carried')" \
+    "2.50" "cred's 2026-10 JSON: credit_carried"
 invoice cred 2026-11 --finalize
 line cred.2026-11 ',Credit brought forward from INV-202610-cred,-1,,2.50,-2.50,USD' > /dev/null
 want=$(oracle "{\"decimals\": 2, \"month\": \"2026-11\", \"tax_rate\": \"0.2\", \"parts\": [{\"from\": \"2026-11-01T00\", \"plan\": $TINY}], \"usage\": [],
