@@ -162,7 +162,7 @@ START_TEST(test_the_json_marks_an_other_row_and_only_it) {
     ck_assert_int_eq(win_read(w, "acme", 60, now, &r), 0);
     wms_status_t st = {.complete_to_ms = now};
     size_t len;
-    char *j = winjson("acme", &r, &st, &len);
+    char *j = winjson("acme", &r, &st, NULL, &len);
     ck_assert_ptr_nonnull(j);
     ck_assert_ptr_nonnull(strstr(j, "{\"country\":\"US\",\"region\":\"(other)\",\"other\":true,"
                                     "\"hits\":2,\"bytes\":4}"));
