@@ -83,11 +83,17 @@ t0=$(date +%s%3N)
 stalled() { is "$aport" /healthz 503; }
 # 60 bytes a line, one reload per loop turn (100 ms): a page is full after ~65 of them. SIGHUPs
 # go on while the line waits: each interrupts the write, which must not end the wait.
+hups=0
 for _ in $(seq 1 150); do
     kill -HUP $apid
+    hups=$((hups + 1))
     sleep 0.12
     ! stalled || break
 done
+# 503 while SIGHUPs still came: a signal did not end the blocked write (it did before log.c
+# wrote the line again after EINTR: the loop went on, and stalled only once they stopped).
+stalled || fail "aggregator /healthz not 503 after $hups SIGHUPs with its sink stopped"
+echo "ok: aggregator stalled while SIGHUPs kept coming ($hups sent)"
 expect_stalled aggregator "$aport"
 kill -CONT "$asink"
 wait_for 10 is "$aport" /healthz 200 || fail "aggregator /healthz stayed $(code "$aport" /healthz) after the sink read again"
