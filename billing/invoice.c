@@ -312,7 +312,8 @@ static int price_customer(run_t *r, const invdb_customer_t *c, const invdb_usage
     *nsnaps = 1;
     if (invadj_bill(&r->adj, &r->d, c, mo, p->currency, p->minor_units, inv, snaps, nsnaps,
                     note_late, r, r->err, sizeof r->err) < 0 ||
-        invadj_credit(&r->adj, c->id, p->minor_units, inv, r->err, sizeof r->err) < 0)
+        invadj_credit(&r->adj, c->id, p->currency, p->minor_units, inv, note_late, r, r->err,
+                      sizeof r->err) < 0)
         return -1;
     if (pricing_close(inv, c->tax_rate, p->minor_units, perr, sizeof perr) < 0) {
         ATTEND(r, "cannot_price", c->id, "%s cannot be priced: %s; no invoice written", mo, perr);

@@ -75,8 +75,9 @@ static const char SQL_NOW_CUT[] = SQL_FINALS_CTE
 
 /* The credit each customer's latest final invoice (by seq) carried forward, when not 0. */
 static const char SQL_CREDITS[] =
-    "SELECT customer_id, number, credit_carried::text FROM (SELECT DISTINCT ON (customer_id)"
-    " customer_id, number, credit_carried FROM invoices WHERE status = 'final'"
+    "SELECT customer_id, number, credit_carried::text, currency FROM (SELECT DISTINCT ON"
+    " (customer_id) customer_id, number, credit_carried, currency FROM invoices"
+    " WHERE status = 'final'"
     " AND seq IS NOT NULL AND ($1::text IS NULL OR customer_id = $1)"
     " ORDER BY customer_id, seq DESC) x WHERE credit_carried > 0"
     " ORDER BY customer_id COLLATE \"C\"";
@@ -462,18 +463,24 @@ static int credit_line(pricing_invoice_t *inv, const char *desc, __int128 amount
                                   price, amt, err, errlen);
 }
 
-int invadj_credit(const invadj_t *a, const char *customer, int minor, pricing_invoice_t *inv,
-                  char *err, size_t errlen) {
-    char desc[200];
+int invadj_credit(const invadj_t *a, const char *customer, const char *cur, int minor,
+                  pricing_invoice_t *inv, invadj_note_fn note, void *ctx, char *err,
+                  size_t errlen) {
+    char desc[300];
     __int128 b = 0, pre = 0;
     int row = credit_row(a, customer);
     snprintf(inv->carried, sizeof inv->carried, "0");
-    if (row >= 0) {
-        if (pricing_sdec_parse(val(a->credits, row, 2), minor, &b) < 0) {
-            snprintf(err, errlen, "credit_carried %.60s of %.100s: not in the currency's unit",
-                     val(a->credits, row, 2), val(a->credits, row, 1));
+    if (row >= 0 && (strcmp(val(a->credits, row, 3), cur) ||
+                     pricing_sdec_parse(val(a->credits, row, 2), minor, &b) < 0)) {
+        snprintf(desc, sizeof desc,
+                 "invoice %.100s carried a credit of %.60s %.10s forward, which an invoice in "
+                 "%.10s cannot take: settle it by hand",
+                 val(a->credits, row, 1), val(a->credits, row, 2), val(a->credits, row, 3), cur);
+        if (note(ctx, customer, desc) < 0) {
+            snprintf(err, errlen, "out of memory");
             return -1;
         }
+    } else if (row >= 0) {
         snprintf(desc, sizeof desc, "Credit brought forward from %.150s", val(a->credits, row, 1));
         if (b > 0 && credit_line(inv, desc, -b, minor, err, errlen) < 0) return -1;
     }
