@@ -237,6 +237,23 @@ invoice cred 2026-12
 grep -q 'Credit\|Adjustment' "$TMP/cred.2026-12.csv" && { cat "$TMP/cred.2026-12.csv"; fail "the credit was used twice"; }
 assert_eq "$(total cred 2026-12)" "6.00" "cred's 2026-12: no credit left"
 echo "ok: a credit larger than an invoice leaves it at 0 and is carried forward once"
+# a credit carried forward in USD, and the next invoice in EUR: reported, not taken
+pg_psql << 'EOF'
+INSERT INTO plans VALUES ('euro', 'EUR', 5, 0);
+INSERT INTO plan_zones VALUES ('euro', '*', 'w');
+INSERT INTO plan_tiers VALUES ('euro', 'w', 0, 0.1);
+INSERT INTO customers (id, name, plan_id) VALUES ('cur', 'Cur SA', 'tiny');
+INSERT INTO usage_hourly VALUES ('cur', '2026-09-10 00:00+00', 'DE', 0, 100000000000);
+EOF
+invoice cur 2026-09 --finalize
+pg_psql -c "DELETE FROM usage_hourly WHERE customer_id = 'cur'"
+invoice cur 2026-10 --finalize
+pg_psql -c "INSERT INTO customer_plans VALUES ('cur', 'euro', '2026-11-01 00:00+00')"
+invoice cur 2026-11
+grep -q 'Credit' "$TMP/cur.2026-11.csv" && { cat "$TMP/cur.2026-11.csv"; fail "a USD credit taken by an EUR invoice"; }
+grep -q 'kind=usage_after_final customer="cur".*invoice INV-202610-cur carried a credit of 2.50 USD forward, which an invoice in EUR cannot take' \
+    "$TMP/cur.2026-11.err" || { cat "$TMP/cur.2026-11.err"; fail "the credit in another currency is not reported"; }
+echo "ok: a credit in another currency than the next invoice's is reported, not taken"
 
 # two open drafts after a final month both show its late usage; the first finalized carries it
 pg_psql -c "INSERT INTO customers (id, name, plan_id) VALUES ('twice', 'Twice', 'tiny')"
