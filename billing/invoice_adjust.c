@@ -526,9 +526,9 @@ static const char SQL_OLD[] = SQL_FINALS_CTE
 int invadj_old(PGconn *c, const invdb_scope_t *s, invadj_note_fn note, void *ctx, char *err,
                size_t errlen) {
     const char *p[3] = {"2000-01-01", s->late_from, s->customer};
-    PGresult *r = invdb_exec(c, SQL_OLD, 3, p, PGRES_TUPLES_OK,
-                             "reading usage changed in months before the late-usage window", err,
-                             errlen);
+    PGresult *r =
+        invdb_exec(c, SQL_OLD, 3, p, PGRES_TUPLES_OK,
+                   "reading usage changed in months before the late-usage window", err, errlen);
     if (!r) return -1;
     int rc = 0;
     char why[1024];

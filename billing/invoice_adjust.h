@@ -52,7 +52,7 @@ typedef struct invadj_month {
 } invadj_month_t;
 
 typedef struct invadj {
-    PGresult *res[3]; /* finals, billed rows, current rows of months with a plan change */
+    PGresult *res[3];  /* finals, billed rows, current rows of months with a plan change */
     PGresult *credits; /* customer, number, credit_carried of each latest final with a credit */
     PGresult *plain[INVDB_LATE_MONTHS + 1]; /* current rows of each final month, the others */
     size_t nplain;
@@ -87,13 +87,13 @@ int invadj_unbillable(const invadj_month_t *m, char *why, size_t cap);
 
 /* Credits larger than an invoice: brings forward, as a negative adjustment line ("Credit
  * brought forward from INV-202610-acme"), the credit_carried of the customer's latest final
- * invoice (by seq; one in another currency than cur goes to note instead), then, when subtotal + top-up + adjustments of inv is below 0, adds the line
- * "Credit carried forward to the next invoice" that brings it to 0 and sets inv->carried to it
- * (else "0"). Call after invadj_bill, before pricing_close (so tax is on what is left, never on
- * a negative amount). 0, or -1 with err. */
+ * invoice (by seq; one in another currency than cur goes to note instead), then, when subtotal +
+ * top-up + adjustments of inv is below 0, adds the line "Credit carried forward to the next
+ * invoice" that brings it to 0 and sets inv->carried to it (else "0"). Call after invadj_bill,
+ * before pricing_close (so tax is on what is left, never on a negative amount). 0, or -1 with err.
+ */
 int invadj_credit(const invadj_t *a, const char *customer, const char *cur, int minor,
-                  pricing_invoice_t *inv, invadj_note_fn note, void *ctx, char *err,
-                  size_t errlen);
+                  pricing_invoice_t *inv, invadj_note_fn note, void *ctx, char *err, size_t errlen);
 
 /* Late usage older than the window: the final months before s->late_from whose usage changed
  * after they were billed (noted by schema/009's usage_old_edits, then compared with the usage
