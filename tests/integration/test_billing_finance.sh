@@ -11,8 +11,9 @@
 #     difference (the top-up it now covers comes back as a negative line), billed once (not again
 #     the month after), and a second change billed from the first; usage that went down is a
 #     credit (negative lines), and credits larger than an invoice leave it at 0 and are carried
-#     forward to the next one (tax on what is left); late usage of a split month priced in its part; late usage older
-#     than the 3-month window reported (usage_old_edits, schema/009), not billed;
+#     forward to the next one (tax on what is left); late usage of a split month priced in its
+#     part; late usage older than the 3-month window reported (usage_old_edits, schema/009), not
+#     billed; a credit in another currency than the next invoice's reported, not taken;
 #   - plans used by a final invoice are frozen (trigger), and plan changes reaching into a final
 #     month are refused;
 #   - gapless numbers given at finalization: a finalization that fails halfway leaves no gap;
