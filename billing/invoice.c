@@ -23,8 +23,9 @@
  *   cannot_price       the plan cannot price the usage (a country without a zone, a zone with
  *                      traffic and no tier at 0 GB, a malformed price): no invoice is written,
  *                      and a stale draft is deleted rather than printed as if current
- *   usage_after_final  late usage of a final month that cannot be billed as adjustments (a
- *                      decrease, no usage snapshot, changed pricing inputs: invoice_adjust.h);
+ *   usage_after_final  late usage of a final month that cannot be billed as adjustments (no
+ *                      usage snapshot, changed pricing inputs, older than the window:
+ *                      invoice_adjust.h; a decrease is billed: a credit);
  *                      late usage that can is billed on the customer's next draft (logged) */
 #include "invoice.h"
 
@@ -310,7 +311,9 @@ static int price_customer(run_t *r, const invdb_customer_t *c, const invdb_usage
     snprintf(snaps[0].for_month, sizeof snaps[0].for_month, "%s", r->s->first_day);
     *nsnaps = 1;
     if (invadj_bill(&r->adj, &r->d, c, mo, p->currency, p->minor_units, inv, snaps, nsnaps,
-                    note_late, r, r->err, sizeof r->err) < 0)
+                    note_late, r, r->err, sizeof r->err) < 0 ||
+        invadj_credit(&r->adj, c->id, p->currency, p->minor_units, inv, note_late, r, r->err,
+                      sizeof r->err) < 0)
         return -1;
     if (pricing_close(inv, c->tax_rate, p->minor_units, perr, sizeof perr) < 0) {
         ATTEND(r, "cannot_price", c->id, "%s cannot be priced: %s; no invoice written", mo, perr);
@@ -373,7 +376,7 @@ static int invoice_all(run_t *r) {
     }
     for (size_t i = 0; i < d->ncustomers; i++)
         if (invoice_customer(r, &d->customers[i]) < 0) return -1;
-    return 0;
+    return invadj_old(r->conn, r->s, note_late, r, r->err, sizeof r->err);
 }
 
 /* Whether the month is complete (edges.h), in the run's snapshot. --finalize of an incomplete

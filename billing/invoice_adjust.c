@@ -73,6 +73,15 @@ static const char SQL_NOW_CUT[] = SQL_FINALS_CTE
     " trunc(bytes)::text FROM g"
     " ORDER BY customer_id COLLATE \"C\", m, part NULLS FIRST, country COLLATE \"C\"";
 
+/* The credit each customer's latest final invoice (by seq) carried forward, when not 0. */
+static const char SQL_CREDITS[] =
+    "SELECT customer_id, number, credit_carried::text, currency FROM (SELECT DISTINCT ON"
+    " (customer_id) customer_id, number, credit_carried, currency FROM invoices"
+    " WHERE status = 'final'"
+    " AND seq IS NOT NULL AND ($1::text IS NULL OR customer_id = $1)"
+    " ORDER BY customer_id, seq DESC) x WHERE credit_carried > 0"
+    " ORDER BY customer_id COLLATE \"C\"";
+
 #define val invdb_val
 
 void invadj_free(invadj_t *a) {
@@ -81,6 +90,7 @@ void invadj_free(invadj_t *a) {
     free(a->parts);
     for (int i = 0; i < 3; i++)
         PQclear(a->res[i]);
+    PQclear(a->credits);
     for (size_t k = 0; k < a->nplain; k++)
         PQclear(a->plain[k]);
     memset(a, 0, sizeof *a);
@@ -186,6 +196,9 @@ int invadj_load(PGconn *c, const invdb_scope_t *s, invadj_t *a, char *err, size_
     const PGresult *f = a->res[0];
     int nf = PQntuples(f);
     if (load_plain(c, s, a, err, errlen) < 0) return -1;
+    if (!(a->credits = invdb_exec(c, SQL_CREDITS, 1, &s->customer, PGRES_TUPLES_OK,
+                                  "reading credits carried forward", err, errlen)))
+        return -1;
     size_t nrows = (size_t)PQntuples(a->res[1]) + (size_t)PQntuples(a->res[2]);
     for (size_t k = 0; k < a->nplain; k++)
         nrows += (size_t)PQntuples(a->plain[k]);
@@ -257,11 +270,6 @@ int invadj_unbillable(const invadj_month_t *m, char *why, size_t cap) {
                  m->number, m->usage_hits, m->usage_bytes, m->now_hits, m->now_bytes, m->month);
     else if (m->too_large)
         snprintf(why, cap, "late usage of %s: a country's sum exceeds 2^64: not billed", m->month);
-    else if (m->decreased)
-        snprintf(why, cap,
-                 "usage of %s went down after invoice %s was finalized (now %s hits and %s "
-                 "bytes): a credit is not billed",
-                 m->month, m->number, m->now_hits, m->now_bytes);
     else
         return 0;
     return 1;
@@ -309,12 +317,12 @@ static int emit(const char *month, const pricing_line_t *l, int qs, __int128 q1,
         snprintf(qty, sizeof qty, "%s", a1 < a0 ? "-1" : "1");
         pricing_sdec_format(a1 < a0 ? a0 - a1 : a1 - a0, minor, price, sizeof price);
         snprintf(desc, sizeof desc, "Adjustment for %s: %s", month, what);
-    } else {
+    } else { /* more usage (+), or less (-: a credit) */
         char d[PRICING_NUM_MAX];
-        pricing_dec_format((pricing_u128)(q1 - q0), qs, 0, d, sizeof d);
-        snprintf(qty, sizeof qty, "%s", d);
-        snprintf(desc, sizeof desc, "Adjustment for %s: %s, +%s%s", month, what, d,
-                 l->kind == PRICING_LINE_DATA ? " GB" : " x 10k");
+        pricing_dec_format((pricing_u128)(q1 < q0 ? q0 - q1 : q1 - q0), qs, 0, d, sizeof d);
+        snprintf(qty, sizeof qty, "%s%s", q1 < q0 ? "-" : "", d);
+        snprintf(desc, sizeof desc, "Adjustment for %s: %s, %c%s%s", month, what,
+                 q1 < q0 ? '-' : '+', d, l->kind == PRICING_LINE_DATA ? " GB" : " x 10k");
     }
     if (pricing_add_adjustment(inv, desc, l->zone, l->unit, qty, price, amt, err, errlen) < 0)
         return -1;
@@ -364,7 +372,7 @@ static int bill_month(const invadj_month_t *m, const invdb_t *d, const invdb_cus
     invmonth_t mo;
     pricing_invoice_t base = {0}, now = {0};
     char e[PRICING_ERR_MAX];
-    __int128 charged, sum = 0, bt, nt;
+    __int128 charged, sum = 0, bt;
     int r = invmonth_init(&mo, d, c, m->start_s, m->end_s, e, sizeof e);
     if (r != INVMONTH_OK) {
         snprintf(why, cap, "late usage of %s: the month cannot be priced now (%s)", m->month,
@@ -385,16 +393,11 @@ static int bill_month(const invadj_month_t *m, const invdb_t *d, const invdb_cus
         goto out;
     }
     if (pricing_sdec_parse(m->charged, minor, &charged) < 0 ||
-        pricing_sdec_parse(base.total, minor, &bt) < 0 ||
-        pricing_sdec_parse(now.total, minor, &nt) < 0 || charged != bt) {
+        pricing_sdec_parse(base.total, minor, &bt) < 0 || charged != bt) {
         snprintf(why, cap,
                  "late usage of %s: invoice %s charged %s, but its billed usage prices at %s "
                  "now (plans or active days changed): not billed",
                  m->month, m->number, m->charged, base.total);
-        goto out;
-    }
-    if (nt < bt) {
-        snprintf(why, cap, "late usage of %s lowers its price: a credit is not billed", m->month);
         goto out;
     }
     rc = -1;
@@ -432,4 +435,115 @@ int invadj_bill(const invadj_t *a, const invdb_t *d, const invdb_customer_t *c, 
         }
     }
     return 0;
+}
+
+/* ---- credits carried forward ----------------------------------------------------------------- */
+
+/* The row of a->credits for customer, or -1 (sorted by customer in byte order). */
+static int credit_row(const invadj_t *a, const char *customer) {
+    int lo = 0, hi = PQntuples(a->credits);
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2, k = strcmp(val(a->credits, mid, 0), customer);
+        if (!k) return mid;
+        if (k < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* Adds one credit line: amount x (qty "-1" or "1"), the price being the positive amount. */
+static int credit_line(pricing_invoice_t *inv, const char *desc, __int128 amount, int minor,
+                       char *err, size_t errlen) {
+    char price[PRICING_NUM_MAX + 1], amt[PRICING_NUM_MAX + 1];
+    pricing_sdec_format(amount < 0 ? -amount : amount, minor, price, sizeof price);
+    pricing_sdec_format(amount, minor, amt, sizeof amt);
+    return pricing_add_adjustment(inv, desc, NULL, PRICING_UNIT_MINIMUM, amount < 0 ? "-1" : "1",
+                                  price, amt, err, errlen);
+}
+
+int invadj_credit(const invadj_t *a, const char *customer, const char *cur, int minor,
+                  pricing_invoice_t *inv, invadj_note_fn note, void *ctx, char *err,
+                  size_t errlen) {
+    char desc[300];
+    __int128 b = 0, pre = 0;
+    int row = credit_row(a, customer);
+    snprintf(inv->carried, sizeof inv->carried, "0");
+    if (row >= 0 && (strcmp(val(a->credits, row, 3), cur) ||
+                     pricing_sdec_parse(val(a->credits, row, 2), minor, &b) < 0)) {
+        snprintf(desc, sizeof desc,
+                 "invoice %.100s carried a credit of %.60s %.10s forward, which an invoice in "
+                 "%.10s cannot take: settle it by hand",
+                 val(a->credits, row, 1), val(a->credits, row, 2), val(a->credits, row, 3), cur);
+        if (note(ctx, customer, desc) < 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    } else if (row >= 0) {
+        snprintf(desc, sizeof desc, "Credit brought forward from %.150s", val(a->credits, row, 1));
+        if (b > 0 && credit_line(inv, desc, -b, minor, err, errlen) < 0) return -1;
+    }
+    for (size_t i = 0; i < inv->nlines; i++) {
+        __int128 x;
+        if (pricing_sdec_parse(inv->lines[i].amount, minor, &x) < 0) {
+            snprintf(err, errlen, "line %zu: amount %.60s unreadable", i + 1, inv->lines[i].amount);
+            return -1;
+        }
+        pre += x;
+    }
+    if (pre >= 0) return 0;
+    pricing_sdec_format(-pre, minor, inv->carried, sizeof inv->carried);
+    return credit_line(inv, "Credit carried forward to the next invoice", -pre, minor, err, errlen);
+}
+
+/* ---- late usage older than the window ------------------------------------------------------- */
+
+/* The final months before the window ($2: late_from) that usage_old_edits noted (schema/009), of
+ * the customers in scope, whose usage now differs from the usage billed for them: per country
+ * against the billed snapshot (SQL_FINALS_CTE's base_id), or in total before snapshots. */
+static const char SQL_OLD[] = SQL_FINALS_CTE
+    ", n AS (SELECT f.*, x.hits, x.bytes FROM f CROSS JOIN LATERAL"
+    " (SELECT coalesce(sum(u.hits), 0) AS hits, coalesce(sum(u.bytes), 0) AS bytes"
+    "  FROM usage_hourly u WHERE u.customer_id = f.customer_id"
+    "  AND u.hour >= f.month::timestamp AT TIME ZONE 'UTC'"
+    "  AND u.hour < (f.month + interval '1 month')::timestamp AT TIME ZONE 'UTC') x"
+    " WHERE f.month < $2::date AND EXISTS (SELECT 1 FROM usage_old_edits e"
+    "  WHERE e.customer_id = f.customer_id AND e.month = f.month))"
+    " SELECT customer_id, to_char(month, 'YYYY-MM'), number, hits::text, bytes::text FROM n"
+    " WHERE CASE WHEN base_id IS NULL THEN"
+    "  (hits::text, bytes::text) IS DISTINCT FROM (usage_hits, usage_bytes)"
+    " ELSE EXISTS (SELECT 1 FROM (SELECT u.country, sum(u.hits) AS h, sum(u.bytes) AS b"
+    "  FROM usage_hourly u WHERE u.customer_id = n.customer_id"
+    "  AND u.hour >= n.month::timestamp AT TIME ZONE 'UTC'"
+    "  AND u.hour < (n.month + interval '1 month')::timestamp AT TIME ZONE 'UTC'"
+    "  GROUP BY u.country) a FULL JOIN (SELECT i.country, sum(i.hits) AS h, sum(i.bytes) AS b"
+    "  FROM invoice_usage i WHERE i.invoice_id = n.base_id::bigint AND i.for_month = n.month"
+    "  GROUP BY i.country) b ON a.country = b.country"
+    "  WHERE (a.h, a.b) IS DISTINCT FROM (b.h, b.b)) END"
+    " ORDER BY customer_id COLLATE \"C\", month";
+
+int invadj_old(PGconn *c, const invdb_scope_t *s, invadj_note_fn note, void *ctx, char *err,
+               size_t errlen) {
+    const char *p[3] = {"2000-01-01", s->late_from, s->customer};
+    PGresult *r =
+        invdb_exec(c, SQL_OLD, 3, p, PGRES_TUPLES_OK,
+                   "reading usage changed in months before the late-usage window", err, errlen);
+    if (!r) return -1;
+    int rc = 0;
+    char why[1024];
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        snprintf(why, sizeof why,
+                 "usage of %s changed after invoice %s was finalized (now %s hits and %s bytes), "
+                 "more than %d months before %s: late usage that old is not billed; settle it by "
+                 "hand",
+                 val(r, i, 1), val(r, i, 2), val(r, i, 3), val(r, i, 4), INVDB_LATE_MONTHS,
+                 s->month);
+        if (note(ctx, val(r, i, 0), why) < 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+    }
+    PQclear(r);
+    return rc;
 }

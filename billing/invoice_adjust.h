@@ -15,11 +15,14 @@
  * adjustment is recomputed by every run; when it is finalized, its snapshot becomes the month's
  * and the same late usage is never billed again.
  *
- * Not billed, reported as usage_after_final (needs a person): usage that went DOWN in some
- * country (a credit), a month finalized before snapshots existed (schema 007), a month whose
- * stored charge no longer matches its pricing from the billed usage (its inputs changed), a
- * currency other than the carrying invoice's, a customer with no later invoice. Late usage is
- * looked for in the INVDB_LATE_MONTHS months before the invoiced month. */
+ * Usage that went down is billed the same way: negative lines (a credit), and an invoice whose
+ * credits exceed the rest carries them forward (invadj_credit, schema/010).
+ *
+ * Not billed, reported as usage_after_final (needs a person): a month finalized before
+ * snapshots existed (schema 007), a month whose stored charge no longer matches its pricing from
+ * the billed usage (its inputs changed), a currency other than the carrying invoice's, a
+ * customer with no later invoice. Late usage is billed from the INVDB_LATE_MONTHS months before
+ * the invoiced month; older months are only reported (invadj_old). */
 #ifndef INVOICE_ADJUST_H
 #define INVOICE_ADJUST_H
 
@@ -49,7 +52,8 @@ typedef struct invadj_month {
 } invadj_month_t;
 
 typedef struct invadj {
-    PGresult *res[3]; /* finals, billed rows, current rows of months with a plan change */
+    PGresult *res[3];  /* finals, billed rows, current rows of months with a plan change */
+    PGresult *credits; /* customer, number, credit_carried of each latest final with a credit */
     PGresult *plain[INVDB_LATE_MONTHS + 1]; /* current rows of each final month, the others */
     size_t nplain;
     invadj_month_t *months; /* by customer (byte order), then month */
@@ -80,5 +84,21 @@ int invadj_bill(const invadj_t *a, const invdb_t *d, const invdb_customer_t *c, 
 /* The reason late usage of m cannot be billed on a later draft, checked without pricing
  * (decrease, no snapshot, too large) into why; 0 when none is known yet. */
 int invadj_unbillable(const invadj_month_t *m, char *why, size_t cap);
+
+/* Credits larger than an invoice: brings forward, as a negative adjustment line ("Credit
+ * brought forward from INV-202610-acme"), the credit_carried of the customer's latest final
+ * invoice (by seq; one in another currency than cur goes to note instead), then, when subtotal +
+ * top-up + adjustments of inv is below 0, adds the line "Credit carried forward to the next
+ * invoice" that brings it to 0 and sets inv->carried to it (else "0"). Call after invadj_bill,
+ * before pricing_close (so tax is on what is left, never on a negative amount). 0, or -1 with err.
+ */
+int invadj_credit(const invadj_t *a, const char *customer, const char *cur, int minor,
+                  pricing_invoice_t *inv, invadj_note_fn note, void *ctx, char *err, size_t errlen);
+
+/* Late usage older than the window: the final months before s->late_from whose usage changed
+ * after they were billed (noted by schema/009's usage_old_edits, then compared with the usage
+ * billed for them), each reported through note, never billed. 0, or -1 with err. */
+int invadj_old(PGconn *c, const invdb_scope_t *s, invadj_note_fn note, void *ctx, char *err,
+               size_t errlen);
 
 #endif

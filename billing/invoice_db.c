@@ -63,7 +63,7 @@ static const char SQL_READ[] =
     " coalesce(seq::text, ''), coalesce(issue_date::text, ''), coalesce(due_date::text, ''),"
     " coalesce(period_from, month)::text,"
     " coalesce(period_to, (month + interval '1 month' - interval '1 day')::date)::text,"
-    " tax_rate::text, tax::text, topup::text, adjustments::text"
+    " tax_rate::text, tax::text, topup::text, adjustments::text, credit_carried::text"
     " FROM invoices WHERE month = $1::date AND ($2::text IS NULL OR customer_id = $2)"
     " ORDER BY customer_id COLLATE \"C\"";
 static const char SQL_READ_LINES[] =
@@ -400,6 +400,7 @@ int invdb_read(PGconn *conn, const invdb_scope_t *s, invdb_t *d, char *err, size
                                 .tax = val(iv, i, 19),
                                 .topup = val(iv, i, 20),
                                 .adjustments = val(iv, i, 21),
+                                .credit_carried = val(iv, i, 22),
                                 .customer_address = NULL};
         while (j < nl && !strcmp(val(ln, j, 0), val(iv, i, 0))) {
             o->nlines++;

@@ -364,6 +364,7 @@ static void json_invoice(FILE *out, const invfmt_invoice_t *inv) {
         {"tax", set(inv->tax)},
         {"topup", set(inv->topup)},
         {"adjustments", set(inv->adjustments)},
+        {"credit_carried", set(inv->credit_carried)},
         {"customer_address", set(inv->customer_address)}};
     for (size_t k = 0; k < sizeof kv / sizeof *kv; k++) {
         jkey(out, J_INV_KEY, kv[k][0], k == 0);

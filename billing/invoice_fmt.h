@@ -74,6 +74,7 @@ typedef struct invfmt_invoice {
     const char *tax;          /* the tax line's amount; "0" when none */
     const char *topup;        /* the minimum-commit top-up's amount; "0" when none */
     const char *adjustments;  /* sum of the adjustment lines; "0" when none */
+    const char *credit_carried; /* credit carried forward to the next invoice; "0" when none */
     const char *customer_address; /* billing address, lines separated by LF; "" when unknown */
 } invfmt_invoice_t;
 

@@ -114,6 +114,7 @@ int invoice_preview_merge(run_t *r) {
         p->out.total = p->inv.total;
         p->out.topup = p->inv.topup;
         p->out.adjustments = p->inv.adjustments;
+        p->out.credit_carried = p->inv.carried;
         p->out.tax = p->inv.tax;
         p->out.period_from = p->period_from;
         p->out.period_to = p->period_to;

@@ -15,15 +15,17 @@
 static const char SQL_UPSERT[] =
     "INSERT INTO invoices (number, customer_id, month, plan_id, currency, subtotal, total,"
     " customer_name, usage_bytes, usage_hits, period_from, period_to, tax_rate, tax, topup,"
-    " adjustments)"
+    " adjustments, credit_carried)"
     " VALUES ($1, $2, $3::date, $4, $5, $6::numeric, $7::numeric, $8, $9::numeric, $10::numeric,"
-    " $11::date, $12::date, $13::numeric, $14::numeric, $15::numeric, $16::numeric)"
+    " $11::date, $12::date, $13::numeric, $14::numeric, $15::numeric, $16::numeric,"
+    " $17::numeric)"
     " ON CONFLICT (customer_id, month) DO UPDATE SET plan_id = EXCLUDED.plan_id,"
     " currency = EXCLUDED.currency, subtotal = EXCLUDED.subtotal, total = EXCLUDED.total,"
     " customer_name = EXCLUDED.customer_name, usage_bytes = EXCLUDED.usage_bytes,"
     " usage_hits = EXCLUDED.usage_hits, period_from = EXCLUDED.period_from,"
     " period_to = EXCLUDED.period_to, tax_rate = EXCLUDED.tax_rate, tax = EXCLUDED.tax,"
-    " topup = EXCLUDED.topup, adjustments = EXCLUDED.adjustments, updated_at = now()"
+    " topup = EXCLUDED.topup, adjustments = EXCLUDED.adjustments,"
+    " credit_carried = EXCLUDED.credit_carried, updated_at = now()"
     " WHERE invoices.status = 'draft' RETURNING id::text";
 /* A draft's rows are replaced whole: lines, parts, usage snapshots, adjustments. */
 static const char SQL_DELETE_LINES[] =
@@ -160,11 +162,12 @@ int invdb_save(PGconn *conn, const invdb_scope_t *s, const invdb_customer_t *c,
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    const char *p[16] = {number,           c->id,         s->first_day,   plan->id,
+    const char *p[17] = {number,           c->id,         s->first_day,   plan->id,
                          plan->p.currency, inv->subtotal, inv->total,     c->name,
                          inv->bytes,       inv->hits,     x->period_from, x->period_to,
-                         x->tax_rate,      inv->tax,      inv->topup,     inv->adjustments};
-    r = invdb_exec(conn, SQL_UPSERT, 16, p, PGRES_TUPLES_OK, "writing invoices", err, errlen);
+                         x->tax_rate,      inv->tax,      inv->topup,     inv->adjustments,
+                         inv->carried[0] ? inv->carried : "0"};
+    r = invdb_exec(conn, SQL_UPSERT, 17, p, PGRES_TUPLES_OK, "writing invoices", err, errlen);
     if (!r) goto out;
     if (PQntuples(r) != 1) { /* the row is final: someone finalized it outside our lock */
         snprintf(err, errlen, "invoice %.200s became final during this run", number);

@@ -115,8 +115,11 @@ typedef struct pricing_invoice {
     char hits[PRICING_NUM_MAX];
     /* set by pricing_close (pricing_compute sets topup; the others "0"): */
     char topup[PRICING_NUM_MAX];       /* sum of the minimum lines */
-    char adjustments[PRICING_NUM_MAX]; /* sum of the adjustment lines (never below 0) */
+    char adjustments[PRICING_NUM_MAX]; /* sum of the adjustment lines (below 0 with credits,
+                                          never below -(subtotal + topup)) */
     char tax[PRICING_NUM_MAX];         /* the tax line's amount */
+    char carried[PRICING_NUM_MAX];     /* credit carried forward to the next invoice (set by
+                                          the caller; "" is 0): invoices.credit_carried */
     size_t cap;                        /* room in lines (pricing_append grows it) */
 } pricing_invoice_t;
 
@@ -161,7 +164,8 @@ int pricing_add_adjustment(pricing_invoice_t *dst, const char *description, cons
 /* Sums the lines into subtotal (usage), topup (minimum), adjustments, adds the tax line when
  * tax_rate (decimal text, 0..1) is not 0 ("Tax 20 %" on subtotal + top-up + adjustments, rounded
  * half-to-even to minor units), and sets total to the sum of every line. 0, or -1 (a rate that
- * is malformed or above 1, adjustments summing below 0). */
+ * is malformed or above 1, subtotal + top-up + adjustments below 0: credits larger than the
+ * rest must be carried forward first, invoice_adjust.h). */
 int pricing_close(pricing_invoice_t *inv, const char *tax_rate, int minor_units, char *err,
                   size_t errlen);
 

@@ -142,8 +142,8 @@ int pricing_close(pricing_invoice_t *inv, const char *tax_rate, int m, char *err
         sum[l->kind == PRICING_LINE_MINIMUM ? 1 : l->kind == PRICING_LINE_ADJUSTMENT ? 2 : 0] += a;
     }
     __int128 base = sum[0] + sum[1] + sum[2];
-    if (sum[2] < 0 || base < 0) {
-        snprintf(err, errlen, "adjustments sum below 0: a credit, not billed");
+    if (base < 0) {
+        snprintf(err, errlen, "credits exceed the invoice: the rest was not carried forward");
         return -1;
     }
     pricing_sdec_format(sum[0], m, inv->subtotal, sizeof inv->subtotal);

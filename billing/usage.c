@@ -241,27 +241,33 @@ static PGresult *exec(PGconn *c, const char *sql, int n, const char *const *p, E
     return NULL;
 }
 
-/* The group key of a usage row u of customer c: the zone is the plan's for the country, else the
- * plan's '*', else NULL (the plan cannot price that country). */
+/* The group key of a usage row u: the zone is that of the plan in effect at the row's hour
+ * (r.plan_id: customer_plans, as invoices price it; customers.plan_id is only the plan of now, and
+ * a change later in the range would zone earlier hours by it) for the country, else that plan's
+ * '*', else NULL (the plan cannot price that country, or the hour is before the first plan). */
 static const char *const KEY_SQL[] = {
     "NULL::text", "u.country::text",
-    "coalesce((SELECT z.zone FROM plan_zones z WHERE z.plan_id = c.plan_id AND z.country = "
-    "u.country), (SELECT z.zone FROM plan_zones z WHERE z.plan_id = c.plan_id AND z.country = "
+    "coalesce((SELECT z.zone FROM plan_zones z WHERE z.plan_id = r.plan_id AND z.country = "
+    "u.country), (SELECT z.zone FROM plan_zones z WHERE z.plan_id = r.plan_id AND z.country = "
     "'*'))"};
 
-/* Rows per (period, key), then the total (grouping() = 1) last; sums never NULL. */
+/* Rows per (period, key), then the total (grouping() = 1) last; sums never NULL. r: the
+ * customer's plans as ranges of hours [valid_from, next valid_from), a few rows. */
 static const char SQL_REPORT[] =
-    "SELECT period, k, coalesce(sum(hits), 0)::text, coalesce(sum(bytes), 0)::text,"
+    "WITH r AS (SELECT plan_id, valid_from, lead(valid_from) OVER (ORDER BY valid_from) AS valid_to"
+    "           FROM customer_plans WHERE customer_id = $1)"
+    " SELECT period, k, coalesce(sum(hits), 0)::text, coalesce(sum(bytes), 0)::text,"
     " grouping(period)"
     " FROM (SELECT to_char(u.hour AT TIME ZONE 'UTC', $4) AS period, %s AS k, u.hits, u.bytes"
-    "       FROM usage_hourly u LEFT JOIN customers c ON c.id = u.customer_id"
+    "       FROM usage_hourly u LEFT JOIN r ON u.hour >= r.valid_from"
+    "       AND (r.valid_to IS NULL OR u.hour < r.valid_to)"
     "       WHERE u.customer_id = $1 AND u.hour >= to_timestamp($2::bigint)"
     "       AND u.hour < to_timestamp($3::bigint)) x"
     " GROUP BY GROUPING SETS ((period, k), ())"
     " ORDER BY grouping(period), period, k COLLATE \"C\" NULLS FIRST";
 
 typedef struct report {
-    PGresult *cust; /* name, plan_id of the customer; no row when unknown */
+    PGresult *cust; /* name, whether it ever had a plan; no row when unknown */
     PGresult *rows; /* period, key, hits, bytes, is-total */
 } report_t;
 
@@ -272,8 +278,10 @@ static int load(PGconn *c, const opts_t *o, report_t *r, char *err, size_t errle
                        PGRES_COMMAND_OK, "BEGIN", err, errlen);
     if (!x) return -1;
     PQclear(x);
-    r->cust = exec(c, "SELECT name, plan_id FROM customers WHERE id = $1", 1, one, PGRES_TUPLES_OK,
-                   "reading customers", err, errlen);
+    r->cust = exec(c,
+                   "SELECT name, (SELECT plan_id FROM customer_plans p WHERE p.customer_id = $1"
+                   " LIMIT 1) FROM customers WHERE id = $1",
+                   1, one, PGRES_TUPLES_OK, "reading customers", err, errlen);
     if (!r->cust) return -1;
     if (o->group == GROUP_ZONE && (!PQntuples(r->cust) || PQgetisnull(r->cust, 0, 1))) {
         snprintf(err, errlen, "--group zone: customer %s %s", o->customer,

@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -37,9 +38,18 @@ void log_msg(log_level_t level, const char *msg, const char *fmt, ...) {
         }
     }
     line[n++] = '\n';
-    /* One write: concurrent lines (librdkafka threads log too) never interleave. */
-    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
-    (void)w;
+    /* One write: concurrent lines (librdkafka threads log too) never interleave. A reader that
+     * stops reading (journald or a Docker log driver that stalls) blocks it; a signal then
+     * interrupts it (our handlers have no SA_RESTART), before any byte or after a part: write the
+     * rest, so that a SIGHUP neither loses a line nor leaves half of one. */
+    size_t done = 0;
+    while (done < (size_t)n) {
+        ssize_t w = write(STDERR_FILENO, line + done, (size_t)n - done);
+        if (w > 0)
+            done += (size_t)w;
+        else if (w == 0 || errno != EINTR)
+            break; /* no stderr (closed, EPIPE): nowhere to say it */
+    }
 }
 
 const char *log_quote(const char *s, char *buf, size_t bufsize) {

@@ -9,8 +9,11 @@
 #     0 GB, minimum prorated by hours), customers.plan_id following the plan in effect;
 #   - late usage after finalization: exactly one adjustment on the next invoice, priced as the
 #     difference (the top-up it now covers comes back as a negative line), billed once (not again
-#     the month after), and a second change billed from the first; usage that went down is
-#     reported, not credited; late usage of a split month priced in its part;
+#     the month after), and a second change billed from the first; usage that went down is a
+#     credit (negative lines), and credits larger than an invoice leave it at 0 and are carried
+#     forward to the next one (tax on what is left); late usage of a split month priced in its
+#     part; late usage older than the 3-month window reported (usage_old_edits, schema/009), not
+#     billed; a credit in another currency than the next invoice's reported, not taken;
 #   - plans used by a final invoice are frozen (trigger), and plan changes reaching into a final
 #     month are refused;
 #   - gapless numbers given at finalization: a finalization that fails halfway leaves no gap;
@@ -191,14 +194,67 @@ LATE_NOW='[{"hour": "2026-10-05T00", "country": "DE", "hits": 20000, "bytes": 10
 want=$(oracle "{\"decimals\": 2, \"month\": \"2026-12\", \"parts\": [{\"from\": \"2026-12-01T00\", \"plan\": $TINY}], \"usage\": [],
   \"late\": [{\"month\": \"2026-10\", \"parts\": [{\"from\": \"2026-10-01T00\", \"plan\": $TINY}], \"billed\": $LATE_BILLED, \"usage\": $LATE_NOW}]}")
 assert_eq "$(total late 2026-12)" "$(jq -r .total <<< "$want")" "late's 2026-12 total after a second change (oracle: $want)"
-# usage that went down is a credit: reported, not billed
+# usage that went down is a credit: a negative adjustment line (billed: 2026-11's snapshot)
 pg_psql -c "UPDATE usage_hourly SET bytes = 0 WHERE customer_id = 'late' AND hour = '2026-10-21 00:00+00'"
 pg_psql -c "UPDATE usage_hourly SET hits = 0 WHERE customer_id = 'late' AND hour = '2026-10-05 00:00+00'"
 invoice late 2026-12
-grep -q 'Adjustment' "$TMP/late.2026-12.csv" && fail "a decrease was billed"
-grep -q 'kind=usage_after_final customer="late".*usage of 2026-10 went down after invoice INV-202610-late was finalized.*a credit is not billed' \
-    "$TMP/late.2026-12.err" || { cat "$TMP/late.2026-12.err"; fail "the decrease is not reported"; }
-echo "ok: a second change is billed from the first; a decrease is reported, not credited"
+grep -q 'kind=usage_after_final' "$TMP/late.2026-12.err" && { cat "$TMP/late.2026-12.err"; fail "a decrease needs attention"; }
+line late.2026-12 ',"Adjustment for 2026-10: requests, -2 x 10k",-2,10k requests,0.0075,-0.02,USD' > /dev/null
+LATE_NOW='[{"hour": "2026-10-05T00", "country": "DE", "hits": 0, "bytes": 1000000000},
+           {"hour": "2026-10-20T00", "country": "DE", "hits": 0, "bytes": 40420000000},
+           {"hour": "2026-10-21T00", "country": "DE", "hits": 0, "bytes": 0}]'
+want=$(oracle "{\"decimals\": 2, \"month\": \"2026-12\", \"parts\": [{\"from\": \"2026-12-01T00\", \"plan\": $TINY}], \"usage\": [],
+  \"late\": [{\"month\": \"2026-10\", \"parts\": [{\"from\": \"2026-10-01T00\", \"plan\": $TINY}], \"billed\": $LATE_BILLED, \"usage\": $LATE_NOW}]}")
+assert_eq "$(total late 2026-12)" "$(jq -r .total <<< "$want")" "late's 2026-12 total with a credit (oracle: $want)"
+assert_eq "$(total late 2026-12)" "4.98" "late's 2026-12 total with a credit, by hand"
+echo "ok: a second change is billed from the first; a decrease is credited"
+
+# a credit larger than the next invoice: that invoice is 0 and carries the rest to the one after
+pg_psql -c "INSERT INTO customers (id, name, plan_id, tax_rate) VALUES ('cred', 'Cred AG', 'tiny', 0.2)"
+pg_psql -c "INSERT INTO usage_hourly VALUES ('cred', '2026-09-10 00:00+00', 'DE', 0, 100000000000)"
+invoice cred 2026-09 --finalize # eu 100 GB x 0.125 = 12.50, tax 2.50: 15.00
+assert_eq "$(total cred 2026-09)" "15.00" "cred's 2026-09"
+pg_psql -c "DELETE FROM usage_hourly WHERE customer_id = 'cred'" # it was never served
+invoice cred 2026-10 --finalize
+# 2026-09 is worth its minimum now (5.00): a credit of 7.50 against 2026-10's 5.00 top-up
+line cred.2026-10 ',"Adjustment for 2026-09: zone eu, -100 GB",-100,GB,0.125,-12.50,USD' > /dev/null
+line cred.2026-10 ',Adjustment for 2026-09: minimum commit top-up,1,,5.00,5.00,USD' > /dev/null
+line cred.2026-10 ',Credit carried forward to the next invoice,1,,2.50,2.50,USD' > /dev/null
+CRED_BILLED='[{"hour": "2026-09-10T00", "country": "DE", "hits": 0, "bytes": 100000000000}]'
+want=$(oracle "{\"decimals\": 2, \"month\": \"2026-10\", \"tax_rate\": \"0.2\", \"parts\": [{\"from\": \"2026-10-01T00\", \"plan\": $TINY}], \"usage\": [],
+  \"late\": [{\"month\": \"2026-09\", \"parts\": [{\"from\": \"2026-09-01T00\", \"plan\": $TINY}], \"billed\": $CRED_BILLED, \"usage\": []}]}")
+assert_eq "$(total cred 2026-10)" "$(jq -r .total <<< "$want")" "cred's 2026-10 total (oracle: $want)"
+assert_eq "$(pg_psql -c "SELECT total || '|' || credit_carried FROM invoices WHERE customer_id = 'cred' AND month = '2026-10-01'")" \
+    "$(jq -r '"\(.total)|\(.carried)"' <<< "$want")" "cred's final 2026-10: total and credit carried"
+assert_eq "$(total cred 2026-10)" "0.00" "cred's 2026-10 total, never below 0"
+assert_eq "$("$BIN/billing" invoice --month 2026-10 --customer cred --format json 2> /dev/null | jq -r '.invoices[0].credit_carried')" \
+    "2.50" "cred's 2026-10 JSON: credit_carried"
+invoice cred 2026-11 --finalize
+line cred.2026-11 ',Credit brought forward from INV-202610-cred,-1,,2.50,-2.50,USD' > /dev/null
+want=$(oracle "{\"decimals\": 2, \"month\": \"2026-11\", \"tax_rate\": \"0.2\", \"parts\": [{\"from\": \"2026-11-01T00\", \"plan\": $TINY}], \"usage\": [],
+  \"credit_brought\": \"2.50\"}")
+assert_eq "$(total cred 2026-11)" "$(jq -r .total <<< "$want")" "cred's 2026-11 total: 5.00 - 2.50 + 20 % tax (oracle: $want)"
+invoice cred 2026-12
+grep -q 'Credit\|Adjustment' "$TMP/cred.2026-12.csv" && { cat "$TMP/cred.2026-12.csv"; fail "the credit was used twice"; }
+assert_eq "$(total cred 2026-12)" "6.00" "cred's 2026-12: no credit left"
+echo "ok: a credit larger than an invoice leaves it at 0 and is carried forward once"
+# a credit carried forward in USD, and the next invoice in EUR: reported, not taken
+pg_psql << 'EOF'
+INSERT INTO plans VALUES ('euro', 'EUR', 5, 0);
+INSERT INTO plan_zones VALUES ('euro', '*', 'w');
+INSERT INTO plan_tiers VALUES ('euro', 'w', 0, 0.1);
+INSERT INTO customers (id, name, plan_id) VALUES ('cur', 'Cur SA', 'tiny');
+INSERT INTO usage_hourly VALUES ('cur', '2026-09-10 00:00+00', 'DE', 0, 100000000000);
+EOF
+invoice cur 2026-09 --finalize
+pg_psql -c "DELETE FROM usage_hourly WHERE customer_id = 'cur'"
+invoice cur 2026-10 --finalize
+pg_psql -c "INSERT INTO customer_plans VALUES ('cur', 'euro', '2026-11-01 00:00+00')"
+invoice cur 2026-11
+grep -q 'Credit' "$TMP/cur.2026-11.csv" && { cat "$TMP/cur.2026-11.csv"; fail "a USD credit taken by an EUR invoice"; }
+grep -q 'kind=usage_after_final customer="cur".*invoice INV-202610-cur carried a credit of 2.50 USD forward, which an invoice in EUR cannot take' \
+    "$TMP/cur.2026-11.err" || { cat "$TMP/cur.2026-11.err"; fail "the credit in another currency is not reported"; }
+echo "ok: a credit in another currency than the next invoice's is reported, not taken"
 
 # two open drafts after a final month both show its late usage; the first finalized carries it
 pg_psql -c "INSERT INTO customers (id, name, plan_id) VALUES ('twice', 'Twice', 'tiny')"
@@ -215,6 +271,26 @@ grep -q Adjustment "$TMP/twice.2026-10.csv" && { cat "$TMP/twice.2026-10.csv"; f
 assert_eq "$(pg_psql -c "SELECT count(*) FROM invoice_adjustments a JOIN invoices i ON i.id = a.invoice_id WHERE i.customer_id = 'twice'")" 1 \
     "adjustments recorded for twice"
 echo "ok: two open drafts show the late usage; once one is finalized, the other no longer does"
+
+# late usage older than the 3-month window: reported (usage_after_final), never billed, never
+# silently missed; within the window the same change is billed (and not reported)
+pg_psql -c "INSERT INTO customers (id, name, plan_id) VALUES ('old', 'Old Ltd', 'tiny')"
+pg_psql -c "INSERT INTO usage_hourly VALUES ('old', '2026-01-05 00:00+00', 'DE', 0, 1000000000)"
+invoice old 2026-01 --finalize
+pg_psql -c "INSERT INTO usage_hourly VALUES ('old', '2026-01-20 00:00+00', 'DE', 0, 80000000000)"
+assert_eq "$(pg_psql -c "SELECT customer_id || ':' || month FROM usage_old_edits WHERE customer_id = 'old'")" \
+    "old:2026-01-01" "the hand edit of an old month is noted"
+invoice old 2026-04
+line old.2026-04 '"Adjustment for 2026-01: zone eu, +80 GB"' > /dev/null
+grep -q 'kind=usage_after_final' "$TMP/old.2026-04.err" && { cat "$TMP/old.2026-04.err"; fail "late usage within the window reported"; }
+invoice old 2026-05
+grep -q 'Adjustment' "$TMP/old.2026-05.csv" && { cat "$TMP/old.2026-05.csv"; fail "late usage of 2026-01 billed on 2026-05"; }
+grep -q 'kind=usage_after_final customer="old".*usage of 2026-01 changed after invoice INV-202601-old was finalized (now 0 hits and 81000000000 bytes), more than 3 months before 2026-05' \
+    "$TMP/old.2026-05.err" || { cat "$TMP/old.2026-05.err"; fail "late usage older than the window is not reported"; }
+pg_psql -c "DELETE FROM usage_hourly WHERE customer_id = 'old' AND hour = '2026-01-20 00:00+00'"
+invoice old 2026-05
+grep -q 'kind=usage_after_final' "$TMP/old.2026-05.err" && { cat "$TMP/old.2026-05.err"; fail "reported after the edit was undone"; }
+echo "ok: late usage older than the window is reported, not billed; within it, billed"
 
 # late usage of a month split by a plan change: priced in its part, with that part's plan
 invoice mover 2026-11 --finalize

@@ -2,7 +2,9 @@
 # billing usage: one customer's usage over dates equals usage_hourly summed in SQL, for every
 # --by, with and without --group country|zone, in CSV, JSON and text; sums beyond 2^64 stay
 # exact (never floating point), GB is bytes / 10^9 as an exact decimal; --to is inclusive and
-# dates are UTC days whatever the server's time zone (Pacific/Chatham, +13:45, here). It runs
+# dates are UTC days whatever the server's time zone (Pacific/Chatham, +13:45, here); --group zone
+# zones each hour by the plan in effect at that hour (customer_plans), not by customers.plan_id
+# (the plan of now: `moved` changes plan mid-range). It runs
 # as a login role that is only a member of billing_reader. Bad dates and ranges exit 2 naming
 # the option. The usage rows are inserted into usage_hourly directly (hand-made, with the range's
 # edges and sums past 2^64); the pipeline that fills usage_hourly is tested by test_billing_exact.
@@ -18,7 +20,11 @@ INSERT INTO plans (id, currency, minimum_commit, price_per_10k_requests) VALUES
 INSERT INTO plan_zones (plan_id, country, zone) VALUES
   ('std', 'US', 'na'), ('std', 'DE', 'eu'), ('std', '*', 'rest'), ('partial', 'US', 'us, "north"');
 INSERT INTO customers (id, name, plan_id) VALUES
-  ('acme', 'Acme, Inc.', 'std'), ('bits', 'Bits Ltd', 'partial'), ('noplan', 'No Plan', NULL);
+  ('acme', 'Acme, Inc.', 'std'), ('bits', 'Bits Ltd', 'partial'), ('noplan', 'No Plan', NULL),
+  ('moved', 'Moved Co', 'std');
+-- moved: std since always, partial from 2026-10-15T00Z (customers.plan_id follows: partial)
+INSERT INTO customer_plans (customer_id, plan_id, valid_from) VALUES
+  ('moved', 'partial', '2026-10-15 00:00:00+00');
 INSERT INTO usage_hourly (customer_id, hour, country, hits, bytes) VALUES
   -- outside 2026-10-01 .. 2026-10-31: the hour before and the hour after
   ('acme', '2026-09-30 23:00:00+00', 'US', 111, 111),
@@ -35,7 +41,12 @@ INSERT INTO usage_hourly (customer_id, hour, country, hits, bytes) VALUES
   -- other customers in the range: never in acme's report
   ('bits', '2026-10-03 00:00:00+00', 'US', 10, 1000000000),
   ('bits', '2026-10-03 00:00:00+00', 'BR', 20, 2000000000),
-  ('ghost', '2026-10-04 00:00:00+00', 'GB', 42, 4200);
+  ('ghost', '2026-10-04 00:00:00+00', 'GB', 42, 4200),
+  -- moved: US and DE under std (na, eu), then US and DE under partial (its zone, none)
+  ('moved', '2026-10-01 00:00:00+00', 'US', 1, 100),
+  ('moved', '2026-10-14 23:00:00+00', 'DE', 2, 200),
+  ('moved', '2026-10-15 00:00:00+00', 'US', 4, 400),
+  ('moved', '2026-10-20 00:00:00+00', 'DE', 8, 800);
 CREATE ROLE support LOGIN IN ROLE billing_reader;
 EOF
 # Every run below logs in as `support`, a member of billing_reader only.
@@ -45,7 +56,8 @@ assert_eq "$(PGUSER=support pg_psql -c "select session_user")" support "login ro
 usage() { "$BIN/billing" usage --customer "$1" --from 2026-10-01 --to 2026-10-31 "${@:2}"; }
 
 # The same sums computed independently: "period,key,hits,bytes", where key is the country, the
-# plan's zone (the country's row, else '*''s; '' when neither) or nothing.
+# zone of the plan in effect at the hour (the country's row, else '*''s; '' when neither) or
+# nothing.
 want() { # CUSTOMER BY(to_char format) GROUP(none|country|zone)
     local key
     case $3 in
@@ -55,7 +67,9 @@ want() { # CUSTOMER BY(to_char format) GROUP(none|country|zone)
     esac
     pg_psql -F, -c "
       SELECT to_char(u.hour AT TIME ZONE 'UTC', '$2') AS p, $key AS k, sum(u.hits), sum(u.bytes)
-      FROM usage_hourly u JOIN customers c ON c.id = u.customer_id
+      FROM usage_hourly u
+      LEFT JOIN LATERAL (SELECT p.plan_id FROM customer_plans p WHERE p.customer_id = u.customer_id
+                         AND p.valid_from <= u.hour ORDER BY p.valid_from DESC LIMIT 1) c ON true
       LEFT JOIN plan_zones exact ON exact.plan_id = c.plan_id AND exact.country = u.country
       LEFT JOIN plan_zones star ON star.plan_id = c.plan_id AND star.country = '*'
       WHERE u.customer_id = '$1'
@@ -77,7 +91,7 @@ EOF
 
 declare -A FMT=([hour]='YYYY-MM-DD"T"HH24":00Z"' [day]='YYYY-MM-DD' [month]='YYYY-MM')
 n=0
-for cust in acme bits; do
+for cust in moved acme bits; do
     for by in hour day month; do
         for group in none country zone; do
             args=(--by "$by" --format csv)
@@ -100,6 +114,9 @@ head -1 "$TMP/got.csv" | grep -qx 'period,zone,hits,bytes,gb' || fail "CSV heade
 usage acme --by month --format csv | head -1 | grep -qx 'period,hits,bytes,gb' || fail "CSV header without --group"
 grep -q '^2026-10,"us, ""north""",10,1000000000,1$' "$TMP/got.csv" || { cat "$TMP/got.csv"; fail "zone quoted in CSV"; }
 grep -q '^2026-10,,20,2000000000,2$' "$TMP/got.csv" || { cat "$TMP/got.csv"; fail "country without a zone"; }
+assert_eq "$(usage moved --by month --group zone --format csv | tr '\n' ' ')" \
+    'period,zone,hits,bytes,gb 2026-10,,8,800,0.0000008 2026-10,eu,2,200,0.0000002 2026-10,na,1,100,0.0000001 2026-10,"us, ""north""",4,400,0.0000004 ' \
+    "moved's zones: std's before its plan change, partial's after (customers.plan_id is partial)"
 
 # ---- JSON: rows and total --------------------------------------------------------------------
 for group in country zone; do

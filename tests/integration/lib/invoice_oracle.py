@@ -8,15 +8,20 @@ The second form (test_billing_finance.sh) prices one month of one customer with 
 of the README: the month cut into parts at plan changes (each part priced alone, tiers from 0 GB),
 each part's minimum commit prorated by its active hours over the month's hours and rounded
 half-to-even once, late usage of earlier months as the difference of their totals (all usage now
-minus usage billed), and tax on subtotal + top-up + adjustments. SPEC:
+minus usage billed; less usage is a credit), a credit brought forward from the last final invoice
+subtracted, the rest carried forward when that leaves the invoice below 0 (so it is 0), and tax
+on subtotal + top-up + adjustments (what is left). SPEC:
   {"decimals": 2, "month": "2026-11", "tax_rate": "0.2",
    "active_from": "2026-11-16" | null, "active_to": "2026-11-30" | null,
    "parts": [{"from": "2026-11-01T00", "plan": PLAN}, ...]   (sorted; the first covers the 1st)
    "usage": [{"hour": "2026-11-03T05", "country": "US", "hits": 1, "bytes": 2}, ...],
-   "late": [{"month": "2026-10", "parts": [...], "billed": [usage...], "usage": [usage...]}, ...]}
+   "late": [{"month": "2026-10", "parts": [...], "billed": [usage...], "usage": [usage...]}, ...],
+   "credit_brought": "2.50"}   (optional: the credit the last final invoice carried forward)
   PLAN: {"minimum": "100", "per10k": "0.01", "zones": {"US": "na", "*": "w"},
          "tiers": [{"zone": "w", "from_gb": "0", "price_per_gb": "0.1"}, ...]}
-It prints {"subtotal", "topup", "adjustments", "tax", "total"} as JSON strings.
+It prints {"subtotal", "topup", "adjustments", "tax", "total", "carried"} as JSON strings
+(adjustments: every adjustment line, the credit lines included; carried: the credit carried
+forward to the next invoice).
 
 From loggen's truth (hits and bytes per customer, UTC hour and country) and the plan: one line
 per (zone, tier) with usage, GB = 10^9 bytes exactly, one line for requests (hits / 10,000 x
@@ -122,10 +127,14 @@ def spec_main(path):
         now = sum(price_month(late["month"], late["parts"], late["usage"], af, at, quantum))
         billed = sum(price_month(late["month"], late["parts"], late["billed"], af, at, quantum))
         adjustments += now - billed
+    adjustments -= Decimal(spec.get("credit_brought", "0"))
+    carried = max(Decimal(0), -(subtotal + topup + adjustments))
+    adjustments += carried
     tax = ((subtotal + topup + adjustments) * Decimal(spec.get("tax_rate", "0"))).quantize(quantum, rounding=ROUND_HALF_EVEN)
     total = subtotal + topup + adjustments + tax
     print(json.dumps({k: str(v.quantize(quantum)) for k, v in
-                      (("subtotal", subtotal), ("topup", topup), ("adjustments", adjustments), ("tax", tax), ("total", total))}))
+                      (("subtotal", subtotal), ("topup", topup), ("adjustments", adjustments), ("tax", tax), ("total", total),
+                       ("carried", carried))}))
 
 
 if len(sys.argv) == 3 and sys.argv[1] == "--spec":

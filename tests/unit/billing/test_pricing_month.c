@@ -168,15 +168,23 @@ START_TEST(test_no_tax_line_at_rate_zero) {
 }
 END_TEST
 
-START_TEST(test_adjustments_below_zero_and_bad_rates_are_refused) {
+/* A credit (negative adjustments) is taken off the rest; one larger than the rest is refused:
+ * the caller must carry it forward first (invadj_credit). */
+START_TEST(test_credits_beyond_the_rest_and_bad_rates_are_refused) {
     ck_assert_int_eq(pricing_compute_share(&small, NULL, 0, 720, 720, &inv, err, sizeof err), 0);
     ck_assert_int_eq(pricing_close(&inv, "1.5", 2, err, sizeof err), -1);
     ck_assert_int_eq(pricing_close(&inv, "-0.1", 2, err, sizeof err), -1);
     ck_assert_int_eq(
         pricing_add_adjustment(&inv, "credit", NULL, "", "-1", "1.00", "-1.00", err, sizeof err),
         0);
+    ck_assert_int_eq(pricing_close(&inv, "0", 2, err, sizeof err), 0);
+    ck_assert_str_eq(inv.adjustments, "-1.00");
+    ck_assert_str_eq(inv.total, "99.00");
+    ck_assert_int_eq(pricing_add_adjustment(&inv, "credit", NULL, "", "-1", "150.00", "-150.00",
+                                            err, sizeof err),
+                     0);
     ck_assert_int_eq(pricing_close(&inv, "0", 2, err, sizeof err), -1);
-    ck_assert_msg(strstr(err, "credit"), "%s", err);
+    ck_assert_msg(strstr(err, "credits exceed"), "%s", err);
 }
 END_TEST
 
@@ -214,7 +222,7 @@ static Suite *suite(void) {
     tcase_add_test(t, test_tax_is_rounded_half_to_even_on_everything_above_it);
     tcase_add_test(t, test_exact_half_tax_rounds_to_even);
     tcase_add_test(t, test_no_tax_line_at_rate_zero);
-    tcase_add_test(t, test_adjustments_below_zero_and_bad_rates_are_refused);
+    tcase_add_test(t, test_credits_beyond_the_rest_and_bad_rates_are_refused);
     tcase_add_test(t, test_signed_decimals_round_trip);
     suite_add_tcase(s, t);
     return s;
