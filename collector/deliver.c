@@ -103,8 +103,8 @@ int deliver_run(deliver_t *d) {
     int64_t next_wm = 0, next_poll = 0;
     unsigned since_poll = 0;
     int rc = 0;
+    hb_beat();
     while (!*d->stop) {
-        hb_beat(); /* /healthz: the loop turns (tail_next waits <= 50 ms) */
         between_lines(d);
         tail_line_t l;
         int r = tail_next(d->tail, &l, 50);
@@ -125,6 +125,10 @@ int deliver_run(deliver_t *d) {
             next_poll = now + DELIVER_POLL_MS;
             fatal = poll_confirmations(d, r == 1 ? 0 : 10, err, sizeof err) < 0;
             now = clock_mono_ms(); /* the poll may have waited */
+            /* /healthz: the loop turns. Here, not once a line: at least every DELIVER_POLL_MS
+             * while lines come, every turn when none do (tail_next waits <= 50 ms); a clock read
+             * a line less. */
+            hb_beat();
         }
         if (fatal && restart_producer(d, err) < 0) {
             rc = 1;

@@ -249,15 +249,42 @@ void geo_stats(const geo_t *g, geo_stats_t *st) {
 
 /* ---- lookup ---------------------------------------------------------------------------------- */
 
-/* Parses the text into addr (IPv4 in the first 4 bytes); returns 4, 6, or 0 if not an address. */
-static int parse_ip(const char *ip, size_t n, uint8_t addr[16]) {
+/* Dotted-quad IPv4 text into a[0..4): 1, or 0 if it is not one. Exactly what glibc's
+ * inet_pton(AF_INET) accepts (four decimal parts of 0..255, no leading zeros, nothing else), in
+ * one pass without the NUL-terminated copy inet_pton needs: every line has an address, and
+ * inet_pton was a sixth of a lookup. The unit test holds it against inet_pton. */
+static int parse_ipv4(const char *s, size_t n, uint8_t a[4]) {
+    uint8_t t[4] = {0, 0, 0, 0};
+    unsigned parts = 0, cur = 0, digits = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = (unsigned char)s[i];
+        if (c >= '0' && c <= '9') {
+            if (digits && cur == 0) return 0; /* a leading zero */
+            cur = cur * 10 + (c - '0');
+            if (cur > 255) return 0;
+            if (!digits++ && ++parts > 4) return 0;
+        } else if (c == '.' && digits) {
+            if (parts == 4) return 0;
+            t[parts - 1] = (uint8_t)cur;
+            cur = digits = 0;
+        } else {
+            return 0;
+        }
+    }
+    if (parts < 4 || !digits) return 0;
+    t[3] = (uint8_t)cur;
+    memcpy(a, t, 4);
+    return 1;
+}
+
+int geo_parse_ip(const char *ip, size_t n, uint8_t addr[16]) {
     char buf[GEO_IP_TEXT_MAX + 1];
     if (n == 0 || n > GEO_IP_TEXT_MAX || memchr(ip, 0, n)) return 0;
+    memset(addr, 0, 16);
+    if (!memchr(ip, ':', n)) return parse_ipv4(ip, n, addr) ? 4 : 0;
     memcpy(buf, ip, n);
     buf[n] = 0;
-    memset(addr, 0, 16);
-    if (memchr(buf, ':', n)) return inet_pton(AF_INET6, buf, addr) == 1 ? 6 : 0;
-    return inet_pton(AF_INET, buf, addr) == 1 ? 4 : 0;
+    return inet_pton(AF_INET6, buf, addr) == 1 ? 6 : 0;
 }
 
 static size_t slot_of(const uint8_t addr[16], int family) {
@@ -362,7 +389,7 @@ int geo_lookup_named(geo_t *g, const char *ip, size_t n, char country[3], char *
     if (namecap) name[0] = 0;
     g->st.lookups++;
     uint8_t addr[16];
-    int family = parse_ip(ip, n, addr);
+    int family = geo_parse_ip(ip, n, addr);
     if (family == 0) {
         g->st.bad_ip++;
         return -1;

@@ -63,6 +63,7 @@ typedef struct proc_out {
 
 typedef struct proc {
     proc_cfg_t cfg;
+    size_t edge_len;        /* strlen(cfg.edge), once: the edge is in every record */
     char host[HIT_STR_MAX]; /* normalized host of the current line */
     char region[HIT_STR_MAX];
     char region_name[HIT_STR_MAX];

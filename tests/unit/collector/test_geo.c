@@ -641,6 +641,52 @@ static void remove_databases(void) {
     remove(tmpdir);
 }
 
+/* geo_parse_ip reads IPv4 itself: it must accept exactly what inet_pton (the oracle) accepts, to
+ * the same bytes. Texts of digits, dots and a few other bytes, every length up to 18, random and
+ * mutated from valid addresses, plus every 0..999 part in each place. */
+static void check_like_inet_pton(const char *t, size_t n) {
+    char buf[64];
+    uint8_t want[16], got[16];
+    memcpy(buf, t, n);
+    buf[n] = 0;
+    memset(want, 0, sizeof want);
+    int ok = !memchr(t, 0, n) && n > 0 && inet_pton(AF_INET, buf, want) == 1;
+    int fam = geo_parse_ip(t, n, got);
+    if (memchr(t, ':', n)) return; /* IPv6: inet_pton itself */
+    ck_assert_msg(fam == (ok ? 4 : 0), "'%s': inet_pton %d, geo_parse_ip %d", buf, ok, fam);
+    if (ok) ck_assert_msg(memcmp(want, got, 16) == 0, "'%s' read otherwise", buf);
+}
+
+START_TEST(test_ipv4_text_is_read_exactly_as_inet_pton_reads_it) {
+    static const char alpha[] = "0123456789.....  x+-\t\0";
+    char t[20];
+    srand(5);
+    for (int iter = 0; iter < 300000; iter++) {
+        size_t n = (size_t)(rand() % 19);
+        if (iter % 2) {
+            n = (size_t)snprintf(t, sizeof t, "%d.%d.%d.%d", rand() % 300, rand() % 300,
+                                 rand() % 300, rand() % 300);
+            for (int k = rand() % 3; k-- > 0;) /* a few bytes changed, or the text cut */
+                t[rand() % n] = alpha[rand() % (sizeof alpha - 1)];
+            if (rand() % 8 == 0) n = (size_t)(rand() % (int)n);
+        } else {
+            for (size_t i = 0; i < n; i++)
+                t[i] = alpha[rand() % (sizeof alpha - 1)];
+        }
+        check_like_inet_pton(t, n);
+    }
+    for (int part = 0; part < 4; part++)
+        for (int v = 0; v < 1000; v++) {
+            int q[4] = {1, 2, 3, 4};
+            q[part] = v;
+            int n = snprintf(t, sizeof t, "%d.%d.%d.%d", q[0], q[1], q[2], q[3]);
+            check_like_inet_pton(t, (size_t)n);
+            n = snprintf(t, sizeof t, "%d.%d.%d.%03d", q[0], q[1], q[2], q[3]);
+            check_like_inet_pton(t, (size_t)n);
+        }
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("geo");
     TCase *c = tcase_create("city");
@@ -649,6 +695,7 @@ static Suite *suite(void) {
     tcase_add_test(c, test_known_addresses_give_the_listed_geo);
     tcase_add_test(c, test_unmapped_addresses_are_ZZ);
     tcase_add_test(c, test_text_that_is_not_an_address_is_ZZ_and_minus_1);
+    tcase_add_test(c, test_ipv4_text_is_read_exactly_as_inet_pton_reads_it);
     tcase_add_test(c, test_region_is_cut_at_a_character_boundary_to_fit);
     tcase_add_test(c, test_city_db_gets_city_keys_by_default);
     tcase_add_test(c, test_custom_paths_read_other_values);
