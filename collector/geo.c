@@ -44,12 +44,20 @@ typedef struct geo_rec {
     const char *name; /* the name beside a region code; nlen 0: none */
 } geo_rec_t;
 
+/* Where the search took an IPv4 /24: all its addresses reach the same leaf of the search tree
+ * when the network found (netmask) is a /24 or wider, so the answer is the /24's. */
+typedef struct geo_net {
+    uint32_t net1;  /* the /24's first three bytes, big-endian, + 1; 0: empty */
+    uint32_t found; /* the search found a data record */
+    uint64_t off;   /* its offset (MMDB_entry_s.offset) */
+} geo_net_t;
 struct geo {
     MMDB_s mmdb;
     geo_path_t country, region, region_name;
     geo_stats_t st;
     geo_slot_t cache[GEO_CACHE_SLOTS];
     geo_rec_t recs[GEO_RECORD_SLOTS];
+    geo_net_t nets[GEO_NET_SLOTS];
 };
 
 /* ---- open ------------------------------------------------------------------------------------ */
@@ -338,10 +346,20 @@ static void read_record(geo_t *g, MMDB_entry_s *e, geo_rec_t *rec) {
     }
 }
 
-/* Reads the record for addr: out->found and out->country, and the region as a pointer into the
- * database (valid while it is open), so that a region too long to cache is still answered. */
-static void resolve(geo_t *g, const uint8_t addr[16], int family, geo_slot_t *out,
-                    const char **region, uint32_t *rlen, const char **name, uint32_t *nlen) {
+/* The search tree's answer for addr: 1 with *off the data record's offset, 0 if none. An IPv4
+ * address first tries its /24's slot (GEO_NET_SLOTS). */
+static int search(geo_t *g, const uint8_t addr[16], int family, uint64_t *off) {
+    geo_net_t *ns = NULL;
+    uint32_t net = 0;
+    if (family == 4) {
+        net = (uint32_t)addr[0] << 16 | (uint32_t)addr[1] << 8 | addr[2];
+        ns = &g->nets[(size_t)((net * 0x9e3779b1u) >> 12) & (GEO_NET_SLOTS - 1)];
+        if (ns->net1 == net + 1) {
+            g->st.net_hits++;
+            *off = ns->off;
+            return (int)ns->found;
+        }
+    }
     union {
         struct sockaddr sa;
         struct sockaddr_in in4;
@@ -355,19 +373,33 @@ static void resolve(geo_t *g, const uint8_t addr[16], int family, geo_slot_t *ou
         u.in6.sin6_family = AF_INET6;
         memcpy(&u.in6.sin6_addr, addr, 16);
     }
-    out->found = 0;
-    *rlen = *nlen = 0;
     int mmerr = MMDB_SUCCESS;
     MMDB_lookup_result_s r = MMDB_lookup_sockaddr(&g->mmdb, &u.sa, &mmerr);
     /* An IPv6 address in an IPv4-only database is an error here, and simply "not found". */
-    if (mmerr != MMDB_SUCCESS || !r.found_entry) return;
+    if (mmerr != MMDB_SUCCESS) return 0;
+    *off = r.found_entry ? r.entry.offset : 0;
+    /* netmask counts from the root: an IPv4 address in an IPv6 tree starts 96 bits down */
+    int v4bits = (int)r.netmask - (g->mmdb.metadata.ip_version == 6 ? 96 : 0);
+    if (ns && v4bits >= 0 && v4bits <= 24)
+        *ns = (geo_net_t){.net1 = net + 1, .found = r.found_entry ? 1 : 0, .off = *off};
+    return r.found_entry ? 1 : 0;
+}
+
+/* Reads the record for addr: out->found and out->country, and the region as a pointer into the
+ * database (valid while it is open), so that a region too long to cache is still answered. */
+static void resolve(geo_t *g, const uint8_t addr[16], int family, geo_slot_t *out,
+                    const char **region, uint32_t *rlen, const char **name, uint32_t *nlen) {
+    out->found = 0;
+    *rlen = *nlen = 0;
+    uint64_t off;
+    if (!search(g, addr, family, &off)) return;
     /* Many addresses share a record (a network, a city): its values are read once. */
-    uint64_t off = r.entry.offset;
     geo_rec_t *rec =
         &g->recs[(size_t)((off * 0x9e3779b97f4a7c15ULL) >> 40) & (GEO_RECORD_SLOTS - 1)];
     if (rec->off1 != off + 1) {
         *rec = (geo_rec_t){.off1 = off + 1};
-        read_record(g, &r.entry, rec);
+        MMDB_entry_s e = {.mmdb = &g->mmdb, .offset = (uint32_t)off};
+        read_record(g, &e, rec);
     }
     out->found = rec->found;
     memcpy(out->country, rec->country, 2);

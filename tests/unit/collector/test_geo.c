@@ -641,6 +641,53 @@ static void remove_databases(void) {
     remove(tmpdir);
 }
 
+/* The /24 cache answers new addresses from a search made for another one of the same /24, but
+ * only where the network found is a /24 or wider: in 192.0.2.0/24 (two /25s, one unmapped) every
+ * address still gets its own half. Every address of each /24 that holds a listed network of /24
+ * or narrower, in mixed order, twice; then random addresses of every wider IPv4 network (many
+ * /24s, slots shared); all against the TSV. */
+START_TEST(test_addresses_of_a_known_slash24_get_their_own_networks_answer) {
+    geo_t *g = open_db(city_db, NULL);
+    srand(3);
+    int narrow = 0;
+    for (int i = 0; i < nrows; i++) {
+        const row_t *r = &rows[i];
+        if (r->v6) continue;
+        uint8_t a[16] = {0};
+        if (r->plen >= 24) {
+            narrow++;
+            int order[256];
+            for (int k = 0; k < 256; k++)
+                order[k] = k;
+            for (int round = 0; round < 2; round++) {
+                for (int k = 255; k > 0; k--) {
+                    int j = rand() % (k + 1), t = order[k];
+                    order[k] = order[j], order[j] = t;
+                }
+                for (int k = 0; k < 256; k++) {
+                    memcpy(a, r->a, 3);
+                    a[3] = (uint8_t)order[k];
+                    check_addr(g, 0, a, REGION_CODE);
+                }
+            }
+        } else {
+            for (int k = 0; k < 2000; k++) {
+                row_addr(r,
+                         (long long)(((unsigned)rand() << 8 ^ (unsigned)rand()) &
+                                     ((1u << (32 - r->plen)) - 1)),
+                         a);
+                check_addr(g, 0, a, REGION_CODE);
+            }
+        }
+    }
+    ck_assert_int_ge(narrow, 3); /* the TSV still has its /25s and /24s */
+    geo_stats_t st;
+    geo_stats(g, &st);
+    ck_assert_uint_gt(st.net_hits, 0);
+    geo_close(g);
+}
+END_TEST
+
 /* geo_parse_ip reads IPv4 itself: it must accept exactly what inet_pton (the oracle) accepts, to
  * the same bytes. Texts of digits, dots and a few other bytes, every length up to 18, random and
  * mutated from valid addresses, plus every 0..999 part in each place. */
@@ -705,6 +752,7 @@ static Suite *suite(void) {
     tcase_add_test(k, test_colliding_ips_evict_each_other_but_never_mix_answers);
     tcase_add_test(k, test_region_too_long_to_cache_is_still_right_every_time);
     tcase_add_test(k, test_many_records_share_record_slots_but_never_mix_answers);
+    tcase_add_test(k, test_addresses_of_a_known_slash24_get_their_own_networks_answer);
     suite_add_tcase(s, k);
     TCase *o = tcase_create("schemas");
     tcase_add_test(o, test_country_schema_db_gives_countries_and_no_region);
