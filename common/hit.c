@@ -1,9 +1,11 @@
 /* hit.c: the hit record codec (see hit.h).
  *
- * Encoding appends with jsonw. Decoding is one pass of jsonr's scanners over the text, with no
- * allocation for the records we write (flat, keys in contract order, no escapes): jsonr refuses
- * exactly what jansson refuses (all HIT_ERR_SYNTAX), and only once the whole text parsed are the
- * known keys' presence, types, version and ranges checked, in that order. */
+ * Encoding writes straight into the buffer when it holds the worst case, else appends with jsonw
+ * (bound-checked); both write the same bytes (unit test, fuzz_hit_encode). Decoding is one pass of
+ * jsonr's scanners over the text, with no allocation for the records we write (flat, keys in
+ * contract order, no escapes): jsonr refuses exactly what jansson refuses (all HIT_ERR_SYNTAX), and
+ * only once the whole text parsed are the known keys' presence, types, version and ranges checked,
+ * in that order. */
 #include "hit.h"
 #include "jsonr.h"
 #include "jsonw.h"
