@@ -101,8 +101,8 @@ int geo_lookup_named(geo_t *g, const char *ip, size_t n, char country[3], char *
                      size_t regioncap, char *name, size_t namecap);
 
 /* The address text ip[0..n) into addr (16 bytes; IPv4 in the first 4, the rest zero): 4 or 6,
- * or 0 when it is not an address. Accepts exactly what inet_pton does (for IPv4 without calling
- * it: the lookup's own parser); exposed for its test. */
+ * or 0 when it is not an address. Accepts exactly what glibc's inet_pton does, without calling
+ * it (the lookup's own parsers: no NUL-terminated copy); exposed for its tests. */
 int geo_parse_ip(const char *ip, size_t n, uint8_t addr[16]);
 
 /* The database's metadata type, e.g. "GeoIP2-City"; valid until geo_close. */

@@ -688,19 +688,22 @@ START_TEST(test_addresses_of_a_known_slash24_get_their_own_networks_answer) {
 }
 END_TEST
 
-/* geo_parse_ip reads IPv4 itself: it must accept exactly what inet_pton (the oracle) accepts, to
- * the same bytes. Texts of digits, dots and a few other bytes, every length up to 18, random and
- * mutated from valid addresses, plus every 0..999 part in each place. */
+/* geo_parse_ip reads addresses itself: it must accept exactly what inet_pton (the oracle)
+ * accepts, to the same bytes. IPv4: texts of digits, dots and a few other bytes, every length up
+ * to 18, random and mutated from valid addresses, plus every 0..999 part in each place. IPv6:
+ * texts of hex digits, ':' and '.', random and mutated from valid forms ("::", embedded IPv4,
+ * groups of 1..5 digits). */
 static void check_like_inet_pton(const char *t, size_t n) {
     char buf[64];
     uint8_t want[16], got[16];
     memcpy(buf, t, n);
     buf[n] = 0;
     memset(want, 0, sizeof want);
-    int ok = !memchr(t, 0, n) && n > 0 && inet_pton(AF_INET, buf, want) == 1;
+    int v6 = memchr(t, ':', n) != NULL;
+    int ok = !memchr(t, 0, n) && n > 0 && inet_pton(v6 ? AF_INET6 : AF_INET, buf, want) == 1;
     int fam = geo_parse_ip(t, n, got);
-    if (memchr(t, ':', n)) return; /* IPv6: inet_pton itself */
-    ck_assert_msg(fam == (ok ? 4 : 0), "'%s': inet_pton %d, geo_parse_ip %d", buf, ok, fam);
+    ck_assert_msg(fam == (ok ? (v6 ? 6 : 4) : 0), "'%s': inet_pton %d, geo_parse_ip %d", buf, ok,
+                  fam);
     if (ok) ck_assert_msg(memcmp(want, got, 16) == 0, "'%s' read otherwise", buf);
 }
 
@@ -721,6 +724,44 @@ START_TEST(test_ipv4_text_is_read_exactly_as_inet_pton_reads_it) {
                 t[i] = alpha[rand() % (sizeof alpha - 1)];
         }
         check_like_inet_pton(t, n);
+    }
+    static const char *const forms[] = {"2001:db8::1",
+                                        "::",
+                                        "::1",
+                                        "1::",
+                                        "::ffff:1.2.3.4",
+                                        "1:2:3:4:5:6:7:8",
+                                        "1:2:3:4:5:6:1.2.3.4",
+                                        "fe80::1:2:3:4:5:6",
+                                        "0:0:0:0:0:ffff:66.249.1.1",
+                                        "abcd:EF01::12345"};
+    static const char hexalpha[] = "0123456789abcdefABCDEFg::::...";
+    char v[48];
+    for (int iter = 0; iter < 300000; iter++) {
+        size_t n;
+        if (iter % 2) {
+            const char *f = forms[rand() % (int)(sizeof forms / sizeof *forms)];
+            n = strlen(f);
+            memcpy(v, f, n);
+            for (int k = rand() % 3; k-- > 0;) {
+                int op = rand() % 3, at = rand() % (int)(n + 1);
+                if (op == 0 && at < (int)n) /* change a byte */
+                    v[at] = hexalpha[rand() % (int)(sizeof hexalpha - 1)];
+                else if (op == 1 && n < 45) { /* insert one */
+                    memmove(v + at + 1, v + at, n - (size_t)at);
+                    v[at] = hexalpha[rand() % (int)(sizeof hexalpha - 1)];
+                    n++;
+                } else if (at < (int)n) { /* delete one */
+                    memmove(v + at, v + at + 1, n - (size_t)at - 1);
+                    n--;
+                }
+            }
+        } else {
+            n = (size_t)(rand() % 46);
+            for (size_t i = 0; i < n; i++)
+                v[i] = hexalpha[rand() % (int)(sizeof hexalpha - 1)];
+        }
+        check_like_inet_pton(v, n);
     }
     for (int part = 0; part < 4; part++)
         for (int v = 0; v < 1000; v++) {
