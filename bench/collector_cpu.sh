@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The collector's CPU per line, alone: LINES loggen lines (fixed --seed, the pipeline's format and
 # host map, addresses from the test GeoIP networks) read with --once into kafka-mock. Prints
-# cpu_s_per_1M_collector (user + system of the whole process, librdkafka's threads included,
-# per million lines) and, with PERF=1, writes a `perf record -g` profile beside it and prints
-# its top entries. CPU-seconds, unlike wall time, hardly move with the machine's other load.
+# cpu_s_per_1M_collector (user + system of the whole process, librdkafka's threads included, per
+# million lines). With PERF=1 it also records a `perf record` profile (PERF_ARGS, default DWARF
+# call graphs at 499 Hz; PERF_KEEP=DIR keeps the data) and prints its top PERF_TOP entries.
 # COLLECTORS="A B" compares programs: each is run ROUNDS times (default 2), alternately, on the
-# same input and a fresh broker each run.
+# same input and a fresh broker each run. CPU-seconds move much less than wall time with the
+# machine's other load, but still by about +-10% on a shared machine: compare medians.
 source "$(dirname "$0")/../tests/integration/lib/lib.sh"
 LINES=${LINES:-1000000}
 ROUNDS=${ROUNDS:-2}
@@ -36,7 +37,7 @@ run_one() { # collector round
   if [ "${PERF:-0}" = 1 ]; then
     perf report -i "$TMP/perf.$name.$r.data" --no-children --percent-limit 1 --stdio \
         -g none 2> /dev/null | grep -E '^ +[0-9]' | head -${PERF_TOP:-25}
-    [ -n "${PERF_KEEP:-}" ] && cp "$TMP/perf.$name.$r.data" "$PERF_KEEP/perf.$name.$r.data"
+    if [ -n "${PERF_KEEP:-}" ]; then cp "$TMP/perf.$name.$r.data" "$PERF_KEEP/"; fi
   fi
 }
 
