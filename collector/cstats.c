@@ -121,10 +121,10 @@ void cstats_fini(cstats_t *s) {
 static cstats_src_t *src_of(cstats_t *s, const char *src, size_t n) {
     if (s->last < s->nsrcs) {
         cstats_src_t *e = &s->srcs[s->last];
-        if (strlen(e->src) == n && memcmp(e->src, src, n) == 0) return e;
+        if (e->srclen == n && memcmp(e->src, src, n) == 0) return e;
     }
     for (size_t i = 0; i < s->nsrcs; i++)
-        if (strlen(s->srcs[i].src) == n && memcmp(s->srcs[i].src, src, n) == 0) {
+        if (s->srcs[i].srclen == n && memcmp(s->srcs[i].src, src, n) == 0) {
             s->last = i;
             return &s->srcs[i];
         }
@@ -139,6 +139,7 @@ static cstats_src_t *src_of(cstats_t *s, const char *src, size_t n) {
     memset(e, 0, sizeof *e);
     e->src = strndup(src, n);
     if (!e->src) return NULL;
+    e->srclen = strlen(e->src);
     s->last = s->nsrcs++;
     return e;
 }

@@ -32,6 +32,7 @@ metric_t *const *cstats_all(size_t *n);
 /* Books of one source (src): lines read for the first time, and how they settled. */
 typedef struct cstats_src {
     char *src;
+    size_t srclen; /* strlen(src), kept: two lookups a line compare it */
     uint64_t read;
     uint64_t settled[PROC_KINDS]; /* [PROC_HIT] = hits confirmed; others = rejections by reason */
 } cstats_src_t;

@@ -33,7 +33,8 @@
 /* How long the first stop signal waits for Kafka to confirm what is queued before saving and
  * exiting (follow mode; --once waits for the producer's own message timeout). */
 #define DELIVER_DRAIN_MS 30000
-#define DELIVER_SAVE_MS 1000    /* between two saves of the read positions */
+#define DELIVER_SAVE_MS 1000 /* between two saves of the read positions */
+/* DELIVER_POLL_MS is timed on the coarse clock: a gap may be a tick (1-4 ms) longer. */
 #define DELIVER_POLL_MS 10      /* longest gap between two services of the delivery reports */
 #define DELIVER_POLL_LINES 1024 /* lines between two services at speed */
 /* How long the last watermark (--once, or a stop) waits for Kafka; it is not a line: the exit

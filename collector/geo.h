@@ -45,6 +45,9 @@
 #define GEO_CACHE_SLOTS 4096
 /* Direct-mapped cache of data records' values: this many slots (a power of two), 32 bytes each. */
 #define GEO_RECORD_SLOTS 1024
+/* Direct-mapped cache of search results by IPv4 /24 (a power of two, 16 bytes each): a lookup
+ * whose network is a /24 or wider answers every address of its /24, new addresses included. */
+#define GEO_NET_SLOTS 4096
 /* Regions longer than this are not cached (looked up each time); real codes and names fit. */
 #define GEO_CACHE_REGION_MAX 43
 /* Region names longer than this are not cached either. */
@@ -70,6 +73,7 @@ typedef struct geo_keys {
 typedef struct geo_stats {
     uint64_t lookups;    /* geo_lookup calls */
     uint64_t cache_hits; /* answered from the cache */
+    uint64_t net_hits;   /* not in the cache, but the search skipped: its /24 was known */
     uint64_t not_found;  /* valid addresses without a country (unmapped, or no country value) */
     uint64_t bad_ip;     /* text that is not an IPv4 or IPv6 address */
 } geo_stats_t;
@@ -95,6 +99,11 @@ int geo_lookup(geo_t *g, const char *ip, size_t n, char country[3], char *region
  * has no separate name. The name is for display only (the record's optional region_name). */
 int geo_lookup_named(geo_t *g, const char *ip, size_t n, char country[3], char *region,
                      size_t regioncap, char *name, size_t namecap);
+
+/* The address text ip[0..n) into addr (16 bytes; IPv4 in the first 4, the rest zero): 4 or 6,
+ * or 0 when it is not an address. Accepts exactly what glibc's inet_pton does, without calling
+ * it (the lookup's own parsers: no NUL-terminated copy); exposed for its tests. */
+int geo_parse_ip(const char *ip, size_t n, uint8_t addr[16]);
 
 /* The database's metadata type, e.g. "GeoIP2-City"; valid until geo_close. */
 const char *geo_database_type(const geo_t *g);

@@ -32,7 +32,22 @@ typedef struct hm_entry {
     uint8_t wild;    /* 1: matches subdomains of key, not key itself */
 } hm_entry_t;
 
+/* A recent answer, by the host's bytes as logged (HM_MEMO_HOST_MAX at most): a log has few
+ * distinct hosts, and the answer was most of a line's host work (the port cut, the hash, the
+ * probes). Direct-mapped; a slot holds the bytes it answers for, so a collision only misses. */
+#define HM_MEMO_SLOTS 256
+#define HM_MEMO_HOST_MAX 64
+typedef struct hm_memo {
+    uint8_t n;       /* length of raw; 0: empty */
+    uint8_t normlen; /* host_part(raw, n) */
+    uint8_t found;   /* a map entry matched */
+    uint8_t custlen; /* its customer id's length */
+    uint32_t cust;   /* its offset in the arena */
+    char raw[HM_MEMO_HOST_MAX];
+} hm_memo_t;
+
 struct hostmap {
+    hm_memo_t *memo;   /* HM_MEMO_SLOTS; written by lookups (one thread looks up) */
     hm_entry_t *slots; /* open addressing, linear probing, at most half full */
     size_t mask;       /* slots - 1, slots a power of two */
     size_t count;      /* entries */
@@ -198,7 +213,8 @@ static int on_line(void *ctx, const cfg_line_t *l, char *err, size_t errlen) {
 hostmap_t *hostmap_parse(const char *text, size_t len, const char *name, char *err, size_t errlen) {
     hostmap_t *m = calloc(1, sizeof *m);
     /* The arena holds at most the text's own bytes: sized now, nothing in it ever moves. */
-    if (!m || !(m->arena = malloc(len + 1)) || grow(m) < 0) {
+    if (!m || !(m->arena = malloc(len + 1)) ||
+        !(m->memo = calloc(HM_MEMO_SLOTS, sizeof *m->memo)) || grow(m) < 0) {
         hostmap_free(m);
         snprintf(err, errlen, "%s: out of memory", name);
         return NULL;
@@ -228,6 +244,7 @@ void hostmap_free(hostmap_t *m) {
     if (!m) return;
     free(m->slots);
     free(m->arena);
+    free(m->memo);
     free(m);
 }
 
@@ -248,17 +265,18 @@ static size_t host_part(const char *s, size_t n) {
     return n;
 }
 
-int hostmap_lookup(const hostmap_t *m, const char *host, size_t n, slice_t *customer, char *norm,
-                   size_t normcap, size_t *normlen) {
-    if (n == 0) return -2;
-    n = host_part(host, n);
-    if (n == 0 || n >= normcap) return -2;
-    for (size_t i = 0; i < n; i++)
-        norm[i] = (host[i] >= 'A' && host[i] <= 'Z') ? (char)(host[i] + 32) : host[i];
-    norm[n] = 0;
-    *normlen = n;
-    if (n > HOSTMAP_HOST_MAX) return -1; /* no entry is that long */
+/* The memo slot for host[0..n) (n <= HM_MEMO_HOST_MAX): hashed from the length and the first
+ * and last bytes, which is enough to spread a log's hosts. */
+static hm_memo_t *memo_slot(const hostmap_t *m, const char *host, size_t n) {
+    uint64_t a = 0, b = 0;
+    memcpy(&a, host, n < 8 ? n : 8);
+    memcpy(&b, host + (n < 8 ? 0 : n - 8), n < 8 ? n : 8);
+    uint64_t h = (a * 0x9e3779b97f4a7c15ULL) ^ (b + n) * 0xff51afd7ed558ccdULL;
+    return &m->memo[(size_t)(h >> 56) & (HM_MEMO_SLOTS - 1)];
+}
 
+/* The map entry for the normalized host norm[0..n), or NULL. */
+static const hm_entry_t *find(const hostmap_t *m, const char *norm, size_t n) {
     /* Right to left: at i, h is the hash of norm[i..n). Where norm[i-1] is a '.' with at least
      * one byte before it, norm[i..n) is a wildcard candidate; kept in that order, the last one
      * kept is the longest suffix. */
@@ -275,8 +293,38 @@ int hostmap_lookup(const hostmap_t *m, const char *host, size_t n, slice_t *cust
     const hm_entry_t *e = probe(m, finish(h, 0), norm, n, 0);
     for (size_t k = ns; e->hash == 0 && k-- > 0;)
         e = probe(m, finish(sh[k], 1), norm + spos[k], n - spos[k], 1);
-    if (e->hash == 0) return -1;
-    customer->p = m->arena + e->cust;
-    customer->n = e->custlen;
+    return e->hash ? e : NULL;
+}
+
+int hostmap_lookup(const hostmap_t *m, const char *host, size_t n, slice_t *customer, char *norm,
+                   size_t normcap, size_t *normlen) {
+    if (n == 0) return -2;
+    hm_memo_t *mo = n <= HM_MEMO_HOST_MAX ? memo_slot(m, host, n) : NULL;
+    int known = mo && mo->n == n && memcmp(mo->raw, host, n) == 0;
+    size_t hn = known ? mo->normlen : host_part(host, n);
+    if (hn == 0 || hn >= normcap) return -2;
+    for (size_t i = 0; i < hn; i++)
+        norm[i] = (host[i] >= 'A' && host[i] <= 'Z') ? (char)(host[i] + 32) : host[i];
+    norm[hn] = 0;
+    *normlen = hn;
+    if (hn > HOSTMAP_HOST_MAX) return -1; /* no entry is that long (nor memo: n > hn) */
+    if (!known) {
+        const hm_entry_t *e = find(m, norm, hn);
+        if (mo) {
+            *mo = (hm_memo_t){.n = (uint8_t)n,
+                              .normlen = (uint8_t)hn,
+                              .found = e != NULL,
+                              .custlen = e ? e->custlen : 0,
+                              .cust = e ? e->cust : 0};
+            memcpy(mo->raw, host, n);
+        }
+        if (!e) return -1;
+        customer->p = m->arena + e->cust;
+        customer->n = e->custlen;
+        return 0;
+    }
+    if (!mo->found) return -1;
+    customer->p = m->arena + mo->cust;
+    customer->n = mo->custlen;
     return 0;
 }

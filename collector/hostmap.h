@@ -49,7 +49,8 @@ hostmap_t *hostmap_parse(const char *text, size_t len, const char *name, char *e
  * bytes), its length into *normlen: that is the hit record's host. Returns 0 with *customer set
  * (pointing into the map: valid until hostmap_free) when a map entry matches, -1 when none does,
  * -2 when the normalized host is empty or does not fit in normcap with its NUL (norm is then not
- * written). */
+ * written). Lookups keep a memo of recent answers inside the map: one thread at a time may look
+ * up a given map (the collector's main loop does). */
 int hostmap_lookup(const hostmap_t *m, const char *host, size_t n, slice_t *customer, char *norm,
                    size_t normcap, size_t *normlen);
 

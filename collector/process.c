@@ -1,8 +1,7 @@
 #include "process.h"
 
-#include "clock.h"
-
 #include <string.h>
+#include <time.h>
 
 static const char *const reason_names[PROC_KINDS] = {"hit",          "parse",    "timestamp",
                                                      "unknown_host", "too_long", "customer",
@@ -26,10 +25,19 @@ static proc_reason_t of_hitv(int v) {
     }
 }
 
+/* The clock a line's time is checked against, read once a line: the coarse wall clock (the
+ * kernel's last tick, 1-4 ms behind, read without the TSC). The window it bounds is days wide. */
+static int64_t coarse_wall_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME_COARSE, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 void proc_init(proc_t *p, const proc_cfg_t *cfg) {
     p->cfg = *cfg;
-    if (!p->cfg.now_ms) p->cfg.now_ms = clock_wall_ms;
+    if (!p->cfg.now_ms) p->cfg.now_ms = coarse_wall_ms;
     if (p->cfg.tswin.past_ms <= 0 && p->cfg.tswin.ahead_ms <= 0) p->cfg.tswin = hit_tswin_default();
+    p->edge_len = p->cfg.edge ? strlen(p->cfg.edge) : 0;
 }
 
 static slice_t s_of(const char *s) {
@@ -39,7 +47,7 @@ static slice_t s_of(const char *s) {
 
 static void reject(proc_t *p, proc_reason_t why, const char *src, size_t srclen, uint64_t off,
                    const char *line, size_t n, proc_out_t *out) {
-    reject_t r = {.edge = s_of(p->cfg.edge),
+    reject_t r = {.edge = (slice_t){p->cfg.edge, p->edge_len},
                   .src = {src, srclen},
                   .off = off,
                   .reason = reason_names[why],
@@ -99,7 +107,7 @@ void proc_line(proc_t *p, const char *src, size_t srclen, uint64_t off, const ch
                .status = rec.status,
                .country = {country, 2},
                .region = s_of(p->region),
-               .edge = s_of(p->cfg.edge),
+               .edge = (slice_t){p->cfg.edge, p->edge_len},
                .src = {src, srclen},
                .off = off,
                .cache = cache_word(p, rec.cache),

@@ -48,7 +48,7 @@ typedef struct proc_cfg {
     const char *default_host; /* for formats without a host; NULL: such lines are unknown_host */
     const char *edge;         /* this edge's id */
     hit_tswin_t tswin;        /* accepted event times around the clock (--max-age, --max-ahead) */
-    int64_t (*now_ms)(void);  /* the clock ts is checked against; NULL: clock_wall_ms */
+    int64_t (*now_ms)(void);  /* the clock ts is checked against; NULL: the wall clock (coarse) */
 } proc_cfg_t;
 
 /* The record made from one line: valid until the next proc_line call. */
@@ -63,6 +63,7 @@ typedef struct proc_out {
 
 typedef struct proc {
     proc_cfg_t cfg;
+    size_t edge_len;        /* strlen(cfg.edge), once: the edge is in every record */
     char host[HIT_STR_MAX]; /* normalized host of the current line */
     char region[HIT_STR_MAX];
     char region_name[HIT_STR_MAX];

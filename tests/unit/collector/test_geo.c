@@ -641,6 +641,140 @@ static void remove_databases(void) {
     remove(tmpdir);
 }
 
+/* The /24 cache answers new addresses from a search made for another one of the same /24, but
+ * only where the network found is a /24 or wider: in 192.0.2.0/24 (two /25s, one unmapped) every
+ * address still gets its own half. Every address of each /24 that holds a listed network of /24
+ * or narrower, in mixed order, twice; then random addresses of every wider IPv4 network (many
+ * /24s, slots shared); all against the TSV. */
+START_TEST(test_addresses_of_a_known_slash24_get_their_own_networks_answer) {
+    geo_t *g = open_db(city_db, NULL);
+    srand(3);
+    int narrow = 0;
+    for (int i = 0; i < nrows; i++) {
+        const row_t *r = &rows[i];
+        if (r->v6) continue;
+        uint8_t a[16] = {0};
+        if (r->plen >= 24) {
+            narrow++;
+            int order[256];
+            for (int k = 0; k < 256; k++)
+                order[k] = k;
+            for (int round = 0; round < 2; round++) {
+                for (int k = 255; k > 0; k--) {
+                    int j = rand() % (k + 1), t = order[k];
+                    order[k] = order[j], order[j] = t;
+                }
+                for (int k = 0; k < 256; k++) {
+                    memcpy(a, r->a, 3);
+                    a[3] = (uint8_t)order[k];
+                    check_addr(g, 0, a, REGION_CODE);
+                }
+            }
+        } else {
+            for (int k = 0; k < 2000; k++) {
+                row_addr(r,
+                         (long long)(((unsigned)rand() << 8 ^ (unsigned)rand()) &
+                                     ((1u << (32 - r->plen)) - 1)),
+                         a);
+                check_addr(g, 0, a, REGION_CODE);
+            }
+        }
+    }
+    ck_assert_int_ge(narrow, 3); /* the TSV still has its /25s and /24s */
+    geo_stats_t st;
+    geo_stats(g, &st);
+    ck_assert_uint_gt(st.net_hits, 0);
+    geo_close(g);
+}
+END_TEST
+
+/* geo_parse_ip reads addresses itself: it must accept exactly what inet_pton (the oracle)
+ * accepts, to the same bytes. IPv4: texts of digits, dots and a few other bytes, every length up
+ * to 18, random and mutated from valid addresses, plus every 0..999 part in each place. IPv6:
+ * texts of hex digits, ':' and '.', random and mutated from valid forms ("::", embedded IPv4,
+ * groups of 1..5 digits). */
+static void check_like_inet_pton(const char *t, size_t n) {
+    char buf[64];
+    uint8_t want[16], got[16];
+    memcpy(buf, t, n);
+    buf[n] = 0;
+    memset(want, 0, sizeof want);
+    int v6 = memchr(t, ':', n) != NULL;
+    int ok = !memchr(t, 0, n) && n > 0 && inet_pton(v6 ? AF_INET6 : AF_INET, buf, want) == 1;
+    int fam = geo_parse_ip(t, n, got);
+    ck_assert_msg(fam == (ok ? (v6 ? 6 : 4) : 0), "'%s': inet_pton %d, geo_parse_ip %d", buf, ok,
+                  fam);
+    if (ok) ck_assert_msg(memcmp(want, got, 16) == 0, "'%s' read otherwise", buf);
+}
+
+START_TEST(test_ipv4_text_is_read_exactly_as_inet_pton_reads_it) {
+    static const char alpha[] = "0123456789.....  x+-\t\0";
+    char t[20];
+    srand(5);
+    for (int iter = 0; iter < 300000; iter++) {
+        size_t n = (size_t)(rand() % 19);
+        if (iter % 2) {
+            n = (size_t)snprintf(t, sizeof t, "%d.%d.%d.%d", rand() % 300, rand() % 300,
+                                 rand() % 300, rand() % 300);
+            for (int k = rand() % 3; k-- > 0;) /* a few bytes changed, or the text cut */
+                t[rand() % n] = alpha[rand() % (sizeof alpha - 1)];
+            if (rand() % 8 == 0) n = (size_t)(rand() % (int)n);
+        } else {
+            for (size_t i = 0; i < n; i++)
+                t[i] = alpha[rand() % (sizeof alpha - 1)];
+        }
+        check_like_inet_pton(t, n);
+    }
+    static const char *const forms[] = {"2001:db8::1",
+                                        "::",
+                                        "::1",
+                                        "1::",
+                                        "::ffff:1.2.3.4",
+                                        "1:2:3:4:5:6:7:8",
+                                        "1:2:3:4:5:6:1.2.3.4",
+                                        "fe80::1:2:3:4:5:6",
+                                        "0:0:0:0:0:ffff:66.249.1.1",
+                                        "abcd:EF01::12345"};
+    static const char hexalpha[] = "0123456789abcdefABCDEFg::::...";
+    char v[48];
+    for (int iter = 0; iter < 300000; iter++) {
+        size_t n;
+        if (iter % 2) {
+            const char *f = forms[rand() % (int)(sizeof forms / sizeof *forms)];
+            n = strlen(f);
+            memcpy(v, f, n);
+            for (int k = rand() % 3; k-- > 0;) {
+                int op = rand() % 3, at = rand() % (int)(n + 1);
+                if (op == 0 && at < (int)n) /* change a byte */
+                    v[at] = hexalpha[rand() % (int)(sizeof hexalpha - 1)];
+                else if (op == 1 && n < 45) { /* insert one */
+                    memmove(v + at + 1, v + at, n - (size_t)at);
+                    v[at] = hexalpha[rand() % (int)(sizeof hexalpha - 1)];
+                    n++;
+                } else if (at < (int)n) { /* delete one */
+                    memmove(v + at, v + at + 1, n - (size_t)at - 1);
+                    n--;
+                }
+            }
+        } else {
+            n = (size_t)(rand() % 46);
+            for (size_t i = 0; i < n; i++)
+                v[i] = hexalpha[rand() % (int)(sizeof hexalpha - 1)];
+        }
+        check_like_inet_pton(v, n);
+    }
+    for (int part = 0; part < 4; part++)
+        for (int v = 0; v < 1000; v++) {
+            int q[4] = {1, 2, 3, 4};
+            q[part] = v;
+            int n = snprintf(t, sizeof t, "%d.%d.%d.%d", q[0], q[1], q[2], q[3]);
+            check_like_inet_pton(t, (size_t)n);
+            n = snprintf(t, sizeof t, "%d.%d.%d.%03d", q[0], q[1], q[2], q[3]);
+            check_like_inet_pton(t, (size_t)n);
+        }
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("geo");
     TCase *c = tcase_create("city");
@@ -649,6 +783,7 @@ static Suite *suite(void) {
     tcase_add_test(c, test_known_addresses_give_the_listed_geo);
     tcase_add_test(c, test_unmapped_addresses_are_ZZ);
     tcase_add_test(c, test_text_that_is_not_an_address_is_ZZ_and_minus_1);
+    tcase_add_test(c, test_ipv4_text_is_read_exactly_as_inet_pton_reads_it);
     tcase_add_test(c, test_region_is_cut_at_a_character_boundary_to_fit);
     tcase_add_test(c, test_city_db_gets_city_keys_by_default);
     tcase_add_test(c, test_custom_paths_read_other_values);
@@ -658,6 +793,7 @@ static Suite *suite(void) {
     tcase_add_test(k, test_colliding_ips_evict_each_other_but_never_mix_answers);
     tcase_add_test(k, test_region_too_long_to_cache_is_still_right_every_time);
     tcase_add_test(k, test_many_records_share_record_slots_but_never_mix_answers);
+    tcase_add_test(k, test_addresses_of_a_known_slash24_get_their_own_networks_answer);
     suite_add_tcase(s, k);
     TCase *o = tcase_create("schemas");
     tcase_add_test(o, test_country_schema_db_gives_countries_and_no_region);

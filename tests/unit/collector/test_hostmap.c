@@ -480,6 +480,58 @@ START_TEST(test_random_maps_agree_with_a_linear_scan) {
 }
 END_TEST
 
+/* Lookups remember recent answers by the host's logged bytes. Looked up again, in any order, with
+ * slots shared (more hosts than slots), and with a tight norm buffer now and then, every host gets
+ * what a map that never saw it answers (a fresh copy of the map is the oracle), norm included. */
+START_TEST(test_a_host_asked_again_gets_the_answer_of_a_fresh_map) {
+    const char *text =
+        "a.example acme\nB.example.org bolt\n*.cdn.example wild\n[2001:db8::1] v6\n"
+        "x.test xray\n";
+    hostmap_t *warm = map_of(text);
+    static const char *const stems[] = {"a.example",
+                                        "A.EXAMPLE",
+                                        "a.example.",
+                                        "a.example:80",
+                                        "b.example.org",
+                                        "img.cdn.example",
+                                        "IMG.Cdn.Example:443",
+                                        "cdn.example",
+                                        "[2001:db8::1]:80",
+                                        "[2001:db8::1]",
+                                        "x.test",
+                                        "nope.test",
+                                        ":80",
+                                        "x.test:1:2"};
+    char host[96], wn[NORM_CAP], fn[NORM_CAP];
+    srand(9);
+    for (int iter = 0; iter < 20000; iter++) {
+        const char *stem = stems[rand() % (int)(sizeof stems / sizeof *stems)];
+        /* numbered variants make ~600 distinct hosts: more than the memo's slots */
+        if (rand() % 2)
+            snprintf(host, sizeof host, "%d.%s", rand() % 300, stem);
+        else
+            snprintf(host, sizeof host, "%s", stem);
+        size_t n = strlen(host), cap = rand() % 8 ? NORM_CAP : (size_t)(rand() % 20);
+        hostmap_t *fresh = map_of(text);
+        slice_t wc = {NULL, 0}, fc = {NULL, 0};
+        size_t wl = 0, fl = 0;
+        memset(wn, 'x', sizeof wn);
+        memset(fn, 'x', sizeof fn);
+        int wr = hostmap_lookup(warm, host, n, &wc, wn, cap, &wl);
+        int fr = hostmap_lookup(fresh, host, n, &fc, fn, cap, &fl);
+        ck_assert_msg(wr == fr, "'%s' cap %zu: %d, a fresh map %d", host, cap, wr, fr);
+        if (wr != -2) {
+            ck_assert_uint_eq(wl, fl);
+            ck_assert_msg(memcmp(wn, fn, wl + 1) == 0, "'%s': norm differs", host);
+        }
+        if (wr == 0)
+            ck_assert_msg(wc.n == fc.n && memcmp(wc.p, fc.p, wc.n) == 0, "'%s': customer", host);
+        hostmap_free(fresh);
+    }
+    hostmap_free(warm);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("hostmap");
     TCase *t = tcase_create("lookup");
@@ -512,6 +564,7 @@ static Suite *suite(void) {
     tcase_add_test(f, test_error_names_the_right_line_after_comments_and_crlf);
     tcase_add_test(f, test_unprintable_bytes_in_a_message_are_masked);
     tcase_add_test(f, test_load_reads_a_file_and_names_it_in_errors);
+    tcase_add_test(f, test_a_host_asked_again_gets_the_answer_of_a_fresh_map);
     suite_add_tcase(s, f);
     return s;
 }

@@ -345,6 +345,58 @@ START_TEST(test_random_hits_round_trip) {
 }
 END_TEST
 
+/* hit_encode has two writers: one without per-append bound checks, taken when cap holds the
+ * worst case, and the checked one, taken when it may not (an exact-size buffer). Both must write
+ * the same bytes for any values: integers at every digit-count boundary and sign, and strings
+ * whose escapes fall anywhere in a word or in its padded tail. jansson reads the integers back. */
+START_TEST(test_fast_and_checked_writers_agree_byte_for_byte) {
+    static const char specials[] = {'"',  '\\',       0,          1,          0x1f,
+                                    0x7f, (char)0x80, (char)0xc3, (char)0xa9, ' '};
+    static char pool[8][40], big[HIT_ENCODED_MAX], tight[HIT_ENCODED_MAX];
+    uint64_t nums[64];
+    size_t nn = 0;
+    for (uint64_t p = 1; nn < 58; p *= 10) {
+        nums[nn++] = p - 1;
+        nums[nn++] = p;
+        nums[nn++] = p + 1;
+        if (p > UINT64_MAX / 10) break;
+    }
+    nums[nn++] = INT64_MAX;
+    nums[nn++] = (uint64_t)INT64_MAX - 1;
+    srand(11);
+    for (int iter = 0; iter < 20000; iter++) {
+        for (int f = 0; f < 8; f++)
+            for (size_t i = 0; i < sizeof pool[f]; i++)
+                pool[f][i] = rand() % 6 ? (char)('a' + rand() % 26) : specials[rand() % 10];
+        hit_t h = hit_sample();
+        uint64_t a = nums[rand() % nn], b = nums[rand() % nn], c = nums[rand() % nn];
+        h.ts_ms = rand() % 2 ? (int64_t)a : -(int64_t)a;
+        if (iter == 0) h.ts_ms = INT64_MIN;
+        h.bytes = b > INT64_MAX ? INT64_MAX : b; /* beyond: refused, another test's case */
+        h.off = c > INT64_MAX ? INT64_MAX : c;
+        h.status = rand() % 2 ? (int)(a % 100000) : -(int)(b % 100000);
+        slice_t *f[8] = {&h.customer, &h.host, &h.country, &h.region,
+                         &h.edge,     &h.src,  &h.cache,   &h.region_name};
+        for (int i = 0; i < 8; i++)
+            *f[i] = (slice_t){pool[i], (size_t)(rand() % (i == 6 ? 17 : 40))};
+        int n = hit_encode(&h, big, sizeof big);
+        ck_assert_int_gt(n, 0);
+        ck_assert_int_eq(hit_encode(&h, tight, (size_t)n), n);
+        ck_assert_msg(memcmp(big, tight, (size_t)n) == 0, "writers differ: '%.*s' / '%.*s'", n, big,
+                      n, tight);
+        ck_assert_int_eq(hit_encode(&h, tight, (size_t)n - 1), -1);
+        json_error_t je;
+        json_t *o = json_loadb(big, (size_t)n, JSON_REJECT_DUPLICATES, &je);
+        ck_assert_msg(o != NULL, "%s: '%.*s'", je.text, n, big);
+        ck_assert(json_integer_value(json_object_get(o, "ts")) == h.ts_ms);
+        ck_assert(json_integer_value(json_object_get(o, "bytes")) == (json_int_t)h.bytes);
+        ck_assert(json_integer_value(json_object_get(o, "off")) == (json_int_t)h.off);
+        ck_assert(json_integer_value(json_object_get(o, "status")) == h.status);
+        json_decref(o);
+    }
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("hit_encode");
     TCase *encode = tcase_create("encode");
@@ -360,6 +412,7 @@ int main(void) {
     tcase_add_test(encode, test_reject_line_cut_at_4096_bytes);
     tcase_add_test(encode, test_reject_with_null_reason_and_line);
     tcase_add_test(encode, test_random_hits_round_trip);
+    tcase_add_test(encode, test_fast_and_checked_writers_agree_byte_for_byte);
     tcase_add_test(encode, test_optional_keys_written_last_and_only_when_set);
     suite_add_tcase(s, encode);
     SRunner *sr = srunner_create(s);
