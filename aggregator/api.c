@@ -66,12 +66,34 @@ static metric_t m_xff[] = {
 };
 
 metric_t *const api_metrics[] = {
-    &m_window,   &m_http[0], &m_http[1],   &m_http[2],    &m_http[3],   &m_http[4],
-    &m_http[5],  &m_http[6], &m_http[7],   &m_http[8],    &m_http[9],   &m_http[10],
-    &m_http[11], &m_tokens,  &m_reload_ok, &m_reload_err, &metrics_rss,
+    &m_window,
+    &m_http[0],
+    &m_http[1],
+    &m_http[2],
+    &m_http[3],
+    &m_http[4],
+    &m_http[5],
+    &m_http[6],
+    &m_http[7],
+    &m_http[8],
+    &m_http[9],
+    &m_http[10],
+    &m_http[11],
+    &m_tokens,
+    &m_reload_ok,
+    &m_reload_err,
+    &metrics_rss,
     /* the server's (httpd.h): open connections, those closed for a deadline or for room */
-    &httpd_m_open, &httpd_m_head, &httpd_m_req, &httpd_m_room, &httpd_m_perip, &httpd_m_badline,
-    &httpd_m_badhead, &httpd_m_suppressed, &m_xff[0], &m_xff[1],
+    &httpd_m_open,
+    &httpd_m_head,
+    &httpd_m_req,
+    &httpd_m_room,
+    &httpd_m_perip,
+    &httpd_m_badline,
+    &httpd_m_badhead,
+    &httpd_m_suppressed,
+    &m_xff[0],
+    &m_xff[1],
 };
 const size_t api_nmetrics = sizeof api_metrics / sizeof api_metrics[0];
 

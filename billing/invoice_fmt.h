@@ -64,17 +64,17 @@ typedef struct invfmt_invoice {
     const char *incomplete_reason; /* final only: the --reason it was finalized with, or NULL */
     /* Issue 10 (invoices you can send). Every one may be NULL (read as ""), e.g. in an invoice
      * stored before these existed. */
-    const char *seq;          /* gapless sequential number given at finalization; "" for a draft */
-    const char *issue_date;   /* YYYY-MM-DD, the day it was finalized; "" for a draft */
-    const char *due_date;     /* issue date + the customer's payment terms; "" for a draft */
-    const char *period_from;  /* YYYY-MM-DD: first day billed (the customer's active_from if later
-                                 than the 1st) */
-    const char *period_to;    /* YYYY-MM-DD: last day billed, inclusive */
-    const char *tax_rate;     /* decimal text, e.g. "0.2" for 20 %; "0" when none */
-    const char *tax;          /* the tax line's amount; "0" when none */
-    const char *topup;        /* the minimum-commit top-up's amount; "0" when none */
-    const char *adjustments;  /* sum of the adjustment lines; "0" when none */
-    const char *credit_carried; /* credit carried forward to the next invoice; "0" when none */
+    const char *seq;         /* gapless sequential number given at finalization; "" for a draft */
+    const char *issue_date;  /* YYYY-MM-DD, the day it was finalized; "" for a draft */
+    const char *due_date;    /* issue date + the customer's payment terms; "" for a draft */
+    const char *period_from; /* YYYY-MM-DD: first day billed (the customer's active_from if later
+                                than the 1st) */
+    const char *period_to;   /* YYYY-MM-DD: last day billed, inclusive */
+    const char *tax_rate;    /* decimal text, e.g. "0.2" for 20 %; "0" when none */
+    const char *tax;         /* the tax line's amount; "0" when none */
+    const char *topup;       /* the minimum-commit top-up's amount; "0" when none */
+    const char *adjustments; /* sum of the adjustment lines; "0" when none */
+    const char *credit_carried;   /* credit carried forward to the next invoice; "0" when none */
     const char *customer_address; /* billing address, lines separated by LF; "" when unknown */
 } invfmt_invoice_t;
 

@@ -162,10 +162,22 @@ int invdb_save(PGconn *conn, const invdb_scope_t *s, const invdb_customer_t *c,
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    const char *p[17] = {number,           c->id,         s->first_day,   plan->id,
-                         plan->p.currency, inv->subtotal, inv->total,     c->name,
-                         inv->bytes,       inv->hits,     x->period_from, x->period_to,
-                         x->tax_rate,      inv->tax,      inv->topup,     inv->adjustments,
+    const char *p[17] = {number,
+                         c->id,
+                         s->first_day,
+                         plan->id,
+                         plan->p.currency,
+                         inv->subtotal,
+                         inv->total,
+                         c->name,
+                         inv->bytes,
+                         inv->hits,
+                         x->period_from,
+                         x->period_to,
+                         x->tax_rate,
+                         inv->tax,
+                         inv->topup,
+                         inv->adjustments,
                          inv->carried[0] ? inv->carried : "0"};
     r = invdb_exec(conn, SQL_UPSERT, 17, p, PGRES_TUPLES_OK, "writing invoices", err, errlen);
     if (!r) goto out;

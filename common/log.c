@@ -21,9 +21,8 @@ void log_msg(log_level_t level, const char *msg, const char *fmt, ...) {
     struct tm tm;
     gmtime_r(&now.tv_sec, &tm);
     int n = snprintf(line, sizeof line, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=%s",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, now.tv_nsec / 1000000, level_names[level],
-                     log_quote(msg, q, sizeof q));
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     now.tv_nsec / 1000000, level_names[level], log_quote(msg, q, sizeof q));
     if (n < 0) return;
     if ((size_t)n >= sizeof line - 2) n = sizeof line - 2;
     if (fmt && *fmt) {

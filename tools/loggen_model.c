@@ -10,8 +10,8 @@
 
 typedef struct customer {
     const char *id;
-    double weight;       /* share of the traffic */
-    double video;        /* share of its requests that are video segments */
+    double weight;        /* share of the traffic */
+    double video;         /* share of its requests that are video segments */
     const char *hosts[4]; /* map entries; a leading "*." stands for generated subdomains */
 } customer_t;
 
@@ -130,8 +130,10 @@ model_t *model_new(const char *networks, uint64_t seed, double bad_ratio) {
     }
     /* Zipf over the list order: the first networks get most of the traffic. */
     double cum = 0;
-    for (size_t i = 0; i < m->nnets; i++) m->nets[i].cum = (cum += 1.0 / pow((double)i + 1, 1.1));
-    for (size_t i = 0; i < m->nnets; i++) m->nets[i].cum /= cum;
+    for (size_t i = 0; i < m->nnets; i++)
+        m->nets[i].cum = (cum += 1.0 / pow((double)i + 1, 1.1));
+    for (size_t i = 0; i < m->nnets; i++)
+        m->nets[i].cum /= cum;
     m->rng = seed;
     m->bad_ratio = bad_ratio;
     size_t nslots = NCUST * m->nnets;
@@ -197,8 +199,10 @@ static const net_t *pick_net(model_t *m) {
     size_t lo = 0, hi = m->nnets - 1;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (m->nets[mid].cum < u) lo = mid + 1;
-        else hi = mid;
+        if (m->nets[mid].cum < u)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return &m->nets[lo];
 }
@@ -209,8 +213,10 @@ static void draw_ip(model_t *m, const net_t *n, char *out, size_t cap) {
     memcpy(a, n->addr, 16);
     for (int b = n->prefix; b < bits; b++) {
         int byte = b / 8, bit = 7 - b % 8;
-        if (rnd(m) & 1) a[byte] |= (uint8_t)(1 << bit);
-        else a[byte] &= (uint8_t)~(1 << bit);
+        if (rnd(m) & 1)
+            a[byte] |= (uint8_t)(1 << bit);
+        else
+            a[byte] &= (uint8_t) ~(1 << bit);
     }
     if (n->v6 || cap < 16) {
         inet_ntop(n->v6 ? AF_INET6 : AF_INET, a, out, (socklen_t)cap);
@@ -234,7 +240,8 @@ static const customer_t *pick_customer(model_t *m) {
 
 static void make_host(model_t *m, const customer_t *c, char *out, size_t cap) {
     int nh = 0;
-    while (nh < 4 && c->hosts[nh]) nh++;
+    while (nh < 4 && c->hosts[nh])
+        nh++;
     const char *h = c->hosts[rnd(m) % (uint64_t)nh];
     if (strncmp(h, "*.", 2) == 0) {
         static const char *const subs[] = {"a", "b", "edge1", "v2", "eu.img"};
@@ -322,7 +329,8 @@ static void tally_hit(model_t *m, const customer_t *c, const net_t *n, int64_t t
 
 size_t model_line(model_t *m, int64_t ts_ms, char *buf, size_t cap) {
     static const char *const agents[] = {
-        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 "
+        "Safari/537.36",
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
         "VLC/3.0.18 LibVLC/3.0.18", "curl/8.4.0"};
     static const char *const paths[][2] = {
@@ -335,8 +343,10 @@ size_t model_line(model_t *m, int64_t ts_ms, char *buf, size_t cap) {
     const char *cache;
     draw_ip(m, n, ip, sizeof ip);
     int badline = m->bad_ratio > 0 && unif(m) < m->bad_ratio;
-    if (badline) snprintf(host, sizeof host, "unknown-%u.example", (unsigned)(rnd(m) % 100));
-    else make_host(m, c, host, sizeof host);
+    if (badline)
+        snprintf(host, sizeof host, "unknown-%u.example", (unsigned)(rnd(m) % 100));
+    else
+        make_host(m, c, host, sizeof host);
     make_object(m, c, &status, &bytes, &kind, &cache);
     unsigned obj = (unsigned)(rnd(m) % 5000);
     /* at most 64 + 26 + 40 + 20 + 20 + 100 + 128 + 7 + 30 bytes of fields and literals */
@@ -373,15 +383,17 @@ size_t model_line(model_t *m, int64_t ts_ms, char *buf, size_t cap) {
 /* The i-th NUL-separated field of a tally key. */
 static const char *field(const tally_t *t, int i) {
     const char *p = t->key;
-    while (i-- > 0) p += strlen(p) + 1;
+    while (i-- > 0)
+        p += strlen(p) + 1;
     return p;
 }
 
 int model_write_truth(const model_t *m, const char *path) {
     FILE *f = fopen(path, "w");
     if (!f) return -1;
-    fprintf(f, "{\"lines\": %" PRIu64 ", \"hits\": %" PRIu64 ", \"bytes\": %" PRIu64
-               ", \"rejected\": %" PRIu64 ",\n \"customers\": [",
+    fprintf(f,
+            "{\"lines\": %" PRIu64 ", \"hits\": %" PRIu64 ", \"bytes\": %" PRIu64
+            ", \"rejected\": %" PRIu64 ",\n \"customers\": [",
             m->lines, m->hits, m->bytes, m->rejected);
     for (size_t i = 0; i < m->by_customer.n; i++) {
         const tally_t *t = &m->by_customer.v[i];
@@ -391,8 +403,9 @@ int model_write_truth(const model_t *m, const char *path) {
     fprintf(f, "],\n \"geo\": [");
     for (size_t i = 0; i < m->by_geo.n; i++) {
         const tally_t *t = &m->by_geo.v[i];
-        fprintf(f, "%s\n  {\"customer\": \"%s\", \"country\": \"%s\", \"region\": \"%s\", "
-                   "\"hits\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
+        fprintf(f,
+                "%s\n  {\"customer\": \"%s\", \"country\": \"%s\", \"region\": \"%s\", "
+                "\"hits\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
                 i ? "," : "", field(t, 0), field(t, 1), field(t, 2), t->hits, t->bytes);
     }
     fprintf(f, "],\n \"hourly\": [");
@@ -403,8 +416,9 @@ int model_write_truth(const model_t *m, const char *path) {
         char hs[32];
         gmtime_r(&h, &tm);
         strftime(hs, sizeof hs, "%Y-%m-%dT%H:00:00Z", &tm);
-        fprintf(f, "%s\n  {\"customer\": \"%s\", \"hour\": \"%s\", \"country\": \"%s\", "
-                   "\"hits\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
+        fprintf(f,
+                "%s\n  {\"customer\": \"%s\", \"hour\": \"%s\", \"country\": \"%s\", "
+                "\"hits\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
                 i ? "," : "", field(t, 0), hs, field(t, 2), t->hits, t->bytes);
     }
     fprintf(f, "]}\n");

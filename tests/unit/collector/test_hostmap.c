@@ -484,9 +484,8 @@ END_TEST
  * slots shared (more hosts than slots), and with a tight norm buffer now and then, every host gets
  * what a map that never saw it answers (a fresh copy of the map is the oracle), norm included. */
 START_TEST(test_a_host_asked_again_gets_the_answer_of_a_fresh_map) {
-    const char *text =
-        "a.example acme\nB.example.org bolt\n*.cdn.example wild\n[2001:db8::1] v6\n"
-        "x.test xray\n";
+    const char *text = "a.example acme\nB.example.org bolt\n*.cdn.example wild\n[2001:db8::1] v6\n"
+                       "x.test xray\n";
     hostmap_t *warm = map_of(text);
     static const char *const stems[] = {"a.example",
                                         "A.EXAMPLE",
