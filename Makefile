@@ -107,9 +107,7 @@ export SHARED_DATA ?= $(abspath ../shared/data)
 export TEST_DATA   ?= $(abspath tests/data)
 
 unit: deps-check $(UNIT_BIN) $(BUILD)/test-geo.mmdb
-	@fail=0; for t in $(UNIT_BIN); do \
-	  echo "== $$t"; TEST_GEODB=$(abspath $(BUILD)/test-geo.mmdb) CK_DEFAULT_TIMEOUT=60 $$t || fail=1; \
-	done; exit $$fail
+	@TEST_GEODB=$(abspath $(BUILD)/test-geo.mmdb) CK_DEFAULT_TIMEOUT=60 bash tests/unit/run.sh $(UNIT_BIN)
 
 # The test GeoIP2-City database, written by MaxMind::DB::Writer from a known list of networks.
 $(BUILD)/test-geo.mmdb: tools/mkgeodb tests/data/geo-networks.tsv
