@@ -266,41 +266,6 @@ int invfmt_text(FILE *out, const char *month, const invfmt_invoice_t *inv, size_
 
 /* ---- json ----------------------------------------------------------------------------------- */
 
-/* s as a JSON string: '"' and '\\' escaped, control bytes as \u00XX, valid UTF-8 copied, every
- * other byte U+FFFD (as jsonw does). NULL is written as null. */
-static void jstr(FILE *out, const char *s) {
-    static const char hex[] = "0123456789abcdef";
-    if (!s) {
-        fputs("null", out);
-        return;
-    }
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-    fputc('"', out);
-    while (n) {
-        if (*p == '"' || *p == '\\') {
-            fputc('\\', out);
-            fputc(*p, out);
-        } else if (*p < 0x20) {
-            fprintf(out, "\\u00%c%c", hex[*p >> 4], hex[*p & 15]);
-        } else {
-            size_t k = jsonw_utf8_seq(p, n);
-            if (!k) {
-                fputs("\xEF\xBF\xBD", out);
-                k = 1;
-            } else {
-                fwrite(p, 1, k, out);
-            }
-            p += k;
-            n -= k;
-            continue;
-        }
-        p++;
-        n--;
-    }
-    fputc('"', out);
-}
-
 /* "key": value, with the separator before all but the first member. */
 static void jkey(FILE *out, const char *indent, const char *key, int first) {
     fprintf(out, "%s\n%s\"%s\": ", first ? "" : ",", indent, key);
@@ -333,7 +298,7 @@ static void json_line(FILE *out, const invfmt_line_t *l) {
                                  {"kind", kind_names[invfmt_kind(l)]}};
     for (size_t k = 0; k < sizeof kv / sizeof *kv; k++) {
         jkey(out, J_LINE_KEY, kv[k][0], 0);
-        jstr(out, kv[k][1]);
+        jsonw_fputs(out, kv[k][1]);
     }
     fputs("\n" J_LINE "}", out);
 }
@@ -368,7 +333,7 @@ static void json_invoice(FILE *out, const invfmt_invoice_t *inv) {
         {"customer_address", set(inv->customer_address)}};
     for (size_t k = 0; k < sizeof kv / sizeof *kv; k++) {
         jkey(out, J_INV_KEY, kv[k][0], k == 0);
-        jstr(out, kv[k][1]);
+        jsonw_fputs(out, kv[k][1]);
     }
     jkey(out, J_INV_KEY, "lines", 0);
     fputc('[', out);
@@ -382,7 +347,7 @@ static void json_invoice(FILE *out, const invfmt_invoice_t *inv) {
 int invfmt_json(FILE *out, const char *month, const invfmt_invoice_t *inv, size_t n,
                 const invfmt_attention_t *att, size_t natt, char *err, size_t errlen) {
     fputs("{\n" J_TOP "\"month\": ", out);
-    jstr(out, month);
+    jsonw_fputs(out, month);
     fputs(",\n" J_TOP "\"invoices\": [", out);
     for (size_t i = 0; i < n; i++) {
         fputs(i ? ",\n" : "\n", out);
@@ -391,11 +356,11 @@ int invfmt_json(FILE *out, const char *month, const invfmt_invoice_t *inv, size_
     fputs(n ? "\n" J_TOP "],\n" J_TOP "\"attention\": [" : "],\n" J_TOP "\"attention\": [", out);
     for (size_t i = 0; i < natt; i++) {
         fputs(i ? ",\n" J_INV "{\"kind\": " : "\n" J_INV "{\"kind\": ", out);
-        jstr(out, att[i].kind);
+        jsonw_fputs(out, att[i].kind);
         fputs(", \"customer\": ", out);
-        jstr(out, att[i].customer);
+        jsonw_fputs(out, att[i].customer);
         fputs(", \"detail\": ", out);
-        jstr(out, att[i].detail);
+        jsonw_fputs(out, att[i].detail);
         fputc('}', out);
     }
     fputs(natt ? "\n" J_TOP "]\n}\n" : "]\n}\n", out);

@@ -258,21 +258,6 @@ static void print_text(const edgesdb_t *d, const sopts_t *o, const char *month, 
 
 /* ---- --format json ---- */
 
-static void jstr(const char *s) {
-    if (!s) {
-        fputs("null", stdout);
-        return;
-    }
-    size_t n = strlen(s), cap = jsonw_str_size(s, n) + 1;
-    char *buf = malloc(cap);
-    if (!buf) return; /* stdout's error is checked at the end */
-    jsonw_t w;
-    jsonw_init(&w, buf, cap);
-    jsonw_str(&w, s, n);
-    fwrite(buf, 1, (size_t)jsonw_len(&w), stdout);
-    free(buf);
-}
-
 static void jkey(const char *k, int first) {
     printf("%s\"%s\": ", first ? "" : ", ", k);
 }
@@ -287,9 +272,10 @@ static void jms(int64_t ms) {
 static void json_edge(const edgesdb_t *d, const edgesdb_edge_t *e) {
     char t[40];
     jkey("edge", 1);
-    jstr(e->edge);
+    jsonw_fputs(stdout, e->edge);
     jkey("billed_to", 0);
-    jstr(e->billed_to_ms >= 0 ? edges_time_format(e->billed_to_ms, t, sizeof t) : NULL);
+    jsonw_fputs(stdout,
+                e->billed_to_ms >= 0 ? edges_time_format(e->billed_to_ms, t, sizeof t) : NULL);
     jkey("billed_to_ms", 0);
     jms(e->billed_to_ms);
     jkey("behind_ms", 0);
@@ -297,22 +283,22 @@ static void json_edge(const edgesdb_t *d, const edgesdb_edge_t *e) {
     jkey("partitions_seen", 0);
     printf("%" PRId32, e->partitions_seen);
     jkey("month_hits", 0);
-    jstr(e->month_hits ? e->month_hits : "0");
+    jsonw_fputs(stdout, e->month_hits ? e->month_hits : "0");
     jkey("state", 0);
-    jstr(edges_state_name(e->state));
+    jsonw_fputs(stdout, edges_state_name(e->state));
     jkey("retired_at", 0);
-    jstr(e->retired_at);
+    jsonw_fputs(stdout, e->retired_at);
     jkey("retired_by", 0);
-    jstr(e->retired_by);
+    jsonw_fputs(stdout, e->retired_by);
     jkey("retired_reason", 0);
-    jstr(e->retired_why);
+    jsonw_fputs(stdout, e->retired_why);
 }
 
 /* "offset_gaps": [{partition, stored, kafka_low, kafka_high}] or null when Kafka could not tell
  * ("offset_gaps_unknown": why). */
 static void json_gaps(const sgaps_t *g, const sopts_t *o) {
     jkey("offsets_group", 0);
-    jstr(o->group);
+    jsonw_fputs(stdout, o->group);
     jkey("offset_gaps", 0);
     if (g->n < 0) {
         fputs("null", stdout);
@@ -332,7 +318,7 @@ static void json_gaps(const sgaps_t *g, const sopts_t *o) {
         putchar(']');
     }
     jkey("offset_gaps_unknown", 0);
-    jstr(g->n < 0 ? g->why : NULL);
+    jsonw_fputs(stdout, g->n < 0 ? g->why : NULL);
 }
 
 static void print_json(const edgesdb_t *d, const sopts_t *o, const char *month, const char *why,
@@ -340,19 +326,19 @@ static void print_json(const edgesdb_t *d, const sopts_t *o, const char *month, 
     char t[40];
     putchar('{');
     jkey("at", 1);
-    jstr(edges_time_format(d->now_ms, t, sizeof t));
+    jsonw_fputs(stdout, edges_time_format(d->now_ms, t, sizeof t));
     jkey("topic", 0);
-    jstr(o->topic);
+    jsonw_fputs(stdout, o->topic);
     jkey("partitions", 0);
     printf("%" PRId32, d->partitions);
     jkey("month", 0);
-    jstr(month);
+    jsonw_fputs(stdout, month);
     jkey("grace_ms", 0);
     printf("%" PRId64, o->grace_ms);
     jkey("complete", 0);
     fputs(why ? "false" : "true", stdout);
     jkey("incomplete", 0);
-    jstr(why);
+    jsonw_fputs(stdout, why);
     jkey("edges", 0);
     putchar('[');
     for (size_t i = 0; i < d->n; i++) {
@@ -362,7 +348,7 @@ static void print_json(const edgesdb_t *d, const sopts_t *o, const char *month, 
     }
     fputs("]", stdout);
     jkey("rejects_month", 0);
-    jstr(o->month_given ? month : NULL);
+    jsonw_fputs(stdout, o->month_given ? month : NULL);
     jkey("rejects", 0);
     putchar('{');
     for (int i = 0; i < PQntuples(rej); i++) {

@@ -312,44 +312,19 @@ typedef struct row {
     char gb[USAGE_NUM_MAX];
 } row_t;
 
-/* s as a JSON string (NULL as null), escaped as jsonw.h says: valid JSON and UTF-8 whatever s. */
-static void jstr(FILE *out, const char *s) {
-    if (!s) {
-        fputs("null", out);
-        return;
-    }
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-    fputc('"', out);
-    while (n) {
-        size_t k = 1;
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else if ((k = jsonw_utf8_seq(p, n)))
-            fwrite(p, 1, k, out);
-        else
-            fputs("\xEF\xBF\xBD", out), k = 1;
-        p += k;
-        n -= k;
-    }
-    fputc('"', out);
-}
-
 static void print_json(FILE *out, const opts_t *o, const row_t *v, size_t n, const row_t *t) {
     fputs("{\n  \"customer\": ", out);
-    jstr(out, o->customer);
+    jsonw_fputs(out, o->customer);
     fprintf(out,
             ",\n  \"from\": \"%s\",\n  \"to\": \"%s\",\n  \"by\": \"%s\",\n  \"group\": ", o->from,
             o->to, BY_NAME[o->by]);
-    jstr(out, o->group ? GROUP_NAME[o->group] : NULL);
+    jsonw_fputs(out, o->group ? GROUP_NAME[o->group] : NULL);
     fputs(",\n  \"rows\": [", out);
     for (size_t i = 0; i < n; i++) {
         fprintf(out, "%s\n    {\"period\": \"%s\"", i ? "," : "", v[i].period);
         if (o->group) {
             fprintf(out, ", \"%s\": ", GROUP_NAME[o->group]);
-            jstr(out, v[i].key);
+            jsonw_fputs(out, v[i].key);
         }
         fprintf(out, ", \"hits\": \"%s\", \"bytes\": \"%s\", \"gb\": \"%s\"}", v[i].hits,
                 v[i].bytes, v[i].gb);

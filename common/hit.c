@@ -7,6 +7,8 @@
  * only once the whole text parsed are the known keys' presence, types, version and ranges checked,
  * in that order. */
 #include "hit.h"
+
+#include "decimal.h"
 #include "jsonr.h"
 #include "jsonw.h"
 
@@ -203,55 +205,10 @@ static inline char *put_str(char *o, slice_t s) {
     return o + w.n;
 }
 
-static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
-                                     "25262728293031323334353637383940414243444546474849"
-                                     "50515253545556575859606162636465666768697071727374"
-                                     "75767778798081828384858687888990919293949596979899";
-
-static const uint64_t pow10_of[20] = {1u,
-                                      10u,
-                                      100u,
-                                      1000u,
-                                      10000u,
-                                      100000u,
-                                      1000000u,
-                                      10000000u,
-                                      100000000u,
-                                      1000000000u,
-                                      10000000000u,
-                                      100000000000u,
-                                      1000000000000u,
-                                      10000000000000u,
-                                      100000000000000u,
-                                      1000000000000000u,
-                                      10000000000000000u,
-                                      100000000000000000u,
-                                      1000000000000000000u,
-                                      10000000000000000000u};
-
-/* Number of decimal digits of v: 1233 / 4096 is just above log10(2), so t is floor(log10(v)) or
- * one less, and one comparison settles which. */
-static inline size_t digits_of(uint64_t v) {
-    unsigned bits = 64 - (unsigned)__builtin_clzll(v | 1);
-    unsigned t = (bits * 1233) >> 12;
-    return t + (v >= pow10_of[t]) + (v == 0);
-}
-
-/* Appends v in decimal at o, two digits at a time from the right. */
+/* Appends v in decimal at o. */
 static inline char *put_u64(char *o, uint64_t v) {
-    char *end = o + digits_of(v), *p = end;
-    while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
-        p -= 2;
-        memcpy(p, digit_pairs + 2 * r, 2);
-    }
-    if (v >= 10) {
-        p -= 2;
-        memcpy(p, digit_pairs + 2 * v, 2);
-    } else {
-        *--p = (char)('0' + v);
-    }
+    char *end = o + dec_width(v);
+    dec_digits(end, v);
     return end;
 }
 

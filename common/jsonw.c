@@ -1,7 +1,10 @@
 /* jsonw.c: the JSON appender (see jsonw.h). */
 #include "jsonw.h"
 
+#include "decimal.h"
+
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 /* What a string byte needs: copied as is, escaped, or checked as the start of UTF-8. */
@@ -29,18 +32,6 @@ static const unsigned char str_class[256] = {
 };
 
 static const char hex_digit[16] = "0123456789abcdef";
-
-/* Pairs of decimal digits "00".."99", to format two digits per division. */
-static const char digit_pairs[201] = "00010203040506070809"
-                                     "10111213141516171819"
-                                     "20212223242526272829"
-                                     "30313233343536373839"
-                                     "40414243444546474849"
-                                     "50515253545556575859"
-                                     "60616263646566676869"
-                                     "70717273747576777879"
-                                     "80818283848586878889"
-                                     "90919293949596979899";
 
 void jsonw_init(jsonw_t *w, char *buf, size_t cap) {
     w->buf = buf;
@@ -161,38 +152,13 @@ void jsonw_str(jsonw_t *w, const char *s, size_t n) {
     w->n = (size_t)(end - w->buf);
 }
 
-/* Number of decimal digits of v. */
-static inline size_t u64_width(uint64_t v) {
-    size_t w = 1;
-    for (uint64_t p = 10; w < 20 && v >= p; p *= 10)
-        w++;
-    return w;
-}
-
-/* Writes the decimal digits of v ending just before end, two at a time. */
-static inline void u64_digits(char *end, uint64_t v) {
-    char *p = end;
-    while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
-        p -= 2;
-        memcpy(p, digit_pairs + 2 * r, 2);
-    }
-    if (v >= 10) {
-        p -= 2;
-        memcpy(p, digit_pairs + 2 * v, 2);
-    } else {
-        *--p = (char)('0' + v);
-    }
-}
-
 /* Writes a sign (if neg) and the magnitude straight into the buffer: no staging copy. */
 static void put_u64(jsonw_t *w, uint64_t mag, int neg) {
-    size_t width = u64_width(mag) + (size_t)neg;
+    size_t width = dec_width(mag) + (size_t)neg;
     if (!room(w, width)) return;
     char *o = w->buf + w->n;
     if (neg) *o = '-';
-    u64_digits(o + width, mag);
+    dec_digits(o + width, mag);
     w->n += width;
 }
 
@@ -208,4 +174,36 @@ void jsonw_i64(jsonw_t *w, int64_t v) {
 int jsonw_len(const jsonw_t *w) {
     if (w->overflow || w->n > INT_MAX) return -1;
     return (int)w->n;
+}
+
+void jsonw_fputs(FILE *out, const char *s) {
+    if (!s) {
+        fputs("null", out);
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    fputc('"', out);
+    while (n) {
+        if (*p == '"' || *p == '\\') {
+            fputc('\\', out);
+            fputc(*p, out);
+        } else if (*p < 0x20) {
+            fprintf(out, "\\u00%c%c", hex_digit[*p >> 4], hex_digit[*p & 15]);
+        } else {
+            size_t k = jsonw_utf8_seq(p, n);
+            if (!k) {
+                fputs("\xEF\xBF\xBD", out);
+                k = 1;
+            } else {
+                fwrite(p, 1, k, out);
+            }
+            p += k;
+            n -= k;
+            continue;
+        }
+        p++;
+        n--;
+    }
+    fputc('"', out);
 }

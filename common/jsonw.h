@@ -16,6 +16,7 @@
 #define JSONW_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -73,5 +74,10 @@ size_t jsonw_str_size(const char *s, size_t n);
  * bytes, or 0 if p[0] does not start one (n == 0 included). Valid means the shortest form of a
  * code point up to U+10FFFF that is not a surrogate, as jansson and RFC 3629 require. */
 size_t jsonw_utf8_seq(const unsigned char *p, size_t n);
+
+/* Writes NUL-terminated s to out as a JSON string, escaped as jsonw_str does ('"' and '\\'
+ * escaped, control bytes as \u00XX, valid UTF-8 copied, every other byte U+FFFD); NULL as
+ * null. For JSON printed straight to a stream (billing's reports). */
+void jsonw_fputs(FILE *out, const char *s);
 
 #endif

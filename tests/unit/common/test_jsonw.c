@@ -149,11 +149,47 @@ START_TEST(test_overflow_is_sticky_and_bounded) {
 }
 END_TEST
 
+/* jsonw_fputs (billing's reports print JSON to a stream) writes exactly what jsonw_str writes,
+ * for random bytes of every kind: controls, quotes, valid and broken UTF-8. */
+START_TEST(test_fputs_writes_what_jsonw_str_writes) {
+    static const unsigned char alphabet[] = {'a',  '"',  '\\', 0x01, 0x1F, 0x7F, 0xC3, 0xA9, 0xE2,
+                                             0x82, 0xAC, 0xF0, 0x9F, 0x98, 0x80, 0xFF, 0xC0, 'z'};
+    char in[64], want[64 * JSONW_ESC_MAX + 3];
+    srand(7);
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(rand() % 40);
+        for (size_t i = 0; i < n; i++)
+            in[i] = (char)alphabet[rand() % (int)sizeof alphabet];
+        in[n] = 0;
+        jsonw_t w;
+        jsonw_init(&w, want, sizeof want);
+        jsonw_str(&w, in, n);
+        char *got = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&got, &len);
+        ck_assert_ptr_nonnull(f);
+        jsonw_fputs(f, in);
+        fclose(f);
+        ck_assert_int_eq((int)len, jsonw_len(&w));
+        ck_assert(memcmp(got, want, len) == 0);
+        free(got);
+    }
+    char *got = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&got, &len);
+    jsonw_fputs(f, NULL);
+    fclose(f);
+    ck_assert_str_eq(got, "null");
+    free(got);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("jsonw");
     TCase *tc = tcase_create("jsonw");
     tcase_add_test(tc, test_integers_match_printf);
     tcase_add_test(tc, test_string_escapes);
+    tcase_add_test(tc, test_fputs_writes_what_jsonw_str_writes);
     tcase_add_test(tc, test_invalid_utf8_becomes_replacement_per_byte);
     tcase_add_test(tc, test_overflow_is_sticky_and_bounded);
     suite_add_tcase(s, tc);
